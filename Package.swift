@@ -1,0 +1,71 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "MailLab",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "SMTPServer", targets: ["SMTPServer"]),
+        .library(name: "SMTPProtocol", targets: ["SMTPProtocol"]),
+        .library(name: "SMTPConfig", targets: ["SMTPConfig"]),
+        .library(name: "Maildir", targets: ["Maildir"]),
+        .library(name: "Netlink", targets: ["Netlink"]),
+        .library(name: "SMTPClient", targets: ["SMTPClient"]),
+        .executable(name: "smtpd", targets: ["smtpd"]),
+        .executable(name: "mlab", targets: ["mlab"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+    ],
+    targets: [
+        // C surface: the Glibc pieces Swift does not import (see docs/ARCHITECTURE.md).
+        .target(name: "CSystem"),
+        .systemLibrary(
+            name: "CMNL", pkgConfig: "libmnl",
+            providers: [.apt(["libmnl-dev"])]),
+
+        // Pure logic: no I/O.
+        .target(name: "SMTPProtocol", swiftSettings: strict),
+        .target(name: "SMTPConfig", swiftSettings: strict),
+
+        // System-facing pieces.
+        .target(name: "Reactor", dependencies: ["CSystem"], swiftSettings: strict),
+        .target(name: "Maildir", dependencies: ["CSystem"], swiftSettings: strict),
+        .target(
+            name: "SMTPServer",
+            dependencies: ["Reactor", "SMTPProtocol", "SMTPConfig", "Maildir", "CSystem"],
+            swiftSettings: strict),
+        .target(name: "Netlink", dependencies: ["CMNL", "CSystem"], swiftSettings: strict),
+        .target(name: "Lab", dependencies: ["Netlink"], swiftSettings: strict),
+        .target(
+            name: "SMTPClient", dependencies: ["CSystem", "Netlink"], swiftSettings: strict),
+
+        // Thin command-line front ends.
+        .executableTarget(
+            name: "smtpd",
+            dependencies: ["SMTPServer", "SMTPConfig", "Netlink"],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "mlab",
+            dependencies: [
+                "Lab", "Netlink", "SMTPClient", "Maildir",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict),
+
+        .testTarget(name: "SMTPProtocolTests", dependencies: ["SMTPProtocol"]),
+        .testTarget(name: "SMTPConfigTests", dependencies: ["SMTPConfig"]),
+        .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CSystem"]),
+        .testTarget(name: "MaildirTests", dependencies: ["Maildir"]),
+        .testTarget(
+            name: "SMTPServerTests",
+            dependencies: ["SMTPServer", "SMTPProtocol", "SMTPConfig", "Maildir", "SMTPClient"]),
+        .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "CSystem"]),
+        .testTarget(name: "LabTests", dependencies: ["Lab", "Netlink"]),
+    ]
+)

@@ -1,0 +1,53 @@
+// The Glibc pieces that Swift's Glibc module does not import (it is built without
+// _GNU_SOURCE and leaves out the epoll/eventfd/timerfd/signalfd headers).
+// Each wrapper is a plain call-through; Swift code wraps them once more, typed.
+#ifndef MAILLAB_CSYSTEM_H
+#define MAILLAB_CSYSTEM_H
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <signal.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <pwd.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+int csystem_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
+int csystem_pipe2(int fds[2], int flags);
+int csystem_setns(int fd, int nstype);
+int csystem_unshare(int flags);
+int csystem_syncfs(int fd);
+pid_t csystem_gettid(void);
+
+/// CLONE_NEWNET / CLONE_NEWNS, which need _GNU_SOURCE.
+extern const int CSYSTEM_CLONE_NEWNET;
+extern const int CSYSTEM_CLONE_NEWNS;
+
+/// Variadic or macro-based calls Swift cannot reach directly.
+int csystem_open_mode(const char *path, int flags, mode_t mode);
+int csystem_fcntl_getfl(int fd);
+int csystem_fcntl_setfl(int fd, int flags);
+int csystem_ioctl_int(int fd, unsigned long request, int *value);
+
+/// sigset helpers (the Glibc macros do not import everywhere).
+void csystem_block_signals(const int *signals, int count, sigset_t *out);
+
+/// Fork and exec in a child, doing only async-signal-safe work between the two:
+/// optional setns into `netns_fd` (-1 for none) and, if `remount_sys`, a private mount
+/// namespace with /sys remounted so /sys/class/net shows the namespace's links
+/// (what `ip netns exec` does). Returns the pid, or -1 with errno set.
+pid_t csystem_spawn_in_netns(const char *path, char *const argv[], char *const envp[],
+                             int netns_fd, int remount_sys, const char *netns_name);
+
+#endif

@@ -1,0 +1,1 @@
+// Lab: see docs/ARCHITECTURE.md

@@ -1,0 +1,1 @@
+// SMTPClient: see docs/ARCHITECTURE.md

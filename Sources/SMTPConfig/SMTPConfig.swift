@@ -1,0 +1,1 @@
+// SMTPConfig: see docs/ARCHITECTURE.md

@@ -1,0 +1,1 @@
+// SMTPProtocol: see docs/ARCHITECTURE.md

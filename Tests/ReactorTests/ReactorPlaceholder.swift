@@ -1,0 +1,3 @@
+import Testing
+
+@Test func ReactorBuilds() { #expect(Bool(true)) }
