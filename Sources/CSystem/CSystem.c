@@ -64,3 +64,4 @@ pid_t csystem_spawn_in_netns(const char *path, char *const argv[], char *const e
     execve(path, argv, envp);
     _exit(127);
 }
+int csystem_set_thread_name(pthread_t thread, const char *name) { return pthread_setname_np(thread, name); }

@@ -22,6 +22,7 @@
 #include <pwd.h>
 #include <fcntl.h>
 #include <unistd.h>
+#include <pthread.h>
 
 int csystem_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
 int csystem_pipe2(int fds[2], int flags);
@@ -29,6 +30,7 @@ int csystem_setns(int fd, int nstype);
 int csystem_unshare(int flags);
 int csystem_syncfs(int fd);
 pid_t csystem_gettid(void);
+int csystem_set_thread_name(pthread_t thread, const char *name);
 
 /// CLONE_NEWNET / CLONE_NEWNS, which need _GNU_SOURCE.
 extern const int CSYSTEM_CLONE_NEWNET;

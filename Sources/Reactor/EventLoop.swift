@@ -1,0 +1,214 @@
+import CSystem
+import Glibc
+import Synchronization
+
+/// Something registered with an event loop that wants to hear about readiness.
+/// Called on the loop's thread only.
+public protocol Selectable: AnyObject {
+    func ready(_ readiness: Readiness)
+}
+
+/// Monotonic time in nanoseconds (CLOCK_MONOTONIC).
+public func monotonicNanoseconds() -> UInt64 {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+}
+
+/// A cancellable timer. Only the owning loop touches `isCancelled`.
+public final class LoopTimer: @unchecked Sendable {
+    fileprivate let deadline: UInt64
+    fileprivate let sequence: UInt64
+    fileprivate let callback: () -> Void
+    fileprivate var isCancelled = false
+
+    fileprivate init(deadline: UInt64, sequence: UInt64, callback: @escaping () -> Void) {
+        self.deadline = deadline
+        self.sequence = sequence
+        self.callback = callback
+    }
+
+    /// Call on the loop's thread.
+    public func cancel() { isCancelled = true }
+}
+
+/// One epoll loop confined to one thread. Everything it owns is touched on that thread only;
+/// other threads hand it work through `execute`, which wakes it with an eventfd only when no
+/// wake-up is already pending.
+public final class EventLoop: @unchecked Sendable {
+    private let epoll: Epoll
+    private let wakeFD: Int32
+    private static let wakeToken: UInt64 = 0
+
+    private var handlers: [UInt64: any Selectable] = [:]
+    private var nextToken: UInt64 = 1
+    private var timers = TimerHeap()
+    private var timerSequence: UInt64 = 0
+    private var stopping = false
+
+    private let inbox = Mutex<[@Sendable () -> Void]>([])
+    private let wakePending = Atomic<Bool>(false)
+    private let threadID = Atomic<Int32>(0)
+
+    /// A scratch buffer for reads, shared by every connection of this loop so that an idle
+    /// connection holds no read buffer of its own.
+    let readScratch: UnsafeMutableRawBufferPointer
+
+    public init() throws(SystemError) {
+        epoll = try Epoll()
+        wakeFD = try checked("eventfd") { eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC)) }
+        readScratch = .allocate(byteCount: 64 * 1024, alignment: 16)
+        try epoll.add(wakeFD, interest: .read, token: Self.wakeToken)
+    }
+
+    deinit {
+        closeDescriptor(wakeFD)
+        readScratch.deallocate()
+    }
+
+    /// True when called on this loop's thread.
+    public var inEventLoop: Bool { threadID.load(ordering: .relaxed) == csystem_gettid() }
+
+    /// Runs `work` on the loop's thread, soon. Safe from any thread.
+    public func execute(_ work: @escaping @Sendable () -> Void) {
+        inbox.withLock { $0.append(work) }
+        if !wakePending.exchange(true, ordering: .acquiringAndReleasing) {
+            var one: UInt64 = 1
+            _ = Glibc.write(wakeFD, &one, 8)
+        }
+    }
+
+    /// Asks the loop to return from `run()` after the current iteration. Safe from any thread.
+    public func stop() {
+        execute { [self] in stopping = true }
+    }
+
+    // MARK: Loop-thread API
+
+    /// Registers `fd`; `handler` hears about readiness until `deregister`.
+    public func register(_ fd: Int32, interest: Interest, handler: any Selectable)
+        throws(SystemError) -> UInt64
+    {
+        let token = nextToken
+        nextToken += 1
+        try epoll.add(fd, interest: interest, token: token)
+        handlers[token] = handler
+        return token
+    }
+
+    public func reregister(_ fd: Int32, token: UInt64, interest: Interest) throws(SystemError) {
+        try epoll.modify(fd, interest: interest, token: token)
+    }
+
+    /// Stops events for `fd`. Events already fetched for its token are dropped, because a new
+    /// registration never reuses a token.
+    public func deregister(_ fd: Int32, token: UInt64) {
+        epoll.remove(fd)
+        handlers[token] = nil
+    }
+
+    /// Calls `callback` on this loop after `nanoseconds`.
+    @discardableResult
+    public func schedule(after nanoseconds: UInt64, _ callback: @escaping () -> Void) -> LoopTimer {
+        timerSequence += 1
+        let timer = LoopTimer(
+            deadline: monotonicNanoseconds() &+ nanoseconds, sequence: timerSequence,
+            callback: callback)
+        timers.push(timer)
+        return timer
+    }
+
+    /// Runs the loop on the calling thread until `stop()`.
+    public func run() {
+        threadID.store(csystem_gettid(), ordering: .relaxed)
+        let events = UnsafeMutableBufferPointer<epoll_event>.allocate(capacity: 256)
+        defer { events.deallocate() }
+        while !stopping {
+            let timeout = nextTimeoutMilliseconds()
+            do {
+                try epoll.wait(into: events, timeoutMilliseconds: timeout) { token, readiness in
+                    if token == Self.wakeToken {
+                        var value: UInt64 = 0
+                        _ = Glibc.read(wakeFD, &value, 8)
+                    } else {
+                        handlers[token]?.ready(readiness)
+                    }
+                }
+            } catch {
+                // epoll_wait fails only on programming errors (EBADF/EINVAL); stop loudly.
+                fatalError("event loop: \(error)")
+            }
+            runExpiredTimers()
+            runInbox()
+        }
+        runInbox()
+    }
+
+    private func nextTimeoutMilliseconds() -> Int32 {
+        if wakePending.load(ordering: .relaxed) { return 0 }
+        guard let next = timers.peek()?.deadline else { return -1 }
+        let now = monotonicNanoseconds()
+        if next <= now { return 0 }
+        return Int32(min((next - now + 999_999) / 1_000_000, 60_000))
+    }
+
+    private func runExpiredTimers() {
+        let now = monotonicNanoseconds()
+        while let timer = timers.peek(), timer.deadline <= now {
+            _ = timers.pop()
+            if !timer.isCancelled { timer.callback() }
+        }
+    }
+
+    private func runInbox() {
+        wakePending.store(false, ordering: .releasing)
+        let work = inbox.withLock { queue -> [@Sendable () -> Void] in
+            let taken = queue
+            queue.removeAll(keepingCapacity: true)
+            return taken
+        }
+        for item in work { item() }
+    }
+}
+
+/// A binary min-heap of timers ordered by deadline, then by scheduling order.
+struct TimerHeap {
+    private var items: [LoopTimer] = []
+
+    func peek() -> LoopTimer? { items.first }
+
+    private static func before(_ a: LoopTimer, _ b: LoopTimer) -> Bool {
+        a.deadline != b.deadline ? a.deadline < b.deadline : a.sequence < b.sequence
+    }
+
+    mutating func push(_ timer: LoopTimer) {
+        items.append(timer)
+        var child = items.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard Self.before(items[child], items[parent]) else { break }
+            items.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func pop() -> LoopTimer? {
+        guard !items.isEmpty else { return nil }
+        items.swapAt(0, items.count - 1)
+        let top = items.removeLast()
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1
+            let right = left + 1
+            var smallest = parent
+            if left < items.count && Self.before(items[left], items[smallest]) { smallest = left }
+            if right < items.count && Self.before(items[right], items[smallest]) {
+                smallest = right
+            }
+            if smallest == parent { break }
+            items.swapAt(parent, smallest)
+            parent = smallest
+        }
+        return top
+    }
+}

@@ -1,0 +1,112 @@
+import CSystem
+import Glibc
+import Synchronization
+
+/// A listening TCP socket shared by several loops. Each loop registers it with
+/// EPOLLEXCLUSIVE, so one incoming connection wakes one loop, which accepts it and keeps it:
+/// sessions spread over the loops without a hand-off between threads.
+public final class Listener: Sendable {
+    public let address: SocketAddress
+    private let fd: Int32
+    private let acceptors = Mutex<[ObjectIdentifier: Acceptor]>([:])
+
+    /// Binds and listens (backlog 511; OpenSMTPD's 5 lets a burst of clients wait seconds).
+    public init(address: SocketAddress, backlog: Int32 = 511) throws(SystemError) {
+        let (fd, bound) = try Socket.listen(on: address, backlog: backlog)
+        self.fd = fd
+        self.address = bound
+    }
+
+    /// Starts accepting on every loop. `accepted` runs on the loop that accepted; `failed`
+    /// hears about accept errors such as running out of descriptors (accepting then pauses
+    /// for a moment instead of spinning).
+    public func start(
+        on loops: [EventLoop],
+        accepted: @escaping @Sendable (Int32, SocketAddress, EventLoop) -> Void,
+        failed: @escaping @Sendable (SystemError) -> Void
+    ) {
+        for loop in loops {
+            loop.execute { [self] in
+                let acceptor = Acceptor(fd: fd, loop: loop, accepted: accepted, failed: failed)
+                acceptors.withLock { $0[ObjectIdentifier(loop)] = acceptor }
+                acceptor.enable()
+            }
+        }
+    }
+
+    /// Stops accepting on every loop, then closes the socket. Returns once done.
+    public func close() {
+        let loops = acceptors.withLock { Array($0.values) }
+        let remaining = Atomic<Int>(loops.count)
+        let done = Mutex<Bool>(false)
+        for acceptor in loops {
+            acceptor.loop.execute {
+                acceptor.disable(permanently: true)
+                if remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
+                    done.withLock { $0 = true }
+                }
+            }
+        }
+        // Loops answer within one iteration; wait without holding any loop.
+        while !loops.isEmpty && !done.withLock({ $0 }) { usleep(1000) }
+        closeDescriptor(fd)
+    }
+}
+
+/// The per-loop side of a listener. Loop-confined.
+private final class Acceptor: Selectable, @unchecked Sendable {
+    let fd: Int32
+    let loop: EventLoop
+    let accepted: @Sendable (Int32, SocketAddress, EventLoop) -> Void
+    let failed: @Sendable (SystemError) -> Void
+    private var token: UInt64?
+    private var closed = false
+    static let acceptsPerEvent = 32
+
+    init(
+        fd: Int32, loop: EventLoop, accepted: @escaping @Sendable (Int32, SocketAddress, EventLoop) -> Void,
+        failed: @escaping @Sendable (SystemError) -> Void
+    ) {
+        self.fd = fd
+        self.loop = loop
+        self.accepted = accepted
+        self.failed = failed
+    }
+
+    func enable() {
+        guard token == nil, !closed else { return }
+        do {
+            token = try loop.register(fd, interest: [.read, .exclusive], handler: self)
+        } catch {
+            failed(error)
+        }
+    }
+
+    func disable(permanently: Bool) {
+        if permanently { closed = true }
+        if let token {
+            loop.deregister(fd, token: token)
+            self.token = nil
+        }
+    }
+
+    func ready(_ readiness: Readiness) {
+        for _ in 0..<Self.acceptsPerEvent {
+            do {
+                guard let (client, peer) = try Socket.accept(fd) else { return }
+                accepted(client, peer, loop)
+            } catch {
+                switch error.errno {
+                case ECONNABORTED, EPROTO, EPERM:
+                    continue  // that one client is gone; others may wait
+                default:
+                    // EMFILE/ENFILE/ENOBUFS/ENOMEM: pause rather than spin on a full table.
+                    failed(error)
+                    disable(permanently: false)
+                    loop.schedule(after: 100_000_000) { [self] in enable() }
+                    return
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import CSystem
+import Glibc
+
+/// Socket system calls, each wrapped once.
+public enum Socket {
+    /// A non-blocking, close-on-exec TCP socket bound to `address` and listening.
+    /// `SO_REUSEADDR` so a restarted server binds at once; IPv6 sockets are v6-only so that
+    /// IPv4 and IPv6 listeners on one port do not clash.
+    public static func listen(on address: SocketAddress, backlog: Int32 = 511) throws(SystemError)
+        -> (fd: Int32, bound: SocketAddress)
+    {
+        let type = Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue)
+        let fd = try checked("socket") { Glibc.socket(address.family, type, 0) }
+        do {
+            try setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1, name: "SO_REUSEADDR")
+            if address.isIPv6 {
+                try setOption(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, 1, name: "IPV6_V6ONLY")
+            }
+            try address.withSockaddr { pointer, length throws(SystemError) in
+                _ = try checked("bind \(address)") { Glibc.bind(fd, pointer, length) }
+            }
+            _ = try checked("listen \(address)") { Glibc.listen(fd, backlog) }
+            return (fd, try localAddress(fd))
+        } catch {
+            closeDescriptor(fd)
+            throw error
+        }
+    }
+
+    /// A blocking TCP connection to `address` (for clients and tests).
+    public static func connect(to address: SocketAddress) throws(SystemError) -> Int32 {
+        let type = Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue)
+        let fd = try checked("socket") { Glibc.socket(address.family, type, 0) }
+        do {
+            try address.withSockaddr { pointer, length throws(SystemError) in
+                _ = try checked("connect \(address)") { Glibc.connect(fd, pointer, length) }
+            }
+            return fd
+        } catch {
+            closeDescriptor(fd)
+            throw error
+        }
+    }
+
+    /// accept4 with SOCK_NONBLOCK|SOCK_CLOEXEC; nil when nothing is pending.
+    public static func accept(_ fd: Int32) throws(SystemError) -> (fd: Int32, peer: SocketAddress)? {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let flags = Int32(SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue)
+        let client = try withUnsafeMutablePointer(to: &storage) { pointer throws(SystemError) in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                pointer throws(SystemError) in
+                try retrying("accept4", blocking: true) {
+                    csystem_accept4(fd, pointer, &length, flags)
+                }
+            }
+        }
+        guard let client else { return nil }
+        guard let peer = SocketAddress(storage: storage) else {
+            closeDescriptor(client)
+            return nil
+        }
+        return (client, peer)
+    }
+
+    public static func localAddress(_ fd: Int32) throws(SystemError) -> SocketAddress {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        _ = try withUnsafeMutablePointer(to: &storage) { pointer throws(SystemError) in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                pointer throws(SystemError) in
+                try checked("getsockname") { getsockname(fd, pointer, &length) }
+            }
+        }
+        guard let address = SocketAddress(storage: storage) else {
+            throw SystemError("getsockname", errno: EAFNOSUPPORT)
+        }
+        return address
+    }
+
+    static func setOption(_ fd: Int32, _ level: Int32, _ option: Int32, _ value: Int32, name: String)
+        throws(SystemError)
+    {
+        var value = value
+        _ = try checked("setsockopt \(name)") {
+            setsockopt(fd, level, option, &value, socklen_t(MemoryLayout<Int32>.size))
+        }
+    }
+}
