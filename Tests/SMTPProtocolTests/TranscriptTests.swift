@@ -3,7 +3,9 @@ import Testing
 
 @Suite("Golden transcripts (OpenSMTPD 6.8 Appendix A)")
 struct TranscriptTests {
-    @Test("step by step: exact replies after each client write", arguments: Transcripts.all)
+    @Test(
+        "step by step: exact replies after each client write",
+        arguments: Transcripts.all + Section74.rows)
     func stepByStep(_ transcript: Transcript) {
         var driver = Driver(configuration: referenceConfiguration(transcript.limits))
         #expect(driver.start().replies == ["220 vm ESMTP MailLab"])
@@ -28,7 +30,7 @@ struct TranscriptTests {
 
     @Test(
         "whole input in one write, one byte at a time and random splits agree",
-        arguments: Transcripts.all)
+        arguments: Transcripts.all + Section74.rows)
     func anySplit(_ transcript: Transcript) {
         let whole = runChunked(transcript, chunkSizes: [Int.max])
         let bytewise = runChunked(transcript, chunkSizes: [1])
