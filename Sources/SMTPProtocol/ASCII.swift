@@ -18,17 +18,15 @@ enum ASCII {
     /// `strcasecmp(a, b) == 0`
     static func equalsIgnoringCase<C: Collection>(_ bytes: C, _ text: String) -> Bool
     where C.Element == UInt8 {
-        let other = Array(text.utf8)
-        guard bytes.count == other.count else { return false }
-        return zip(bytes, other).allSatisfy { lower($0) == lower($1) }
+        guard bytes.count == text.utf8.count else { return false }
+        return zip(bytes, text.utf8).allSatisfy { lower($0) == lower($1) }
     }
 
     /// `strncasecmp(bytes, prefix, strlen(prefix)) == 0`
     static func hasPrefixIgnoringCase<C: Collection>(_ bytes: C, _ prefix: String) -> Bool
     where C.Element == UInt8 {
-        let other = Array(prefix.utf8)
-        guard bytes.count >= other.count else { return false }
-        return zip(bytes.prefix(other.count), other).allSatisfy { lower($0) == lower($1) }
+        guard bytes.count >= prefix.utf8.count else { return false }
+        return zip(bytes, prefix.utf8).allSatisfy { lower($0) == lower($1) }
     }
 
     /// Text known to be ASCII (validated input, our own output).

@@ -14,7 +14,8 @@ enum ESMTPParameters {
                 guard !value.isEmpty, value.allSatisfy(ASCII.isDigit) else {
                     return "501 5.5.4 Invalid command arguments: Bad SIZE value"
                 }
-                if value.count > 18 || Int(ASCII.string(value))! > limits.maxMessageSize {
+                let digits = value.drop { $0 == 0x30 }
+                if digits.count > 18 || (Int(ASCII.string(digits)) ?? 0) > limits.maxMessageSize {
                     return "552 5.3.4 Message too big for system: "
                         + "Message size exceeds fixed maximum message size"
                 }

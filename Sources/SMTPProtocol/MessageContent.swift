@@ -41,12 +41,14 @@ struct MessageContent {
     private enum CurrentHeader {
         case copied
         case dropped
-        case collected(name: [UInt8], value: [UInt8])
+        /// From/To/Cc: the value is gathered in `collectedValue` until the header ends.
+        case collected(name: [UInt8])
     }
 
     private(set) var bytes: [UInt8]
     private var state = State.headers
     private var current = CurrentHeader.copied
+    private var collectedValue: [UInt8] = []
     private var receivedCount = 0
     private var hasDate = false
     private var hasMessageID = false
@@ -118,7 +120,8 @@ struct MessageContent {
             return nil
         }
         if isAddressHeader(name) {
-            current = .collected(name: name, value: value)
+            current = .collected(name: name)
+            collectedValue = value
             return value.count < limits.maxAddressHeaderLength ? nil : .malformed
         }
         current = .copied
@@ -140,20 +143,21 @@ struct MessageContent {
             append(line)
         case .dropped:
             break
-        case .collected(let name, var value):
-            value.append(ASCII.lf)
-            value += line
-            current = .collected(name: name, value: value)
-            if value.count >= limits.maxAddressHeaderLength { return .malformed }
+        case .collected:
+            collectedValue.append(ASCII.lf)
+            collectedValue += line
+            if collectedValue.count >= limits.maxAddressHeaderLength { return .malformed }
         }
         return nil
     }
 
     private mutating func endHeader() {
-        if case .collected(let name, let value) = current {
+        if case .collected(let name) = current {
             bytes += name
             bytes.append(ASCII.colon)
-            bytes += HeaderAddressRewriter.appendDomain(to: value, domain: Array(serverName.utf8))
+            bytes += HeaderAddressRewriter.appendDomain(
+                to: collectedValue, domain: Array(serverName.utf8))
+            collectedValue = []
         }
         current = .copied
     }

@@ -53,7 +53,7 @@ extension SMTPSession {
             return
         }
         lastCommand = line
-        trace("\(tracePrefix)<<< \(ASCII.visible(line))")
+        if tracing { trace("\(tracePrefix)<<< \(ASCII.visible(line))") }
         if lineMode == .strict && !endedWithCRLF {
             reply("500 5.5.2 Syntax error: bare <LF> received")
             return

@@ -27,7 +27,7 @@ extension SMTPSession {
     /// visible in the stored message.
     mutating func dataLine(_ line: [UInt8], endedWithCRLF: Bool) {
         guard data != nil else { return }
-        trace("<<< [MSG] \(ASCII.visible(line))")
+        if tracing { trace("<<< [MSG] \(ASCII.visible(line))") }
         let isDot = line.count == 1 && line[0] == ASCII.dot
         if isDot
             && (lineMode == .lenient || (endedWithCRLF && data!.previousLineEndedCRLF))

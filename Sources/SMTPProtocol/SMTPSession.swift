@@ -72,6 +72,7 @@ public struct SMTPSession {
     var events: [SessionEvent] = []
 
     var limits: SessionLimits { configuration.limits }
+    var tracing: Bool { configuration.traceEnabled }
     var serverName: String { configuration.serverName }
 
     public init(
@@ -242,8 +243,9 @@ public struct SMTPSession {
         events.append(.log("\(id) \(text)"))
     }
 
+    /// Hot paths check `tracing` first, so DATA lines do not pay for escaping.
     mutating func trace(_ text: String) {
-        if configuration.traceEnabled { events.append(.trace(text)) }
+        if tracing { events.append(.trace(text)) }
     }
 
     /// `smtp: 0x…: ` — OpenSMTPD prints the session pointer; we print the low 48 bits of the id.

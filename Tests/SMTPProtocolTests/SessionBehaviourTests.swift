@@ -68,7 +68,8 @@ struct SessionBehaviourTests {
     @Test(
         "SIZE= parameter",
         arguments: [
-            ("SIZE=100", "250 2.0.0 Ok"), ("SIZE=36700160", "250 2.0.0 Ok"),
+            ("SIZE=100", "250 2.0.0 Ok"), ("SIZE=0000000000000000000001", "250 2.0.0 Ok"),
+            ("SIZE=36700160", "250 2.0.0 Ok"),
             (
                 "SIZE=36700161",
                 "552 5.3.4 Message too big for system: Message size exceeds fixed maximum message size"
@@ -175,6 +176,22 @@ struct SessionBehaviourTests {
                 )
             }
         }
+    }
+
+    @Test(
+        "oversized header pieces are refused as not RFC 2822 compliant",
+        arguments: [
+            "From: a" + repeated("\r\n b", 40000) + "\r\n\r\nbody\r\n",
+            repeated("N", 1023) + ": v\r\n\r\nbody\r\n",
+        ])
+    func oversizedHeader(_ message: String) {
+        var driver = Driver()
+        driver.start()
+        let events = driver.send(open + message + ".\r\n")
+        #expect(events.messages.isEmpty)
+        #expect(
+            events.replies.last == "550 5.7.1 Delivery not authorized, message refused: "
+                + "Message is not RFC 2822 compliant")
     }
 
     @Test("size error wins over an earlier loop error")
