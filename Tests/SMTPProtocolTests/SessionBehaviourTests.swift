@@ -194,6 +194,25 @@ struct SessionBehaviourTests {
                 + "Message is not RFC 2822 compliant")
     }
 
+    @Test("early talker: input before start() is answered after the banner")
+    func earlyTalker() {
+        var session = SMTPSession(
+            configuration: referenceConfiguration(), peer: localPeer, policy: FakePolicy(),
+            environment: fixedEnvironment())
+        #expect(session.receive(Array("NOOP\r\n".utf8)).isEmpty)
+        #expect(session.start().replies == ["220 vm ESMTP MailLab", "250 2.0.0 Ok"])
+    }
+
+    @Test("nothing after QUIT is processed")
+    func quitEndsPipeline() {
+        var driver = Driver()
+        driver.start()
+        let events = driver.send("NOOP\r\nQUIT\r\nNOOP\r\n")
+        #expect(events.replies == ["250 2.0.0 Ok", "221 2.0.0 Bye"])
+        #expect(events.last == .close)
+        #expect(driver.send("NOOP\r\n").isEmpty)
+    }
+
     @Test("size error wins over an earlier loop error")
     func sizeWinsOverLoop() {
         var configuration = referenceConfiguration()
