@@ -1,0 +1,80 @@
+/// Appends `@domain` to addresses without a domain in a collected From/To/Cc value, as
+/// OpenSMTPD's `header_domain_append_callback` + `header_append_domain_buffer`
+/// (smtp_session.c): the value is cut at top-level commas (outside quotes, comments and
+/// escapes); in each piece the address is the part in `<>` or else the last word; pieces with
+/// an `@`, a group `:`, unbalanced quoting or an empty address stay unchanged.
+enum HeaderAddressRewriter {
+    /// `value` is the text after the colon, continuation lines joined by LF. The result ends
+    /// every line with LF.
+    static func appendDomain(to value: [UInt8], domain: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        var piece: [UInt8] = []
+        var escape = false
+        var quote = false
+        var comment = 0
+        for line in value.split(separator: ASCII.lf, omittingEmptySubsequences: false) {
+            for c in line {
+                if c == 0x28 && !escape && !quote { comment += 1 }
+                if c == 0x22 && !escape && comment == 0 { quote.toggle() }
+                if c == 0x29 && !escape && !quote && comment > 0 { comment -= 1 }
+                escape = (c == 0x5C && !escape && comment == 0)
+                if c == 0x2C && !escape && !quote && comment == 0 {
+                    out += rewritePiece(piece, domain: domain)
+                    out.append(0x2C)
+                    piece = []
+                } else {
+                    piece.append(c)
+                }
+            }
+            piece.append(ASCII.lf)
+        }
+        if !piece.isEmpty {
+            out += rewritePiece(piece, domain: domain)
+        }
+        return out
+    }
+
+    /// `header_append_domain_buffer` for one comma-separated piece.
+    static func rewritePiece(_ buffer: [UInt8], domain: [UInt8]) -> [UInt8] {
+        var escape = false
+        var quote = false
+        var comment = 0
+        var bracket = 0
+        var hasDomain = false
+        var hasBracket = false
+        var hasGroup = false
+        var bracketClose = 0
+        var lastComponent = 0
+        for (i, c) in buffer.enumerated() {
+            if c == 0x28 && !escape && !quote { comment += 1 }
+            if c == 0x22 && !escape && comment == 0 { quote.toggle() }
+            if c == 0x29 && !escape && !quote && comment > 0 { comment -= 1 }
+            escape = (c == 0x5C && !escape && comment == 0 && !quote)
+            if c == 0x3C && !escape && comment == 0 && !quote && bracket == 0 {
+                bracket += 1
+                hasBracket = true
+            }
+            if c == 0x3E && !escape && comment == 0 && !quote && bracket > 0 {
+                bracket -= 1
+                bracketClose = i
+            }
+            if c == 0x40 && !escape && comment == 0 && !quote { hasDomain = true }
+            if c == ASCII.colon && !escape && comment == 0 && !quote { hasGroup = true }
+            if comment == 0 && c != 0x29 && !ASCII.isSpace(c) { lastComponent = i }
+        }
+        if escape || quote || comment > 0 || bracket > 0 || hasDomain || hasGroup {
+            return buffer
+        }
+        let insert: Int
+        if hasBracket {
+            var position = bracketClose - 1
+            while position > 0 && ASCII.isSpace(buffer[position]) { position -= 1 }
+            if position < 0 || buffer[position] == 0x3C { return buffer }
+            insert = position + 1
+        } else {
+            guard !buffer.isEmpty, !ASCII.isSpace(buffer[lastComponent]) else { return buffer }
+            insert = lastComponent + 1
+        }
+        return Array(buffer[..<insert]) + [0x40] + domain + Array(buffer[insert...])
+    }
+}

@@ -1,0 +1,76 @@
+/// A recipient that RCPT TO accepted.
+public struct AcceptedRecipient: Sendable, Equatable {
+    public var address: MailAddress
+    /// The address as the client gave it after parsing, for `Delivered-To:`
+    /// (`osdrefuser@localhost`, `osdrefuser@[127.0.0.1]`; `<user>` becomes `user@servername`).
+    public var original: String
+    public var route: RecipientRoute
+
+    public init(address: MailAddress, original: String, route: RecipientRoute) {
+        self.address = address
+        self.original = original
+        self.route = route
+    }
+}
+
+/// A complete message handed to delivery after the final dot.
+public struct Message: Sendable, Equatable {
+    /// 8 lowercase hex digits, as in `250 2.0.0 <id> Message accepted for delivery`.
+    public var id: String
+    public var sender: ReversePath
+    public var recipients: [AcceptedRecipient]
+    /// `Received:` + processed header section + body, every line LF-terminated.
+    /// Without `Return-Path:`/`Delivered-To:`, which differ per recipient.
+    public var content: [UInt8]
+    /// Bytes of `content` (OpenSMTPD logs it as `size=`).
+    public var size: Int
+    /// `"SMTP"` after HELO, `"ESMTP"` after EHLO.
+    public var protocolName: String
+
+    public init(
+        id: String, sender: ReversePath, recipients: [AcceptedRecipient], content: [UInt8],
+        protocolName: String
+    ) {
+        self.id = id
+        self.sender = sender
+        self.recipients = recipients
+        self.content = content
+        self.size = content.count
+        self.protocolName = protocolName
+    }
+
+    /// Lines to put before `content` in the recipient's file: `Return-Path: <sender>`
+    /// (omitted for `<>`) and `Delivered-To: original`. OpenSMTPD: `mda.c`.
+    public func deliveryHeaders(for recipient: AcceptedRecipient) -> [UInt8] {
+        var text = ""
+        if case .address(let address) = sender {
+            text += "Return-Path: <\(address)>\n"
+        }
+        text += "Delivered-To: \(recipient.original)\n"
+        return Array(text.utf8)
+    }
+}
+
+/// Result of delivering a `Message`, reported through `SMTPSession.deliveryFinished`.
+public enum DeliveryOutcome: Sendable, Equatable {
+    /// Durable on disk: `250 2.0.0 <id> Message accepted for delivery`.
+    case delivered
+    /// `451 4.3.0 Temporary failure, message not stored`; the session continues.
+    case temporaryFailure
+    /// `554 5.3.0 <text>`; the session continues.
+    case permanentFailure(String)
+}
+
+/// What the session asks its owner to do, in order.
+public enum SessionEvent: Sendable, Equatable {
+    /// One reply line including CRLF; write in order.
+    case reply([UInt8])
+    /// Deliver, then call `deliveryFinished`. Input waits meanwhile.
+    case deliver(Message)
+    /// Flush the replies, then close the connection.
+    case close
+    /// An info line for the log (`smtpd -d` style), without newline.
+    case log(String)
+    /// A trace line (`smtpd -T smtp` style), only if tracing is enabled.
+    case trace(String)
+}

@@ -1,1 +1,0 @@
-// SMTPProtocol: see docs/ARCHITECTURE.md

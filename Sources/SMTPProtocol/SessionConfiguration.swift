@@ -1,0 +1,60 @@
+/// How one listener presents itself; shared by all sessions accepted on it.
+public struct SessionConfiguration: Sendable {
+    /// Name in the banner, the HELO/EHLO reply, `Received:` and appended to domain-less
+    /// addresses. OpenSMTPD: listener `hostname`.
+    public var serverName: String
+    /// `220 vm ESMTP MailLab`, `by vm (MailLab) with SMTP id …`. OpenSMTPD: `SMTPD_NAME`.
+    public var softwareName = "MailLab"
+    public var limits = SessionLimits()
+    /// True for a 127.0.0.1/::1 listener: a message without `Date:`/`Message-ID:` gets them
+    /// appended to its header section (OpenSMTPD `listener->local`).
+    public var listenerIsLocal: Bool
+    /// Departure: EHLO advertises `PIPELINING`. Pipelined commands are answered in order
+    /// whether or not this is advertised (OpenSMTPD refuses pipelining and closes).
+    public var advertisePipelining = true
+    /// Emit `.trace` events like `smtpd -T smtp`.
+    public var traceEnabled = false
+
+    public init(serverName: String, listenerIsLocal: Bool) {
+        self.serverName = serverName
+        self.listenerIsLocal = listenerIsLocal
+    }
+}
+
+/// The client end of a connection.
+public struct PeerInfo: Sendable, Equatable {
+    /// Numeric address as text: `"127.0.0.1"`, `"::1"`.
+    public var address: String
+    /// Verified reverse-DNS name; nil is shown as `<unknown>`.
+    public var hostName: String?
+
+    public init(address: String, hostName: String? = nil) {
+        self.address = address
+        self.hostName = hostName
+    }
+
+    var hostNameText: String { hostName ?? "<unknown>" }
+}
+
+/// Clock and randomness, injected so the session stays pure and tests are exact.
+public struct SessionEnvironment: Sendable {
+    /// Unix time in seconds.
+    public var now: @Sendable () -> Int64
+    /// Source of session ids (16 hex), message ids (8 hex), envelope ids and `Message-ID:`.
+    public var random: @Sendable () -> UInt64
+
+    public init(now: @escaping @Sendable () -> Int64, random: @escaping @Sendable () -> UInt64) {
+        self.now = now
+        self.random = random
+    }
+
+    /// `time(2)` and `SystemRandomNumberGenerator`.
+    public static var system: SessionEnvironment {
+        SessionEnvironment(
+            now: { Int64(SystemClock.unixSeconds()) },
+            random: {
+                var generator = SystemRandomNumberGenerator()
+                return generator.next()
+            })
+    }
+}
