@@ -1,1 +1,0 @@
-// SMTPConfig: see docs/ARCHITECTURE.md
