@@ -19,17 +19,22 @@ extension ConfigParser {
         while !atEndOfStatement {
             let token = peek()
             let bang = at(symbol: "!")
-            if bang, case .word("authenticated") = peek(1).kind {
-                advance()
-            } else if bang {
-                throw unexpected(peek(1), expected: "authenticated (in the old grammar ! follows from, for, sender, recipient and tagged)")
+            if bang { advance() }
+            if bang, !at("authenticated") {
+                throw unexpected(peek(), expected: "authenticated (in the old grammar ! follows from, for, sender, recipient and tagged)")
             }
-            guard case .word(let word) = peek().kind else {
-                throw unexpected(peek(), expected: "from, for, sender, recipient, tagged, authenticated"
-                    + (isAccept ? ", alias, virtual, userbase, deliver to, relay, forward-only or expire" : ""))
+            let conditionWords = ["from", "for", "sender", "recipient", "tagged", "authenticated"]
+            guard case .word(let word) = peek().kind,
+                conditionWords.contains(word) || Self.oldActionWords.contains(word)
+            else {
+                throw unexpected(
+                    peek(),
+                    expected: "from, for, sender, recipient, tagged, authenticated"
+                        + (isAccept
+                            ? ", alias, virtual, userbase, deliver to, relay, forward-only or expire"
+                            : ""))
             }
-            let isLookup = ["alias", "virtual", "userbase", "deliver", "relay", "forward-only", "expire"].contains(word)
-            if isLookup && !isAccept {
+            if Self.oldActionWords.contains(word) && !isAccept {
                 throw unexpected(peek(), expected: "from, for, sender, recipient, tagged or authenticated (reject takes no action)")
             }
             advance()
@@ -116,6 +121,10 @@ extension ConfigParser {
         declare(action, at: start)
         addRule(conditions, .action(action.name), at: start)
     }
+
+    static let oldActionWords: Set<String> = [
+        "alias", "virtual", "userbase", "deliver", "relay", "forward-only", "expire",
+    ]
 
     /// After `deliver to`: `maildir ["PATH"]`, `mbox`, `lmtp "DEST" [rcpt-to]`, `mda "CMD"`,
     /// each but mbox optionally followed by `as USER`.
