@@ -27,7 +27,9 @@ extension ConfigParser {
     private mutating func deliveryMethod() throws -> DeliveryMethod {
         let token = peek()
         let expected = "a method (maildir, mbox, lmtp, mda, expand-only, forward-only, relay)"
-        guard case .word(let method) = token.kind else { throw unexpected(token, expected: expected) }
+        guard case .word(let method) = token.kind else {
+            throw unexpected(token, expected: expected)
+        }
         switch method {
         case "maildir":
             advance()
@@ -76,7 +78,9 @@ extension ConfigParser {
         while !atEndOfStatement {
             let token = peek()
             guard case .word(let option) = token.kind,
-                option == "ttl" || (local && ["alias", "virtual", "userbase", "user", "wrapper"].contains(option))
+                option == "ttl"
+                    || (local
+                        && ["alias", "virtual", "userbase", "user", "wrapper"].contains(option))
             else {
                 throw unexpected(
                     token,
@@ -87,7 +91,9 @@ extension ConfigParser {
             advance()
             switch option {
             case "ttl":
-                guard action.ttl == nil else { throw fail("ttl already specified for this dispatcher", at: token) }
+                guard action.ttl == nil else {
+                    throw fail("ttl already specified for this dispatcher", at: token)
+                }
                 action.ttl = try parseDelay("ttl delay")
             case "alias", "virtual":
                 if action.alias != nil || action.virtual != nil {
@@ -103,11 +109,14 @@ extension ConfigParser {
             case "user":
                 switch action.method {
                 case .mbox: throw fail("user may not be specified for this dispatcher", at: token)
-                case .forwardOnly: throw fail("user may not be specified for forward-only", at: token)
+                case .forwardOnly:
+                    throw fail("user may not be specified for forward-only", at: token)
                 case .expandOnly: throw fail("user may not be specified for expand-only", at: token)
                 default: break
                 }
-                guard action.user == nil else { throw fail("user already specified for this dispatcher", at: token) }
+                guard action.user == nil else {
+                    throw fail("user already specified for this dispatcher", at: token)
+                }
                 action.user = try parseString("a user name")
             default:  // wrapper
                 let nameToken = peek()
@@ -158,7 +167,9 @@ extension ConfigParser {
             case "ciphers": options.ciphers = try parseString("a cipher list")
             case "protocols": options.protocols = try parseString("a protocol list")
             case "host", "domain":
-                if options.backup { throw fail("backup and \(option) are mutually exclusive", at: token) }
+                if options.backup {
+                    throw fail("backup and \(option) are mutually exclusive", at: token)
+                }
                 if options.host != nil || options.domain != nil {
                     throw fail("host mapping already specified for this dispatcher", at: token)
                 }
@@ -190,7 +201,8 @@ extension ConfigParser {
             case "filter": options.filter = try parseString("a filter name")
             default:  // srs
                 guard config.srsKey != nil else {
-                    throw fail("an srs key is required for srs to be specified in an action", at: token)
+                    throw fail(
+                        "an srs key is required for srs to be specified in an action", at: token)
                 }
                 options.srs = true
             }

@@ -264,14 +264,16 @@ struct ConfigLexer {
             c = lgetc()
         }
         lungetc(c)
-        let isNumber = !(digits.count == 1 && first == 0x2D) && (c == Self.eof || Self.allowedToEndNumber(c))
+        let isNumber =
+            !(digits.count == 1 && first == 0x2D) && (c == Self.eof || Self.allowedToEndNumber(c))
         guard isNumber else {
             for d in digits.reversed() { lungetc(Int(d)) }
             return nil
         }
         let text = String(decoding: digits, as: UTF8.self)
         guard let value = Int64(text) else {
-            report("\"\(text)\" invalid number: too \(first == 0x2D ? "small" : "large")", line: line)
+            report(
+                "\"\(text)\" invalid number: too \(first == 0x2D ? "small" : "large")", line: line)
             return findEOL(line: line)
         }
         return Token(kind: .number(value), line: line)

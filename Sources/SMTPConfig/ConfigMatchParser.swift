@@ -40,7 +40,8 @@ extension ConfigParser {
             advance()
             let token = peek()
             guard case .word(let what) = token.kind else {
-                throw unexpected(token, expected: "any, local, socket, src, rdns, auth or mail-from")
+                throw unexpected(
+                    token, expected: "any, local, socket, src, rdns, auth or mail-from")
             }
             advance()
             switch what {
@@ -49,7 +50,8 @@ extension ConfigParser {
             case "socket": return make(.fromSocket)
             case "src":
                 let regex = accept("regex")
-                return make(.fromSource(try parseTableRef("an address, network or <table>")), regex: regex)
+                return make(
+                    .fromSource(try parseTableRef("an address, network or <table>")), regex: regex)
             case "rdns":
                 let regex = accept("regex")
                 let table = regex || atTable ? try parseTableRef() : nil
@@ -63,7 +65,8 @@ extension ConfigParser {
                 return make(.fromMailFrom(try parseTableRef()), regex: regex)
             default:
                 consumed.removeLast()
-                throw unexpected(token, expected: "any, local, socket, src, rdns, auth or mail-from")
+                throw unexpected(
+                    token, expected: "any, local, socket, src, rdns, auth or mail-from")
             }
         case "for":
             advance()
@@ -114,6 +117,8 @@ extension ConfigParser {
         let destination = conditions.first { $0.kind.group == "for" } ?? MatchCondition(.forLocal)
         let rest = conditions.filter { $0.kind.group != "from" && $0.kind.group != "for" }
         config.rules.append(
-            MatchRule(conditions: [from, destination] + rest, decision: decision, location: location(start)))
+            MatchRule(
+                conditions: [from, destination] + rest, decision: decision,
+                location: location(start)))
     }
 }

@@ -21,7 +21,11 @@ extension ConfigParser {
             let bang = at(symbol: "!")
             if bang { advance() }
             if bang, !at("authenticated") {
-                throw unexpected(peek(), expected: "authenticated (in the old grammar ! follows from, for, sender, recipient and tagged)")
+                throw unexpected(
+                    peek(),
+                    expected:
+                        "authenticated (in the old grammar ! follows from, for, sender, recipient and tagged)"
+                )
             }
             let conditionWords = ["from", "for", "sender", "recipient", "tagged", "authenticated"]
             guard case .word(let word) = peek().kind,
@@ -35,7 +39,11 @@ extension ConfigParser {
                             : ""))
             }
             if Self.oldActionWords.contains(word) && !isAccept {
-                throw unexpected(peek(), expected: "from, for, sender, recipient, tagged or authenticated (reject takes no action)")
+                throw unexpected(
+                    peek(),
+                    expected:
+                        "from, for, sender, recipient, tagged or authenticated (reject takes no action)"
+                )
             }
             advance()
             switch word {
@@ -47,7 +55,8 @@ extension ConfigParser {
                 } else if accept("local") {
                     conditions.append(MatchCondition(negated: negated, .fromLocal))
                 } else if accept("source") || atTable {
-                    conditions.append(MatchCondition(negated: negated, .fromSource(try parseTableRef())))
+                    conditions.append(
+                        MatchCondition(negated: negated, .fromSource(try parseTableRef())))
                 } else {
                     throw unexpected(peek(), expected: "any, local or source <table>")
                 }
@@ -60,7 +69,8 @@ extension ConfigParser {
                     conditions.append(MatchCondition(negated: negated, .forLocal))
                 } else if accept("domain") {
                     conditions.append(
-                        MatchCondition(negated: negated, .forDomain(try parseTableRef("a domain or <table>"))))
+                        MatchCondition(
+                            negated: negated, .forDomain(try parseTableRef("a domain or <table>"))))
                 } else {
                     throw unexpected(peek(), expected: "any, local or domain")
                 }

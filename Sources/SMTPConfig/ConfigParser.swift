@@ -232,7 +232,9 @@ struct ConfigParser {
         case .word(let s), .quoted(let s):
             advance()
             guard let value = ConfigUnits.scaled(s) else {
-                throw fail("invalid size: \(s) (expected a number with an optional K, M or G unit)", at: token)
+                throw fail(
+                    "invalid size: \(s) (expected a number with an optional K, M or G unit)",
+                    at: token)
             }
             return value
         default:
@@ -245,7 +247,8 @@ struct ConfigParser {
         let token = peek()
         let text = try parseString("a delay such as 4d")
         guard let seconds = ConfigUnits.delay(text) else {
-            throw fail("invalid \(what): \(text) (expected a number followed by s, m, h or d)", at: token)
+            throw fail(
+                "invalid \(what): \(text) (expected a number followed by s, m, h or d)", at: token)
         }
         return seconds
     }

@@ -138,7 +138,9 @@ extension ConfigParser {
         let nameToken = peek()
         let name = try parseString("a table name")
         if let first = config.tableLocations[name] {
-            throw fail("table already declared with that name: \(name) (first declared at \(first))", at: nameToken)
+            throw fail(
+                "table already declared with that name: \(name) (first declared at \(first))",
+                at: nameToken)
         }
         let table: Table
         if at(symbol: "{") {
@@ -152,7 +154,8 @@ extension ConfigParser {
         config.tableLocations[name] = location(nameToken)
     }
 
-    private mutating func fileTable(_ source: String, name: String, at token: Token) throws -> Table {
+    private mutating func fileTable(_ source: String, name: String, at token: Token) throws -> Table
+    {
         if source.hasPrefix("/") { return .file(path: source, type: "file") }
         guard let colon = source.firstIndex(of: ":") else {
             throw fail(
@@ -176,14 +179,18 @@ extension ConfigParser {
     }
 
     /// `<name>`, `{ … }` or a single value.
-    mutating func parseTableRef(_ what: String = "a table (<name>, { … } or a value)") throws -> TableRef {
+    mutating func parseTableRef(_ what: String = "a table (<name>, { … } or a value)") throws
+        -> TableRef
+    {
         if at(symbol: "<") {
             advance()
             let nameToken = peek()
             let name = try parseString("a table name")
             try expect(symbol: ">")
             guard config.tables[name] != nil else {
-                throw fail("no such table: \(name) (declare it first with: table \(name) …)", at: nameToken)
+                throw fail(
+                    "no such table: \(name) (declare it first with: table \(name) …)", at: nameToken
+                )
             }
             return .named(name)
         }
@@ -215,7 +222,8 @@ extension ConfigParser {
             }
             let entryToken = peek()
             if case .end = entryToken.kind {
-                throw fail("missing \"}\" to close the table opened at line \(open.line)", at: entryToken)
+                throw fail(
+                    "missing \"}\" to close the table opened at line \(open.line)", at: entryToken)
             }
             let key = try tableValue()
             if accept(symbol: "=") || acceptArrow() {
@@ -243,7 +251,8 @@ extension ConfigParser {
 
     private mutating func tableValue() throws -> String {
         if case .symbol = peek().kind {
-            throw unexpected(peek(), expected: "a table value (quote values with special characters: \"@\")")
+            throw unexpected(
+                peek(), expected: "a table value (quote values with special characters: \"@\")")
         }
         return try parseString("a table value")
     }
@@ -315,7 +324,9 @@ extension ConfigParser {
             guard case .word(let key) = keyToken.kind, key == "max-rcpt" || key == "max-mails"
             else {
                 if case .word(let key) = keyToken.kind {
-                    throw fail("invalid session limit keyword: \(key) (expected max-rcpt or max-mails)", at: keyToken)
+                    throw fail(
+                        "invalid session limit keyword: \(key) (expected max-rcpt or max-mails)",
+                        at: keyToken)
                 }
                 throw unexpected(keyToken, expected: "max-rcpt or max-mails")
             }

@@ -28,7 +28,8 @@ extension SMTPConfiguration {
             text = try readFile(path)
         } catch {
             throw ConfigErrors([
-                ConfigError(location: SourceLocation(file: path, line: 0), message: error.description)
+                ConfigError(
+                    location: SourceLocation(file: path, line: 0), message: error.description)
             ])
         }
         return try parse(text, fileName: path, macros: macros, includeLoader: readFile)

@@ -19,7 +19,8 @@ import Testing
                 "/etc/mail/rules.conf": "\nmatch from any for any action \"local\"",
             ])
         #expect(config.tables.keys.sorted() == ["al", "vusers"])
-        #expect(config.tableLocations["al"] == SourceLocation(file: "/etc/mail/tables.conf", line: 3))
+        #expect(
+            config.tableLocations["al"] == SourceLocation(file: "/etc/mail/tables.conf", line: 3))
         #expect(config.actions[1].alias == .named("al"))
         #expect(config.rules[0].location == SourceLocation(file: "/etc/mail/rules.conf", line: 2))
         #expect(config.listeners[0].location == SourceLocation(file: "smtpd.conf", line: 5))
@@ -72,7 +73,8 @@ import Testing
         }
         #expect(
             failure?.description
-                == "\(dir)/main.conf:1: invalid port: 0 (must be 1-65535)\n\(dir)/main.conf:1: no rules, nothing to do")
+                == "\(dir)/main.conf:1: invalid port: 0 (must be 1-65535)\n\(dir)/main.conf:1: no rules, nothing to do"
+        )
     }
 
     @Test func loadReportsAMissingFile() {

@@ -66,7 +66,9 @@ import Testing
         #expect(config.tables["map"] == .mapping([KeyValue("a", "b"), KeyValue("c", "d")]))
         #expect(config.actions[0].virtual == .inline(.mapping([KeyValue("@", "nobody")])))
         #expect(config.actions[0].location.line == 8)
-        #expect(config.rules[0].conditions[0] == MatchCondition(.fromSource(.inline(.list(["10.0.0.1", "10.0.0.2"])))))
+        #expect(
+            config.rules[0].conditions[0]
+                == MatchCondition(.fromSource(.inline(.list(["10.0.0.1", "10.0.0.2"])))))
         #expect(config.rules[0].location.line == 11)
     }
 
@@ -90,7 +92,9 @@ import Testing
 
     @Test func macroTextJoinsTheFollowingCharacters() throws {
         let config = try parse("d = \"example\"\nmatch for domain $d.org reject")
-        #expect(config.rules[0].conditions[1] == MatchCondition(.forDomain(.inline(.list(["example.org"])))))
+        #expect(
+            config.rules[0].conditions[1]
+                == MatchCondition(.forDomain(.inline(.list(["example.org"])))))
     }
 
     @Test func commandLineMacrosOverrideTheFile() throws {
@@ -99,7 +103,9 @@ import Testing
         let config = try parse(text, macros: ["p": "2525"])
         #expect(config.listeners[0].port == 2525)
         #expect(config.macros["p"] == "2525")
-        #expect(try parse("listen on $i\nmatch for any reject", macros: ["i": "eth0"]).listeners[0].target == .interface("eth0"))
+        #expect(
+            try parse("listen on $i\nmatch for any reject", macros: ["i": "eth0"]).listeners[0]
+                .target == .interface("eth0"))
     }
 
     @Test func macroDefinedLaterIsUnknown() {
@@ -117,15 +123,18 @@ import Testing
             b"
             match for any action a
             """)
-        #expect(config.actions.map(\.method) == [
-            .mda(command: "cmd \"with\" quotes"), .mda(command: "say \"hi\" there"), .mda(command: "ab"),
-        ])
+        #expect(
+            config.actions.map(\.method) == [
+                .mda(command: "cmd \"with\" quotes"), .mda(command: "say \"hi\" there"),
+                .mda(command: "ab"),
+            ])
         #expect(config.rules[0].location.line == 5)
     }
 
     @Test func numbersAndWords() throws {
         // "25" is a number, "25x" a word, a quoted "25" a string.
-        let config = try parse("listen on 127.0.0.1 port 25\nlisten on ::1 port 2525\nmatch for any reject")
+        let config = try parse(
+            "listen on 127.0.0.1 port 25\nlisten on ::1 port 2525\nmatch for any reject")
         #expect(config.listeners.map(\.target) == [.address("127.0.0.1"), .address("::1")])
         #expect(config.maxMessageSize == 36_700_160)
     }

@@ -4,8 +4,10 @@ import Testing
 
 @Suite struct ListenTests {
     func listener(_ line: String) throws -> ListenDirective {
-        try parse("pki mail cert \"/c\" key \"/k\"\nca root cert \"/ca\"\ntable creds { u = p }\n"
-            + line + anyRule).listeners[0]
+        try parse(
+            "pki mail cert \"/c\" key \"/k\"\nca root cert \"/ca\"\ntable creds { u = p }\n"
+                + line + anyRule
+        ).listeners[0]
     }
 
     @Test func targets() throws {
@@ -58,7 +60,9 @@ import Testing
         #expect(l.ciphers == "HIGH" && l.protocols == "tlsv1.3")
         #expect(try listener("listen on lo tls pki mail auth").auth == .required(nil))
         #expect(try listener("listen on lo tls pki mail auth-optional").auth == .optional(nil))
-        #expect(try listener("listen on lo tls pki mail auth-optional <creds>").auth == .optional(.named("creds")))
+        #expect(
+            try listener("listen on lo tls pki mail auth-optional <creds>").auth
+                == .optional(.named("creds")))
         #expect(try listener("listen on lo mask-source").maskSource)
         let socket = try listener("listen on socket mask-src tag enqueued no-dsn")
         #expect(socket.maskSource && socket.tag == "enqueued" && socket.noDSN)

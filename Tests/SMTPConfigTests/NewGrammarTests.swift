@@ -162,7 +162,11 @@ import Testing
                 MatchCondition(.tls),
             ])
         #expect(config.rules[8].decision == .reject)
-        #expect(c[9] == [MatchCondition(.fromLocal), MatchCondition(.forAny), MatchCondition(.auth(.named("users")))])
+        #expect(
+            c[9] == [
+                MatchCondition(.fromLocal), MatchCondition(.forAny),
+                MatchCondition(.auth(.named("users"))),
+            ])
         #expect(c[10] == [MatchCondition(.fromLocal), MatchCondition(.forLocal)])
         #expect(config.rules.map(\.location.line) == Array(4...15))
     }
@@ -214,7 +218,8 @@ import Testing
         #expect(config.queue.ttl == 4 * 86_400)
         #expect(config.queue.bounceWarnIntervals == [4 * 3600])
         #expect(config.subaddressDelimiter == "+")
-        #expect(config.rules[0].conditions == [MatchCondition(.fromLocal), MatchCondition(.forAny)])
+        #expect(
+            config.rules[0].conditions == [MatchCondition(.fromLocal), MatchCondition(.forAny)])
     }
 
     @Test func filterStatementsAreSkippedButNamesKept() throws {

@@ -30,8 +30,10 @@ import Testing
 
     @Test func defaultsAreFromLocalForLocal() throws {
         let config = try parse("accept deliver to mbox\nreject")
-        #expect(config.rules[0].conditions == [MatchCondition(.fromLocal), MatchCondition(.forLocal)])
-        #expect(config.rules[1].conditions == [MatchCondition(.fromLocal), MatchCondition(.forLocal)])
+        #expect(
+            config.rules[0].conditions == [MatchCondition(.fromLocal), MatchCondition(.forLocal)])
+        #expect(
+            config.rules[1].conditions == [MatchCondition(.fromLocal), MatchCondition(.forLocal)])
         #expect(config.rules[1].decision == .reject)
         #expect(config.actions.map(\.method) == [.mbox])
     }
@@ -119,7 +121,8 @@ import Testing
         #expect(via.helo == "mx.example.org")
         #expect(via.pki == "mx.example.org")
         guard case .relay(let backup) = config.actions[2].method else { return }
-        #expect(backup.backup && backup.backupMX == "mx2.example.org" && backup.tls && backup.tlsVerify)
+        #expect(
+            backup.backup && backup.backupMX == "mx2.example.org" && backup.tls && backup.tlsVerify)
     }
 
     @Test func globalStatements() throws {
@@ -169,7 +172,8 @@ import Testing
             reject from any for any
             """)
         #expect(config.actions.map(\.name) == ["local", "accept-line-3"])
-        #expect(config.rules.map(\.decision) == [.action("accept-line-3"), .action("local"), .reject])
+        #expect(
+            config.rules.map(\.decision) == [.action("accept-line-3"), .action("local"), .reject])
     }
 
     @Test func oldKeywordsAreFreeNamesInNewStatements() throws {

@@ -22,10 +22,22 @@ import Testing
     }
 
     @Test func oldGlobalRowsParseButStillNeedARule() throws {
-        #expect(errors("listen on bbb port 25\nlimit session max-rcpt 10\n", file: "f") == ["f:2: no rules, nothing to do"])
-        #expect(errors("listen on bbb port 25\nmax-message-size 10M\n", file: "f") == ["f:2: no rules, nothing to do"])
-        #expect(errors("listen on bbb port 25\nexpire 4d\n", file: "f") == ["f:2: no rules, nothing to do"])
-        #expect(errors("pki foo certificate \"/etc/ssl/x.crt\"\n", file: "f") == ["f:1: no rules, nothing to do"])
+        #expect(
+            errors("listen on bbb port 25\nlimit session max-rcpt 10\n", file: "f") == [
+                "f:2: no rules, nothing to do"
+            ])
+        #expect(
+            errors("listen on bbb port 25\nmax-message-size 10M\n", file: "f") == [
+                "f:2: no rules, nothing to do"
+            ])
+        #expect(
+            errors("listen on bbb port 25\nexpire 4d\n", file: "f") == [
+                "f:2: no rules, nothing to do"
+            ])
+        #expect(
+            errors("pki foo certificate \"/etc/ssl/x.crt\"\n", file: "f") == [
+                "f:1: no rules, nothing to do"
+            ])
         #expect(errors("listen on lo mask-source\n", file: "f") == ["f:1: no rules, nothing to do"])
         #expect(try parse("limit session max-rcpt 10" + anyRule).maxRecipients == 10)
     }
@@ -37,7 +49,8 @@ import Testing
     }
 
     @Test func listenOnly() {
-        #expect(errors("listen on bbb port 25\n", file: "FILE") == ["FILE:1: no rules, nothing to do"])
+        #expect(
+            errors("listen on bbb port 25\n", file: "FILE") == ["FILE:1: no rules, nothing to do"])
     }
 
     @Test func validNewConfig() throws {

@@ -15,7 +15,8 @@ import Testing
         let text = try readFile(path)
         #expect(
             text
-                == "listen on bbb port 25\naccept from any for local deliver to maildir \"/tmp/maildir\"\n")
+                == "listen on bbb port 25\naccept from any for local deliver to maildir \"/tmp/maildir\"\n"
+        )
         let config = try SMTPConfiguration.load(path: path)
         #expect(config.listeners.map(\.target) == [.interface("bbb")])
         #expect(config.listeners[0].port == 25)
@@ -40,7 +41,8 @@ import Testing
         let action = try #require(config.actions.first)
         #expect(action.method == .maildir(path: "maildir", junk: false))
         #expect(action.virtual == .inline(.mapping([KeyValue("@", "nobody")])))
-        #expect(config.rules.map(\.conditions) == [[MatchCondition(.fromAny), MatchCondition(.forAny)]])
+        #expect(
+            config.rules.map(\.conditions) == [[MatchCondition(.fromAny), MatchCondition(.forAny)]])
         #expect(config.rules[0].decision == .action(action.name))
     }
 }
