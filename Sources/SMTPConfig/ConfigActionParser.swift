@@ -39,11 +39,11 @@ extension ConfigParser {
             return .mbox
         case "lmtp":
             advance()
-            let destination = try parseString("\"host:port\" or a quoted socket path")
+            let destination = try parseFormat("\"host:port\" or a quoted socket path")
             return .lmtp(destination: destination, rcptTo: accept("rcpt-to"))
         case "mda":
             advance()
-            return .mda(command: try parseString("a quoted command"))
+            return .mda(command: try parseFormat("a quoted command"))
         case "expand-only":
             advance()
             return .expandOnly
@@ -64,7 +64,7 @@ extension ConfigParser {
         if case .word("junk") = peek().kind {
         } else if atString {
             let token = peek()
-            let p = try parseString("a quoted path")
+            let p = try parseFormat("a quoted path")
             guard !p.isEmpty else { throw fail("empty maildir path", at: token) }
             path = p
         }
@@ -127,6 +127,18 @@ extension ConfigParser {
                 action.wrapper = name
             }
         }
+    }
+
+    /// A string that may hold `%{…}` format specifiers, checked now.
+    mutating func parseFormat(_ what: String) throws -> String {
+        let token = peek()
+        let text = try parseString(what)
+        do {
+            _ = try FormatTemplate(text)
+        } catch {
+            throw fail("invalid format: \(error)", at: token)
+        }
+        return text
     }
 
     enum Grammar { case new, old }

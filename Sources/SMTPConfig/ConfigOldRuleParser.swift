@@ -146,10 +146,10 @@ extension ConfigParser {
         } else if accept("mbox") {
             return .mbox
         } else if accept("lmtp") {
-            let destination = try parseString("\"host:port\" or a quoted socket path")
+            let destination = try parseFormat("\"host:port\" or a quoted socket path")
             method = .lmtp(destination: destination, rcptTo: accept("rcpt-to"))
         } else if accept("mda") {
-            method = .mda(command: try parseString("a quoted command"))
+            method = .mda(command: try parseFormat("a quoted command"))
         } else {
             throw unexpected(token, expected: "maildir, mbox, lmtp or mda")
         }

@@ -414,7 +414,7 @@ extension ConfigParser {
         } else if accept("wrapper") {
             let nameToken = peek()
             let name = try parseString("a wrapper name")
-            let command = try parseString("a quoted command")
+            let command = try parseFormat("a quoted command")
             guard config.mdaWrappers[name] == nil else {
                 throw fail("mda wrapper already declared with that name: \(name)", at: nameToken)
             }
