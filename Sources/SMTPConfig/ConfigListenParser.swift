@@ -8,10 +8,8 @@ extension ConfigParser {
         if accept("socket") {
             return try socketListener(at: start)
         }
-        let targetToken = peek()
         let word = try parseString("an interface, address or host name")
         var listener = ListenDirective(target: Self.target(word), location: location(start))
-        _ = targetToken
         var portGiven = false
         var seen: Set<String> = []
 

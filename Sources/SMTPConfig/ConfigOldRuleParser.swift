@@ -179,11 +179,9 @@ extension ConfigParser {
                 try expect("domain")
                 _ = try parseString("a domain")
             }
-            try limitPairs { parser, _ in
-                parser.accept("inet4") || parser.accept("inet6") ? true : nil
-            }
+            try limitPairs(familyAllowed: true)
         } else if accept("mda") || accept("scheduler") {
-            try limitPairs { _, _ in nil }
+            try limitPairs()
         } else {
             throw unexpected(peek(), expected: "session, mda, mta or scheduler")
         }

@@ -68,7 +68,7 @@ struct ConfigParser {
                 do {
                     try statement()
                     try endOfStatement()
-                } catch is MacroDone {
+                } catch is StatementEnded {
                     // The statement consumed its own end of line.
                 } catch {
                     recover()
@@ -158,7 +158,7 @@ struct ConfigParser {
         return true
     }
 
-    mutating func expect(_ word: String, after what: String? = nil) throws {
+    mutating func expect(_ word: String) throws {
         guard accept(word) else { throw unexpected(peek(), expected: "\"\(word)\"") }
     }
 
@@ -267,7 +267,7 @@ struct ConfigParser {
 
     /// The statement so far, as shown after "after".
     var context: String {
-        let shown = consumed.suffix(8).map(\.display).joined(separator: " ")
+        let shown = consumed.suffix(8).map(\.contextDisplay).joined(separator: " ")
         return consumed.count > 8 ? "… " + shown : shown
     }
 
@@ -294,6 +294,19 @@ struct ConfigParser {
         if !consumed.isEmpty { message += " after \"\(context)\"" }
         if let expected { message += ", expected \(expected)" }
         return fail(message, at: token)
+    }
+}
+
+extension Token {
+    /// As `display`, but a quoted word is shown bare: `action "local" foo` gives
+    /// `after "action local"`.
+    var contextDisplay: String {
+        if case .quoted(let s) = kind, !s.isEmpty,
+            s.utf8.allSatisfy({ ConfigLexer.allowedInString(Int($0)) })
+        {
+            return s
+        }
+        return display
     }
 }
 

@@ -28,7 +28,7 @@ extension ConfigParser {
         case "scheduler":
             advance()
             try expect("limit")
-            try limitPairs { _, _ in nil }
+            try limitPairs()
         case "srs": try srs()
         case "admd":
             advance()
@@ -95,9 +95,7 @@ extension ConfigParser {
         try endOfStatement()
         // Defined only now: the next line may use it (the lexer has not read it yet).
         if !persistentMacros.contains(name) { lexer.macros[name] = value }
-        // endOfStatement already ran; the caller's call sees the next statement's first
-        // token only if it is a newline, so it must not run twice.
-        throw MacroDone()
+        throw StatementEnded()
     }
 
     /// `include "/absolute/path"`: the file's statements are read here.
@@ -127,7 +125,7 @@ extension ConfigParser {
         swap(&inner, &lexer)
         lexer.macros = inner.macros
         restoreLookahead(savedLookahead)
-        throw MacroDone()
+        throw StatementEnded()
     }
 
     // MARK: tables
@@ -398,9 +396,7 @@ extension ConfigParser {
                 try expect("domain")
                 _ = try parseString("a domain")
             }
-            try limitPairs { parser, _ in
-                parser.accept("inet4") || parser.accept("inet6") ? true : nil
-            }
+            try limitPairs(familyAllowed: true)
         } else {
             throw unexpected(peek(), expected: "max-deferred or limit")
         }
@@ -410,7 +406,7 @@ extension ConfigParser {
     mutating func mda() throws {
         advance()
         if accept("limit") {
-            try limitPairs { _, _ in nil }
+            try limitPairs()
         } else if accept("wrapper") {
             let nameToken = peek()
             let name = try parseString("a wrapper name")
@@ -424,17 +420,14 @@ extension ConfigParser {
         }
     }
 
-    /// `KEY NUMBER …` pairs of the limits the server ignores; `extra` may take other words.
-    mutating func limitPairs(extra: (inout ConfigParser, Token) -> Bool?) throws {
+    /// `KEY NUMBER …` pairs of the limits the server ignores (and `inet4`/`inet6` for mta).
+    mutating func limitPairs(familyAllowed: Bool = false) throws {
         var any = false
         while !atEndOfStatement {
-            if extra(&self, peek()) != nil {
-                any = true
-                continue
-            }
+            any = true
+            if familyAllowed && (accept("inet4") || accept("inet6")) { continue }
             _ = try parseString("a limit keyword")
             _ = try parseNumber("a number")
-            any = true
         }
         if !any { throw unexpected(peek(), expected: "a limit keyword") }
     }
@@ -469,6 +462,6 @@ extension ConfigParser {
     }
 }
 
-/// Thrown by statements that already consumed their end of line (macro definitions and
+/// Thrown by statements that consumed their own end of line (macro definitions and
 /// includes): not an error.
-struct MacroDone: Error {}
+struct StatementEnded: Error {}

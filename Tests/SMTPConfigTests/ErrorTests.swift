@@ -57,6 +57,34 @@ import Testing
                 == "smtpd.conf:1: no such dispatcher: x")
     }
 
+    @Test func theBriefsExample() {
+        #expect(
+            errors("listen on lo\n\naction \"local\" foo\nmatch for any reject")
+                == [
+                    "smtpd.conf:3: syntax error: unexpected \"foo\" after \"action local\", expected a method (maildir, mbox, lmtp, mda, expand-only, forward-only, relay)"
+                ])
+        #expect(
+            errors("action \"a b\" mbox foo" + rule)
+                == [
+                    "smtpd.conf:1: syntax error: unexpected \"foo\" after \"action 'a b' mbox\", expected an action option (alias, virtual, userbase, user, wrapper, ttl)"
+                ])
+    }
+
+    @Test func macroDefinitions() {
+        #expect(
+            errors("\"a b\" = \"x\"" + rule) == [
+                "smtpd.conf:1: macro name cannot contain whitespace"
+            ])
+        #expect(
+            errors("a = " + rule) == [
+                "smtpd.conf:1: syntax error: unexpected end of line after \"a =\", expected a macro value"
+            ])
+        #expect(
+            errors("\"a\" x" + rule) == [
+                "smtpd.conf:1: syntax error: unexpected \"x\", expected \"=\" (a macro definition)"
+            ])
+    }
+
     @Test func reservedWordsMustBeQuoted() {
         #expect(
             errors("action local mbox" + rule)

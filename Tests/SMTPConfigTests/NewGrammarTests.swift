@@ -225,11 +225,13 @@ import Testing
     @Test func filterStatementsAreSkippedButNamesKept() throws {
         let config = try parse(
             """
+            proc rspamd "/usr/local/libexec/smtpd/filter-rspamd" user _rspamd
+            filter spam proc rspamd
             filter check phase connect match !rdns disconnect "550 no rDNS"
             filter both chain { check }
             listen on lo filter check
             """ + anyRule)
-        #expect(config.filters == ["check", "both"])
+        #expect(config.filters == ["spam", "check", "both"])
         #expect(config.listeners[0].filter == "check")
     }
 }
