@@ -20,7 +20,6 @@ struct ConfigParser {
     /// Macros given on the command line (`-D`): file definitions do not replace them.
     let persistentMacros: Set<String>
     var actionLocations: [String: SourceLocation] = [:]
-    var acceptCounter: [String: Int] = [:]
 
     init(
         text: String, file: String, macros: [String: String],
@@ -65,12 +64,14 @@ struct ConfigParser {
                 advance()
                 continue
             default:
+                let saved = (config, actionLocations)
                 do {
                     try statement()
                     try endOfStatement()
                 } catch is StatementEnded {
                     // The statement consumed its own end of line.
                 } catch {
+                    (config, actionLocations) = saved
                     recover()
                 }
             }

@@ -58,6 +58,15 @@ public struct SMTPConfiguration: Sendable {
 
     public init() {}
 
+    /// The contents behind a table reference (nil only for a name never declared, which a
+    /// parsed configuration cannot hold).
+    public func table(_ reference: TableRef) -> Table? {
+        switch reference {
+        case .named(let name): return tables[name]
+        case .inline(let table): return table
+        }
+    }
+
     /// The action called `name`, if declared.
     public func action(named name: String) -> ActionDirective? {
         actions.first { $0.name == name }

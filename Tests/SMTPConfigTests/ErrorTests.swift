@@ -45,7 +45,8 @@ import Testing
         #expect(
             errors("match for any reject now")
                 == [
-                    "smtpd.conf:1: syntax error: unexpected \"now\" after \"match for any reject\", expected end of line"
+                    "smtpd.conf:1: syntax error: unexpected \"now\" after \"match for any reject\", expected end of line",
+                    "smtpd.conf:1: no rules, nothing to do",
                 ])
         #expect(
             errors("listen on lo @" + rule)

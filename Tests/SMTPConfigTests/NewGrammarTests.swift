@@ -74,6 +74,11 @@ import Testing
         #expect(config.tables["users"] == .file(path: "/etc/mail/users.db", type: "db"))
         #expect(config.tableLocations["users"] == SourceLocation(file: "smtpd.conf", line: 2))
         #expect(config.mdaWrappers == ["w": "/usr/bin/wrap %{mda}"])
+        #expect(config.table(.named("aliases")) == .file(path: "/etc/mail/aliases", type: "file"))
+        #expect(
+            config.table(b.virtual!)
+                == .mapping([KeyValue("@", "nobody"), KeyValue("abuse", "root")]))
+        #expect(config.table(.named("nope")) == nil)
     }
 
     @Test func relayOptions() throws {
