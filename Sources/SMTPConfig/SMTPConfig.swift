@@ -4,7 +4,9 @@
 // Files:
 //   ConfigLexer            tokens (yylex/lgetc): continuation, comments, quotes, macros
 //   ConfigParser           token stream, values, error messages, recovery per statement
-//   ConfigStatements       dispatch, macros, include, tables, pki/ca, global settings
+//   ConfigStatements       dispatch, macros, include
+//   ConfigTableParser      table statements, <name>, { … } and single-value tables
+//   ConfigSettingsParser   pki/ca and global settings (smtp, queue, bounce, mta, …)
 //   ConfigListenParser     listen on …
 //   ConfigActionParser     action … (and relay options of both grammars)
 //   ConfigMatchParser      match …
