@@ -1,6 +1,9 @@
 /// Thrown inside the parser after an error has been recorded: the statement is dropped and
 /// parsing resumes on the next line (OpenSMTPD's `error '\n'` rule).
-struct StatementAbort: Error {}
+struct StatementAbort: Error {
+    /// False when the next token already starts the next statement (a forgotten `}`).
+    var skipRestOfLine = true
+}
 
 /// Recursive-descent parser for both grammars, one statement per line. Errors are
 /// collected; a failed statement leaves nothing in the model.
@@ -72,7 +75,7 @@ struct ConfigParser {
                     // The statement consumed its own end of line.
                 } catch {
                     (config, actionLocations) = saved
-                    recover()
+                    if (error as? StatementAbort)?.skipRestOfLine != false { recover() }
                 }
             }
         }

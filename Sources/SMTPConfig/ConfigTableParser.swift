@@ -75,9 +75,11 @@ extension ConfigParser {
             while case .newline = peek().kind {
                 advance()
                 if case .word(let w) = peek().kind, Keywords.statements.contains(w) {
-                    braceDepth = 0
-                    throw fail(
+                    // Report it and parse this line as the statement it is.
+                    var abort = fail(
                         "missing \"}\" to close the table opened at line \(open.line)", at: peek())
+                    abort.skipRestOfLine = false
+                    throw abort
                 }
             }
             if at(symbol: "}") {

@@ -351,8 +351,11 @@ import Testing
                 "smtpd.conf:1: a table holds either values or key = value pairs, not both"
             ])
         #expect(
-            errors("table t { a,\n b\nlisten on lo" + rule)
-                == ["smtpd.conf:3: missing \"}\" to close the table opened at line 1"])
+            errors("table t { a,\n b\nlisten on lo port 0" + rule)
+                == [
+                    "smtpd.conf:3: missing \"}\" to close the table opened at line 1",
+                    "smtpd.conf:3: invalid port: 0 (must be 1-65535)",
+                ])
         #expect(
             errors("match for any reject\ntable t { a,\n b")
                 == ["smtpd.conf:3: missing \"}\" to close the table opened at line 2"])
