@@ -1,5 +1,5 @@
-/// Statement dispatch and the statements that are neither listen, action, match nor old
-/// rules: macros, include, tables, pki/ca and global settings.
+/// Statement dispatch (first word of a line, or `NAME =` for a macro), macro definitions
+/// and `include`.
 extension ConfigParser {
     mutating func statement() throws {
         let token = peek()
