@@ -198,6 +198,65 @@ import Testing
             ])
     }
 
+    @Test func actionOptionConflicts() {
+        let cases: [(String, String)] = [
+            ("action a relay backup host \"smtp://h\"", "backup and host are mutually exclusive"),
+            ("action a relay host \"smtp://h\" backup", "backup and host are mutually exclusive"),
+            ("action a relay backup domain { a = b }", "backup and domain are mutually exclusive"),
+            (
+                "action a relay host \"smtp://h\" domain { a = b }",
+                "host mapping already specified for this dispatcher"
+            ),
+            ("action a relay helo a helo b", "helo already specified for this dispatcher"),
+            ("action a relay tls tls", "tls already specified for this dispatcher"),
+            ("action a mbox ttl 1d ttl 2d", "ttl already specified for this dispatcher"),
+            ("action a maildir user a user b", "user already specified for this dispatcher"),
+            ("action a forward-only user a", "user may not be specified for forward-only"),
+            ("action a expand-only user a", "user may not be specified for expand-only"),
+            (
+                "action a mbox userbase { a = b } userbase { c = d }",
+                "userbase mapping already specified for this dispatcher"
+            ),
+            (
+                "action a relay ttl 1d helo x",
+                "syntax error: unexpected \"helo\" after \"action a relay ttl 1d\", expected a relay option"
+            ),
+            ("listen on socket tag a tag b", "tag already specified"),
+            ("listen on socket mask-src mask-source", "mask-src already specified"),
+            ("listen on lo tag a tag b", "tag already specified"),
+            (
+                "listen on lo filter { a = b }",
+                "syntax error: a filter chain is a list of filter names"
+            ),
+            (
+                "listen on socket port 25",
+                "syntax error: unexpected \"port\" after \"listen on socket\", expected mask-src, tag, filter or no-dsn"
+            ),
+            ("match tag a tag b reject", "tag already specified for this rule"),
+            ("match tls tls reject", "tls already specified for this rule"),
+            ("accept tagged a tagged b deliver to mbox", "tagged already specified for this rule"),
+            (
+                "accept for any deliver to mbox expire 1d expire 2d",
+                "expire already specified for this rule"
+            ),
+            (
+                "action a mda \"%{rcpt[x]}\"",
+                "invalid format: invalid substring offset \"x\" in %{rcpt[x]}"
+            ),
+            ("action a mda \"%{rcpt[]}\"", "invalid format: invalid substring in %{rcpt[]}"),
+        ]
+        for (line, message) in cases {
+            let found = errors(line + rule)
+            #expect(found.first == "smtpd.conf:1: " + message, "\(line)")
+        }
+    }
+
+    @Test func nulInQuotedString() {
+        #expect(
+            errors("action a mda \"x\u{0}y\"" + rule)
+                == ["smtpd.conf:1: syntax error: NUL character in quoted string"])
+    }
+
     @Test func ports() {
         #expect(errors("listen on lo port \"2587\"" + rule) == ["smtpd.conf:1: invalid port: 2587"])
         #expect(
