@@ -4,6 +4,16 @@ public struct PKIDeclaration: Sendable, Hashable {
     public var key: String?
     public var dhe: String?
     public var location: SourceLocation
+
+    public init(
+        certificate: String? = nil, key: String? = nil, dhe: String? = nil,
+        location: SourceLocation
+    ) {
+        self.certificate = certificate
+        self.key = key
+        self.dhe = dhe
+        self.location = location
+    }
 }
 
 /// Queue settings: parsed so that real configurations load; MailLab delivers at once and
