@@ -1,0 +1,70 @@
+/// What `listen on WORD` names. Only IP literals are told apart here; resolving a word
+/// (interface name first, then host name such as `localhost`) is the server's job, as in
+/// OpenSMTPD's `create_if_listener`.
+public enum ListenTarget: Sendable, Hashable {
+    /// A word that is not an IP literal: an interface (`lo`, `bbb`) or a host name.
+    case interface(String)
+    /// An IPv4 or IPv6 literal (`127.0.0.1`, `::1`).
+    case address(String)
+    /// `listen on socket`: the local enqueuer socket.
+    case socket
+}
+
+public enum AddressFamily: Sendable, Hashable {
+    case any, inet4, inet6
+}
+
+/// The TLS mode of a listener.
+public enum TLSMode: Sendable, Hashable {
+    case none
+    /// `tls`: STARTTLS offered.
+    case starttls
+    /// `tls-require`: STARTTLS offered and required before MAIL.
+    case required
+    /// `smtps`: TLS from the first byte (default port 465).
+    case smtps
+}
+
+/// `auth` options of a listener.
+public enum ListenAuth: Sendable, Hashable {
+    case none
+    /// `auth [<t>]`: authentication required before MAIL.
+    case required(TableRef?)
+    /// `auth-optional [<t>]`.
+    case optional(TableRef?)
+}
+
+/// One `listen on …` statement (same syntax in both grammars; `mask-source` and
+/// `mask-src` both set `maskSource`).
+public struct ListenDirective: Sendable, Hashable {
+    public var target: ListenTarget
+    public var family: AddressFamily = .any
+    /// 25 by default, 465 with `smtps`; 0 for the socket.
+    public var port: UInt16 = 25
+    /// Server name announced on this listener (`hostname H`); nil = the machine's name.
+    public var hostname: String?
+    public var hostnames: TableRef?
+    public var tls: TLSMode = .none
+    /// `verify` after `tls-require` or `smtps`: client certificates are checked.
+    public var verifyClient = false
+    public var pkis: [String] = []
+    public var ca: String?
+    public var auth: ListenAuth = .none
+    public var tag: String?
+    public var maskSource = false
+    public var noDSN = false
+    public var receivedAuth = false
+    public var proxyV2 = false
+    public var senders: TableRef?
+    public var masquerade = false
+    public var filter: String?
+    public var ciphers: String?
+    public var protocols: String?
+    public var location: SourceLocation
+
+    public init(target: ListenTarget, location: SourceLocation) {
+        self.target = target
+        self.location = location
+        if target == .socket { port = 0 }
+    }
+}

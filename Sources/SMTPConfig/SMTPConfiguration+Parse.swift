@@ -1,0 +1,63 @@
+import Glibc
+
+extension SMTPConfiguration {
+    /// Parses smtpd.conf text (either grammar, or both mixed). `fileName` is used in error
+    /// locations; `macros` are `-D name=value` definitions, which win over the file's;
+    /// `includeLoader` returns the text of an `include`d absolute path. Throws every error
+    /// found, in order. (OpenSMTPD: `parse_config`.)
+    public static func parse(
+        _ text: String, fileName: String, macros: [String: String] = [:],
+        includeLoader: (String) throws -> String
+    ) throws(ConfigErrors) -> SMTPConfiguration {
+        let (config, errors) = withoutActuallyEscaping(includeLoader) { loader in
+            var parser = ConfigParser(
+                text: text, file: fileName, macros: macros, includeLoader: loader)
+            return parser.run()
+        }
+        guard errors.isEmpty else { throw ConfigErrors(errors) }
+        return config
+    }
+
+    /// Reads and parses the file at `path` and the files it includes; errors name `path` as
+    /// given. This is the only function of the module that touches the file system.
+    public static func load(path: String, macros: [String: String] = [:]) throws(ConfigErrors)
+        -> SMTPConfiguration
+    {
+        let text: String
+        do {
+            text = try readFile(path)
+        } catch {
+            throw ConfigErrors([
+                ConfigError(
+                    location: SourceLocation(file: path, line: 0), message: error.description)
+            ])
+        }
+        return try parse(text, fileName: path, macros: macros, includeLoader: readFile)
+    }
+}
+
+/// Why a file could not be read: `open: No such file or directory`.
+struct FileReadError: Error, CustomStringConvertible {
+    var operation: String
+    var errno: Int32
+    var description: String { "\(operation): \(String(cString: strerror(errno)))" }
+}
+
+/// The whole file; invalid UTF-8 is repaired (the lexer only needs ASCII).
+func readFile(_ path: String) throws(FileReadError) -> String {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw FileReadError(operation: "open", errno: errno) }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65_536)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw FileReadError(operation: "read", errno: errno)
+        }
+        if n == 0 { break }
+        bytes += chunk[0..<n]
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}

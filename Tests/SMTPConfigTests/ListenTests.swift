@@ -1,0 +1,76 @@
+import Testing
+
+@testable import SMTPConfig
+
+@Suite struct ListenTests {
+    func listener(_ line: String) throws -> ListenDirective {
+        try parse(
+            "pki mail cert \"/c\" key \"/k\"\nca root cert \"/ca\"\ntable creds { u = p }\n"
+                + line + anyRule
+        ).listeners[0]
+    }
+
+    @Test func targets() throws {
+        #expect(try listener("listen on lo").target == .interface("lo"))
+        #expect(try listener("listen on localhost").target == .interface("localhost"))
+        #expect(try listener("listen on \"bbb\"").target == .interface("bbb"))
+        #expect(try listener("listen on 10.77.0.1").target == .address("10.77.0.1"))
+        #expect(try listener("listen on ::1").target == .address("::1"))
+        #expect(try listener("listen on fe80::1").target == .address("fe80::1"))
+        #expect(try listener("listen on socket").target == .socket)
+        #expect(try listener("listen on socket").port == 0)
+    }
+
+    @Test func portsAndDefaults() throws {
+        #expect(try listener("listen on lo").port == 25)
+        #expect(try listener("listen on lo port 2525").port == 2525)
+        #expect(try listener("listen on lo port smtp").port == 25)
+        #expect(try listener("listen on lo port smtps").port == 465)
+        #expect(try listener("listen on lo port submission").port == 587)
+        #expect(try listener("listen on lo smtps pki mail").port == 465)
+        #expect(try listener("listen on lo tls pki mail").port == 25)
+        #expect(try listener("listen on lo smtps pki mail port 4650").port == 4650)
+        #expect(try listener("listen on lo port 1").port == 1)
+        #expect(try listener("listen on lo port 65535").port == 65535)
+    }
+
+    @Test func familyAndTLSModes() throws {
+        #expect(try listener("listen on lo").family == .any)
+        #expect(try listener("listen on lo inet4").family == .inet4)
+        #expect(try listener("listen on lo inet6").family == .inet6)
+        #expect(try listener("listen on lo").tls == TLSMode.none)
+        #expect(try listener("listen on lo tls pki mail").tls == .starttls)
+        let required = try listener("listen on lo tls-require verify pki mail ca root")
+        #expect(required.tls == .required && required.verifyClient && required.ca == "root")
+        let smtps = try listener("listen on lo smtps verify pki mail")
+        #expect(smtps.tls == .smtps && smtps.verifyClient && smtps.pkis == ["mail"])
+    }
+
+    @Test func everyOtherOption() throws {
+        let l = try listener(
+            "listen on bbb inet4 port 587 tls pki mail auth <creds> tag MSA hostname mx.example.org "
+                + "hostnames { 10.0.0.1 = mx1.example.org } mask-src no-dsn received-auth proxy-v2 "
+                + "senders <creds> masquerade ciphers \"HIGH\" protocols \"tlsv1.3\"")
+        #expect(l.auth == .required(.named("creds")))
+        #expect(l.tag == "MSA")
+        #expect(l.hostname == "mx.example.org")
+        #expect(l.hostnames == .inline(.mapping([KeyValue("10.0.0.1", "mx1.example.org")])))
+        #expect(l.maskSource && l.noDSN && l.receivedAuth && l.proxyV2 && l.masquerade)
+        #expect(l.senders == .named("creds"))
+        #expect(l.ciphers == "HIGH" && l.protocols == "tlsv1.3")
+        #expect(try listener("listen on lo tls pki mail auth").auth == .required(nil))
+        #expect(try listener("listen on lo tls pki mail auth-optional").auth == .optional(nil))
+        #expect(
+            try listener("listen on lo tls pki mail auth-optional <creds>").auth
+                == .optional(.named("creds")))
+        #expect(try listener("listen on lo mask-source").maskSource)
+        let socket = try listener("listen on socket mask-src tag enqueued no-dsn")
+        #expect(socket.maskSource && socket.tag == "enqueued" && socket.noDSN)
+    }
+
+    @Test func listenLocation() throws {
+        let config = try parse("\n\nlisten on lo\nlisten on bbb port 26" + anyRule)
+        #expect(config.listeners.map(\.location.line) == [3, 4])
+        #expect(config.listeners.map(\.port) == [25, 26])
+    }
+}
