@@ -1,0 +1,25 @@
+/// One message file to deliver: `chunks` are written in order (writev) into a new file in
+/// `maildir`. Arrays are shared, not copied: the same content chunk can go to every recipient.
+public struct DeliveryItem: Sendable {
+    /// Root of the Maildir (created on demand, 0700).
+    public var maildir: String
+    public var chunks: [[UInt8]]
+
+    public init(maildir: String, chunks: [[UInt8]]) {
+        self.maildir = maildir
+        self.chunks = chunks
+    }
+}
+
+/// How ``MaildirWriter`` makes file data durable before it renames files into `new/`.
+public enum FlushMode: Sendable, CaseIterable {
+    /// fsync each file, rename, fsync `new/`, acknowledge — one delivery call after the
+    /// other, no sharing. The baseline (what OpenSMTPD and most MDAs do, plus the folder fsync).
+    case perFile
+    /// Group commit: write every file of all pending calls, start their writeback together,
+    /// fsync each (the journal commits them together), rename, fsync each `new/` once.
+    case batchedFsync
+    /// Group commit with one syncfs(2) per file system instead of per-file fsyncs. Also
+    /// flushes unrelated dirty data of the same file system.
+    case syncfs
+}

@@ -1,0 +1,232 @@
+import Glibc
+
+/// One `deliver` call on its way through the writer: its files and its first failure.
+/// Owned by one thread at a time; handed between threads only through a MaildirWorkQueue.
+final class DeliveryJob: @unchecked Sendable {
+    let items: [DeliveryItem]
+    let completion: @Sendable (Result<[String], MaildirError>) -> Void
+    var files: [StagedFile] = []
+    private(set) var failure: MaildirError?
+
+    init(
+        items: [DeliveryItem],
+        completion: @escaping @Sendable (Result<[String], MaildirError>) -> Void
+    ) {
+        self.items = items
+        self.completion = completion
+    }
+
+    var isAlive: Bool { failure == nil }
+
+    /// Records the first failure and takes back everything this job wrote: closes its files,
+    /// unlinks them from tmp/ or, if already renamed, from new/.
+    func fail(_ error: MaildirError) {
+        guard failure == nil else { return }
+        failure = error
+        for index in files.indices {
+            files[index].closeIgnoringErrors()
+            _ = Glibc.unlink(files[index].isPublished ? files[index].newPath : files[index].tmpPath)
+        }
+    }
+
+    func complete() {
+        if let failure {
+            completion(.failure(failure))
+        } else {
+            completion(.success(files.map(\.newPath)))
+        }
+    }
+}
+
+/// A message file written in tmp/ and, once published, renamed into new/.
+struct StagedFile {
+    let maildir: Maildir
+    let name: String
+    var descriptor: Int32
+    let device: UInt64
+    var isPublished = false
+
+    var tmpPath: String { maildir.tmp + "/" + name }
+    var newPath: String { maildir.new + "/" + name }
+
+    mutating func closeIgnoringErrors() {
+        if descriptor >= 0 { _ = Glibc.close(descriptor) }
+        descriptor = -1
+    }
+}
+
+/// The steps of a delivery, in order: `write`, `flushData`, `publish` (writer stage), then
+/// `flushFolders` and `complete` (flush stage). Each step works on a whole batch of jobs so
+/// that one flush serves them all; a failure fails only the jobs it touches.
+struct MaildirDeliverySteps {
+    let namer: MaildirNamer
+    let mode: FlushMode
+    /// Roots already prepared by this writer (only used by the writer stage's thread).
+    var prepared: Set<String> = []
+
+    init(hostname: String, mode: FlushMode) {
+        namer = MaildirNamer(hostname: hostname)
+        self.mode = mode
+    }
+
+    // MARK: writer stage
+
+    /// Creates and writes one tmp/ file per item; files stay open for the flush.
+    mutating func write(_ jobs: [DeliveryJob]) {
+        for job in jobs {
+            for item in job.items {
+                do {
+                    let file = try create(in: Maildir(root: item.maildir))
+                    job.files.append(file)  // from here on, job.fail closes and unlinks it
+                    try Sys.writeAll(file.descriptor, item.chunks, path: file.tmpPath)
+                } catch {
+                    job.fail(error)
+                    break
+                }
+            }
+        }
+    }
+
+    /// Makes the data of every live job's files durable (per `mode`), then closes them.
+    func flushData(_ jobs: [DeliveryJob]) {
+        switch mode {
+        case .perFile, .batchedFsync:
+            if mode == .batchedFsync {
+                for job in jobs where job.isAlive {
+                    for file in job.files { Sys.startWriteback(file.descriptor) }
+                }
+            }
+            for job in jobs where job.isAlive {
+                for file in job.files {
+                    do {
+                        try Sys.fsync(file.descriptor, path: file.tmpPath)
+                    } catch {
+                        job.fail(error)
+                        break
+                    }
+                }
+            }
+        case .syncfs:
+            // syncfs reports write-back errors seen since its descriptor was opened: use the
+            // first file opened on each file system, opened before any data of the batch.
+            var firstOnDevice: [UInt64: StagedFile] = [:]
+            for job in jobs where job.isAlive {
+                for file in job.files where firstOnDevice[file.device] == nil {
+                    firstOnDevice[file.device] = file
+                }
+            }
+            for (device, file) in firstOnDevice {
+                do {
+                    try Sys.syncfs(file.descriptor, path: file.tmpPath)
+                } catch {
+                    for job in jobs where job.files.contains(where: { $0.device == device }) {
+                        job.fail(error)
+                    }
+                }
+            }
+        }
+        for job in jobs where job.isAlive {
+            for index in job.files.indices {
+                let file = job.files[index]
+                job.files[index].descriptor = -1
+                do {
+                    try Sys.close(file.descriptor, path: file.tmpPath)
+                } catch {
+                    job.fail(error)
+                    break
+                }
+            }
+        }
+    }
+
+    /// Renames every live job's files from tmp/ into new/.
+    func publish(_ jobs: [DeliveryJob]) {
+        for job in jobs where job.isAlive {
+            for index in job.files.indices {
+                do {
+                    try Sys.rename(job.files[index].tmpPath, job.files[index].newPath)
+                    job.files[index].isPublished = true
+                } catch {
+                    job.fail(error)
+                    break
+                }
+            }
+        }
+    }
+
+    // MARK: flush stage
+
+    /// Makes the new/ entries durable: each distinct new/ folder fsynced once (or one syncfs
+    /// per file system). A failed flush fails every job with a file there.
+    func flushFolders(_ jobs: [DeliveryJob]) {
+        var folders: [String] = []
+        var seen: Set<String> = []
+        for job in jobs where job.isAlive {
+            for file in job.files where seen.insert(file.maildir.new).inserted {
+                folders.append(file.maildir.new)
+            }
+        }
+        var syncedDevices: Set<UInt64> = []
+        for folder in folders {
+            do {
+                let descriptor = try Sys.open(folder, O_RDONLY | O_DIRECTORY)
+                defer { _ = Glibc.close(descriptor) }
+                if mode == .syncfs {
+                    let device = UInt64(try Sys.status(descriptor, path: folder).st_dev)
+                    if syncedDevices.insert(device).inserted {
+                        try Sys.syncfs(descriptor, path: folder)
+                    }
+                } else {
+                    try Sys.fsync(descriptor, path: folder)
+                }
+            } catch {
+                // XXX: the undo (unlink from new/) is not flushed itself; after a crash right
+                // here an unacknowledged message may survive in new/ (a duplicate, not a loss).
+                for job in jobs where job.files.contains(where: { $0.maildir.new == folder }) {
+                    job.fail(error)
+                }
+            }
+        }
+    }
+
+    /// Runs the completion of every job.
+    func complete(_ jobs: [DeliveryJob]) {
+        for job in jobs { job.complete() }
+    }
+
+    // MARK: files
+
+    /// Opens a new, uniquely named file in the Maildir's tmp/, preparing the Maildir first
+    /// (once per root; again if its folders vanished).
+    private mutating func create(in maildir: Maildir) throws(MaildirError) -> StagedFile {
+        if !prepared.contains(maildir.root) {
+            try maildir.prepare()
+            prepared.insert(maildir.root)
+        }
+        var attempts = 0
+        while true {
+            attempts += 1
+            let name = namer.next()
+            let path = maildir.tmp + "/" + name
+            do throws(MaildirError) {
+                let descriptor = try Sys.open(
+                    path, O_CREAT | O_EXCL | O_WRONLY, mode: Maildir.fileMode)
+                let device: UInt64
+                do {
+                    device = UInt64(try Sys.status(descriptor, path: path).st_dev)
+                } catch {
+                    _ = Glibc.close(descriptor)
+                    _ = Glibc.unlink(path)
+                    throw error
+                }
+                return StagedFile(maildir: maildir, name: name, descriptor: descriptor, device: device)
+            } catch where error.errno == EEXIST && attempts < 100 {
+                continue  // never reuse a name: take the next sequence number
+            } catch where error.errno == ENOENT && attempts == 1 {
+                prepared.remove(maildir.root)
+                try maildir.prepare()
+                prepared.insert(maildir.root)
+            }
+        }
+    }
+}

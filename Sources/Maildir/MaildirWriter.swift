@@ -1,0 +1,123 @@
+import Glibc
+import Synchronization
+
+/// Durable Maildir delivery off the event loop, with group commit.
+///
+/// A delivery is: create a uniquely named file in `tmp/` (O_EXCL, 0600), writev the chunks,
+/// flush the data, rename into `new/`, flush `new/`, and only then report success. A crash at
+/// any point leaves either nothing in `new/` or the whole message.
+///
+/// Two threads form a pipeline. The writer thread takes *all* pending calls as one batch,
+/// writes their files, flushes their data together and renames them into `new/`; the flush
+/// thread then fsyncs each distinct `new/` once for everything the writer handed over meanwhile
+/// and runs the completions. While the flush thread waits for the disk, the writer already
+/// works on the next batch, so the two flushes of consecutive batches share journal commits.
+/// In `.perFile` mode the writer thread does everything, one call at a time.
+public final class MaildirWriter: Sendable {
+    /// Most files one writer batch holds open at once (bounds descriptors, not throughput).
+    public static let batchFileLimit = 512
+
+    private let submitted = MaildirWorkQueue<DeliveryJob>()
+    private let threads: Mutex<[pthread_t]>
+
+    public init(hostname: String, flushMode: FlushMode = .batchedFsync) {
+        let submitted = self.submitted
+        var steps = MaildirDeliverySteps(hostname: hostname, mode: flushMode)
+        if flushMode == .perFile {
+            threads = Mutex([
+                Self.startThread {
+                    while let jobs = submitted.take() {
+                        for job in jobs { steps.run([job]) }
+                    }
+                }
+            ])
+            return
+        }
+        let written = MaildirWorkQueue<[DeliveryJob]>()
+        let flusher = steps
+        threads = Mutex([
+            Self.startThread {
+                while let jobs = submitted.take(
+                    limit: Self.batchFileLimit, weight: { max($0.items.count, 1) })
+                {
+                    steps.write(jobs)
+                    steps.flushData(jobs)
+                    steps.publish(jobs)
+                    steps.complete(jobs.filter { !$0.isAlive })  // refuse early, no flush needed
+                    _ = written.put(jobs.filter(\.isAlive))
+                }
+                written.close()
+            },
+            Self.startThread {
+                while let batches = written.take() {
+                    let jobs = batches.flatMap { $0 }
+                    flusher.flushFolders(jobs)
+                    flusher.complete(jobs)
+                }
+            },
+        ])
+    }
+
+    deinit {
+        // Not shut down: let the threads drain the queue and exit on their own.
+        submitted.close()
+        threads.withLock { threads in
+            for thread in threads { pthread_detach(thread) }
+            threads = []
+        }
+    }
+
+    /// Delivers every item (one file each) and calls `completion` on a writer thread with the
+    /// final paths in `new/`, in item order, once file data and `new/` entries are durable.
+    /// On failure nothing of this call is left in `new/` or `tmp/`. After ``shutdown()`` the
+    /// completion runs at once, on the caller's thread, with an "deliver" error (ESHUTDOWN).
+    public func deliver(
+        _ items: [DeliveryItem],
+        completion: @escaping @Sendable (Result<[String], MaildirError>) -> Void
+    ) {
+        if !submitted.put(DeliveryJob(items: items, completion: completion)) {
+            completion(.failure(MaildirError(operation: "deliver", path: "", errno: ESHUTDOWN)))
+        }
+    }
+
+    /// Finishes everything queued (completions included), then joins the threads.
+    /// Must not be called from a completion.
+    public func shutdown() {
+        submitted.close()
+        let running = threads.withLock { threads in
+            defer { threads = [] }
+            return threads
+        }
+        for thread in running { pthread_join(thread, nil) }
+    }
+
+    private final class ThreadBody {
+        let run: () -> Void
+        init(_ run: @escaping () -> Void) { self.run = run }
+    }
+
+    /// pthread_create(3) running `body`.
+    private static func startThread(_ body: @escaping () -> Void) -> pthread_t {
+        var thread = pthread_t()
+        let context = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
+        let result = pthread_create(
+            &thread, nil,
+            { context in
+                Unmanaged<ThreadBody>.fromOpaque(context!).takeRetainedValue().run()
+                return nil
+            }, context)
+        precondition(result == 0, "MaildirWriter: pthread_create failed: \(result)")
+        return thread
+    }
+}
+
+extension MaildirDeliverySteps {
+    /// All steps for one batch on the calling thread (`.perFile` mode).
+    mutating func run(_ jobs: [DeliveryJob]) {
+        write(jobs)
+        flushData(jobs)
+        publish(jobs)
+        flushFolders(jobs)
+        complete(jobs)
+    }
+}
