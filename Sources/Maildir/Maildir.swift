@@ -34,7 +34,7 @@ public struct Maildir: Sendable, Hashable {
         let names: [String]
         do {
             names = try Self.listDirectory(tmp)
-        } catch where error.errno == ENOENT {
+        } catch  where error.errno == ENOENT {
             return 0
         }
         var removed = 0
@@ -42,7 +42,7 @@ public struct Maildir: Sendable, Hashable {
             do {
                 try Sys.unlink(tmp + "/" + name)
                 removed += 1
-            } catch where error.errno == ENOENT {
+            } catch  where error.errno == ENOENT {
                 // Gone meanwhile: fine.
             }
         }
@@ -72,14 +72,14 @@ public struct Maildir: Sendable, Hashable {
     static func makeDirectory(_ path: String) throws(MaildirError) {
         do {
             try Sys.mkdir(path, mode: folderMode)
-        } catch where error.errno == EEXIST {
+        } catch  where error.errno == EEXIST {
             try requireDirectory(path)
-        } catch where error.errno == ENOENT {
+        } catch  where error.errno == ENOENT {
             guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { throw error }
             try makeDirectory(String(path[..<slash]))
             do {
                 try Sys.mkdir(path, mode: folderMode)
-            } catch where error.errno == EEXIST {
+            } catch  where error.errno == EEXIST {
                 try requireDirectory(path)  // another writer was quicker
             }
         }

@@ -219,10 +219,11 @@ struct MaildirDeliverySteps {
                     _ = Glibc.unlink(path)
                     throw error
                 }
-                return StagedFile(maildir: maildir, name: name, descriptor: descriptor, device: device)
-            } catch where error.errno == EEXIST && attempts < 100 {
+                return StagedFile(
+                    maildir: maildir, name: name, descriptor: descriptor, device: device)
+            } catch  where error.errno == EEXIST && attempts < 100 {
                 continue  // never reuse a name: take the next sequence number
-            } catch where error.errno == ENOENT && attempts == 1 {
+            } catch  where error.errno == ENOENT && attempts == 1 {
                 prepared.remove(maildir.root)
                 try maildir.prepare()
                 prepared.insert(maildir.root)

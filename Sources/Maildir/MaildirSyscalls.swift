@@ -120,7 +120,8 @@ enum Sys {
             if index == chunks.count { return vectors.withUnsafeMutableBufferPointer { body($0) } }
             return chunks[index].withUnsafeBytes { raw in
                 vectors[index] = iovec(
-                    iov_base: UnsafeMutableRawPointer(mutating: raw.baseAddress), iov_len: raw.count)
+                    iov_base: UnsafeMutableRawPointer(mutating: raw.baseAddress), iov_len: raw.count
+                )
                 return nest(index + 1)
             }
         }
