@@ -117,7 +117,7 @@ struct MaildirDeliverySteps {
             }
             for (device, file) in firstOnDevice {
                 do {
-                    try Sys.syncfs(file.descriptor, path: file.tmpPath)
+                    try Sys.syncFileSystem(file.descriptor, path: file.tmpPath)
                 } catch {
                     for job in jobs where job.files.contains(where: { $0.device == device }) {
                         job.fail(error)
@@ -174,7 +174,7 @@ struct MaildirDeliverySteps {
                 if mode == .syncfs {
                     let device = UInt64(try Sys.status(descriptor, path: folder).st_dev)
                     if syncedDevices.insert(device).inserted {
-                        try Sys.syncfs(descriptor, path: folder)
+                        try Sys.syncFileSystem(descriptor, path: folder)
                     }
                 } else {
                     try Sys.fsync(descriptor, path: folder)

@@ -32,8 +32,16 @@ enum Sys {
         _ = try check("fsync", path) { Glibc.fsync(fd) }
     }
 
-    static func syncfs(_ fd: Int32, path: String) throws(MaildirError) {
+    /// syncfs(2) followed by fsync(2) of the same descriptor.
+    ///
+    /// syncfs alone is not a durability barrier on every file system: Linux's
+    /// sync_filesystem() ends with sync_blockdev() *after* ext4's cache flush, so on ext4
+    /// without a journal (like this project's machines) the inode and directory blocks it writes
+    /// last may sit in the disk's volatile cache. The fsync issues the flush after them (and is
+    /// cheap: everything is clean by then).
+    static func syncFileSystem(_ fd: Int32, path: String) throws(MaildirError) {
         _ = try check("syncfs", path) { csystem_syncfs(fd) }
+        try fsync(fd, path: path)
     }
 
     static func rename(_ from: String, _ to: String) throws(MaildirError) {
