@@ -61,12 +61,15 @@ struct StagedFile {
 struct MaildirDeliverySteps {
     let namer: MaildirNamer
     let mode: FlushMode
+    /// Runs the fsyncs of a batch side by side (not in `.perFile` mode, the baseline).
+    let pool: MaildirFsyncPool?
     /// Roots already prepared by this writer (only used by the writer stage's thread).
     var prepared: Set<String> = []
 
-    init(hostname: String, mode: FlushMode) {
+    init(hostname: String, mode: FlushMode, pool: MaildirFsyncPool?) {
         namer = MaildirNamer(hostname: hostname)
         self.mode = mode
+        self.pool = pool
     }
 
     // MARK: writer stage
@@ -89,28 +92,24 @@ struct MaildirDeliverySteps {
 
     /// Makes the data of every live job's files durable (per `mode`), then closes them.
     func flushData(_ jobs: [DeliveryJob]) {
+        let live = jobs.filter(\.isAlive)
         switch mode {
         case .perFile, .batchedFsync:
             if mode == .batchedFsync {
-                for job in jobs where job.isAlive {
+                for job in live {
                     for file in job.files { Sys.startWriteback(file.descriptor) }
                 }
             }
-            for job in jobs where job.isAlive {
-                for file in job.files {
-                    do {
-                        try Sys.fsync(file.descriptor, path: file.tmpPath)
-                    } catch {
-                        job.fail(error)
-                        break
-                    }
-                }
+            let targets = live.flatMap { job in job.files.map { (job, $0.descriptor, $0.tmpPath) } }
+            let results = fsyncAll(targets.map { ($0.1, $0.2) })
+            for (target, failure) in zip(targets, results) {
+                if let failure { target.0.fail(failure) }
             }
         case .syncfs:
             // syncfs reports write-back errors seen since its descriptor was opened: use the
             // first file opened on each file system, opened before any data of the batch.
             var firstOnDevice: [UInt64: StagedFile] = [:]
-            for job in jobs where job.isAlive {
+            for job in live {
                 for file in job.files where firstOnDevice[file.device] == nil {
                     firstOnDevice[file.device] = file
                 }
@@ -119,13 +118,13 @@ struct MaildirDeliverySteps {
                 do {
                     try Sys.syncFileSystem(file.descriptor, path: file.tmpPath)
                 } catch {
-                    for job in jobs where job.files.contains(where: { $0.device == device }) {
+                    for job in live where job.files.contains(where: { $0.device == device }) {
                         job.fail(error)
                     }
                 }
             }
         }
-        for job in jobs where job.isAlive {
+        for job in live where job.isAlive {
             for index in job.files.indices {
                 let file = job.files[index]
                 job.files[index].descriptor = -1
@@ -166,27 +165,46 @@ struct MaildirDeliverySteps {
                 folders.append(file.maildir.new)
             }
         }
-        var syncedDevices: Set<UInt64> = []
+        var opened: [(descriptor: Int32, path: String)] = []
+        var failures: [(String, MaildirError)] = []
         for folder in folders {
             do {
-                let descriptor = try Sys.open(folder, O_RDONLY | O_DIRECTORY)
-                defer { _ = Glibc.close(descriptor) }
-                if mode == .syncfs {
-                    let device = UInt64(try Sys.status(descriptor, path: folder).st_dev)
-                    if syncedDevices.insert(device).inserted {
-                        try Sys.syncFileSystem(descriptor, path: folder)
-                    }
-                } else {
-                    try Sys.fsync(descriptor, path: folder)
-                }
+                opened.append((try Sys.open(folder, O_RDONLY | O_DIRECTORY), folder))
             } catch {
-                // XXX: the undo (unlink from new/) is not flushed itself; after a crash right
-                // here an unacknowledged message may survive in new/ (a duplicate, not a loss).
-                for job in jobs where job.files.contains(where: { $0.maildir.new == folder }) {
-                    job.fail(error)
-                }
+                failures.append((folder, error))
             }
         }
+        defer { for folder in opened { _ = Glibc.close(folder.descriptor) } }
+        if mode == .syncfs {
+            var syncedDevices: Set<UInt64> = []
+            for folder in opened {
+                do {
+                    let device = UInt64(try Sys.status(folder.descriptor, path: folder.path).st_dev)
+                    if syncedDevices.insert(device).inserted {
+                        try Sys.syncFileSystem(folder.descriptor, path: folder.path)
+                    }
+                } catch {
+                    failures.append((folder.path, error))
+                }
+            }
+        } else {
+            for (folder, failure) in zip(opened, fsyncAll(opened)) {
+                if let failure { failures.append((folder.path, failure)) }
+            }
+        }
+        // XXX: the undo (unlink from new/) is not flushed itself; after a crash right here an
+        // unacknowledged message may survive in new/ (a duplicate later, never a loss).
+        for (folder, error) in failures {
+            for job in jobs where job.files.contains(where: { $0.maildir.new == folder }) {
+                job.fail(error)
+            }
+        }
+    }
+
+    /// fsync of each target: side by side on the pool, or one after the other without one.
+    private func fsyncAll(_ targets: [(descriptor: Int32, path: String)]) -> [MaildirError?] {
+        if let pool { return pool.fsyncAll(targets) }
+        return targets.map { Sys.fsyncFailure($0.descriptor, path: $0.path) }
     }
 
     /// Runs the completion of every job.

@@ -32,6 +32,16 @@ enum Sys {
         _ = try check("fsync", path) { Glibc.fsync(fd) }
     }
 
+    /// fsync(2) with the failure as a value (nil: durable).
+    static func fsyncFailure(_ fd: Int32, path: String) -> MaildirError? {
+        do {
+            try fsync(fd, path: path)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
     /// syncfs(2) followed by fsync(2) of the same descriptor.
     ///
     /// syncfs alone is not a durability barrier on every file system: Linux's

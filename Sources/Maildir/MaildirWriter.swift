@@ -16,16 +16,18 @@ import Synchronization
 public final class MaildirWriter: Sendable {
     /// Most files one writer batch holds open at once (bounds descriptors, not throughput).
     public static let batchFileLimit = 512
+    /// Threads issuing the fsyncs of a batch side by side (they mostly wait for the disk).
+    public static let fsyncThreads = 8
 
     private let submitted = MaildirWorkQueue<DeliveryJob>()
     private let threads: Mutex<[pthread_t]>
 
     public init(hostname: String, flushMode: FlushMode = .batchedFsync) {
         let submitted = self.submitted
-        var steps = MaildirDeliverySteps(hostname: hostname, mode: flushMode)
         if flushMode == .perFile {
+            var steps = MaildirDeliverySteps(hostname: hostname, mode: flushMode, pool: nil)
             threads = Mutex([
-                Self.startThread {
+                MaildirThread.start {
                     while let jobs = submitted.take() {
                         for job in jobs { steps.run([job]) }
                     }
@@ -33,10 +35,12 @@ public final class MaildirWriter: Sendable {
             ])
             return
         }
-        let written = MaildirWorkQueue<[DeliveryJob]>()
+        let pool = MaildirFsyncPool(threads: Self.fsyncThreads)
+        var steps = MaildirDeliverySteps(hostname: hostname, mode: flushMode, pool: pool)
         let flusher = steps
+        let written = MaildirWorkQueue<[DeliveryJob]>()
         threads = Mutex([
-            Self.startThread {
+            MaildirThread.start {
                 while let jobs = submitted.take(
                     limit: Self.batchFileLimit, weight: { max($0.items.count, 1) })
                 {
@@ -48,12 +52,13 @@ public final class MaildirWriter: Sendable {
                 }
                 written.close()
             },
-            Self.startThread {
+            MaildirThread.start {
                 while let batches = written.take() {
                     let jobs = batches.flatMap { $0 }
                     flusher.flushFolders(jobs)
                     flusher.complete(jobs)
                 }
+                pool.shutdown()
             },
         ])
     }
@@ -89,25 +94,6 @@ public final class MaildirWriter: Sendable {
             return threads
         }
         for thread in running { pthread_join(thread, nil) }
-    }
-
-    private final class ThreadBody {
-        let run: () -> Void
-        init(_ run: @escaping () -> Void) { self.run = run }
-    }
-
-    /// pthread_create(3) running `body`.
-    private static func startThread(_ body: @escaping () -> Void) -> pthread_t {
-        var thread = pthread_t()
-        let context = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
-        let result = pthread_create(
-            &thread, nil,
-            { context in
-                Unmanaged<ThreadBody>.fromOpaque(context!).takeRetainedValue().run()
-                return nil
-            }, context)
-        precondition(result == 0, "MaildirWriter: pthread_create failed: \(result)")
-        return thread
     }
 }
 

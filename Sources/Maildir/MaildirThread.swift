@@ -1,0 +1,23 @@
+import Glibc
+
+/// A joinable pthread running a closure (no Swift concurrency: delivery blocks in syscalls).
+enum MaildirThread {
+    private final class Body {
+        let run: () -> Void
+        init(_ run: @escaping () -> Void) { self.run = run }
+    }
+
+    /// pthread_create(3) running `body`; join or detach the result.
+    static func start(_ body: @escaping () -> Void) -> pthread_t {
+        var thread = pthread_t()
+        let context = Unmanaged.passRetained(Body(body)).toOpaque()
+        let result = pthread_create(
+            &thread, nil,
+            { context in
+                Unmanaged<Body>.fromOpaque(context!).takeRetainedValue().run()
+                return nil
+            }, context)
+        precondition(result == 0, "MaildirWriter: pthread_create failed: \(result)")
+        return thread
+    }
+}
