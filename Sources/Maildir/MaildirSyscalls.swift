@@ -80,6 +80,31 @@ enum Sys {
         return info
     }
 
+    /// The whole content of a file: open(2), fstat(2), read(2) until end of file.
+    static func readFile(_ path: String) throws(MaildirError) -> [UInt8] {
+        let fd = try open(path, O_RDONLY)
+        defer { _ = Glibc.close(fd) }
+        let expected = Int(try status(fd, path: path).st_size)
+        var content = [UInt8](repeating: 0, count: max(expected, 0) + 1)
+        var length = 0
+        while true {
+            if length == content.count {
+                content.append(contentsOf: repeatElement(0, count: 65536))
+            }
+            let count = content.withUnsafeMutableBytes { buffer in
+                Glibc.read(fd, buffer.baseAddress! + length, buffer.count - length)
+            }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw MaildirError(operation: "read", path: path, errno: errno)
+            }
+            if count == 0 { break }
+            length += count
+        }
+        content.removeLast(content.count - length)
+        return content
+    }
+
     /// close(2), not retried: after EINTR the descriptor is already gone on Linux.
     static func close(_ fd: Int32, path: String) throws(MaildirError) {
         if Glibc.close(fd) != 0 && errno != EINTR {
