@@ -13,6 +13,11 @@ import Synchronization
 /// and runs the completions. While the flush thread waits for the disk, the writer already
 /// works on the next batch, so the two flushes of consecutive batches share journal commits.
 /// In `.perFile` mode the writer thread does everything, one call at a time.
+///
+/// The default is `.syncfs`, the fastest measured here (ext4 without journal, virtio disk,
+/// 20 submitters × 100 × 1 KiB): about 7,000 deliveries/s against 1,500 for `.batchedFsync`
+/// and 1,000 for `.perFile` (a directory where files were recently deleted caps all modes
+/// lower: ext4 without journal scans past recently freed inodes on every create).
 public final class MaildirWriter: Sendable {
     /// Most files one writer batch holds open at once (bounds descriptors, not throughput).
     public static let batchFileLimit = 512
@@ -22,7 +27,7 @@ public final class MaildirWriter: Sendable {
     private let submitted = MaildirWorkQueue<DeliveryJob>()
     private let threads: Mutex<[pthread_t]>
 
-    public init(hostname: String, flushMode: FlushMode = .batchedFsync) {
+    public init(hostname: String, flushMode: FlushMode = .syncfs) {
         let submitted = self.submitted
         if flushMode == .perFile {
             var steps = MaildirDeliverySteps(hostname: hostname, mode: flushMode, pool: nil)
