@@ -1,7 +1,8 @@
 /// One message file to deliver: `chunks` are written in order (writev) into a new file in
 /// `maildir`. Arrays are shared, not copied: the same content chunk can go to every recipient.
 public struct DeliveryItem: Sendable {
-    /// Root of the Maildir (created on demand, 0700).
+    /// Root of the Maildir: an absolute path without `.`/`..` components (else the item fails
+    /// with a "maildir" EINVAL error). Created on demand, 0700.
     public var maildir: String
     public var chunks: [[UInt8]]
 

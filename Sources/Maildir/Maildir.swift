@@ -59,6 +59,13 @@ public struct Maildir: Sendable, Hashable {
         return Maildir(root: root + "/." + name)
     }
 
+    /// A root the writer delivers to: absolute, without `.`/`..` components or NUL, so that
+    /// a mistake upstream cannot turn "" into "/tmp" or walk out of the mail folders.
+    static func isValidRoot(_ root: String) -> Bool {
+        guard root.hasPrefix("/"), !root.utf8.contains(0) else { return false }
+        return !root.split(separator: "/").contains { $0 == "." || $0 == ".." }
+    }
+
     static func isValidFolderName(_ name: String) -> Bool {
         if name.isEmpty || name.utf8.contains(where: { $0 == UInt8(ascii: "/") || $0 == 0 }) {
             return false

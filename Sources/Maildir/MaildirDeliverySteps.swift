@@ -218,6 +218,9 @@ struct MaildirDeliverySteps {
     /// (once per root; again if its folders vanished).
     private mutating func create(in maildir: Maildir) throws(MaildirError) -> StagedFile {
         if !prepared.contains(maildir.root) {
+            guard Maildir.isValidRoot(maildir.root) else {
+                throw MaildirError(operation: "maildir", path: maildir.root, errno: EINVAL)
+            }
             try maildir.prepare()
             prepared.insert(maildir.root)
         }

@@ -7,7 +7,8 @@ import Glibc
 /// (like Postfix `mbox_dsn()`).
 public struct MaildirError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The step that failed: "open", "write", "fsync", "syncfs", "rename", "mkdir", "unlink",
-    /// "opendir", "stat", "read", "close", "folder" (bad sub-folder name), "deliver" (writer shut down).
+    /// "opendir", "stat", "read", "close", "folder" (bad sub-folder name), "maildir" (root not
+    /// absolute or with `.`/`..` components), "deliver" (writer shut down).
     public var operation: String
     public var path: String
     public var errno: Int32

@@ -90,15 +90,21 @@ public final class MaildirWriter: Sendable {
         }
     }
 
-    /// Finishes everything queued (completions included), then joins the threads.
-    /// Must not be called from a completion.
+    /// Finishes everything queued (completions included), then joins the threads. Called from
+    /// a completion, it cannot wait for the thread running it: that one is detached instead.
     public func shutdown() {
         submitted.close()
         let running = threads.withLock { threads in
             defer { threads = [] }
             return threads
         }
-        for thread in running { pthread_join(thread, nil) }
+        for thread in running {
+            if pthread_equal(thread, pthread_self()) != 0 {
+                pthread_detach(thread)
+            } else {
+                pthread_join(thread, nil)
+            }
+        }
     }
 }
 

@@ -104,3 +104,27 @@ import Testing
         #expect(names(in: scratch.path + "/ok/new").count == 15)
     }
 }
+
+@Suite struct MaildirRootTests {
+    @Test(arguments: ["", "relative/dir", "/a/../b", "/a/./b", "/a/..", "/a\0b"])
+    func unsafeRootsAreRefused(root: String) {
+        let writer = MaildirWriter(hostname: "h")
+        defer { writer.shutdown() }
+        let result = deliverAndWait(writer, [DeliveryItem(maildir: root, chunks: [[1]])])
+        #expect(throws: MaildirError(operation: "maildir", path: root, errno: EINVAL)) {
+            try result.get()
+        }
+    }
+
+    @Test func shutdownFromACompletionDoesNotDeadlock() {
+        let scratch = ScratchDirectory()
+        defer { scratch.remove() }
+        let writer = MaildirWriter(hostname: "h")
+        let done = DispatchSemaphore(value: 0)
+        writer.deliver([DeliveryItem(maildir: scratch.path, chunks: [[1]])]) { _ in
+            writer.shutdown()
+            done.signal()
+        }
+        #expect(done.wait(timeout: .now() + 10) == .success)
+    }
+}
