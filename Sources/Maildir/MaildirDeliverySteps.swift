@@ -1,5 +1,8 @@
 import Glibc
 
+/// Test hook: an errno to fail a step with, chosen by operation and path (nil: run it).
+typealias MaildirFaults = @Sendable (_ operation: String, _ path: String) -> Int32?
+
 /// One `deliver` call on its way through the writer: its files and its first failure.
 /// Owned by one thread at a time; handed between threads only through a MaildirWorkQueue.
 final class DeliveryJob: @unchecked Sendable {
@@ -63,13 +66,22 @@ struct MaildirDeliverySteps {
     let mode: FlushMode
     /// Runs the fsyncs of a batch side by side (not in `.perFile` mode, the baseline).
     let pool: MaildirFsyncPool?
+    /// Test hook: fails a step (by operation and path) with the errno it returns.
+    let faults: MaildirFaults?
     /// Roots already prepared by this writer (only used by the writer stage's thread).
     var prepared: Set<String> = []
 
-    init(hostname: String, mode: FlushMode, pool: MaildirFsyncPool?) {
+    init(hostname: String, mode: FlushMode, pool: MaildirFsyncPool?, faults: MaildirFaults?) {
         namer = MaildirNamer(hostname: hostname)
         self.mode = mode
         self.pool = pool
+        self.faults = faults
+    }
+
+    private func inject(_ operation: String, _ path: String) throws(MaildirError) {
+        if let errno = faults?(operation, path) {
+            throw MaildirError(operation: operation, path: path, errno: errno)
+        }
     }
 
     // MARK: writer stage
@@ -81,6 +93,7 @@ struct MaildirDeliverySteps {
                 do {
                     let file = try create(in: Maildir(root: item.maildir))
                     job.files.append(file)  // from here on, job.fail closes and unlinks it
+                    try inject("write", file.tmpPath)
                     try Sys.writeAll(file.descriptor, item.chunks, path: file.tmpPath)
                 } catch {
                     job.fail(error)
@@ -116,6 +129,7 @@ struct MaildirDeliverySteps {
             }
             for (device, file) in firstOnDevice {
                 do {
+                    try inject("syncfs", file.tmpPath)
                     try Sys.syncFileSystem(file.descriptor, path: file.tmpPath)
                 } catch {
                     for job in live where job.files.contains(where: { $0.device == device }) {
@@ -143,6 +157,7 @@ struct MaildirDeliverySteps {
         for job in jobs where job.isAlive {
             for index in job.files.indices {
                 do {
+                    try inject("rename", job.files[index].newPath)
                     try Sys.rename(job.files[index].tmpPath, job.files[index].newPath)
                     job.files[index].isPublished = true
                 } catch {
@@ -181,6 +196,7 @@ struct MaildirDeliverySteps {
                 do {
                     let device = UInt64(try Sys.status(folder.descriptor, path: folder.path).st_dev)
                     if syncedDevices.insert(device).inserted {
+                        try inject("syncfs", folder.path)
                         try Sys.syncFileSystem(folder.descriptor, path: folder.path)
                     }
                 } catch {
@@ -203,6 +219,13 @@ struct MaildirDeliverySteps {
 
     /// fsync of each target: side by side on the pool, or one after the other without one.
     private func fsyncAll(_ targets: [(descriptor: Int32, path: String)]) -> [MaildirError?] {
+        if let faults {
+            return targets.map { target in
+                faults("fsync", target.path).map {
+                    MaildirError(operation: "fsync", path: target.path, errno: $0)
+                } ?? Sys.fsyncFailure(target.descriptor, path: target.path)
+            }
+        }
         if let pool { return pool.fsyncAll(targets) }
         return targets.map { Sys.fsyncFailure($0.descriptor, path: $0.path) }
     }
@@ -230,6 +253,7 @@ struct MaildirDeliverySteps {
             let name = namer.next()
             let path = maildir.tmp + "/" + name
             do throws(MaildirError) {
+                try inject("open", path)
                 let descriptor = try Sys.open(
                     path, O_CREAT | O_EXCL | O_WRONLY, mode: Maildir.fileMode)
                 let device: UInt64

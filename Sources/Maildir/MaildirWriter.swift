@@ -27,10 +27,16 @@ public final class MaildirWriter: Sendable {
     private let submitted = MaildirWorkQueue<DeliveryJob>()
     private let threads: Mutex<[pthread_t]>
 
-    public init(hostname: String, flushMode: FlushMode = .syncfs) {
+    public convenience init(hostname: String, flushMode: FlushMode = .syncfs) {
+        self.init(hostname: hostname, flushMode: flushMode, faults: nil)
+    }
+
+    /// `faults` fails chosen steps, for tests of the error paths.
+    init(hostname: String, flushMode: FlushMode, faults: MaildirFaults?) {
         let submitted = self.submitted
         if flushMode == .perFile {
-            var steps = MaildirDeliverySteps(hostname: hostname, mode: flushMode, pool: nil)
+            var steps = MaildirDeliverySteps(
+                hostname: hostname, mode: flushMode, pool: nil, faults: faults)
             threads = Mutex([
                 MaildirThread.start {
                     while let jobs = submitted.take() {
@@ -41,7 +47,8 @@ public final class MaildirWriter: Sendable {
             return
         }
         let pool = MaildirFsyncPool(threads: Self.fsyncThreads)
-        var steps = MaildirDeliverySteps(hostname: hostname, mode: flushMode, pool: pool)
+        var steps = MaildirDeliverySteps(
+            hostname: hostname, mode: flushMode, pool: pool, faults: faults)
         let flusher = steps
         let written = MaildirWorkQueue<[DeliveryJob]>()
         threads = Mutex([
