@@ -116,15 +116,20 @@ import Testing
         }
     }
 
-    @Test func shutdownFromACompletionDoesNotDeadlock() {
+    @Test(arguments: FlushMode.allCases, [true, false])
+    func shutdownFromACompletionDoesNotDeadlock(mode: FlushMode, succeeds: Bool) {
         let scratch = ScratchDirectory()
         defer { scratch.remove() }
-        let writer = MaildirWriter(hostname: "h")
+        let writer = MaildirWriter(hostname: "h", flushMode: mode)
         let done = DispatchSemaphore(value: 0)
-        writer.deliver([DeliveryItem(maildir: scratch.path, chunks: [[1]])]) { _ in
+        let root = succeeds ? scratch.path : "relative"
+        let box = ResultBox()
+        writer.deliver([DeliveryItem(maildir: root, chunks: [[1]])]) { result in
             writer.shutdown()
+            box.set(result)
             done.signal()
         }
         #expect(done.wait(timeout: .now() + 10) == .success)
+        #expect(((try? box.get()?.get()) != nil) == succeeds)
     }
 }
