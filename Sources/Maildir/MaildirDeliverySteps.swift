@@ -28,7 +28,8 @@ final class DeliveryJob: @unchecked Sendable {
         failure = error
         for index in files.indices {
             files[index].closeIgnoringErrors()
-            _ = Glibc.unlink(files[index].isPublished ? files[index].newPath : files[index].tmpPath)
+            if files[index].isPublished { _ = Glibc.unlink(files[index].newPath) }
+            _ = Glibc.unlink(files[index].tmpPath)
         }
     }
 
@@ -41,16 +42,26 @@ final class DeliveryJob: @unchecked Sendable {
     }
 }
 
-/// A message file written in tmp/ and, once published, renamed into new/.
+/// A message file written in tmp/ and, once published, linked into new/.
 struct StagedFile {
     let maildir: Maildir
     let name: String
+    /// The name in new/: `name`, unless a file of that name was already there.
+    var newName: String
     var descriptor: Int32
     let device: UInt64
     var isPublished = false
 
+    init(maildir: Maildir, name: String, descriptor: Int32, device: UInt64) {
+        self.maildir = maildir
+        self.name = name
+        self.newName = name
+        self.descriptor = descriptor
+        self.device = device
+    }
+
     var tmpPath: String { maildir.tmp + "/" + name }
-    var newPath: String { maildir.new + "/" + name }
+    var newPath: String { maildir.new + "/" + newName }
 
     mutating func closeIgnoringErrors() {
         if descriptor >= 0 { _ = Glibc.close(descriptor) }
@@ -152,14 +163,14 @@ struct MaildirDeliverySteps {
         }
     }
 
-    /// Renames every live job's files from tmp/ into new/.
+    /// Moves every live job's files from tmp/ into new/: link(2), then unlink the tmp/ name.
+    /// Unlike rename(2), link never replaces a message already in new/ under the same name
+    /// (clock stepped back, pid reused): on EEXIST the file gets a fresh name (as qmail does).
     func publish(_ jobs: [DeliveryJob]) {
         for job in jobs where job.isAlive {
             for index in job.files.indices {
                 do {
-                    try inject("rename", job.files[index].newPath)
-                    try Sys.rename(job.files[index].tmpPath, job.files[index].newPath)
-                    job.files[index].isPublished = true
+                    try publish(&job.files[index])
                 } catch {
                     job.fail(error)
                     break
@@ -167,6 +178,29 @@ struct MaildirDeliverySteps {
             }
         }
     }
+
+    private func publish(_ file: inout StagedFile) throws(MaildirError) {
+        var attempts = 0
+        while true {
+            attempts += 1
+            do {
+                try inject("link", file.newPath)
+                try Sys.link(file.tmpPath, file.newPath)
+                break
+            } catch  where error.errno == EEXIST && attempts < 100 {
+                file.newName = namer.next()
+            } catch  where Self.linkUnsupported.contains(error.errno) {
+                // A file system without hard links: rename, which cannot refuse to replace.
+                try Sys.rename(file.tmpPath, file.newPath)
+                break
+            }
+        }
+        file.isPublished = true
+        _ = Glibc.unlink(file.tmpPath)  // left over, it is only a stale tmp/ file
+    }
+
+    /// link(2) errnos that mean "no hard links here" rather than a failure.
+    private static let linkUnsupported: Set<Int32> = [EPERM, EOPNOTSUPP, ENOSYS]
 
     // MARK: flush stage
 

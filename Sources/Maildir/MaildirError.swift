@@ -6,7 +6,8 @@ import Glibc
 /// from ``MaildirError/status(errno:)``, the one place that maps errno to a delivery status
 /// (like Postfix `mbox_dsn()`).
 public struct MaildirError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// The step that failed: "open", "write", "fsync", "syncfs", "rename", "mkdir", "unlink",
+    /// The step that failed: "open", "write", "fsync", "syncfs", "link" (tmp/ → new/),
+    /// "rename" (tmp/ → new/ where hard links are not supported), "mkdir", "unlink",
     /// "opendir", "stat", "read", "close", "folder" (bad sub-folder name), "maildir" (root not
     /// absolute or with `.`/`..` components), "deliver" (writer shut down).
     public var operation: String

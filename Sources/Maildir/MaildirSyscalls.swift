@@ -58,6 +58,11 @@ enum Sys {
         _ = try check("rename", to) { Glibc.rename(from, to) }
     }
 
+    /// link(2): fails with EEXIST rather than replace `to`.
+    static func link(_ from: String, _ to: String) throws(MaildirError) {
+        _ = try check("link", to) { Glibc.link(from, to) }
+    }
+
     static func mkdir(_ path: String, mode: mode_t) throws(MaildirError) {
         _ = try check("mkdir", path) { Glibc.mkdir(path, mode) }
     }

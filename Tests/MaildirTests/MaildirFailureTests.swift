@@ -61,7 +61,7 @@ import Testing
             Issue.record("expected a failure, got \(result)")
             return
         }
-        #expect(error.operation == "rename")
+        #expect(error.operation == "link")
         #expect(error.errno == ENOTDIR)
         #expect(error.path.hasPrefix(broken + "/new/"))
         #expect(names(in: good + "/new").count == 1)  // only the first call's file

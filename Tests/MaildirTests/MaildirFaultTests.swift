@@ -85,7 +85,7 @@ import Testing
         #expect(names(in: scratch.path + "/new").isEmpty)
     }
 
-    @Test(arguments: [("open", EMFILE), ("write", ENOSPC), ("rename", EIO)])
+    @Test(arguments: [("open", EMFILE), ("write", ENOSPC), ("link", EIO)])
     func failedStepOfTheSecondItemLeavesNothingBehind(operation: String, errno: Int32) throws {
         let scratch = ScratchDirectory()
         defer { scratch.remove() }
@@ -109,5 +109,29 @@ import Testing
             #expect(names(in: root + "/new").isEmpty)
             #expect(names(in: root + "/tmp").isEmpty)
         }
+    }
+
+    @Test func publishingNeverReplacesAMessageInNew() throws {
+        let scratch = ScratchDirectory()
+        defer { scratch.remove() }
+        let maildir = Maildir(root: scratch.path)
+        try maildir.prepare()
+        let name = "1700000000.M1P1Q1.h"
+        #expect(
+            FileManager.default.createFile(atPath: maildir.new + "/" + name, contents: Data([1])))
+        #expect(
+            FileManager.default.createFile(atPath: maildir.tmp + "/" + name, contents: Data([2])))
+        let job = DeliveryJob(items: []) { _ in }
+        job.files = [StagedFile(maildir: maildir, name: name, descriptor: -1, device: 0)]
+        let steps = MaildirDeliverySteps(hostname: "h", mode: .syncfs, pool: nil, faults: nil)
+
+        steps.publish([job])
+
+        #expect(job.isAlive)
+        let published = try #require(job.files.first)
+        #expect(published.newName != name)
+        #expect(contents(of: maildir.new + "/" + name) == [1])
+        #expect(contents(of: published.newPath) == [2])
+        #expect(names(in: maildir.tmp).isEmpty)
     }
 }
