@@ -16,10 +16,16 @@ import Synchronization
 /// consecutive batches overlap (on a journalled file system they share commits).
 /// In `.perFile` mode the writer thread does everything, one call at a time.
 ///
-/// The default is `.syncfs`, the fastest measured here (ext4 without journal, virtio disk,
-/// 20 submitters × 100 × 1 KiB): about 7,000 deliveries/s against 1,500 for `.batchedFsync`
-/// and 1,000 for `.perFile` (a directory where files were recently deleted caps all modes
-/// lower: ext4 without journal scans past recently freed inodes on every create).
+/// The default is `.syncfs`, the fastest measured (ext4 without journal on a virtio disk,
+/// 20 submitting threads × 100 × 1 KiB, debug build), in deliveries/s:
+///
+/// | folder | `.perFile` | `.batchedFsync` | `.syncfs` |
+/// | --- | --- | --- | --- |
+/// | fresh (`/root/x`) | 2,300 | 3,700–8,200 | 8,900 |
+/// | `/tmp` (many files recently deleted) | 940 | 1,350–1,480 | 1,580–3,130 |
+///
+/// In `/tmp` every create costs ~0.7 ms of CPU: ext4 without journal skips recently freed
+/// inodes (`recently_deleted()`), which caps all modes.
 public final class MaildirWriter: Sendable {
     /// Most files one writer batch holds open at once (bounds descriptors, not throughput).
     public static let batchFileLimit = 512
