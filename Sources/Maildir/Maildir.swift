@@ -29,7 +29,7 @@ public struct Maildir: Sendable, Hashable {
 
     /// Removes every file in `tmp/`. Run on server start: nothing in tmp/ was ever
     /// acknowledged, so all of it is stale. Returns the number of files removed; a Maildir
-    /// without `tmp/` has none.
+    /// without `tmp/` has none. Folders inside tmp/ are left alone.
     public func removeStaleTemporaryFiles() throws(MaildirError) -> Int {
         let names: [String]
         do {
@@ -42,8 +42,8 @@ public struct Maildir: Sendable, Hashable {
             do {
                 try Sys.unlink(tmp + "/" + name)
                 removed += 1
-            } catch  where error.errno == ENOENT {
-                // Gone meanwhile: fine.
+            } catch  where error.errno == ENOENT || error.errno == EISDIR {
+                // Gone meanwhile, or a folder (not ours): leave it.
             }
         }
         return removed
@@ -70,7 +70,8 @@ public struct Maildir: Sendable, Hashable {
         if name.isEmpty || name.utf8.contains(where: { $0 == UInt8(ascii: "/") || $0 == 0 }) {
             return false
         }
-        // Components separated by "." (Maildir++ hierarchy) must not be empty, "." or "..".
+        // "." separates Maildir++ levels; no level may be empty. That refuses ".", "..",
+        // "a..b" and a leading or trailing dot.
         return !name.split(separator: ".", omittingEmptySubsequences: false).contains {
             $0.isEmpty
         }

@@ -43,10 +43,12 @@ import Testing
                 FileManager.default.createFile(atPath: maildir.tmp + "/" + name, contents: Data()))
         }
         #expect(FileManager.default.createFile(atPath: maildir.new + "/keep", contents: Data()))
+        try FileManager.default.createDirectory(
+            atPath: maildir.tmp + "/folder", withIntermediateDirectories: false)
 
         #expect(try maildir.removeStaleTemporaryFiles() == 3)
 
-        #expect(names(in: maildir.tmp).isEmpty)
+        #expect(names(in: maildir.tmp) == ["folder"])
         #expect(names(in: maildir.new) == ["keep"])
     }
 
