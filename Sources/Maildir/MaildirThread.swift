@@ -14,6 +14,10 @@ enum MaildirThread {
         let result = pthread_create(
             &thread, nil,
             { context in
+                // Signals belong to the server's loop (signalfd), never to a writer thread.
+                var all = sigset_t()
+                sigfillset(&all)
+                pthread_sigmask(SIG_BLOCK, &all, nil)
                 Unmanaged<Body>.fromOpaque(context!).takeRetainedValue().run()
                 return nil
             }, context)

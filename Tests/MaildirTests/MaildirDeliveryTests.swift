@@ -132,3 +132,28 @@ import Testing
         writer.shutdown()  // a second shutdown is harmless
     }
 }
+
+@Suite struct MaildirThreadTests {
+    @Test func completionsRunOnThreadsWithSignalsBlocked() throws {
+        let scratch = ScratchDirectory()
+        defer { scratch.remove() }
+        let writer = MaildirWriter(hostname: "h")
+        defer { writer.shutdown() }
+        let blocked = NameBag()
+        let done = DispatchSemaphore(value: 0)
+        writer.deliver([DeliveryItem(maildir: scratch.path, chunks: [[1]])]) { _ in
+            let status =
+                (try? String(contentsOfFile: "/proc/thread-self/status", encoding: .utf8)) ?? ""
+            let line = status.split(separator: "\n").first { $0.hasPrefix("SigBlk:") }
+            blocked.add([
+                line.map { String($0.dropFirst(7).trimmingCharacters(in: .whitespaces)) } ?? ""
+            ])
+            done.signal()
+        }
+        done.wait()
+        let mask = try #require(UInt64(blocked.first, radix: 16))
+        for signal in [SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGCHLD] {
+            #expect(mask & (1 << UInt64(signal - 1)) != 0, "signal \(signal) not blocked")
+        }
+    }
+}

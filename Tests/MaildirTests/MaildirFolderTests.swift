@@ -89,4 +89,5 @@ final class NameBag: @unchecked Sendable {
     func add(_ more: [String]) { lock.withLock { names += more } }
     var count: Int { lock.withLock { names.count } }
     var distinct: Int { lock.withLock { Set(names).count } }
+    var first: String { lock.withLock { names.first ?? "" } }
 }
