@@ -1,0 +1,312 @@
+import Glibc
+
+/// Test hook: an errno to fail a step with, chosen by operation and path (nil: run it).
+typealias MaildirFaults = @Sendable (_ operation: String, _ path: String) -> Int32?
+
+/// One `deliver` call on its way through the writer: its files and its first failure.
+/// Owned by one thread at a time; handed between threads only through a MaildirWorkQueue.
+final class DeliveryJob: @unchecked Sendable {
+    let items: [DeliveryItem]
+    let completion: @Sendable (Result<[String], MaildirError>) -> Void
+    var files: [StagedFile] = []
+    private(set) var failure: MaildirError?
+
+    init(
+        items: [DeliveryItem],
+        completion: @escaping @Sendable (Result<[String], MaildirError>) -> Void
+    ) {
+        self.items = items
+        self.completion = completion
+    }
+
+    var isAlive: Bool { failure == nil }
+
+    /// Records the first failure and takes back everything this job wrote: closes its files,
+    /// unlinks them from tmp/ or, if already renamed, from new/.
+    func fail(_ error: MaildirError) {
+        guard failure == nil else { return }
+        failure = error
+        for index in files.indices {
+            files[index].closeIgnoringErrors()
+            if files[index].isPublished { _ = Glibc.unlink(files[index].newPath) }
+            _ = Glibc.unlink(files[index].tmpPath)
+        }
+    }
+
+    func complete() {
+        if let failure {
+            completion(.failure(failure))
+        } else {
+            completion(.success(files.map(\.newPath)))
+        }
+    }
+}
+
+/// A message file written in tmp/ and, once published, linked into new/.
+struct StagedFile {
+    let maildir: Maildir
+    let name: String
+    /// The name in new/: `name`, unless a file of that name was already there.
+    var newName: String
+    var descriptor: Int32
+    let device: UInt64
+    var isPublished = false
+
+    init(maildir: Maildir, name: String, descriptor: Int32, device: UInt64) {
+        self.maildir = maildir
+        self.name = name
+        self.newName = name
+        self.descriptor = descriptor
+        self.device = device
+    }
+
+    var tmpPath: String { maildir.tmp + "/" + name }
+    var newPath: String { maildir.new + "/" + newName }
+
+    mutating func closeIgnoringErrors() {
+        if descriptor >= 0 { _ = Glibc.close(descriptor) }
+        descriptor = -1
+    }
+}
+
+/// The steps of a delivery, in order: `write`, `flushData`, `publish` (writer stage), then
+/// `flushFolders` and `complete` (flush stage). Each step works on a whole batch of jobs so
+/// that one flush serves them all; a failure fails only the jobs it touches.
+struct MaildirDeliverySteps {
+    let namer: MaildirNamer
+    let mode: FlushMode
+    /// Runs the fsyncs of a batch side by side (not in `.perFile` mode, the baseline).
+    let pool: MaildirFsyncPool?
+    /// Test hook: fails a step (by operation and path) with the errno it returns.
+    let faults: MaildirFaults?
+    /// Roots already prepared by this writer (only used by the writer stage's thread).
+    var prepared: Set<String> = []
+
+    init(hostname: String, mode: FlushMode, pool: MaildirFsyncPool?, faults: MaildirFaults?) {
+        namer = MaildirNamer(hostname: hostname)
+        self.mode = mode
+        self.pool = pool
+        self.faults = faults
+    }
+
+    private func inject(_ operation: String, _ path: String) throws(MaildirError) {
+        if let errno = faults?(operation, path) {
+            throw MaildirError(operation: operation, path: path, errno: errno)
+        }
+    }
+
+    // MARK: writer stage
+
+    /// Creates and writes one tmp/ file per item; files stay open for the flush.
+    mutating func write(_ jobs: [DeliveryJob]) {
+        for job in jobs {
+            for item in job.items {
+                do {
+                    let file = try create(in: Maildir(root: item.maildir))
+                    job.files.append(file)  // from here on, job.fail closes and unlinks it
+                    try inject("write", file.tmpPath)
+                    try Sys.writeAll(file.descriptor, item.chunks, path: file.tmpPath)
+                } catch {
+                    job.fail(error)
+                    break
+                }
+            }
+        }
+    }
+
+    /// Makes the data of every live job's files durable (per `mode`), then closes them.
+    func flushData(_ jobs: [DeliveryJob]) {
+        let live = jobs.filter(\.isAlive)
+        switch mode {
+        case .perFile, .batchedFsync:
+            if mode == .batchedFsync {
+                for job in live {
+                    for file in job.files { Sys.startWriteback(file.descriptor) }
+                }
+            }
+            let targets = live.flatMap { job in job.files.map { (job, $0.descriptor, $0.tmpPath) } }
+            let results = fsyncAll(targets.map { ($0.1, $0.2) })
+            for (target, failure) in zip(targets, results) {
+                if let failure { target.0.fail(failure) }
+            }
+        case .syncfs:
+            // syncfs reports write-back errors seen since its descriptor was opened: use the
+            // first file opened on each file system, opened before any data of the batch.
+            var firstOnDevice: [UInt64: StagedFile] = [:]
+            for job in live {
+                for file in job.files where firstOnDevice[file.device] == nil {
+                    firstOnDevice[file.device] = file
+                }
+            }
+            for (device, file) in firstOnDevice {
+                do {
+                    try inject("syncfs", file.tmpPath)
+                    try Sys.syncFileSystem(file.descriptor, path: file.tmpPath)
+                } catch {
+                    for job in live where job.files.contains(where: { $0.device == device }) {
+                        job.fail(error)
+                    }
+                }
+            }
+        }
+        for job in live where job.isAlive {
+            for index in job.files.indices {
+                let file = job.files[index]
+                job.files[index].descriptor = -1
+                do {
+                    try Sys.close(file.descriptor, path: file.tmpPath)
+                } catch {
+                    job.fail(error)
+                    break
+                }
+            }
+        }
+    }
+
+    /// Moves every live job's files from tmp/ into new/: link(2), then unlink the tmp/ name.
+    /// Unlike rename(2), link never replaces a message already in new/ under the same name
+    /// (clock stepped back, pid reused): on EEXIST the file gets a fresh name (as qmail does).
+    func publish(_ jobs: [DeliveryJob]) {
+        for job in jobs where job.isAlive {
+            for index in job.files.indices {
+                do {
+                    try publish(&job.files[index])
+                } catch {
+                    job.fail(error)
+                    break
+                }
+            }
+        }
+    }
+
+    private func publish(_ file: inout StagedFile) throws(MaildirError) {
+        var attempts = 0
+        while true {
+            attempts += 1
+            do {
+                try inject("link", file.newPath)
+                try Sys.link(file.tmpPath, file.newPath)
+                break
+            } catch  where error.errno == EEXIST && attempts < 100 {
+                file.newName = namer.next()
+            } catch  where Self.linkUnsupported.contains(error.errno) {
+                // A file system without hard links: rename, which cannot refuse to replace.
+                try Sys.rename(file.tmpPath, file.newPath)
+                break
+            }
+        }
+        file.isPublished = true
+        _ = Glibc.unlink(file.tmpPath)  // left over, it is only a stale tmp/ file
+    }
+
+    /// link(2) errnos that mean "no hard links here" rather than a failure.
+    private static let linkUnsupported: Set<Int32> = [EPERM, EOPNOTSUPP, ENOSYS]
+
+    // MARK: flush stage
+
+    /// Makes the new/ entries durable: each distinct new/ folder fsynced once (or one syncfs
+    /// per file system). A failed flush fails every job with a file there.
+    func flushFolders(_ jobs: [DeliveryJob]) {
+        var folders: [String] = []
+        var seen: Set<String> = []
+        for job in jobs where job.isAlive {
+            for file in job.files where seen.insert(file.maildir.new).inserted {
+                folders.append(file.maildir.new)
+            }
+        }
+        var opened: [(descriptor: Int32, path: String)] = []
+        var failures: [(String, MaildirError)] = []
+        for folder in folders {
+            do {
+                opened.append((try Sys.open(folder, O_RDONLY | O_DIRECTORY), folder))
+            } catch {
+                failures.append((folder, error))
+            }
+        }
+        defer { for folder in opened { _ = Glibc.close(folder.descriptor) } }
+        if mode == .syncfs {
+            var syncedDevices: Set<UInt64> = []
+            for folder in opened {
+                do {
+                    let device = UInt64(try Sys.status(folder.descriptor, path: folder.path).st_dev)
+                    if syncedDevices.insert(device).inserted {
+                        try inject("syncfs", folder.path)
+                        try Sys.syncFileSystem(folder.descriptor, path: folder.path)
+                    }
+                } catch {
+                    failures.append((folder.path, error))
+                }
+            }
+        } else {
+            for (folder, failure) in zip(opened, fsyncAll(opened)) {
+                if let failure { failures.append((folder.path, failure)) }
+            }
+        }
+        // XXX: the undo (unlink from new/) is not flushed itself; after a crash right here an
+        // unacknowledged message may survive in new/ (a duplicate later, never a loss).
+        for (folder, error) in failures {
+            for job in jobs where job.files.contains(where: { $0.maildir.new == folder }) {
+                job.fail(error)
+            }
+        }
+    }
+
+    /// fsync of each target: side by side on the pool, or one after the other without one.
+    private func fsyncAll(_ targets: [(descriptor: Int32, path: String)]) -> [MaildirError?] {
+        if let faults {
+            return targets.map { target in
+                faults("fsync", target.path).map {
+                    MaildirError(operation: "fsync", path: target.path, errno: $0)
+                } ?? Sys.fsyncFailure(target.descriptor, path: target.path)
+            }
+        }
+        if let pool { return pool.fsyncAll(targets) }
+        return targets.map { Sys.fsyncFailure($0.descriptor, path: $0.path) }
+    }
+
+    /// Runs the completion of every job.
+    func complete(_ jobs: [DeliveryJob]) {
+        for job in jobs { job.complete() }
+    }
+
+    // MARK: files
+
+    /// Opens a new, uniquely named file in the Maildir's tmp/, preparing the Maildir first
+    /// (once per root; again if its folders vanished).
+    private mutating func create(in maildir: Maildir) throws(MaildirError) -> StagedFile {
+        if !prepared.contains(maildir.root) {
+            guard Maildir.isValidRoot(maildir.root) else {
+                throw MaildirError(operation: "maildir", path: maildir.root, errno: EINVAL)
+            }
+            try maildir.prepare()
+            prepared.insert(maildir.root)
+        }
+        var attempts = 0
+        while true {
+            attempts += 1
+            let name = namer.next()
+            let path = maildir.tmp + "/" + name
+            do throws(MaildirError) {
+                try inject("open", path)
+                let descriptor = try Sys.open(
+                    path, O_CREAT | O_EXCL | O_WRONLY, mode: Maildir.fileMode)
+                let device: UInt64
+                do {
+                    device = UInt64(try Sys.status(descriptor, path: path).st_dev)
+                } catch {
+                    _ = Glibc.close(descriptor)
+                    _ = Glibc.unlink(path)
+                    throw error
+                }
+                return StagedFile(
+                    maildir: maildir, name: name, descriptor: descriptor, device: device)
+            } catch  where error.errno == EEXIST && attempts < 100 {
+                continue  // never reuse a name: take the next sequence number
+            } catch  where error.errno == ENOENT && attempts == 1 {
+                prepared.remove(maildir.root)
+                try maildir.prepare()
+                prepared.insert(maildir.root)
+            }
+        }
+    }
+}
