@@ -1,7 +1,7 @@
 import Glibc
 
 /// IP forwarding of one namespace (`net.ipv4.ip_forward`, `net.ipv6.conf.all.forwarding`).
-public struct Forwarding: Sendable, Equatable {
+public struct Forwarding: Sendable, Hashable {
     public var ipv4: Bool
     public var ipv6: Bool
 
