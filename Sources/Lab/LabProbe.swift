@@ -63,26 +63,31 @@ public enum LabProbe {
         timeoutMilliseconds: Int32 = 500
     ) throws -> Bool {
         try NetworkNamespace.run(in: namespace) { () throws -> Bool in
-            let fd = socket(
-                address.family,
-                Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
-                    | Int32(SOCK_NONBLOCK.rawValue), 0)
-            if fd < 0 { throw NetlinkError(operation: "socket", errno: errno) }
-            defer { close(fd) }
-            let started = withSocketAddress(address, port) { Glibc.connect(fd, $0, $1) }
-            if started == 0 { return true }
-            guard errno == EINPROGRESS else { return false }
-            var poller = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-            var ready: Int32
-            repeat {
-                ready = poll(&poller, 1, timeoutMilliseconds)
-            } while ready < 0 && errno == EINTR
-            guard ready == 1 else { return false }
-            var error: Int32 = 0
-            var length = socklen_t(MemoryLayout<Int32>.size)
-            getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length)
-            return error == 0
+            try connectHere(to: address, port: port, timeoutMilliseconds: timeoutMilliseconds)
         }
+    }
+
+    /// The connect probe on the calling thread, in whatever namespace it is in.
+    static func connectHere(to address: IPAddress, port: UInt16, timeoutMilliseconds: Int32) throws
+        -> Bool
+    {
+        let fd = socket(
+            address.family,
+            Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+                | Int32(SOCK_NONBLOCK.rawValue), 0)
+        if fd < 0 { throw NetlinkError(operation: "socket", errno: errno) }
+        defer { close(fd) }
+        let started = withSocketAddress(address, port) { Glibc.connect(fd, $0, $1) }
+        if started == 0 { return true }
+        guard errno == EINPROGRESS else { return false }
+        var poller = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+        var ready: Int32
+        repeat { ready = poll(&poller, 1, timeoutMilliseconds) } while ready < 0 && errno == EINTR
+        guard ready == 1 else { return false }
+        var error: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length)
+        return error == 0
     }
 
     static func withSocketAddress<R>(
