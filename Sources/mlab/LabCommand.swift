@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import Glibc
 import Lab
 import Netlink
 
@@ -9,7 +9,7 @@ struct LabCommand: AsyncParsableCommand {
         commandName: "lab",
         abstract: "Bring a lab file up or down, compare it with reality, probe it.",
         discussion: "The lab file format is described in docs/LABS.md.",
-        subcommands: [Up.self, Down.self, Status.self, Check.self])
+        subcommands: [Up.self, Down.self, Status.self, Check.self, Bench.self])
 
     /// The lab file and how to rename it (to run a lab twice side by side, or in tests).
     struct LabOptions: ParsableArguments {
@@ -21,12 +21,7 @@ struct LabCommand: AsyncParsableCommand {
         var host: String?
 
         func load() throws -> LabSpec {
-            let text: String
-            do {
-                text = try String(contentsOfFile: file, encoding: .utf8)
-            } catch {
-                throw ValidationError("\(file): cannot read: \(error.localizedDescription)")
-            }
+            let text = try readTextFile(file)
             let renaming = LabRenaming(
                 namespacePrefix: netnsPrefix, interfacePrefix: ifPrefix, hostNamespace: host)
             return try LabParser.parse(text, file: file, renaming: renaming)
@@ -114,6 +109,29 @@ struct LabCommand: AsyncParsableCommand {
                     ? "lab \(spec.name): check passed"
                     : "lab \(spec.name): check FAILED (\(surprises) surprises)")
             if !result.passed { throw ExitCode(1) }
+        }
+    }
+
+    struct Bench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Time up+down of a lab inside one process (for bench/lab-vs-ip.sh).",
+            shouldDisplay: false)
+        @OptionGroup var lab: LabOptions
+        @Option(help: "How many up+down rounds.") var rounds = 20
+
+        func run() throws {
+            let spec = try lab.load()
+            let clock = ContinuousClock()
+            let elapsed = try clock.measure {
+                for _ in 0..<rounds {
+                    _ = try Lab.up(spec)
+                    _ = try Lab.down(spec)
+                }
+            }
+            let micros =
+                elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds
+                / 1_000_000_000_000
+            print("\(micros / Int64(rounds))")
         }
     }
 }
