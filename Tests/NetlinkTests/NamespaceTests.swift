@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import Netlink
 import Testing
@@ -89,5 +90,62 @@ struct NamespaceTests {
             let seen = try iproute("netns", "exec", a, "cat", "/proc/sys/net/ipv4/ip_forward")
             #expect(seen == "1\n")
         }
+    }
+}
+
+@Suite(.enabled(if: isRoot, "needs root"))
+struct NamespaceExtraTests {
+    @Test func oneHandleServesManyTasksAndThreadsAtOnce() async throws {
+        let scratch = Scratch()
+        defer { scratch.teardown() }
+        let name = try scratch.namespace("conc")
+        let handle = try NetlinkHandle(namespace: name)
+        let veth = scratch.interface("c")
+        try handle.addVeth(veth, peer: scratch.interface("d"))
+        let before = currentThreadNamespaceInode()
+        let indexes = try await withThrowingTaskGroup(of: Int32.self) { group in
+            for _ in 0..<64 { group.addTask { try handle.link(named: veth).index } }
+            var found: [Int32] = []
+            for try await index in group { found.append(index) }
+            return found
+        }
+        let expected = try handle.link(named: veth).index
+        #expect(indexes.count == 64)
+        #expect(indexes.allSatisfy { $0 == expected })
+        // The veth is only in the scratch namespace: the handle never asked the host.
+        #expect(try NetlinkHandle().linkIfPresent(named: veth) == nil)
+        #expect(currentThreadNamespaceInode() == before)
+    }
+
+    @Test func execBindsEtcNetnsFilesLikeIproute2() throws {
+        try withScratch { scratch in
+            let name = try scratch.namespace("etc")
+            let directory = "/etc/netns/\(name)"
+            let madeParent = mkdir("/etc/netns", 0o755) == 0
+            defer {
+                unlink(directory + "/hosts")
+                rmdir(directory)
+                if madeParent { rmdir("/etc/netns") }
+            }
+            #expect(mkdir(directory, 0o755) == 0)
+            let marker = "10.9.9.9 mlt-marker-\(scratch.tag)\n"
+            let fd = open(directory + "/hosts", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            _ = marker.withCString { write(fd, $0, strlen($0)) }
+            close(fd)
+            let grep = ["grep", "-q", "mlt-marker-\(scratch.tag)", "/etc/hosts"]
+            #expect(try NetworkNamespace.exec(name, arguments: grep) == 0)
+            // The bind is private to the child's mount namespace: the host's /etc/hosts is unchanged.
+            #expect(
+                !(try String(contentsOfFile: "/etc/hosts", encoding: .utf8).contains(
+                    "mlt-marker-\(scratch.tag)")))
+        }
+    }
+
+    @Test func invalidNamespaceNamesAreRefusedBeforeAnythingIsCreated() throws {
+        for bad in ["", "a/b", "..", String(repeating: "x", count: 300)] {
+            let error = #expect(throws: NetlinkError.self) { try NetworkNamespace.add(bad) }
+            #expect(error?.errno == EINVAL)
+        }
+        #expect(!(try NetworkNamespace.list().contains("a")))
     }
 }
