@@ -75,12 +75,17 @@ extension Lab {
         let namespaces = spec.allNamespaces
         var listeners: [(LabAddress, ProbeListener)] = []
         for address in spec.addresses {
-            listeners.append(
-                (
-                    address,
-                    try LabProbe.listen(
-                        in: address.interface.namespace, address: address.prefix.address)
-                ))
+            let namespace = address.interface.namespace
+            do {
+                let listener = try LabProbe.listen(in: namespace, address: address.prefix.address)
+                listeners.append((address, listener))
+            } catch {
+                throw LabError(
+                    location: spec.location(address.line),
+                    message:
+                        "cannot listen on \(address.prefix.address) in \(namespace ?? "host") (is lab \(spec.name) up?): \(error)"
+                )
+            }
         }
         defer { listeners.removeAll() }
         var planned: [LabProbeResult] = []

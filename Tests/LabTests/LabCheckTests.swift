@@ -94,3 +94,15 @@ struct LabCheckTests {
         #expect(scratch.leftovers().isEmpty)
     }
 }
+
+@Suite(.enabled(if: isRoot, "needs root"))
+struct LabCheckDownTests {
+    @Test func checkOfALabThatIsDownNamesTheLineAndTheCause() async throws {
+        let scratch = LabScratch()
+        defer { scratch.teardown() }
+        let spec = try scratch.load("seed")
+        let error = await #expect(throws: LabError.self) { try await Lab.check(spec) }
+        #expect(error?.location.hasSuffix("lab-seed.conf:12") == true)
+        #expect(error?.message.contains("is lab seed up?") == true)
+    }
+}
