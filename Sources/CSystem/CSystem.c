@@ -94,6 +94,10 @@ pid_t csystem_spawn_netns_exec(const char *path, char *const argv[], char *const
     pid_t pid = fork();
     if (pid == 0) {
         close(report[0]);
+        // The parent may block signals on its threads (signalfd); the program must not inherit that.
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
         if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) != 0) child_fail(report[1], 1);
         if (remount_sys) {
             if (unshare(CLONE_NEWNS) != 0) child_fail(report[1], 2);
