@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <errno.h>
 #include <dirent.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 
@@ -32,36 +34,100 @@ void csystem_block_signals(const int *signals, int count, sigset_t *out) {
     pthread_sigmask(SIG_BLOCK, out, NULL);
 }
 
-// Bind every file of /etc/netns/NAME over /etc/FILE, as iproute2's netns exec does.
-static void bind_etc(const char *name) {
-    char dir[512];
-    snprintf(dir, sizeof dir, "/etc/netns/%s", name);
+// The list of /etc/netns/NAME/* → /etc/* binds, read in the parent before fork:
+// opendir/malloc/snprintf are not async-signal-safe, and after fork in a
+// multi-threaded process only async-signal-safe calls are allowed.
+struct bind_list { int count; char **src; char **dst; };
+
+static void bind_list_free(struct bind_list *b) {
+    for (int i = 0; i < b->count; i++) { free(b->src[i]); free(b->dst[i]); }
+    free(b->src); free(b->dst);
+    b->count = 0; b->src = NULL; b->dst = NULL;
+}
+
+static int bind_list_read(const char *name, struct bind_list *b) {
+    b->count = 0; b->src = NULL; b->dst = NULL;
+    if (!name) return 0;
+    char dir[PATH_MAX];
+    if (snprintf(dir, sizeof dir, "/etc/netns/%s", name) >= (int)sizeof dir) return 0;
     DIR *d = opendir(dir);
-    if (!d) return;
+    if (!d) return 0;
+    int cap = 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-        char src[1024], dst[1024];
-        snprintf(src, sizeof src, "%s/%s", dir, e->d_name);
-        snprintf(dst, sizeof dst, "/etc/%s", e->d_name);
-        mount(src, dst, "none", MS_BIND, NULL);
+        if (b->count == cap) {
+            cap = cap ? cap * 2 : 8;
+            char **s = realloc(b->src, cap * sizeof *s), **t;
+            if (!s) break;
+            b->src = s;
+            t = realloc(b->dst, cap * sizeof *t);
+            if (!t) break;
+            b->dst = t;
+        }
+        size_t n = strlen(dir) + strlen(e->d_name) + 2, m = strlen(e->d_name) + 6;
+        char *src = malloc(n), *dst = malloc(m);
+        if (!src || !dst) { free(src); free(dst); break; }
+        snprintf(src, n, "%s/%s", dir, e->d_name);
+        snprintf(dst, m, "/etc/%s", e->d_name);
+        b->src[b->count] = src; b->dst[b->count] = dst; b->count++;
     }
     closedir(d);
+    return 0;
+}
+
+// Child side: raw syscalls only. On failure, writes {stage, errno} to `report` and exits.
+static void child_fail(int report, int stage) {
+    int msg[2] = { stage, errno };
+    ssize_t r = write(report, msg, sizeof msg);
+    (void)r;
+    _exit(127);
+}
+
+pid_t csystem_spawn_netns_exec(const char *path, char *const argv[], char *const envp[],
+                               int netns_fd, int remount_sys, const char *netns_name,
+                               int *failed_stage, int *failed_errno) {
+    struct bind_list binds;
+    bind_list_read(remount_sys ? netns_name : NULL, &binds);
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) != 0) { bind_list_free(&binds); return -1; }
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(report[0]);
+        // The parent may block signals on its threads (signalfd); the program must not inherit that.
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) != 0) child_fail(report[1], 1);
+        if (remount_sys) {
+            if (unshare(CLONE_NEWNS) != 0) child_fail(report[1], 2);
+            if (mount("", "/", "none", MS_SLAVE | MS_REC, NULL) != 0) child_fail(report[1], 3);
+            umount2("/sys", MNT_DETACH);
+            if (mount(netns_name ? netns_name : "none", "/sys", "sysfs", 0, NULL) != 0)
+                child_fail(report[1], 4);
+            for (int i = 0; i < binds.count; i++)
+                mount(binds.src[i], binds.dst[i], "none", MS_BIND, NULL);
+        }
+        execve(path, argv, envp);
+        child_fail(report[1], 5);
+    }
+    int saved = errno;
+    bind_list_free(&binds);
+    close(report[1]);
+    *failed_stage = 0; *failed_errno = 0;
+    if (pid < 0) { close(report[0]); errno = saved; return -1; }
+    int msg[2];
+    ssize_t n;
+    do { n = read(report[0], msg, sizeof msg); } while (n < 0 && errno == EINTR);
+    close(report[0]);
+    if (n == (ssize_t)sizeof msg) { *failed_stage = msg[0]; *failed_errno = msg[1]; }
+    return pid;
 }
 
 pid_t csystem_spawn_in_netns(const char *path, char *const argv[], char *const envp[],
                              int netns_fd, int remount_sys, const char *netns_name) {
-    pid_t pid = fork();
-    if (pid != 0) return pid;
-    if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) != 0) _exit(126);
-    if (remount_sys) {
-        if (unshare(CLONE_NEWNS) != 0) _exit(126);
-        if (mount("", "/", "none", MS_SLAVE | MS_REC, NULL) != 0) _exit(126);
-        umount2("/sys", MNT_DETACH);
-        if (mount(netns_name ? netns_name : "none", "/sys", "sysfs", 0, NULL) != 0) _exit(126);
-        if (netns_name) bind_etc(netns_name);
-    }
-    execve(path, argv, envp);
-    _exit(127);
+    int stage, err;
+    return csystem_spawn_netns_exec(path, argv, envp, netns_fd, remount_sys, netns_name,
+                                    &stage, &err);
 }
 int csystem_set_thread_name(pthread_t thread, const char *name) { return pthread_setname_np(thread, name); }

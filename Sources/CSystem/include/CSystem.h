@@ -52,4 +52,12 @@ void csystem_block_signals(const int *signals, int count, sigset_t *out);
 pid_t csystem_spawn_in_netns(const char *path, char *const argv[], char *const envp[],
                              int netns_fd, int remount_sys, const char *netns_name);
 
+/// Like csystem_spawn_in_netns, and reports why the child failed before exec:
+/// on return with a pid, `*failed_stage` is 0 if exec succeeded, else 1 setns, 2 unshare,
+/// 3 make / rslave, 4 mount /sys, 5 execve, with `*failed_errno` (the child has then
+/// exited with 127 and must still be reaped). The /etc/netns/NAME list is read before fork.
+pid_t csystem_spawn_netns_exec(const char *path, char *const argv[], char *const envp[],
+                               int netns_fd, int remount_sys, const char *netns_name,
+                               int *failed_stage, int *failed_errno);
+
 #endif

@@ -1,0 +1,338 @@
+import Netlink
+
+/// One problem in a lab file, as `FILE:LINE: message`.
+public struct LabDiagnostic: Error, Sendable, Equatable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var message: String
+
+    public var description: String { "\(file):\(line): \(message)" }
+}
+
+/// All the problems found in a lab file (parsing continues after the first).
+public struct LabFileError: Error, Sendable, CustomStringConvertible {
+    public var diagnostics: [LabDiagnostic]
+    public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
+}
+
+/// How a lab's names are changed before use, so that tests (or several users) can run the
+/// same lab file side by side: every namespace becomes `namespacePrefix + name`, every
+/// interface `interfacePrefix + name` (the result must still fit in 15 bytes), and `host`
+/// can be replaced by a namespace the lab then owns like the others.
+public struct LabRenaming: Sendable {
+    public var namespacePrefix: String
+    public var interfacePrefix: String
+    /// If set, the lab's `host` is this (owned, created) namespace instead of the process's own.
+    public var hostNamespace: String?
+
+    public init(
+        namespacePrefix: String = "", interfacePrefix: String = "", hostNamespace: String? = nil
+    ) {
+        self.namespacePrefix = namespacePrefix
+        self.interfacePrefix = interfacePrefix
+        self.hostNamespace = hostNamespace
+    }
+
+    public static let none = LabRenaming()
+}
+
+/// Reads the lab file format documented in docs/LABS.md.
+public enum LabParser {
+    /// Parses and validates `text`; throws `LabFileError` with every problem found.
+    public static func parse(_ text: String, file: String, renaming: LabRenaming = .none)
+        throws(LabFileError) -> LabSpec
+    {
+        var parser = Parser(file: file, renaming: renaming)
+        for (offset, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false)
+            .enumerated()
+        {
+            let content =
+                rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first
+                ?? ""
+            let words = content.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
+                .map(String.init)
+            if !words.isEmpty { parser.statement(words, line: offset + 1) }
+        }
+        parser.validate()
+        if !parser.diagnostics.isEmpty {
+            throw LabFileError(
+                diagnostics: parser.diagnostics.enumerated().sorted {
+                    ($0.element.line, $0.offset) < ($1.element.line, $1.offset)
+                }.map(\.element))
+        }
+        return parser.spec
+    }
+}
+
+private struct Parser {
+    var spec: LabSpec
+    var renaming: LabRenaming
+    var diagnostics: [LabDiagnostic] = []
+    /// Interfaces declared so far, with the line that declared them.
+    var declared: [LabInterface: Int] = [:]
+    /// Bridges by interface, to check ports.
+    var bridgeNames: Set<LabInterface> = []
+
+    init(file: String, renaming: LabRenaming) {
+        var name = String(file.split(separator: "/").last ?? Substring(file))
+        if name.hasSuffix(".conf") { name.removeLast(5) }
+        if name.hasPrefix("lab-") { name.removeFirst(4) }
+        spec = LabSpec(name: name, file: file)
+        self.renaming = renaming
+        if let host = renaming.hostNamespace {
+            spec.namespaces.append(LabNamespace(name: host, forwards: false, line: 0))
+        }
+    }
+
+    mutating func error(_ line: Int, _ message: String) {
+        diagnostics.append(LabDiagnostic(file: spec.file, line: line, message: message))
+    }
+
+    mutating func statement(_ words: [String], line: Int) {
+        switch words[0] {
+        case "lab":
+            guard words.count == 2 else { return error(line, "usage: lab NAME") }
+            spec.name = words[1]
+        case "netns": netns(words, line: line)
+        case "veth": veth(words, line: line)
+        case "bridge": bridge(words, line: line)
+        case "addr": address(words, line: line)
+        case "route": route(words, line: line)
+        default:
+            error(
+                line,
+                "unknown statement \"\(words[0])\" (expected lab, netns, veth, bridge, addr or route)"
+            )
+        }
+    }
+
+    /// The namespace called `name` in the file, renamed; nil for the real host.
+    mutating func namespace(_ name: String, line: Int) -> String?? {
+        if name == "host" { return .some(renaming.hostNamespace) }
+        let renamed = renaming.namespacePrefix + name
+        guard spec.namespaces.contains(where: { $0.name == renamed }) else {
+            error(line, "unknown namespace \"\(name)\" (declare it with: netns \(name))")
+            return nil
+        }
+        return .some(renamed)
+    }
+
+    /// Parses `IF@NS`.
+    mutating func interface(_ word: String, line: Int) -> LabInterface? {
+        let parts = word.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+            error(line, "expected INTERFACE@NAMESPACE, got \"\(word)\"")
+            return nil
+        }
+        guard let namespace = namespace(String(parts[1]), line: line) else { return nil }
+        return LabInterface(name: renaming.interfacePrefix + parts[0], namespace: namespace)
+    }
+
+    mutating func declare(_ interface: LabInterface, line: Int) -> Bool {
+        if interface.name.utf8.count > maximumInterfaceNameLength {
+            error(
+                line,
+                "interface name \"\(interface.name)\" is \(interface.name.utf8.count) bytes, the kernel allows 15"
+            )
+            return false
+        }
+        if interface.name == "lo" || interface.name.contains("/") {
+            error(line, "interface name \"\(interface.name)\" is not allowed")
+            return false
+        }
+        if let earlier = declared[interface] {
+            error(line, "duplicate interface \(interface) (first declared on line \(earlier))")
+            return false
+        }
+        declared[interface] = line
+        return true
+    }
+
+    mutating func netns(_ words: [String], line: Int) {
+        guard words.count == 2 || (words.count == 3 && words[2] == "forward") else {
+            return error(line, "usage: netns NAME [forward]")
+        }
+        let name = words[1]
+        if name == "host" {
+            return error(line, "\"host\" is the initial namespace: it cannot be declared")
+        }
+        if name.contains("/") || name.hasPrefix(".") {
+            return error(line, "invalid namespace name \"\(name)\"")
+        }
+        let renamed = renaming.namespacePrefix + name
+        if let earlier = spec.namespaces.first(where: { $0.name == renamed }) {
+            return error(
+                line, "duplicate namespace \(name) (first declared on line \(earlier.line))")
+        }
+        spec.namespaces.append(LabNamespace(name: renamed, forwards: words.count == 3, line: line))
+    }
+
+    mutating func veth(_ words: [String], line: Int) {
+        guard words.count == 3 else { return error(line, "usage: veth IF@NS IF@NS") }
+        guard let first = interface(words[1], line: line),
+            let second = interface(words[2], line: line)
+        else { return }
+        let ok = declare(first, line: line) && declare(second, line: line)
+        if ok { spec.veths.append(LabVeth(first: first, second: second, line: line)) }
+    }
+
+    mutating func bridge(_ words: [String], line: Int) {
+        guard words.count == 2 || (words.count >= 4 && words[2] == "ports") else {
+            return error(line, "usage: bridge IF@NS [ports IF IF …]")
+        }
+        guard let bridge = interface(words[1], line: line), declare(bridge, line: line) else {
+            return
+        }
+        bridgeNames.insert(bridge)
+        let ports = words.dropFirst(3).map { renaming.interfacePrefix + $0 }
+        spec.bridges.append(LabBridge(bridge: bridge, ports: ports, line: line))
+    }
+
+    mutating func address(_ words: [String], line: Int) {
+        guard words.count == 3 else { return error(line, "usage: addr IF@NS ADDRESS/LENGTH") }
+        guard let interface = interface(words[1], line: line) else { return }
+        guard words[2].contains("/"), let prefix = IPPrefix(words[2]) else {
+            return error(
+                line,
+                "malformed address \"\(words[2])\" (expected ADDRESS/LENGTH, e.g. 10.0.0.2/24)")
+        }
+        if prefix.address == prefix.network.address && prefix.length < prefix.address.bitWidth - 1 {
+            return error(line, "\(prefix) is the network address itself, not a host address")
+        }
+        spec.addresses.append(LabAddress(interface: interface, prefix: prefix, line: line))
+    }
+
+    mutating func route(_ words: [String], line: Int) {
+        let usage = "usage: route NS DESTINATION|default [via GATEWAY] [dev IF]"
+        guard words.count >= 5, words.count % 2 == 1 else { return error(line, usage) }
+        guard let namespace = namespace(words[1], line: line) else { return }
+        var route = LabRoute(
+            namespace: namespace, destination: nil, gateway: nil, device: nil, line: line)
+        if words[2] != "default" {
+            guard words[2].contains("/"), let destination = IPPrefix(words[2]) else {
+                return error(
+                    line,
+                    "malformed destination \"\(words[2])\" (expected NETWORK/LENGTH or default)")
+            }
+            route.destination = destination.network
+        }
+        var index = 3
+        while index + 1 < words.count {
+            switch words[index] {
+            case "via":
+                guard let gateway = IPAddress(words[index + 1]) else {
+                    return error(line, "malformed gateway address \"\(words[index + 1])\"")
+                }
+                route.gateway = gateway
+            case "dev": route.device = renaming.interfacePrefix + words[index + 1]
+            default: return error(line, usage)
+            }
+            index += 2
+        }
+        if route.gateway == nil && route.device == nil { return error(line, usage) }
+        if route.destination == nil && route.gateway == nil {
+            return error(line, "a default route needs a gateway (via)")
+        }
+        if let destination = route.destination, let gateway = route.gateway,
+            destination.address.family != gateway.family
+        {
+            return error(
+                line, "destination \(destination) and gateway \(gateway) are of different families")
+        }
+        spec.routes.append(route)
+    }
+
+    /// Checks that need the whole file: references, overlaps, gateways.
+    mutating func validate() {
+        for bridge in spec.bridges {
+            for port in bridge.ports {
+                let interface = LabInterface(name: port, namespace: bridge.bridge.namespace)
+                if declared[interface] == nil {
+                    error(
+                        bridge.line,
+                        "bridge port \(interface) is not declared (ports must be in the bridge's namespace)"
+                    )
+                } else if bridgeNames.contains(interface) {
+                    error(bridge.line, "bridge port \(interface) is itself a bridge")
+                }
+            }
+        }
+        var portOwners: [LabInterface: Int] = [:]
+        for bridge in spec.bridges {
+            for port in bridge.ports {
+                let interface = LabInterface(name: port, namespace: bridge.bridge.namespace)
+                if let earlier = portOwners[interface] {
+                    error(
+                        bridge.line,
+                        "\(interface) is already a port of the bridge on line \(earlier)")
+                }
+                portOwners[interface] = bridge.line
+            }
+        }
+        let segments = LabSegments(spec)
+        var seen: [IPAddress: LabAddress] = [:]
+        for address in spec.addresses {
+            if declared[address.interface] == nil {
+                error(
+                    address.line,
+                    "unknown interface \(address.interface) (declare it with veth or bridge)")
+                continue
+            }
+            if portOwners[address.interface] != nil {
+                error(
+                    address.line,
+                    "\(address.interface) is a bridge port: put the address on the bridge")
+            }
+            if let earlier = seen[address.prefix.address] {
+                error(
+                    address.line,
+                    "address \(address.prefix.address) is already used on line \(earlier.line)")
+                continue
+            }
+            seen[address.prefix.address] = address
+        }
+        // Different networks (segments) must not overlap: routing between them would be ambiguous.
+        let valid = spec.addresses.filter { declared[$0.interface] != nil }
+        for (i, a) in valid.enumerated() {
+            for b in valid[..<i] where a.prefix.overlaps(b.prefix) {
+                if segments.segment(of: a.interface) != segments.segment(of: b.interface) {
+                    error(
+                        a.line,
+                        "\(a.prefix) overlaps \(b.prefix) on line \(b.line), which is on another network"
+                    )
+                    break
+                } else if a.prefix.network != b.prefix.network {
+                    error(
+                        a.line,
+                        "\(a.prefix) and \(b.prefix) on line \(b.line) share a network but not its prefix"
+                    )
+                    break
+                }
+            }
+        }
+        for route in spec.routes {
+            if let device = route.device,
+                declared[LabInterface(name: device, namespace: route.namespace)] == nil
+            {
+                error(
+                    route.line,
+                    "unknown interface \(LabInterface(name: device, namespace: route.namespace))")
+                continue
+            }
+            guard let gateway = route.gateway else { continue }
+            let attached = valid.filter {
+                $0.interface.namespace == route.namespace
+                    && (route.device == nil || $0.interface.name == route.device)
+            }
+            if !attached.contains(where: { $0.prefix.contains(gateway) }) {
+                error(
+                    route.line,
+                    "gateway \(gateway) is on no network attached to \(route.namespace ?? "host")")
+            } else if attached.contains(where: { $0.prefix.address == gateway }) {
+                error(
+                    route.line,
+                    "gateway \(gateway) is an address of \(route.namespace ?? "host") itself")
+            }
+        }
+    }
+}

@@ -1,0 +1,98 @@
+import Netlink
+
+/// What a lab's declarations imply about who reaches whom: a small model of IPv4/IPv6
+/// forwarding over the lab's segments, routes and forwarding switches. Only the lab's own
+/// objects count; the host's other routes are unknown to it.
+struct LabReachability {
+    private let spec: LabSpec
+    private let segments: LabSegments
+    private let forwarding: Set<String>
+
+    init(_ spec: LabSpec) {
+        self.spec = spec
+        segments = LabSegments(spec)
+        forwarding = Set(spec.namespaces.filter(\.forwards).map(\.name))
+    }
+
+    /// Whether a TCP connection from `source` to `destination` should complete: the SYN
+    /// must get there and the SYN-ACK back to the source address the kernel picks.
+    func reaches(from source: String?, to destination: IPAddress) -> Bool {
+        guard
+            let (owner, sourceAddress) = deliver(
+                from: source, to: destination, sourceAddress: nil, hops: 16)
+        else {
+            return false
+        }
+        guard let sourceAddress else { return owner == source }
+        return deliver(from: owner, to: sourceAddress, sourceAddress: destination, hops: 16)?.0
+            == source
+    }
+
+    /// Follows a packet hop by hop; returns the namespace that accepts it and the source
+    /// address chosen at the first hop (nil if it was local).
+    private func deliver(
+        from namespace: String?, to destination: IPAddress, sourceAddress: IPAddress?, hops: Int
+    ) -> (String?, IPAddress?)? {
+        let local = spec.addresses.filter { $0.interface.namespace == namespace }
+        if local.contains(where: { $0.prefix.address == destination }) {
+            return (namespace, sourceAddress)
+        }
+        guard hops > 0, let (interface, nextHop) = route(in: namespace, to: destination) else {
+            return nil
+        }
+        let chosen =
+            sourceAddress
+            ?? local.first {
+                $0.interface == interface && $0.prefix.address.family == destination.family
+            }?.prefix
+            .address
+        guard let chosen else { return nil }
+        let segment = segments.segment(of: interface)
+        guard
+            let neighbour = spec.addresses.first(where: {
+                $0.prefix.address == nextHop && $0.interface != interface
+                    && segments.segment(of: $0.interface) == segment
+            })
+        else { return nil }
+        let next = neighbour.interface.namespace
+        // Weak host model: any local address is accepted on any interface, without forwarding.
+        if spec.addresses.contains(where: {
+            $0.interface.namespace == next && $0.prefix.address == destination
+        }) {
+            return (next, chosen)
+        }
+        guard let next, forwarding.contains(next) else { return nil }
+        return deliver(from: next, to: destination, sourceAddress: chosen, hops: hops - 1)
+    }
+
+    /// Longest-prefix match over connected networks and the lab's routes: the interface a
+    /// packet leaves by and the next hop it is sent to.
+    private func route(in namespace: String?, to destination: IPAddress) -> (
+        LabInterface, IPAddress
+    )? {
+        var best: (length: Int, interface: LabInterface, nextHop: IPAddress)?
+        func consider(_ length: Int, _ interface: LabInterface, _ nextHop: IPAddress) {
+            if best == nil || length > best!.length { best = (length, interface, nextHop) }
+        }
+        let local = spec.addresses.filter { $0.interface.namespace == namespace }
+        for address in local where address.prefix.contains(destination) {
+            consider(address.prefix.length, address.interface, destination)
+        }
+        for route in spec.routes where route.namespace == namespace {
+            let length: Int
+            if let target = route.destination {
+                guard target.contains(destination) else { continue }
+                length = target.length
+            } else {
+                guard route.gateway?.family == destination.family else { continue }
+                length = 0
+            }
+            let nextHop = route.gateway ?? destination
+            let interface =
+                route.device.map { LabInterface(name: $0, namespace: namespace) }
+                ?? local.first { $0.prefix.contains(nextHop) }?.interface
+            if let interface { consider(length, interface, nextHop) }
+        }
+        return best.map { ($0.interface, $0.nextHop) }
+    }
+}

@@ -1,0 +1,86 @@
+public import Netlink
+
+/// One end of a link in a lab: an interface name in a namespace (nil: the host, i.e. the
+/// process's own namespace).
+public struct LabInterface: Hashable, Sendable, CustomStringConvertible {
+    public var name: String
+    public var namespace: String?
+
+    public init(name: String, namespace: String?) {
+        self.name = name
+        self.namespace = namespace
+    }
+
+    public var description: String { "\(name)@\(namespace ?? "host")" }
+}
+
+/// A namespace the lab owns: `up` creates it, `down` deletes it.
+public struct LabNamespace: Hashable, Sendable {
+    public var name: String
+    /// IPv4 and IPv6 forwarding on (`forward` in the file).
+    public var forwards: Bool
+    public var line: Int
+}
+
+/// A veth pair.
+public struct LabVeth: Hashable, Sendable {
+    public var first: LabInterface
+    public var second: LabInterface
+    public var line: Int
+}
+
+/// A bridge and the interfaces (of its namespace) plugged into it.
+public struct LabBridge: Hashable, Sendable {
+    public var bridge: LabInterface
+    public var ports: [String]
+    public var line: Int
+}
+
+/// An address on an interface.
+public struct LabAddress: Hashable, Sendable {
+    public var interface: LabInterface
+    public var prefix: IPPrefix
+    public var line: Int
+}
+
+/// A route in a namespace: to `destination` (nil: default) via `gateway` and/or out of `device`.
+public struct LabRoute: Hashable, Sendable {
+    public var namespace: String?
+    public var destination: IPPrefix?
+    public var gateway: IPAddress?
+    public var device: String?
+    public var line: Int
+}
+
+/// A parsed, validated lab file: what should exist when the lab is up.
+public struct LabSpec: Sendable {
+    /// The lab's name (`lab NAME`, else the file name without `lab-` and `.conf`).
+    public var name: String
+    /// The file it came from, for `FILE:LINE:` messages.
+    public var file: String
+    public var namespaces: [LabNamespace] = []
+    public var veths: [LabVeth] = []
+    public var bridges: [LabBridge] = []
+    public var addresses: [LabAddress] = []
+    public var routes: [LabRoute] = []
+
+    /// The namespaces the lab touches: nil (host) if anything lives there, then the owned ones.
+    public var allNamespaces: [String?] {
+        var result: [String?] = []
+        if interfaces.contains(where: { $0.namespace == nil })
+            || routes.contains(where: { $0.namespace == nil })
+        {
+            result.append(nil)
+        }
+        result += namespaces.map(\.name)
+        return result
+    }
+
+    /// Every interface the lab creates (veth ends and bridges), in file order.
+    public var interfaces: [LabInterface] {
+        veths.flatMap { [$0.first, $0.second] } + bridges.map(\.bridge)
+    }
+
+    /// `FILE:LINE`
+    public func location(_ line: Int) -> String { "\(file):\(line)" }
+}

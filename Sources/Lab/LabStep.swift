@@ -1,0 +1,158 @@
+import Glibc
+public import Netlink
+
+/// One change `up` makes, named by its iproute2 equivalent.
+public struct LabStep: Sendable, CustomStringConvertible {
+    public enum Action: Sendable, Hashable {
+        case addNamespace(String)
+        case setForwarding(String, Forwarding)
+        /// Made from `creator`'s namespace, with the peer created directly in its own.
+        case addVeth(creator: LabInterface, peer: LabInterface)
+        case addBridge(LabInterface)
+        case setMaster(LabInterface, bridge: String)
+        case setUp(LabInterface)
+        case addAddress(LabInterface, IPPrefix)
+        case addRoute(LabRoute)
+    }
+
+    public var action: Action
+    /// The lab file line it comes from (0: implied, e.g. loopback up).
+    public var line: Int
+
+    public var description: String {
+        switch action {
+        case .addNamespace(let name): return "ip netns add \(name)"
+        case .setForwarding(let name, let value):
+            return
+                "ip netns exec \(name) sysctl -w net.ipv4.ip_forward=\(value.ipv4 ? 1 : 0) net.ipv6.conf.all.forwarding=\(value.ipv6 ? 1 : 0)"
+        case .addVeth(let creator, let peer):
+            var text =
+                "\(ip(creator.namespace)) link add \(creator.name) type veth peer name \(peer.name)"
+            if peer.namespace != creator.namespace { text += " netns \(peer.namespace ?? "1")" }
+            return text
+        case .addBridge(let bridge):
+            return "\(ip(bridge.namespace)) link add name \(bridge.name) type bridge"
+        case .setMaster(let port, let bridge):
+            return "\(ip(port.namespace)) link set \(port.name) master \(bridge)"
+        case .setUp(let link): return "\(ip(link.namespace)) link set \(link.name) up"
+        case .addAddress(let link, let prefix):
+            return "\(ip(link.namespace)) addr add \(prefix) dev \(link.name)"
+                + (prefix.address.isIPv4 ? "" : " nodad")
+        case .addRoute(let route):
+            var text =
+                "\(ip(route.namespace)) route add "
+                + (route.destination.map { "\($0)" } ?? "default")
+            if let gateway = route.gateway { text += " via \(gateway)" }
+            if let device = route.device { text += " dev \(device)" }
+            return text
+        }
+    }
+}
+
+func ip(_ namespace: String?) -> String { namespace.map { "ip -n \($0)" } ?? "ip" }
+
+/// Netlink handles for the namespaces of one operation, opened on first use and closed with
+/// the context: an open handle is a socket, and a socket keeps a deleted namespace alive.
+final class LabContext {
+    private var handles: [String?: NetlinkHandle] = [:]
+
+    func handle(_ namespace: String?) throws(NetlinkError) -> NetlinkHandle {
+        if let handle = handles[namespace] { return handle }
+        let handle = try NetlinkHandle(namespace: namespace)
+        handles[namespace] = handle
+        return handle
+    }
+
+    /// Drops the handle of a namespace about to be (or just) deleted.
+    func forget(_ namespace: String) { handles[namespace] = nil }
+}
+
+extension LabStep {
+    /// Makes the change. Returns what undo needs (the forwarding value it replaced).
+    func apply(in context: LabContext) throws(NetlinkError) -> Forwarding? {
+        switch action {
+        case .addNamespace(let name):
+            try NetworkNamespace.add(name)
+        case .setForwarding(let name, let value):
+            let previous = try NetworkNamespace.forwarding(in: name)
+            try NetworkNamespace.setForwarding(value, in: name)
+            return previous
+        case .addVeth(let creator, let peer):
+            try context.handle(creator.namespace).addVeth(
+                creator.name, peer: peer.name,
+                peerNamespace: peer.namespace == creator.namespace ? nil : peer.namespace)
+        case .addBridge(let bridge):
+            try context.handle(bridge.namespace).addBridge(bridge.name)
+        case .setMaster(let port, let bridge):
+            try context.handle(port.namespace).setMaster(port.name, bridge: bridge)
+        case .setUp(let link):
+            try context.handle(link.namespace).setUp(link.name)
+        case .addAddress(let link, let prefix):
+            try context.handle(link.namespace).addAddress(prefix, to: link.name)
+        case .addRoute(let route):
+            try context.handle(route.namespace).addRoute(
+                route.destination, via: route.gateway, device: route.device)
+        }
+        return nil
+    }
+
+    /// Undoes the change, unless something undone later (created earlier) takes it along:
+    /// a namespace created by the same `up` takes everything inside it, a link created by it
+    /// takes its addresses, state and bridge membership.
+    func undo(
+        in context: LabContext, previous: Forwarding?, createdNamespaces: Set<String>,
+        createdLinks: Set<LabInterface>
+    ) throws(NetlinkError) {
+        func inCreated(_ namespace: String?) -> Bool {
+            namespace.map { createdNamespaces.contains($0) } ?? false
+        }
+        switch action {
+        case .addNamespace(let name):
+            context.forget(name)
+            try NetworkNamespace.delete(name)
+        case .setForwarding(let name, _):
+            if !inCreated(name), let previous {
+                try NetworkNamespace.setForwarding(previous, in: name)
+            }
+        case .addVeth(let creator, let peer):
+            if !(inCreated(creator.namespace) && inCreated(peer.namespace)) {
+                try context.handle(creator.namespace).deleteLink(creator.name)
+            }
+        case .addBridge(let bridge):
+            if !inCreated(bridge.namespace) {
+                try context.handle(bridge.namespace).deleteLink(bridge.name)
+            }
+        case .setMaster(let port, _):
+            if !inCreated(port.namespace) && !createdLinks.contains(port) {
+                try context.handle(port.namespace).setNoMaster(port.name)
+            }
+        case .setUp(let link):
+            if !inCreated(link.namespace) && !createdLinks.contains(link) {
+                try context.handle(link.namespace).setDown(link.name)
+            }
+        case .addAddress(let link, let prefix):
+            if !inCreated(link.namespace) && !createdLinks.contains(link) {
+                try context.handle(link.namespace).deleteAddress(prefix, from: link.name)
+            }
+        case .addRoute(let route):
+            if !inCreated(route.namespace) {
+                do {
+                    try context.handle(route.namespace).deleteRoute(
+                        route.destination, via: route.gateway, device: route.device)
+                } catch  where error.errno == ESRCH {
+                    // Gone with its link already.
+                }
+            }
+        }
+    }
+
+    /// The namespaces and links this step creates, for `undo`'s bookkeeping.
+    var creates: (namespace: String?, links: [LabInterface]) {
+        switch action {
+        case .addNamespace(let name): return (name, [])
+        case .addVeth(let creator, let peer): return (nil, [creator, peer])
+        case .addBridge(let bridge): return (nil, [bridge])
+        default: return (nil, [])
+        }
+    }
+}

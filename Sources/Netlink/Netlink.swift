@@ -1,1 +1,0 @@
-// Netlink: see docs/ARCHITECTURE.md

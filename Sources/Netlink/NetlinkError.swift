@@ -1,0 +1,42 @@
+import Glibc
+
+/// A failed netlink or namespace operation.
+///
+/// `operation` is the iproute2 command that would have done the same
+/// (`ip link add aaa type veth peer name bbb`), so that the message reads like iproute2's:
+/// `ip link add aaa type veth peer name bbb: File exists`.
+public struct NetlinkError: Error, Sendable, CustomStringConvertible, Equatable {
+    /// The iproute2 equivalent of what failed, including the object.
+    public var operation: String
+    /// The errno the kernel (or libc) answered.
+    public var errno: Int32
+    /// The kernel's extended acknowledgement text (`NLMSGERR_ATTR_MSG`), if any.
+    public var kernelMessage: String?
+
+    public init(operation: String, errno: Int32, kernelMessage: String? = nil) {
+        self.operation = operation
+        self.errno = errno
+        self.kernelMessage = kernelMessage
+    }
+
+    public var description: String {
+        var text = "\(operation): \(String(cString: strerror(errno)))"
+        if let kernelMessage, !kernelMessage.isEmpty { text += " (\(kernelMessage))" }
+        return text
+    }
+}
+
+/// Interface names are at most 15 bytes; the kernel answers a bare ERANGE, so we check first.
+public let maximumInterfaceNameLength = 15
+
+func validateInterfaceName(_ name: String, operation: @autoclosure () -> String)
+    throws(NetlinkError)
+{
+    if name.utf8.count > maximumInterfaceNameLength || name.isEmpty || name.contains("/")
+        || name.contains(" ")
+    {
+        throw NetlinkError(
+            operation: operation(), errno: EINVAL,
+            kernelMessage: "interface name \"\(name)\" must be 1 to 15 bytes without / or space")
+    }
+}

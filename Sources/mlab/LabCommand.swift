@@ -1,0 +1,137 @@
+import ArgumentParser
+import Glibc
+import Lab
+import Netlink
+
+/// `mlab lab up|down|status|check FILE`.
+struct LabCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lab",
+        abstract: "Bring a lab file up or down, compare it with reality, probe it.",
+        discussion: "The lab file format is described in docs/LABS.md.",
+        subcommands: [Up.self, Down.self, Status.self, Check.self, Bench.self])
+
+    /// The lab file and how to rename it (to run a lab twice side by side, or in tests).
+    struct LabOptions: ParsableArguments {
+        @Argument(help: "The lab file, e.g. conf/lab-seed.conf.") var file: String
+        @Option(help: "Prefix for every namespace name of the lab.") var netnsPrefix: String = ""
+        @Option(help: "Prefix for every interface name (names stay within 15 bytes).") var ifPrefix:
+            String = ""
+        @Option(help: "Use this namespace (created and owned by the lab) as the lab's host.")
+        var host: String?
+
+        func load() throws -> LabSpec {
+            let text = try readTextFile(file)
+            let renaming = LabRenaming(
+                namespacePrefix: netnsPrefix, interfacePrefix: ifPrefix, hostNamespace: host)
+            return try LabParser.parse(text, file: file, renaming: renaming)
+        }
+    }
+
+    struct Up: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Create what is missing; roll everything back on failure. A second up changes nothing."
+        )
+        @OptionGroup var lab: LabOptions
+        @Flag(help: "Print nothing but errors.") var quiet = false
+
+        func run() throws {
+            let spec = try lab.load()
+            let report = try Lab.up(spec, progress: { step in if !quiet { print("+ \(step)") } })
+            guard !quiet else { return }
+            print(
+                report.isUnchanged
+                    ? "lab \(spec.name): already up, nothing changed"
+                    : "lab \(spec.name): up (\(report.applied.count) changes)")
+        }
+    }
+
+    struct Down: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete the lab's namespaces and host-side links, and nothing else.")
+        @OptionGroup var lab: LabOptions
+        @Flag(help: "Print nothing but errors.") var quiet = false
+
+        func run() throws {
+            let spec = try lab.load()
+            let done = try Lab.down(spec) { action in if !quiet { print("- \(action)") } }
+            guard !quiet else { return }
+            print(
+                done.isEmpty
+                    ? "lab \(spec.name): already down, nothing to do" : "lab \(spec.name): down")
+        }
+    }
+
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Desired against actual, object by object, and drift. Exits 1 unless exactly up.")
+        @OptionGroup var lab: LabOptions
+
+        func run() throws {
+            let spec = try lab.load()
+            let status = try Lab.status(spec)
+            for item in status.items { print(item) }
+            for extra in status.drift { print("drift    \(extra)") }
+            let missing = status.items.filter { $0.state != .present }.count
+            if status.isUp {
+                print("lab \(spec.name): up")
+            } else if status.isDown {
+                print("lab \(spec.name): down")
+                throw ExitCode(1)
+            } else {
+                print(
+                    "lab \(spec.name): \(missing) of \(status.items.count) missing, \(status.drift.count) drift"
+                )
+                throw ExitCode(1)
+            }
+        }
+    }
+
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Probe every namespace → address pair with TCP and print the matrix. Exits 1 on a surprise.",
+            discussion:
+                "ok: reached as the lab implies; --: not reached, as implied; OK! or --!: the opposite; n/a: not probed."
+        )
+        @OptionGroup var lab: LabOptions
+        @Option(help: "Connect timeout per probe, in milliseconds.") var timeout: Int32 = 400
+
+        func run() async throws {
+            let spec = try lab.load()
+            let result = try await Lab.check(spec, timeoutMilliseconds: timeout)
+            print(result.matrix())
+            let surprises = result.probes.filter { !$0.matches }.count
+            print(
+                result.passed
+                    ? "lab \(spec.name): check passed"
+                    : "lab \(spec.name): check FAILED (\(surprises) surprises)")
+            if !result.passed { throw ExitCode(1) }
+        }
+    }
+
+    struct Bench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Time up+down of a lab inside one process (for bench/lab-vs-ip.sh).",
+            shouldDisplay: false)
+        @OptionGroup var lab: LabOptions
+        @Option(help: "How many up+down rounds.") var rounds = 20
+
+        func run() throws {
+            let spec = try lab.load()
+            let clock = ContinuousClock()
+            let elapsed = try clock.measure {
+                for _ in 0..<rounds {
+                    _ = try Lab.up(spec)
+                    _ = try Lab.down(spec)
+                }
+            }
+            let micros =
+                elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds
+                / 1_000_000_000_000
+            print("\(micros / Int64(rounds))")
+        }
+    }
+}

@@ -1,0 +1,106 @@
+import ArgumentParser
+import Netlink
+
+/// `mlab link …`, the single steps of `ip link`.
+struct LinkCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "link",
+        abstract: "Links: veth pairs, bridges, up/down, namespaces, bridge membership.",
+        subcommands: [
+            List.self, AddVeth.self, AddBridge.self, Del.self, Up.self, Down.self, SetNetns.self,
+            Master.self,
+            NoMaster.self,
+        ])
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "list", abstract: "ip link show")
+        @OptionGroup var netns: NamespaceOption
+        func run() throws {
+            let handle = try NetlinkHandle(namespace: netns.namespace)
+            let links = try handle.links()
+            for link in links {
+                var line =
+                    "\(link.index): \(link.name) \(link.kind ?? "-") \(link.isUp ? "UP" : "DOWN") mtu \(link.mtu)"
+                if let master = link.masterIndex,
+                    let bridge = links.first(where: { $0.index == master })
+                {
+                    line += " master \(bridge.name)"
+                }
+                print(line)
+            }
+        }
+    }
+
+    struct AddVeth: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "add-veth",
+            abstract: "ip link add NAME type veth peer name PEER [netns NS]")
+        @OptionGroup var netns: NamespaceOption
+        @Argument var name: String
+        @Argument var peer: String
+        @Option(help: "Create the peer directly inside this namespace.") var peerNetns: String?
+        func run() throws {
+            try NetlinkHandle(namespace: netns.namespace).addVeth(
+                name, peer: peer, peerNamespace: peerNetns)
+        }
+    }
+
+    struct AddBridge: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "add-bridge", abstract: "ip link add name NAME type bridge")
+        @OptionGroup var netns: NamespaceOption
+        @Argument var name: String
+        func run() throws { try NetlinkHandle(namespace: netns.namespace).addBridge(name) }
+    }
+
+    struct Del: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "ip link del NAME")
+        @OptionGroup var netns: NamespaceOption
+        @Argument var name: String
+        func run() throws { try NetlinkHandle(namespace: netns.namespace).deleteLink(name) }
+    }
+
+    struct Up: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "ip link set NAME up")
+        @OptionGroup var netns: NamespaceOption
+        @Argument var name: String
+        func run() throws { try NetlinkHandle(namespace: netns.namespace).setUp(name) }
+    }
+
+    struct Down: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "ip link set NAME down")
+        @OptionGroup var netns: NamespaceOption
+        @Argument var name: String
+        func run() throws { try NetlinkHandle(namespace: netns.namespace).setDown(name) }
+    }
+
+    struct SetNetns: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-netns", abstract: "ip link set NAME netns TARGET")
+        @OptionGroup var netns: NamespaceOption
+        @Argument var name: String
+        @Argument var target: String
+        func run() throws {
+            try NetlinkHandle(namespace: netns.namespace).moveLink(name, toNamespace: target)
+        }
+    }
+
+    struct Master: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "ip link set NAME master BRIDGE")
+        @OptionGroup var netns: NamespaceOption
+        @Argument var name: String
+        @Argument var bridge: String
+        func run() throws {
+            try NetlinkHandle(namespace: netns.namespace).setMaster(name, bridge: bridge)
+        }
+    }
+
+    struct NoMaster: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "nomaster", abstract: "ip link set NAME nomaster")
+        @OptionGroup var netns: NamespaceOption
+        @Argument var name: String
+        func run() throws { try NetlinkHandle(namespace: netns.namespace).setNoMaster(name) }
+    }
+}

@@ -1,0 +1,23 @@
+import ArgumentParser
+
+/// `mlab`: the lab kit's command line. One file per verb group; each is a thin layer over
+/// the Netlink and Lab libraries.
+@main
+struct MLab: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mlab",
+        abstract: "Network namespace labs for MailLab, over rtnetlink (never runs ip).",
+        subcommands: [
+            NetnsCommand.self, LabCommand.self, LinkCommand.self, AddrCommand.self,
+            RouteCommand.self,
+            BridgeCommand.self,
+        ])
+}
+
+/// `-n NAME`: the namespace a low-level verb works in (default: the host's).
+struct NamespaceOption: ParsableArguments {
+    @Option(
+        name: [.customShort("n"), .customLong("netns")],
+        help: "Namespace to work in (default: the host's).")
+    var namespace: String?
+}

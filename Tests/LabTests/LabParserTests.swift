@@ -1,0 +1,103 @@
+import Lab
+import Netlink
+import Testing
+
+struct LabParserTests {
+    func errors(_ text: String, renaming: LabRenaming = .none) -> [String] {
+        do {
+            _ = try LabParser.parse(text, file: "t.conf", renaming: renaming)
+            return []
+        } catch {
+            return error.diagnostics.map(\.description)
+        }
+    }
+
+    @Test(arguments: ["seed", "daisy", "bridge"])
+    func shippedLabsParse(lab: String) throws {
+        let spec = try LabScratch().load(lab)
+        #expect(spec.name == lab)
+        #expect(!spec.veths.isEmpty)
+    }
+
+    @Test func seedLabModel() throws {
+        let text = try String(contentsOfFile: confDirectory + "/lab-seed.conf", encoding: .utf8)
+        let spec = try LabParser.parse(text, file: "lab-seed.conf")
+        #expect(spec.namespaces.map(\.name) == ["gruen"])
+        #expect(spec.veths.first?.first == LabInterface(name: "aaa", namespace: nil))
+        #expect(spec.veths.first?.second == LabInterface(name: "bbb", namespace: "gruen"))
+        #expect(spec.addresses.map(\.prefix.description) == ["10.0.0.1/24", "10.0.0.2/24"])
+    }
+
+    @Test func renamingPrefixesNamesAndReplacesHost() throws {
+        let spec = try LabParser.parse(
+            "netns gruen forward\nveth aaa@host bbb@gruen\nroute gruen default via 10.0.0.1\naddr bbb@gruen 10.0.0.2/24\naddr aaa@host 10.0.0.1/24\n",
+            file: "t.conf",
+            renaming: LabRenaming(
+                namespacePrefix: "p-", interfacePrefix: "x", hostNamespace: "p-host"))
+        #expect(spec.namespaces.map(\.name) == ["p-host", "p-gruen"])
+        #expect(spec.namespaces[1].forwards)
+        #expect(spec.veths[0].first == LabInterface(name: "xaaa", namespace: "p-host"))
+        #expect(spec.routes[0].namespace == "p-gruen")
+    }
+
+    @Test func unknownNamespace() {
+        #expect(
+            errors("veth a@host b@nowhere\n") == [
+                "t.conf:1: unknown namespace \"nowhere\" (declare it with: netns nowhere)"
+            ])
+    }
+
+    @Test func duplicateAndOverlongInterfaceNames() {
+        #expect(
+            errors("netns g\nveth a@host b@g\nveth a@host c@g\n") == [
+                "t.conf:3: duplicate interface a@host (first declared on line 2)"
+            ])
+        #expect(
+            errors("netns g\nveth abcdefghijklmnop@host b@g\n") == [
+                "t.conf:2: interface name \"abcdefghijklmnop\" is 16 bytes, the kernel allows 15"
+            ])
+        // The renaming can push a name over the limit: the error says so with the final name.
+        #expect(
+            errors(
+                "netns g\nveth abcdefghijk@host b@g\n",
+                renaming: LabRenaming(interfacePrefix: "mlt12")) == [
+                    "t.conf:2: interface name \"mlt12abcdefghijk\" is 16 bytes, the kernel allows 15"
+                ])
+    }
+
+    @Test func malformedAndOverlappingAddresses() {
+        #expect(
+            errors("netns g\nveth a@host b@g\naddr b@g 10.0.0.300/24\n") == [
+                "t.conf:3: malformed address \"10.0.0.300/24\" (expected ADDRESS/LENGTH, e.g. 10.0.0.2/24)"
+            ])
+        #expect(errors("netns g\nveth a@host b@g\naddr b@g 10.0.0.2\n").count == 1)
+        #expect(
+            errors("netns g\nveth a@host b@g\naddr a@host 10.0.0.1/24\naddr b@g 10.0.0.1/24\n") == [
+                "t.conf:4: address 10.0.0.1 is already used on line 3"
+            ])
+        let overlap =
+            "netns g\nnetns r\nveth a@host b@g\nveth c@host d@r\naddr b@g 10.0.0.2/24\naddr d@r 10.0.0.130/25\n"
+        #expect(
+            errors(overlap) == [
+                "t.conf:6: 10.0.0.130/25 overlaps 10.0.0.2/24 on line 5, which is on another network"
+            ])
+    }
+
+    @Test func gatewayOnNoAttachedNetwork() {
+        let text = "netns g\nveth a@host b@g\naddr b@g 10.0.0.2/24\nroute g default via 10.0.1.1\n"
+        #expect(errors(text) == ["t.conf:4: gateway 10.0.1.1 is on no network attached to g"])
+        let good = "netns g\nveth a@host b@g\naddr b@g 10.0.0.2/24\nroute g default via 10.0.0.1\n"
+        #expect(errors(good) == [])
+    }
+
+    @Test func allErrorsAreCollected() {
+        let text = "frobnicate\nnetns g\nnetns g\naddr x@g 1.2.3.4/8\nveth q@host\n"
+        #expect(
+            errors(text) == [
+                "t.conf:1: unknown statement \"frobnicate\" (expected lab, netns, veth, bridge, addr or route)",
+                "t.conf:3: duplicate namespace g (first declared on line 2)",
+                "t.conf:4: unknown interface x@g (declare it with veth or bridge)",
+                "t.conf:5: usage: veth IF@NS IF@NS",
+            ])
+    }
+}

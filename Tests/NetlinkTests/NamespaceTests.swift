@@ -1,0 +1,151 @@
+import Foundation
+import Glibc
+import Netlink
+import Testing
+
+@Suite(.enabled(if: isRoot, "needs root"))
+struct NamespaceTests {
+    @Test func addedNamespaceShowsInIproute2AndTheirsInOurs() throws {
+        try withScratch { scratch in
+            let ours = try scratch.namespace("ours")
+            #expect(try iproute("netns", "list").contains(ours))
+            #expect(try NetworkNamespace.list().contains(ours))
+
+            let theirs = scratch.namespaceName("theirs")
+            try iproute("netns", "add", theirs)
+            #expect(try NetworkNamespace.list().contains(theirs))
+            // Their namespace works with our handle: it has a loopback device.
+            #expect(try NetlinkHandle(namespace: theirs).link(named: "lo").index == 1)
+
+            try NetworkNamespace.delete(ours)
+            #expect(!(try iproute("netns", "list").contains(ours)))
+            #expect(!NetworkNamespace.exists(ours))
+        }
+    }
+
+    @Test func addingAnExistingNamespaceFailsAndKeepsIt() throws {
+        try withScratch { scratch in
+            let name = try scratch.namespace("dup")
+            let error = #expect(throws: NetlinkError.self) { try NetworkNamespace.add(name) }
+            #expect(error?.errno == EEXIST)
+            #expect(error?.description.hasPrefix("ip netns add \(name)") == true)
+            // The failed add must not have removed the existing namespace.
+            #expect(NetworkNamespace.exists(name))
+            #expect(try NetlinkHandle(namespace: name).link(named: "lo").name == "lo")
+        }
+    }
+
+    @Test func runInNamespaceLeavesTheCallingThreadAlone() throws {
+        try withScratch { scratch in
+            let name = try scratch.namespace("run")
+            let before = currentThreadNamespaceInode()
+            let inside = try NetworkNamespace.run(in: name) { currentThreadNamespaceInode() }
+            #expect(inside != before)
+            #expect(currentThreadNamespaceInode() == before)
+            // Two runs land in the same namespace.
+            #expect(try NetworkNamespace.run(in: name) { currentThreadNamespaceInode() } == inside)
+            struct Boom: Error {}
+            #expect(throws: Boom.self) { try NetworkNamespace.run(in: name) { throw Boom() } }
+        }
+    }
+
+    @Test func asyncRunDoesNotMoveTheTask() async throws {
+        let scratch = Scratch()
+        defer { scratch.teardown() }
+        let name = try scratch.namespace("async")
+        let before = currentThreadNamespaceInode()
+        let inside = try await NetworkNamespace.run(in: name) { currentThreadNamespaceInode() }
+        #expect(inside != before)
+        #expect(currentThreadNamespaceInode() == before)
+    }
+
+    @Test func execRunsAProgramInsideLikeIpNetnsExec() throws {
+        try withScratch { scratch in
+            let name = try scratch.namespace("exec")
+            let handle = try NetlinkHandle(namespace: name)
+            let veth = scratch.interface("x")
+            try handle.addVeth(veth, peer: scratch.interface("y"))
+            #expect(try NetworkNamespace.exec(name, arguments: ["sh", "-c", "exit 3"]) == 3)
+            // /sys is remounted: the namespace's own link is visible, the host's eth0 is not.
+            #expect(
+                try NetworkNamespace.exec(
+                    name, arguments: ["test", "-e", "/sys/class/net/\(veth)"]) == 0)
+            #expect(
+                try NetworkNamespace.exec(name, arguments: ["test", "-e", "/sys/class/net/eth0"])
+                    == 1)
+            #expect(throws: NetlinkError.self) {
+                try NetworkNamespace.exec(name, arguments: ["/nonexistent/program"])
+            }
+        }
+    }
+
+    @Test func forwardingIsPerNamespace() throws {
+        try withScratch { scratch in
+            let a = try scratch.namespace("fwa")
+            let b = try scratch.namespace("fwb")
+            #expect(try NetworkNamespace.forwarding(in: a) == Forwarding(ipv4: false, ipv6: false))
+            try NetworkNamespace.setForwarding(Forwarding(ipv4: true, ipv6: true), in: a)
+            #expect(try NetworkNamespace.forwarding(in: a) == Forwarding(ipv4: true, ipv6: true))
+            #expect(try NetworkNamespace.forwarding(in: b) == Forwarding(ipv4: false, ipv6: false))
+            let seen = try iproute("netns", "exec", a, "cat", "/proc/sys/net/ipv4/ip_forward")
+            #expect(seen == "1\n")
+        }
+    }
+}
+
+@Suite(.enabled(if: isRoot, "needs root"))
+struct NamespaceExtraTests {
+    @Test func oneHandleServesManyTasksAndThreadsAtOnce() async throws {
+        let scratch = Scratch()
+        defer { scratch.teardown() }
+        let name = try scratch.namespace("conc")
+        let handle = try NetlinkHandle(namespace: name)
+        let veth = scratch.interface("c")
+        try handle.addVeth(veth, peer: scratch.interface("d"))
+        let before = currentThreadNamespaceInode()
+        let indexes = try await withThrowingTaskGroup(of: Int32.self) { group in
+            for _ in 0..<64 { group.addTask { try handle.link(named: veth).index } }
+            var found: [Int32] = []
+            for try await index in group { found.append(index) }
+            return found
+        }
+        let expected = try handle.link(named: veth).index
+        #expect(indexes.count == 64)
+        #expect(indexes.allSatisfy { $0 == expected })
+        // The veth is only in the scratch namespace: the handle never asked the host.
+        #expect(try NetlinkHandle().linkIfPresent(named: veth) == nil)
+        #expect(currentThreadNamespaceInode() == before)
+    }
+
+    @Test func execBindsEtcNetnsFilesLikeIproute2() throws {
+        try withScratch { scratch in
+            let name = try scratch.namespace("etc")
+            let directory = "/etc/netns/\(name)"
+            let madeParent = mkdir("/etc/netns", 0o755) == 0
+            defer {
+                unlink(directory + "/hosts")
+                rmdir(directory)
+                if madeParent { rmdir("/etc/netns") }
+            }
+            #expect(mkdir(directory, 0o755) == 0)
+            let marker = "10.9.9.9 mlt-marker-\(scratch.tag)\n"
+            let fd = open(directory + "/hosts", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            _ = marker.withCString { write(fd, $0, strlen($0)) }
+            close(fd)
+            let grep = ["grep", "-q", "mlt-marker-\(scratch.tag)", "/etc/hosts"]
+            #expect(try NetworkNamespace.exec(name, arguments: grep) == 0)
+            // The bind is private to the child's mount namespace: the host's /etc/hosts is unchanged.
+            #expect(
+                !(try String(contentsOfFile: "/etc/hosts", encoding: .utf8).contains(
+                    "mlt-marker-\(scratch.tag)")))
+        }
+    }
+
+    @Test func invalidNamespaceNamesAreRefusedBeforeAnythingIsCreated() throws {
+        for bad in ["", "a/b", "..", String(repeating: "x", count: 300)] {
+            let error = #expect(throws: NetlinkError.self) { try NetworkNamespace.add(bad) }
+            #expect(error?.errno == EINVAL)
+        }
+        #expect(!(try NetworkNamespace.list().contains("a")))
+    }
+}
