@@ -131,3 +131,6 @@ pid_t csystem_spawn_in_netns(const char *path, char *const argv[], char *const e
                                     &stage, &err);
 }
 int csystem_set_thread_name(pthread_t thread, const char *name) { return pthread_setname_np(thread, name); }
+
+void csystem_syslog(int priority, const char *message) { syslog(priority, "%s", message); }
+int csystem_daemon(int nochdir, int noclose) { return daemon(nochdir, noclose); }

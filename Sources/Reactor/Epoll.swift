@@ -7,8 +7,9 @@ public struct Interest: OptionSet, Sendable {
     public init(rawValue: UInt32) { self.rawValue = rawValue }
     public static let read = Interest(rawValue: EPOLLIN.rawValue | EPOLLRDHUP.rawValue)
     public static let write = Interest(rawValue: EPOLLOUT.rawValue)
-    /// Wake only one of the loops waiting on a shared listening socket (epoll_ctl(2)).
-    static let exclusive = Interest(rawValue: EPOLLEXCLUSIVE.rawValue)
+    /// A listening socket shared by several loops: readable, and wake only one of the loops
+    /// (EPOLLEXCLUSIVE, which allows no EPOLLRDHUP beside it; epoll_ctl(2)).
+    static let acceptExclusive = Interest(rawValue: EPOLLIN.rawValue | EPOLLEXCLUSIVE.rawValue)
 }
 
 /// What one readiness event reports.

@@ -76,7 +76,7 @@ private final class Acceptor: Selectable, @unchecked Sendable {
     func enable() {
         guard token == nil, !closed else { return }
         do {
-            token = try loop.register(fd, interest: [.read, .exclusive], handler: self)
+            token = try loop.register(fd, interest: .acceptExclusive, handler: self)
         } catch {
             failed(error)
         }

@@ -56,7 +56,7 @@ public enum Socket {
             }
         }
         guard let client else { return nil }
-        guard let peer = SocketAddress(storage: storage) else {
+        guard let peer = SocketAddress(decoding: storage) else {
             closeDescriptor(client)
             return nil
         }
@@ -72,7 +72,7 @@ public enum Socket {
                 try checked("getsockname") { getsockname(fd, pointer, &length) }
             }
         }
-        guard let address = SocketAddress(storage: storage) else {
+        guard let address = SocketAddress(decoding: storage) else {
             throw SystemError("getsockname", errno: EAFNOSUPPORT)
         }
         return address

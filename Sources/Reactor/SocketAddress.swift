@@ -90,7 +90,7 @@ public enum SocketAddress: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Decodes a `sockaddr_storage` filled in by accept/getsockname/getpeername.
-    init?(storage: sockaddr_storage) {
+    public init?(decoding storage: sockaddr_storage) {
         var storage = storage
         switch Int32(storage.ss_family) {
         case AF_INET:

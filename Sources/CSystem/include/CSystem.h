@@ -60,4 +60,10 @@ pid_t csystem_spawn_netns_exec(const char *path, char *const argv[], char *const
                                int netns_fd, int remount_sys, const char *netns_name,
                                int *failed_stage, int *failed_errno);
 
+#include <syslog.h>
+/// syslog(3) without varargs.
+void csystem_syslog(int priority, const char *message);
+/// daemon(3).
+int csystem_daemon(int nochdir, int noclose);
+
 #endif

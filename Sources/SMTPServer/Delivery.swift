@@ -1,0 +1,65 @@
+import Maildir
+import SMTPProtocol
+
+/// A message as it was stored, for users of the embedding API.
+public struct DeliveredMessage: Sendable {
+    public var id: String
+    /// `""` for the null sender.
+    public var sender: String
+    public var recipients: [String]
+    /// The message as stored for its first recipient (Return-Path, Delivered-To, Received,
+    /// then the client's header and body), LF line ends.
+    public var content: [UInt8]
+    /// Maildir files, one per recipient (empty for the in-memory store).
+    public var files: [String]
+
+    /// The content as text (lossy for non-UTF-8 bytes).
+    public var text: String { String(decoding: content, as: UTF8.self) }
+}
+
+/// Where complete messages go. `deliver` returns at once; `completion` runs on any thread,
+/// only after the message is durable (or definitely failed).
+protocol MessageStore: Sendable {
+    func deliver(_ message: Message, completion: @escaping @Sendable (Result<[String], MaildirError>) -> Void)
+    func shutdown()
+}
+
+/// Maildir files through the group-committing writer.
+struct MaildirStore: MessageStore {
+    let writer: MaildirWriter
+
+    func deliver(_ message: Message, completion: @escaping @Sendable (Result<[String], MaildirError>) -> Void) {
+        let items = message.recipients.map { recipient in
+            DeliveryItem(
+                maildir: recipient.route.mailbox,
+                chunks: [message.deliveryHeaders(for: recipient), message.content])
+        }
+        writer.deliver(items, completion: completion)
+    }
+
+    func shutdown() { writer.shutdown() }
+}
+
+/// Keeps messages in memory only: what a test that asserts on content needs, and the
+/// no-storage mode of the benchmarks.
+struct MemoryStore: MessageStore {
+    func deliver(_ message: Message, completion: @escaping @Sendable (Result<[String], MaildirError>) -> Void) {
+        completion(.success([]))
+    }
+    func shutdown() {}
+}
+
+extension DeliveredMessage {
+    init(_ message: Message, files: [String]) {
+        id = message.id
+        sender =
+            switch message.sender {
+            case .null: ""
+            case .address(let address): address.description
+            }
+        recipients = message.recipients.map(\.address.description)
+        let first = message.recipients.first.map { message.deliveryHeaders(for: $0) } ?? []
+        content = first + message.content
+        self.files = files
+    }
+}

@@ -1,0 +1,354 @@
+import Glibc
+import Maildir
+import Reactor
+import SMTPConfig
+import SMTPProtocol
+import Synchronization
+
+/// An SMTP server you can embed: start it on port 0, learn its address, send to it, await
+/// the messages, stop it — what GreenMail or aiosmtpd's Controller give their users.
+///
+/// ```swift
+/// let server = try MailServer.catchAll(maildir: "/tmp/box")
+/// try server.start()
+/// // … send to server.addresses[0] …
+/// let message = try await server.nextMessage()
+/// server.stop()
+/// ```
+public final class MailServer: Sendable {
+    /// How the server runs; every field has the production default.
+    public struct Options: Sendable {
+        /// Event loops, one thread each (default: one per core).
+        public var loops = processorCount()
+        /// Idle time after which a session gets `421 4.4.2` and is closed
+        /// (RFC 5321 §4.5.3.2.7: at least 5 minutes).
+        public var idleTimeoutSeconds: Double = 300
+        /// At most this many sessions; nil: as many as the descriptor limit allows.
+        public var maxSessions: Int?
+        /// Trace the dialogue (`-T smtp`).
+        public var trace = false
+        public var log: LogSink = .none
+        /// The name in banners and Received headers when a listener sets none
+        /// (default: /etc/mailname, else the host name).
+        public var serverName: String?
+        public var flushMode: FlushMode = .syncfs
+        public var environment: SessionEnvironment = .system
+        public var users: any UserDatabase = SystemUsers()
+        /// Relative maildir paths are relative to this (default: the current directory).
+        public var workingDirectory: String?
+        /// Keep messages in memory only instead of writing the Maildirs (no durability).
+        public var inMemory = false
+        public init() {}
+    }
+
+    private let plans: [ListenerPlan]
+    private let options: Options
+    private let core: ServerCore
+    private let group: EventLoopGroup
+    private let listeners = Mutex<[Listener]>([])
+    private let stopped = Atomic<Bool>(false)
+    /// Maildirs whose path is fixed by the configuration: their stale tmp/ files are removed
+    /// before the server accepts anything.
+    private let fixedMaildirs: [String]
+
+    /// A server for `configuration`. Resolves listeners and tables now; binds in `start`.
+    public convenience init(configuration: SMTPConfiguration, options: Options = Options())
+        throws(ServerErrors)
+    {
+        let plan = try Self.plan(configuration, options: options)
+        try self.init(
+            plans: plan.listeners, options: options, limits: plan.limits, fixedMaildirs: plan.maildirs)
+    }
+
+    /// Checks what `init(configuration:)` would check (listen targets against this network
+    /// namespace's interfaces, tables, unsupported options) without starting anything: for
+    /// `smtpd -n`.
+    public static func validate(_ configuration: SMTPConfiguration, options: Options = Options())
+        -> [ServerError]
+    {
+        do {
+            _ = try plan(configuration, options: options)
+            return []
+        } catch {
+            return error.errors
+        }
+    }
+
+    private static func plan(_ configuration: SMTPConfiguration, options: Options) throws(ServerErrors)
+        -> (listeners: [ListenerPlan], limits: SessionLimits, maildirs: [String])
+    {
+        let serverName = options.serverName ?? HostNames.serverName()
+        let workingDirectory = options.workingDirectory ?? currentDirectory()
+        let interfaces = interfaceAddresses()
+        var localNames: Set<String> = ["localhost", serverName.lowercased()]
+        var localAddresses: Set<String> = []
+        for entry in interfaces {
+            let host = entry.address.host
+            localAddresses.insert(host)
+            if entry.address.isIPv6 {
+                localNames.formUnion(["[\(host)]", "[ipv6:\(host)]"])
+            } else {
+                localNames.formUnion([host, "[\(host)]"])
+            }
+        }
+        var errors: [ServerError] = []
+        var plans: [ListenerPlan] = []
+        let log = options.log
+        for (index, directive) in configuration.listeners.enumerated() {
+            if directive.tls != .none || directive.auth != .none {
+                errors.append(
+                    ServerError(
+                        "listen on \(directive.target): TLS and AUTH are not supported by MailLab yet",
+                        location: directive.location.description))
+                continue
+            }
+            let name = directive.hostname ?? serverName
+            var names = localNames
+            names.insert(name.lowercased())
+            let environment = RecipientRouter.Environment(
+                serverName: name, listenerTag: directive.tag, localNames: names,
+                localAddresses: localAddresses, workingDirectory: workingDirectory,
+                subaddressDelimiter: configuration.subaddressDelimiter)
+            do {
+                let router = try RecipientRouter(
+                    configuration: configuration, environment: environment, users: options.users,
+                    warn: { log.write("warn: \($0)") })
+                for address in try resolveListenTarget(directive, interfaces: interfaces) {
+                    plans.append(
+                        ListenerPlan(
+                            address: address, serverName: name,
+                            isLocal: address.host == "127.0.0.1" || address.host == "::1",
+                            tag: directive.tag, policy: router,
+                            traceID: String(0x5600_0000_0000 + index * 0x1000, radix: 16)))
+                }
+            } catch let error as ServerError {
+                errors.append(error)
+            } catch let error as ServerErrors {
+                errors.append(contentsOf: error.errors)
+            } catch {
+                errors.append(ServerError("\(error)", location: directive.location.description))
+            }
+        }
+        if configuration.listeners.isEmpty {
+            errors.append(ServerError("no listen directive: nothing to listen on"))
+        }
+        guard errors.isEmpty else { throw ServerErrors(errors: errors) }
+        var fixed: [String] = []
+        for action in configuration.actions {
+            guard case .maildir(let path?, _) = action.method, !path.contains("%{"), !path.hasPrefix("~")
+            else { continue }
+            fixed.append(path.hasPrefix("/") ? path : workingDirectory + "/" + path)
+        }
+        var limits = SessionLimits()
+        limits.maxRecipients = configuration.maxRecipients
+        limits.maxMessagesPerSession = configuration.maxMailsPerSession
+        limits.maxMessageSize = configuration.maxMessageSize
+        return (plans, limits, fixed)
+    }
+
+    /// A server on 127.0.0.1:`port` (0: any free port) that accepts every recipient and
+    /// writes every message to the Maildir at `maildir`.
+    public static func catchAll(maildir: String, port: UInt16 = 0, options: Options = Options())
+        throws(ServerErrors) -> MailServer
+    {
+        let root = maildir.hasPrefix("/") ? maildir : (options.workingDirectory ?? currentDirectory()) + "/" + maildir
+        return try MailServer(
+            plans: [catchAllPlan(port: port, mailbox: root, options: options)], options: options,
+            limits: SessionLimits(), fixedMaildirs: [root])
+    }
+
+    /// A server on 127.0.0.1:`port` that accepts every recipient and keeps messages in
+    /// memory only (`messages`, `nextMessage`).
+    public static func inMemory(port: UInt16 = 0, options: Options = Options()) throws(ServerErrors)
+        -> MailServer
+    {
+        var options = options
+        options.inMemory = true
+        return try MailServer(
+            plans: [catchAllPlan(port: port, mailbox: "", options: options)], options: options,
+            limits: SessionLimits(), fixedMaildirs: [])
+    }
+
+    private static func catchAllPlan(port: UInt16, mailbox: String, options: Options) -> ListenerPlan {
+        ListenerPlan(
+            address: .v4(host: "127.0.0.1", port: port),
+            serverName: options.serverName ?? HostNames.serverName(), isLocal: true, tag: nil,
+            policy: CatchAllPolicy(mailbox: mailbox), traceID: "560000000000")
+    }
+
+    private let limits: SessionLimits
+
+    private init(plans: [ListenerPlan], options: Options, limits: SessionLimits, fixedMaildirs: [String])
+        throws(ServerErrors)
+    {
+        self.plans = plans
+        self.options = options
+        self.limits = limits
+        self.fixedMaildirs = fixedMaildirs
+        do {
+            group = try EventLoopGroup(count: options.loops)
+        } catch {
+            throw ServerErrors(errors: [ServerError("\(error)")])
+        }
+        let store: any MessageStore =
+            options.inMemory
+            ? MemoryStore()
+            : MaildirStore(writer: MaildirWriter(hostname: hostNameForFiles(), flushMode: options.flushMode))
+        let descriptors = raiseDescriptorLimit()
+        let maxSessions = options.maxSessions ?? max(16, descriptors.after - 128)
+        if options.maxSessions == nil && descriptors.after < 10_240 {
+            options.log.write(
+                "warn: descriptor limit is \(descriptors.after) (hard limit reached): at most \(maxSessions) sessions")
+        }
+        var names: [SocketAddress: String] = [:]
+        for plan in plans { names[plan.address] = plan.serverName }
+        core = ServerCore(
+            store: store, trace: options.trace, log: options.log, maxSessions: maxSessions,
+            loops: group.loops, names: names)
+    }
+
+    /// Binds every listener and starts serving. Removes stale tmp/ files of the configured
+    /// Maildirs first (nothing in tmp/ was ever acknowledged).
+    public func start() throws(ServerErrors) {
+        for root in fixedMaildirs {
+            let maildir = Maildir(root: root)
+            if let removed = try? maildir.removeStaleTemporaryFiles(), removed > 0 {
+                options.log.write("info: removed \(removed) stale file(s) from \(maildir.tmp)")
+            }
+        }
+        var bound: [Listener] = []
+        var errors: [ServerError] = []
+        var boundPlans: [(Listener, ListenerPlan)] = []
+        for plan in plans {
+            do {
+                let listener = try Listener(address: plan.address)
+                bound.append(listener)
+                var actual = plan
+                actual.address = listener.address
+                boundPlans.append((listener, actual))
+            } catch {
+                errors.append(ServerError("cannot listen on \(plan.address): \(error)"))
+            }
+        }
+        guard errors.isEmpty else {
+            for listener in bound { listener.close() }
+            throw ServerErrors(errors: errors)
+        }
+        listeners.withLock { $0 = bound }
+        let core = self.core
+        let limits = self.limits
+        let options = self.options
+        for (listener, plan) in boundPlans {
+            options.log.write("info: listening on \(plan.address)")
+            listener.start(
+                on: group.loops,
+                accepted: { fd, peer, loop in
+                    Self.accept(fd: fd, peer: peer, loop: loop, plan: plan, core: core, limits: limits, options: options)
+                },
+                failed: { error in core.log("warn: accept on \(plan.address): \(error); pausing accepts") })
+        }
+    }
+
+    private static func accept(
+        fd: Int32, peer: SocketAddress, loop: EventLoop, plan: ListenerPlan, core: ServerCore,
+        limits: SessionLimits, options: Options
+    ) {
+        if core.activeSessions.add(1, ordering: .relaxed).newValue > core.maxSessions {
+            core.activeSessions.subtract(1, ordering: .relaxed)
+            // Departure: OpenSMTPD stops accepting silently; a client here learns why.
+            let text = Array("421 4.3.2 \(plan.serverName) Too many sessions, try again later\r\n".utf8)
+            _ = text.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            closeDescriptor(fd)
+            core.log("warn: session limit (\(core.maxSessions)) reached: refused \(peer.host)")
+            return
+        }
+        var configuration = SessionConfiguration(serverName: plan.serverName, listenerIsLocal: plan.isLocal)
+        configuration.limits = limits
+        configuration.traceEnabled = options.trace
+        let peerInfo = PeerInfo(address: peer.host, hostName: HostNames.reverseName(of: peer))
+        let session = SMTPSession(
+            configuration: configuration, peer: peerInfo, policy: plan.policy,
+            environment: options.environment)
+        let handler = SessionHandler(core: core, session: session)
+        let connection = Connection(fd: fd, peer: peer, local: plan.address, loop: loop)
+        do {
+            try connection.start(
+                handler: handler,
+                idleTimeoutNanoseconds: UInt64(options.idleTimeoutSeconds * 1_000_000_000))
+        } catch {
+            core.activeSessions.subtract(1, ordering: .relaxed)
+            core.log("warn: cannot serve \(peer.host): \(error)")
+            return
+        }
+        core.sessionStarted(handler, on: loop)
+        handler.begin(on: connection, listener: plan)
+    }
+
+    /// The bound addresses (after `start`), with the ports the kernel chose for port 0.
+    public var addresses: [SocketAddress] { listeners.withLock { $0.map(\.address) } }
+
+    /// Every message delivered so far (the most recent 10,000), oldest first.
+    public var messages: [DeliveredMessage] { core.feed.all }
+
+    /// The next delivered message not yet returned by this method; waits up to `timeout`
+    /// seconds.
+    public func nextMessage(timeout: Double = 10) async throws -> DeliveredMessage {
+        try await core.feed.next(timeoutNanoseconds: UInt64(timeout * 1_000_000_000))
+    }
+
+    /// Sessions open right now.
+    public var sessionCount: Int { core.activeSessions.load(ordering: .relaxed) }
+
+    /// Stops accepting, lets deliveries in flight finish and be answered, tells the
+    /// remaining sessions `421` and closes them, then stops the threads. Waits at most
+    /// `graceSeconds` for deliveries. Idempotent. Do not call from a completion of this
+    /// server's own loops.
+    public func stop(graceSeconds: Double = 30) {
+        guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        let bound = listeners.withLock { list -> [Listener] in
+            let all = list
+            list = []
+            return all
+        }
+        for listener in bound { listener.close() }
+        let deadline = monotonicNanoseconds() + UInt64(graceSeconds * 1_000_000_000)
+        while core.pendingDeliveries.load(ordering: .relaxed) > 0 && monotonicNanoseconds() < deadline {
+            usleep(2000)
+        }
+        for loop in group.loops {
+            let core = self.core
+            loop.execute { core.shutdownSessions(on: loop) }
+        }
+        let closeDeadline = monotonicNanoseconds() + 2_000_000_000
+        while core.activeSessions.load(ordering: .relaxed) > 0 && monotonicNanoseconds() < closeDeadline {
+            usleep(2000)
+        }
+        core.store.shutdown()
+        group.shutdown()
+        core.feed.close()
+    }
+
+    deinit { stop(graceSeconds: 5) }
+}
+
+/// Accepts every recipient into one Maildir.
+struct CatchAllPolicy: RecipientPolicy {
+    let mailbox: String
+    func evaluate(_ recipient: MailAddress, context: RecipientContext) -> RecipientVerdict {
+        .accept(RecipientRoute(action: "catch-all", user: recipient.localPart, mailbox: mailbox))
+    }
+}
+
+func currentDirectory() -> String {
+    var buffer = [CChar](repeating: 0, count: 4096)
+    guard getcwd(&buffer, buffer.count) != nil else { return "/" }
+    return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
+/// The host part of Maildir file names: the real host name, as mail readers expect.
+func hostNameForFiles() -> String {
+    var buffer = [CChar](repeating: 0, count: 256)
+    guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+    let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    return name.isEmpty ? "localhost" : name
+}

@@ -1,1 +1,0 @@
-// SMTPServer: see docs/ARCHITECTURE.md

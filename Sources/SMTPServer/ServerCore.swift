@@ -1,0 +1,73 @@
+import Reactor
+import SMTPProtocol
+import Synchronization
+
+/// A resolved listener: where it binds and what its sessions are told.
+struct ListenerPlan: Sendable {
+    var address: SocketAddress
+    var serverName: String
+    var isLocal: Bool
+    var tag: String?
+    var policy: any RecipientPolicy
+    var traceID: String
+}
+
+/// State shared by all sessions of a server: the store, the log, counters and, per loop,
+/// the open sessions (each set touched only on its own loop).
+final class ServerCore: Sendable {
+    let store: any MessageStore
+    let feed = MessageFeed()
+    let trace: Bool
+    let logSink: LogSink
+    let maxSessions: Int
+    let activeSessions = Atomic<Int>(0)
+    let pendingDeliveries = Atomic<Int>(0)
+    private let registries: [ObjectIdentifier: LoopSessions]
+    private let names: [SocketAddress: String]
+
+    init(
+        store: any MessageStore, trace: Bool, log: LogSink, maxSessions: Int, loops: [EventLoop],
+        names: [SocketAddress: String]
+    ) {
+        self.store = store
+        self.trace = trace
+        self.logSink = log
+        self.maxSessions = maxSessions
+        self.names = names
+        var registries: [ObjectIdentifier: LoopSessions] = [:]
+        for loop in loops { registries[ObjectIdentifier(loop)] = LoopSessions() }
+        self.registries = registries
+    }
+
+    func log(_ line: String) { logSink.write(line) }
+
+    func serverName(for connection: Connection) -> String {
+        names[connection.local] ?? names.values.first ?? "localhost"
+    }
+
+    func deliveryStarted() { pendingDeliveries.add(1, ordering: .relaxed) }
+    func deliveryFinished() { pendingDeliveries.subtract(1, ordering: .relaxed) }
+
+    /// Call on `loop`.
+    func sessionStarted(_ handler: SessionHandler, on loop: EventLoop) {
+        registries[ObjectIdentifier(loop)]?.handlers[ObjectIdentifier(handler)] = handler
+    }
+
+    /// Call on `loop`.
+    func sessionEnded(_ handler: SessionHandler, on loop: EventLoop) {
+        if registries[ObjectIdentifier(loop)]?.handlers.removeValue(forKey: ObjectIdentifier(handler)) != nil {
+            activeSessions.subtract(1, ordering: .relaxed)
+        }
+    }
+
+    /// Call on `loop`: tells every session of the loop that the server stops.
+    func shutdownSessions(on loop: EventLoop) {
+        guard let registry = registries[ObjectIdentifier(loop)] else { return }
+        for handler in Array(registry.handlers.values) { handler.shutdownNotice() }
+    }
+}
+
+/// The sessions of one loop. Only that loop touches it.
+final class LoopSessions: @unchecked Sendable {
+    var handlers: [ObjectIdentifier: SessionHandler] = [:]
+}

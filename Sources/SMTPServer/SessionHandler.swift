@@ -1,0 +1,113 @@
+import Maildir
+import Reactor
+import SMTPProtocol
+
+/// Joins one connection to one SMTP session on the connection's loop: bytes go into the
+/// session, its replies go out, its messages go to the store, and the store's answer comes
+/// back to the session on the same loop. Loop-confined: it is Sendable only so that the
+/// store's completion can carry it back to its loop through `execute`.
+final class SessionHandler: ConnectionHandler, @unchecked Sendable {
+    private let core: ServerCore
+    private var session: SMTPSession
+    private var connection: Connection?
+    private var peerFinished = false
+    private var deliveryStarted: UInt64 = 0
+
+    init(core: ServerCore, session: SMTPSession) {
+        self.core = core
+        self.session = session
+    }
+
+    func begin(on connection: Connection, listener: ListenerPlan) {
+        self.connection = connection
+        if core.trace {
+            core.log(
+                "smtp: 0x\(session.id.suffix(12)): connected to listener 0x\(listener.traceID) "
+                    + "[hostname=\(listener.serverName), port=\(listener.address.port), tag=\(listener.tag ?? "")]")
+        }
+        handle(session.start())
+    }
+
+    func received(_ bytes: UnsafeRawBufferPointer, on connection: Connection) {
+        handle(session.receive(bytes))
+    }
+
+    func inputEnded(on connection: Connection) {
+        peerFinished = true
+        // With a delivery pending, the client may still be owed the reply to its final dot
+        // and to commands it pipelined before closing its side: answer them first.
+        if session.wantsInput { handle(session.inputClosed()) }
+    }
+
+    func idle(_ connection: Connection) {
+        // A pending delivery is the server's delay, not the client's.
+        if session.wantsInput { handle(session.timedOut()) }
+    }
+
+    func closed(_ connection: Connection) {
+        self.connection = nil
+        if session.wantsInput { _ = session.inputClosed() }
+        core.sessionEnded(self, on: connection.loop)
+    }
+
+    /// The server is stopping: say so and close (the session is idle between messages).
+    func shutdownNotice() {
+        guard let connection else { return }
+        connection.write(Array("421 4.3.0 \(core.serverName(for: connection)) Server shutting down\r\n".utf8))
+        connection.close(afterFlush: true)
+    }
+
+    private func handle(_ events: [SessionEvent]) {
+        guard let connection else { return }
+        var output: [UInt8] = []
+        for event in events {
+            switch event {
+            case .reply(let bytes):
+                output.append(contentsOf: bytes)
+            case .deliver(let message):
+                deliver(message, loop: connection.loop)
+            case .close:
+                connection.write(output)
+                output = []
+                connection.close(afterFlush: true)
+            case .log(let line), .trace(let line):
+                core.log(line)
+            }
+        }
+        if !output.isEmpty { connection.write(output) }
+        connection.setReading(session.wantsInput)
+    }
+
+    private func deliver(_ message: Message, loop: EventLoop) {
+        core.deliveryStarted()
+        deliveryStarted = monotonicNanoseconds()
+        core.store.deliver(message) { [self] result in
+            loop.execute { [self] in finishDelivery(message, result: result) }
+        }
+    }
+
+    private func finishDelivery(_ message: Message, result: Result<[String], MaildirError>) {
+        let seconds = (monotonicNanoseconds() - deliveryStarted) / 1_000_000_000
+        let outcome: DeliveryOutcome
+        switch result {
+        case .success(let files):
+            for recipient in message.recipients {
+                core.log(
+                    "\(session.id) mda delivery msgid=\(message.id) from=<\(message.sender)> "
+                        + "to=<\(recipient.original)> rcpt=<\(recipient.address)> user=\(recipient.route.user) "
+                        + "delay=\(seconds)s result=Ok stat=Delivered")
+            }
+            core.feed.publish(DeliveredMessage(message, files: files))
+            outcome = .delivered
+        case .failure(let error):
+            let result = error.isTemporary ? "TempFail" : "PermFail"
+            core.log("\(session.id) mda delivery msgid=\(message.id) result=\(result) stat=Error (\(error))")
+            outcome =
+                error.isTemporary
+                ? .temporaryFailure : .permanentFailure("Delivery failed: \(error.enhancedStatusCode)")
+        }
+        core.deliveryFinished()
+        handle(session.deliveryFinished(outcome))
+        if peerFinished && session.wantsInput { handle(session.inputClosed()) }
+    }
+}

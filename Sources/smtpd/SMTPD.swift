@@ -1,0 +1,105 @@
+import CSystem
+import Glibc
+import Netlink
+import SMTPConfig
+import SMTPServer
+
+/// smtpd: MailLab's SMTP server with OpenSMTPD's command line. Parses the config, enters the
+/// requested network namespace before any thread exists, starts the server, and waits for
+/// SIGINT/SIGTERM to stop it gracefully (deliveries in flight are finished and answered).
+@main
+enum SMTPD {
+    static let version = "MailLab smtpd 0.1"
+
+    static func main() {
+        let arguments: Arguments
+        do {
+            arguments = try Arguments(Array(CommandLine.arguments.dropFirst()))
+        } catch {
+            printError(error.message)
+            printError(Arguments.usage)
+            exit(1)
+        }
+        if arguments.help {
+            printError("version: \(version)")
+            printError(Arguments.usage)
+            exit(1)
+        }
+        for warning in arguments.warnings { printError(warning) }
+
+        // setns changes only the calling thread; threads started later inherit it, so enter
+        // now, while the main thread is the only one.
+        if let namespace = arguments.namespace {
+            do {
+                try NetworkNamespace.enterOnCurrentThread(name: namespace)
+            } catch {
+                printError("smtpd: -N \(namespace): \(error)")
+                exit(1)
+            }
+        }
+
+        let configuration: SMTPConfiguration
+        do {
+            configuration = try SMTPConfiguration.load(path: arguments.configPath, macros: arguments.macros)
+        } catch {
+            printError(error.description)
+            exit(1)
+        }
+
+        var options = MailServer.Options()
+        options.trace = arguments.traceSMTP
+        if arguments.checkOnly {
+            let problems = MailServer.validate(configuration, options: options)
+            guard problems.isEmpty else {
+                for problem in problems { printError(problem.description) }
+                exit(1)
+            }
+            printError("configuration OK")
+            exit(0)
+        }
+
+        if !arguments.foreground && !arguments.foregroundSyslog {
+            // Like OpenSMTPD: without -d or -F, go to the background and log to syslog.
+            guard csystem_daemon(1, 0) == 0 else {
+                printError("smtpd: daemon: \(String(cString: strerror(errno)))")
+                exit(1)
+            }
+        }
+        options.log = arguments.foreground ? .standardError : .syslog
+
+        // Signals are taken by sigwait on this thread; block them before any thread starts.
+        signal(SIGPIPE, SIG_IGN)
+        var signals = sigset_t()
+        let wanted: [Int32] = [SIGINT, SIGTERM, SIGHUP]
+        wanted.withUnsafeBufferPointer { csystem_block_signals($0.baseAddress, Int32($0.count), &signals) }
+
+        options.log.write("info: \(version) starting")
+        let server: MailServer
+        do {
+            server = try MailServer(configuration: configuration, options: options)
+            try server.start()
+        } catch {
+            for line in error.description.split(separator: "\n") { options.log.write("fatal: \(line)") }
+            if !arguments.foreground { for line in error.description.split(separator: "\n") { printError(String(line)) } }
+            exit(1)
+        }
+
+        while true {
+            var received: Int32 = 0
+            guard sigwait(&signals, &received) == 0 else { continue }
+            if received == SIGHUP {
+                options.log.write("info: SIGHUP ignored (restart smtpd to reload its configuration)")
+                continue
+            }
+            options.log.write("info: received signal \(received), stopping")
+            break
+        }
+        server.stop()
+        options.log.write("Exiting")
+        exit(0)
+    }
+
+    static func printError(_ line: String) {
+        LogSink.standardError.write(line)
+    }
+}
