@@ -46,6 +46,11 @@ public enum MaildirShow {
         return output
     }
 
+    /// The header section as stored, with the blank line that ends it (`show --raw --headers`).
+    public static func storedHeaderSection(_ bytes: [UInt8]) -> [UInt8] {
+        Array(MailMessage(bytes: bytes).headerBytes)
+    }
+
     /// `Name: decoded value`, one line per field, in stored order.
     public static func headers(_ message: MailMessage) -> String {
         var output = ""
