@@ -11,6 +11,21 @@ public struct MaildirListEntry: Sendable, Hashable {
     public var from: String
     public var subject: String
 
+    /// The display name of the first From address, or the address itself (what mail readers
+    /// such as mblaze's mscan show in a sender column).
+    public var sender: String {
+        guard let open = from.firstIndex(of: "<") else {
+            return from.trimmingCharacters(in: " \t")
+        }
+        var name = from[..<open].trimmingCharacters(in: " \t")
+        if name.count >= 2, name.hasPrefix("\""), name.hasSuffix("\"") {
+            name = String(name.dropFirst().dropLast())
+        }
+        if !name.isEmpty { return name }
+        let rest = from[from.index(after: open)...]
+        return String(rest.prefix(while: { $0 != ">" }))
+    }
+
     /// `cur/NAME`: the file relative to the Maildir root.
     public var file: String { message.folder.rawValue + "/" + message.name }
 
@@ -45,17 +60,17 @@ extension Maildir {
 
 /// The two output forms of `mlab maildir ls`.
 public enum MaildirListFormat {
-    static let fromWidth = 26
-    static let subjectWidth = 34
+    static let fromWidth = 22
+    static let subjectWidth = 36
 
-    /// One line per message: `DATE  FROM  SUBJECT  SIZE  FLAGS  FILE` (date in UTC, from
+    /// One line per message: `DATE  SENDER  SUBJECT  SIZE  FLAGS  FILE` (date in UTC, sender
     /// and subject cut to fixed widths, `-` for no flags).
     public static func text(_ entries: [MaildirListEntry]) -> String {
         var output = ""
         for entry in entries {
             let columns = [
                 MailDate.shortUTC(entry.date),
-                MaildirText.column(MaildirText.visible(entry.from), fromWidth),
+                MaildirText.column(MaildirText.visible(entry.sender), fromWidth),
                 MaildirText.column(MaildirText.visible(entry.subject), subjectWidth),
                 MaildirText.rightAligned("\(entry.message.size)", 7),
                 MaildirText.column(entry.message.flags.isEmpty ? "-" : entry.message.flags, 5),
@@ -84,5 +99,14 @@ public enum MaildirListFormat {
             return "  {" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
         }
         return "[\n" + objects.joined(separator: ",\n") + "\n]\n"
+    }
+}
+
+extension StringProtocol {
+    func trimmingCharacters(in blanks: String) -> String {
+        var text = Substring(self)
+        while let first = text.first, blanks.contains(first) { text.removeFirst() }
+        while let last = text.last, blanks.contains(last) { text.removeLast() }
+        return String(text)
     }
 }
