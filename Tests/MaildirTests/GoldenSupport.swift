@@ -8,7 +8,9 @@ import Testing
 enum Golden {
     static let directory = fixtures + "/expected"
 
-    static var updating: Bool { ProcessInfo.processInfo.environment["MAILLAB_UPDATE_GOLDEN"] == "1" }
+    static var updating: Bool {
+        ProcessInfo.processInfo.environment["MAILLAB_UPDATE_GOLDEN"] == "1"
+    }
 
     /// Compares `actual` byte for byte with the golden file `name`.
     static func check(

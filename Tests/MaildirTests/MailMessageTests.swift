@@ -39,7 +39,8 @@ import Testing
     }
 
     @Test func quotedPrintableSoftBreakWithTrailingBlanks() {
-        #expect(TransferEncoding.decodeQuotedPrintable(Array("a= \t\r\nb".utf8)) == Array("ab".utf8))
+        #expect(
+            TransferEncoding.decodeQuotedPrintable(Array("a= \t\r\nb".utf8)) == Array("ab".utf8))
     }
 
     @Test(arguments: [

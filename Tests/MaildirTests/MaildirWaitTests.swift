@@ -22,7 +22,6 @@ import Testing
                 _ = deliverAndWait(writer, [item])
             }
         }
-        let start = Maildir.monotonicMilliseconds()
         deliverer.start()
 
         let result = try maildir.wait(forCount: 3, timeout: .seconds(20))
@@ -83,7 +82,9 @@ import Testing
 
         #expect(try maildir.count() == 2)
         #expect(try maildir.count(folders: [.cur]) == 1)
-        #expect(try maildir.wait(forCount: 2, timeout: .zero) == MaildirWaitResult(count: 2, reached: true))
+        #expect(
+            try maildir.wait(forCount: 2, timeout: .zero)
+                == MaildirWaitResult(count: 2, reached: true))
         #expect(try maildir.wait(forCount: 0, timeout: .zero).reached)
     }
 }
