@@ -15,9 +15,9 @@ public struct MaildirListEntry: Sendable, Hashable {
     /// such as mblaze's mscan show in a sender column).
     public var sender: String {
         guard let open = from.firstIndex(of: "<") else {
-            return from.trimmingCharacters(in: " \t")
+            return from.strippingBlanks()
         }
-        var name = from[..<open].trimmingCharacters(in: " \t")
+        var name = from[..<open].strippingBlanks()
         if name.count >= 2, name.hasPrefix("\""), name.hasSuffix("\"") {
             name = String(name.dropFirst().dropLast())
         }
@@ -103,10 +103,11 @@ public enum MaildirListFormat {
 }
 
 extension StringProtocol {
-    func trimmingCharacters(in blanks: String) -> String {
+    /// Without leading and trailing spaces and tabs.
+    func strippingBlanks() -> String {
         var text = Substring(self)
-        while let first = text.first, blanks.contains(first) { text.removeFirst() }
-        while let last = text.last, blanks.contains(last) { text.removeLast() }
+        while let first = text.first, first == " " || first == "\t" { text.removeFirst() }
+        while let last = text.last, last == " " || last == "\t" { text.removeLast() }
         return String(text)
     }
 }
