@@ -31,10 +31,11 @@ let package = Package(
         // Pure logic: no I/O.
         .target(name: "SMTPProtocol", swiftSettings: strict),
         .target(name: "SMTPConfig", swiftSettings: strict),
+        .target(name: "MailMessage", swiftSettings: strict),
 
         // System-facing pieces.
         .target(name: "Reactor", dependencies: ["CSystem"], swiftSettings: strict),
-        .target(name: "Maildir", dependencies: ["CSystem"], swiftSettings: strict),
+        .target(name: "Maildir", dependencies: ["CSystem", "MailMessage"], swiftSettings: strict),
         .target(
             name: "SMTPServer",
             dependencies: ["Reactor", "SMTPProtocol", "SMTPConfig", "Maildir", "CSystem"],
@@ -60,7 +61,7 @@ let package = Package(
         .testTarget(name: "SMTPProtocolTests", dependencies: ["SMTPProtocol"]),
         .testTarget(name: "SMTPConfigTests", dependencies: ["SMTPConfig"]),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CSystem"]),
-        .testTarget(name: "MaildirTests", dependencies: ["Maildir"]),
+        .testTarget(name: "MaildirTests", dependencies: ["Maildir", "MailMessage"]),
         .testTarget(
             name: "SMTPServerTests",
             dependencies: ["SMTPServer", "SMTPProtocol", "SMTPConfig", "Maildir", "SMTPClient"]),

@@ -148,6 +148,17 @@ public struct MaildirProblem: Sendable, Hashable, CustomStringConvertible {
         case badFlags = "bad flags"
         /// The same unique name in new/ and cur/.
         case duplicate = "duplicate"
+        /// A name not of the form `<seconds>.<unique>.<host>[,S=<size>][,W=<size>]` (see
+        /// ``Maildir/check(now:)``).
+        case badName = "bad name"
+        /// The `,S=` (or `,W=`) size in the name differs from the file.
+        case sizeMismatch = "size mismatch"
+        /// A folder the owner cannot use, or a folder or file anyone may write.
+        case permissions = "permissions"
+        /// Bare CR or NUL in the header section, or a line that is not a header field.
+        case malformedHeader = "malformed header"
+        /// The message ends in the middle of a line or of a multipart.
+        case truncated = "truncated message"
     }
 
     public var kind: Kind

@@ -10,7 +10,7 @@ struct MLab: AsyncParsableCommand {
         subcommands: [
             NetnsCommand.self, LabCommand.self, LinkCommand.self, AddrCommand.self,
             RouteCommand.self,
-            BridgeCommand.self,
+            BridgeCommand.self, MaildirCommand.self,
         ])
 }
 
