@@ -1,0 +1,56 @@
+# MailLab: thin wrappers. Every target that builds or tests first makes sure the Debian
+# packages are there (`deps`), so each works alone on a machine with only the Swift toolchain.
+
+SWIFT        ?= swift
+BUILD        ?= .build/debug
+LAB          ?= seed
+CONF         ?= conf/smtpd-local.conf
+# System packages: build (libmnl-dev, libssl-dev, pkg-config) and the real clients, servers
+# and readers the tests talk to.
+DEB_PACKAGES := libmnl-dev libssl-dev pkg-config iproute2 python3 curl swaks \
+                netcat-openbsd python3-aiosmtpd mblaze
+
+.PHONY: deps build test run fmt lint lab-up lab-down demo bench clean
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+# Tests run in parallel; namespace tests need root and skip themselves otherwise.
+test: deps
+	$(SWIFT) build
+	$(SWIFT) test --parallel
+
+# The main job on the embedded default: smtpd on localhost:2525, delivering to ./maildir.
+run: build
+	$(BUILD)/smtpd -d -f $(CONF) -T smtp
+
+fmt:
+	$(SWIFT) format -i -r Sources Tests Package.swift
+
+lint:
+	$(SWIFT) format lint -r Sources Tests Package.swift
+
+lab-up: build
+	$(BUILD)/mlab lab up conf/lab-$(LAB).conf
+
+lab-down: build
+	$(BUILD)/mlab lab down conf/lab-$(LAB).conf
+
+demo: build
+	scripts/demo.sh
+
+bench: deps
+	bench/run.sh
+
+clean:
+	rm -rf .build
