@@ -16,6 +16,9 @@ public enum Socket {
             if address.isIPv6 {
                 try setOption(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, 1, name: "IPV6_V6ONLY")
             }
+            // A fresh interface's IPv6 address stays "tentative" for a second or two (DAD);
+            // binding it would fail with EADDRNOTAVAIL. IP_FREEBIND lets the listener wait.
+            try setOption(fd, Int32(IPPROTO_IP), IP_FREEBIND, 1, name: "IP_FREEBIND")
             try address.withSockaddr { pointer, length throws(SystemError) in
                 _ = try checked("bind \(address)") { Glibc.bind(fd, pointer, length) }
             }
