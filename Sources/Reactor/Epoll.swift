@@ -57,9 +57,10 @@ final class Epoll {
         into buffer: UnsafeMutableBufferPointer<epoll_event>, timeoutMilliseconds: Int32,
         _ body: (UInt64, Readiness) -> Void
     ) throws(SystemError) {
-        let count = try retrying("epoll_wait", blocking: true) {
-            epoll_wait(fd, buffer.baseAddress, Int32(buffer.count), timeoutMilliseconds)
-        } ?? 0
+        let count =
+            try retrying("epoll_wait", blocking: true) {
+                epoll_wait(fd, buffer.baseAddress, Int32(buffer.count), timeoutMilliseconds)
+            } ?? 0
         for i in 0..<Int(count) {
             let event = buffer[i]
             let flags = event.events

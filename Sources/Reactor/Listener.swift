@@ -64,7 +64,8 @@ private final class Acceptor: Selectable, @unchecked Sendable {
     static let acceptsPerEvent = 32
 
     init(
-        fd: Int32, loop: EventLoop, accepted: @escaping @Sendable (Int32, SocketAddress, EventLoop) -> Void,
+        fd: Int32, loop: EventLoop,
+        accepted: @escaping @Sendable (Int32, SocketAddress, EventLoop) -> Void,
         failed: @escaping @Sendable (SystemError) -> Void
     ) {
         self.fd = fd

@@ -46,7 +46,8 @@ public enum Socket {
     }
 
     /// accept4 with SOCK_NONBLOCK|SOCK_CLOEXEC; nil when nothing is pending.
-    public static func accept(_ fd: Int32) throws(SystemError) -> (fd: Int32, peer: SocketAddress)? {
+    public static func accept(_ fd: Int32) throws(SystemError) -> (fd: Int32, peer: SocketAddress)?
+    {
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let flags = Int32(SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue)
@@ -81,7 +82,9 @@ public enum Socket {
         return address
     }
 
-    static func setOption(_ fd: Int32, _ level: Int32, _ option: Int32, _ value: Int32, name: String)
+    static func setOption(
+        _ fd: Int32, _ level: Int32, _ option: Int32, _ value: Int32, name: String
+    )
         throws(SystemError)
     {
         var value = value

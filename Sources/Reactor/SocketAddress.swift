@@ -100,7 +100,10 @@ public enum SocketAddress: Sendable, Hashable, CustomStringConvertible {
             var addr = address.sin_addr
             var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
             inet_ntop(AF_INET, &addr, &text, socklen_t(text.count))
-            self = .v4(host: String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self), port: UInt16(bigEndian: address.sin_port))
+            self = .v4(
+                host: String(
+                    decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self),
+                port: UInt16(bigEndian: address.sin_port))
         case AF_INET6:
             let address = withUnsafePointer(to: &storage) {
                 $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { $0.pointee }
@@ -108,14 +111,17 @@ public enum SocketAddress: Sendable, Hashable, CustomStringConvertible {
             var addr = address.sin6_addr
             var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
             inet_ntop(AF_INET6, &addr, &text, socklen_t(text.count))
-            var host = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            var host = String(
+                decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             // An IPv4 client on a dual-stack socket: show it as IPv4.
             if host.hasPrefix("::ffff:"), host.contains(".") {
                 host.removeFirst(7)
                 self = .v4(host: host, port: UInt16(bigEndian: address.sin6_port))
                 return
             }
-            self = .v6(host: host, port: UInt16(bigEndian: address.sin6_port), scope: address.sin6_scope_id)
+            self = .v6(
+                host: host, port: UInt16(bigEndian: address.sin6_port), scope: address.sin6_scope_id
+            )
         default:
             return nil
         }

@@ -20,7 +20,9 @@ public struct DeliveredMessage: Sendable {
 /// Where complete messages go. `deliver` returns at once; `completion` runs on any thread,
 /// only after the message is durable (or definitely failed).
 protocol MessageStore: Sendable {
-    func deliver(_ message: Message, completion: @escaping @Sendable (Result<[String], MaildirError>) -> Void)
+    func deliver(
+        _ message: Message, completion: @escaping @Sendable (Result<[String], MaildirError>) -> Void
+    )
     func shutdown()
 }
 
@@ -28,7 +30,9 @@ protocol MessageStore: Sendable {
 struct MaildirStore: MessageStore {
     let writer: MaildirWriter
 
-    func deliver(_ message: Message, completion: @escaping @Sendable (Result<[String], MaildirError>) -> Void) {
+    func deliver(
+        _ message: Message, completion: @escaping @Sendable (Result<[String], MaildirError>) -> Void
+    ) {
         let items = message.recipients.map { recipient in
             DeliveryItem(
                 maildir: recipient.route.mailbox,
@@ -43,7 +47,9 @@ struct MaildirStore: MessageStore {
 /// Keeps messages in memory only: what a test that asserts on content needs, and the
 /// no-storage mode of the benchmarks.
 struct MemoryStore: MessageStore {
-    func deliver(_ message: Message, completion: @escaping @Sendable (Result<[String], MaildirError>) -> Void) {
+    func deliver(
+        _ message: Message, completion: @escaping @Sendable (Result<[String], MaildirError>) -> Void
+    ) {
         completion(.success([]))
     }
     func shutdown() {}

@@ -12,7 +12,8 @@ public enum HostNames {
         }
         var buffer = [CChar](repeating: 0, count: 256)
         if gethostname(&buffer, buffer.count - 1) == 0 {
-            let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let name = String(
+                decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             if !name.isEmpty { return name }
         }
         return "localhost"
@@ -26,11 +27,13 @@ public enum HostNames {
     }
 
     /// Addresses for `name` from /etc/hosts (never DNS).
-    public static func hostsFileAddresses(for name: String, path: String = "/etc/hosts") -> [String] {
+    public static func hostsFileAddresses(for name: String, path: String = "/etc/hosts") -> [String]
+    {
         guard let text = readSmallFile(path) else { return [] }
         var result: [String] = []
         for line in text.split(whereSeparator: \.isNewline) {
-            let content = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)[0]
+            let content = line.split(
+                separator: "#", maxSplits: 1, omittingEmptySubsequences: false)[0]
             let fields = content.split(whereSeparator: { $0 == " " || $0 == "\t" })
             guard fields.count >= 2 else { continue }
             if fields.dropFirst().contains(where: { $0.lowercased() == name.lowercased() }) {

@@ -21,7 +21,8 @@ public func interfaceAddresses() -> [InterfaceAddress] {
         let family = Int32(sockaddrPointer.pointee.sa_family)
         guard family == AF_INET || family == AF_INET6 else { continue }
         var storage = sockaddr_storage()
-        let size = family == AF_INET ? MemoryLayout<sockaddr_in>.size : MemoryLayout<sockaddr_in6>.size
+        let size =
+            family == AF_INET ? MemoryLayout<sockaddr_in>.size : MemoryLayout<sockaddr_in6>.size
         withUnsafeMutableBytes(of: &storage) { raw in
             raw.copyMemory(from: UnsafeRawBufferPointer(start: sockaddrPointer, count: size))
         }

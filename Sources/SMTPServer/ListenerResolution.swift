@@ -48,7 +48,8 @@ func resolveListenTarget(_ directive: ListenDirective, interfaces: [InterfaceAdd
     }
     let kept = found.filter(keep)
     guard !kept.isEmpty else {
-        throw ServerError("listen on \(directive.target): no address of the requested family", location: location)
+        throw ServerError(
+            "listen on \(directive.target): no address of the requested family", location: location)
     }
     return kept
 }

@@ -40,7 +40,8 @@ struct RecipientRouter: RecipientPolicy {
                 tables[name] = try LoadedTable(table)
             } catch {
                 errors.append(
-                    ServerError(error.message, location: configuration.tableLocations[name]?.description))
+                    ServerError(
+                        error.message, location: configuration.tableLocations[name]?.description))
             }
         }
         var inline: [TableRef: LoadedTable] = [:]
@@ -99,14 +100,18 @@ struct RecipientRouter: RecipientPolicy {
 
     // MARK: Conditions
 
-    private func holds(_ condition: MatchCondition, recipient: MailAddress, context: RecipientContext)
+    private func holds(
+        _ condition: MatchCondition, recipient: MailAddress, context: RecipientContext
+    )
         -> Bool
     {
         let result = test(condition, recipient: recipient, context: context)
         return condition.negated ? !result : result
     }
 
-    private func test(_ condition: MatchCondition, recipient: MailAddress, context: RecipientContext)
+    private func test(
+        _ condition: MatchCondition, recipient: MailAddress, context: RecipientContext
+    )
         -> Bool
     {
         let regex = condition.regex
@@ -152,11 +157,15 @@ struct RecipientRouter: RecipientPolicy {
 
     // MARK: Actions
 
-    private func route(_ recipient: MailAddress, with action: ActionDirective, context: RecipientContext)
+    private func route(
+        _ recipient: MailAddress, with action: ActionDirective, context: RecipientContext
+    )
         -> RecipientVerdict
     {
         guard case .maildir(let template, _) = action.method else {
-            warn("action \"\(action.name)\" (\(action.location)): \(describe(action.method)) delivery is not supported by MailLab; refusing <\(recipient)>")
+            warn(
+                "action \"\(action.name)\" (\(action.location)): \(describe(action.method)) delivery is not supported by MailLab; refusing <\(recipient)>"
+            )
             return .reject
         }
         var localPart = recipient.localPart.lowercased()
@@ -175,7 +184,9 @@ struct RecipientRouter: RecipientPolicy {
                     ?? table.value(for: "@")
             else { return .reject }
             destination = Self.address(target, default: destination.domain)
-        } else if let ref = action.alias, let table = table(ref), let target = table.value(for: localPart) {
+        } else if let ref = action.alias, let table = table(ref),
+            let target = table.value(for: localPart)
+        {
             destination = Self.address(target, default: destination.domain)
         }
 
@@ -184,9 +195,14 @@ struct RecipientRouter: RecipientPolicy {
             action.userbase.flatMap { table($0) }.map { TableUsers(entries: $0.mapping) } ?? users
         guard let user = userbase.user(named: userName) else { return .reject }
 
-        guard let path = maildirPath(template, recipient: recipient, destination: destination, user: user, sender: context.sender)
+        guard
+            let path = maildirPath(
+                template, recipient: recipient, destination: destination, user: user,
+                sender: context.sender)
         else {
-            warn("action \"\(action.name)\" (\(action.location)): the maildir path for <\(recipient)> is unsafe; refusing")
+            warn(
+                "action \"\(action.name)\" (\(action.location)): the maildir path for <\(recipient)> is unsafe; refusing"
+            )
             return .temporaryFailure
         }
         return .accept(RecipientRoute(action: action.name, user: user.name, mailbox: path))

@@ -55,7 +55,9 @@ final class ServerCore: Sendable {
 
     /// Call on `loop`.
     func sessionEnded(_ handler: SessionHandler, on loop: EventLoop) {
-        if registries[ObjectIdentifier(loop)]?.handlers.removeValue(forKey: ObjectIdentifier(handler)) != nil {
+        if registries[ObjectIdentifier(loop)]?.handlers.removeValue(
+            forKey: ObjectIdentifier(handler)) != nil
+        {
             activeSessions.subtract(1, ordering: .relaxed)
         }
     }

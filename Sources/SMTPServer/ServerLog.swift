@@ -15,7 +15,9 @@ public struct LogSink: Sendable {
         bytes.append(0x0A)
         var offset = 0
         while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(2, $0.baseAddress! + offset, $0.count - offset) }
+            let n = bytes.withUnsafeBytes {
+                Glibc.write(2, $0.baseAddress! + offset, $0.count - offset)
+            }
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { break }
             offset += n

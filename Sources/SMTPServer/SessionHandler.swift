@@ -23,7 +23,8 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         if core.trace {
             core.log(
                 "smtp: 0x\(session.id.suffix(12)): connected to listener 0x\(listener.traceID) "
-                    + "[hostname=\(listener.serverName), port=\(listener.address.port), tag=\(listener.tag ?? "")]")
+                    + "[hostname=\(listener.serverName), port=\(listener.address.port), tag=\(listener.tag ?? "")]"
+            )
         }
         handle(session.start())
     }
@@ -53,7 +54,8 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
     /// The server is stopping: say so and close (the session is idle between messages).
     func shutdownNotice() {
         guard let connection else { return }
-        connection.write(Array("421 4.3.0 \(core.serverName(for: connection)) Server shutting down\r\n".utf8))
+        connection.write(
+            Array("421 4.3.0 \(core.serverName(for: connection)) Server shutting down\r\n".utf8))
         connection.close(afterFlush: true)
     }
 
@@ -101,10 +103,13 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
             outcome = .delivered
         case .failure(let error):
             let result = error.isTemporary ? "TempFail" : "PermFail"
-            core.log("\(session.id) mda delivery msgid=\(message.id) result=\(result) stat=Error (\(error))")
+            core.log(
+                "\(session.id) mda delivery msgid=\(message.id) result=\(result) stat=Error (\(error))"
+            )
             outcome =
                 error.isTemporary
-                ? .temporaryFailure : .permanentFailure("Delivery failed: \(error.enhancedStatusCode)")
+                ? .temporaryFailure
+                : .permanentFailure("Delivery failed: \(error.enhancedStatusCode)")
         }
         core.deliveryFinished()
         handle(session.deliveryFinished(outcome))

@@ -12,7 +12,9 @@ struct LoadedTable: Sendable {
             mapping = [:]
         case .mapping(let pairs):
             values = pairs.map(\.key)
-            mapping = Dictionary(pairs.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { first, _ in first })
+            mapping = Dictionary(
+                pairs.map { ($0.key.lowercased(), $0.value) },
+                uniquingKeysWith: { first, _ in first })
         case .file(let path, let type):
             guard type == "file" else {
                 throw ServerError("table \(path): backend \"\(type)\" is not supported (only file)")
@@ -24,7 +26,8 @@ struct LoadedTable: Sendable {
             var list: [String] = []
             var map: [String: String] = [:]
             for raw in text.split(whereSeparator: \.isNewline) {
-                let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)[0]
+                let line = raw.split(
+                    separator: "#", maxSplits: 1, omittingEmptySubsequences: false)[0]
                 let trimmed = line.trimmingCharacters(in: " \t")
                 guard !trimmed.isEmpty else { continue }
                 var key = Substring(trimmed)
@@ -35,7 +38,9 @@ struct LoadedTable: Sendable {
                 }
                 if key.hasSuffix(":") { key = key.dropLast() }
                 list.append(String(key))
-                if !value.isEmpty, map[key.lowercased()] == nil { map[key.lowercased()] = String(value) }
+                if !value.isEmpty, map[key.lowercased()] == nil {
+                    map[key.lowercased()] = String(value)
+                }
             }
             values = list
             mapping = map
@@ -57,7 +62,8 @@ struct LoadedTable: Sendable {
             let entry = entry.lowercased()
             if entry.hasPrefix("@") { return globMatch(String(entry.dropFirst()), domain) }
             if let at = entry.lastIndex(of: "@") {
-                return entry[..<at] == user && globMatch(String(entry[entry.index(after: at)...]), domain)
+                return entry[..<at] == user
+                    && globMatch(String(entry[entry.index(after: at)...]), domain)
             }
             return entry == user
         }

@@ -26,7 +26,9 @@ public struct SystemUsers: UserDatabase {
         var buffer = [CChar](repeating: 0, count: 4096)
         let status = getpwnam_r(name, &entry, &buffer, buffer.count, &result)
         guard status == 0, let found = result else { return nil }
-        return LocalUser(name: String(cString: found.pointee.pw_name), home: String(cString: found.pointee.pw_dir))
+        return LocalUser(
+            name: String(cString: found.pointee.pw_name),
+            home: String(cString: found.pointee.pw_dir))
     }
 }
 

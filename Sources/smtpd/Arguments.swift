@@ -61,10 +61,14 @@ struct Arguments {
                 case "D":
                     let definition = try value(for: flag, rest: flags)
                     flags = ""
-                    guard let equals = definition.firstIndex(of: "="), equals != definition.startIndex else {
-                        throw UsageError(message: "smtpd: could not parse macro definition \(definition)")
+                    guard let equals = definition.firstIndex(of: "="),
+                        equals != definition.startIndex
+                    else {
+                        throw UsageError(
+                            message: "smtpd: could not parse macro definition \(definition)")
                     }
-                    macros[String(definition[..<equals])] = String(definition[definition.index(after: equals)...])
+                    macros[String(definition[..<equals])] = String(
+                        definition[definition.index(after: equals)...])
                 case "T":
                     let category = try value(for: flag, rest: flags)
                     flags = ""

@@ -40,7 +40,8 @@ enum SMTPD {
 
         let configuration: SMTPConfiguration
         do {
-            configuration = try SMTPConfiguration.load(path: arguments.configPath, macros: arguments.macros)
+            configuration = try SMTPConfiguration.load(
+                path: arguments.configPath, macros: arguments.macros)
         } catch {
             printError(error.description)
             exit(1)
@@ -71,7 +72,9 @@ enum SMTPD {
         signal(SIGPIPE, SIG_IGN)
         var signals = sigset_t()
         let wanted: [Int32] = [SIGINT, SIGTERM, SIGHUP]
-        wanted.withUnsafeBufferPointer { csystem_block_signals($0.baseAddress, Int32($0.count), &signals) }
+        wanted.withUnsafeBufferPointer {
+            csystem_block_signals($0.baseAddress, Int32($0.count), &signals)
+        }
 
         options.log.write("info: \(version) starting")
         let server: MailServer
@@ -79,8 +82,12 @@ enum SMTPD {
             server = try MailServer(configuration: configuration, options: options)
             try server.start()
         } catch {
-            for line in error.description.split(separator: "\n") { options.log.write("fatal: \(line)") }
-            if !arguments.foreground { for line in error.description.split(separator: "\n") { printError(String(line)) } }
+            for line in error.description.split(separator: "\n") {
+                options.log.write("fatal: \(line)")
+            }
+            if !arguments.foreground {
+                for line in error.description.split(separator: "\n") { printError(String(line)) }
+            }
             exit(1)
         }
 
@@ -88,7 +95,8 @@ enum SMTPD {
             var received: Int32 = 0
             guard sigwait(&signals, &received) == 0 else { continue }
             if received == SIGHUP {
-                options.log.write("info: SIGHUP ignored (restart smtpd to reload its configuration)")
+                options.log.write(
+                    "info: SIGHUP ignored (restart smtpd to reload its configuration)")
                 continue
             }
             options.log.write("info: received signal \(received), stopping")
