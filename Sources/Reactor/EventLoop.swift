@@ -17,7 +17,7 @@ public func monotonicNanoseconds() -> UInt64 {
 
 /// A cancellable timer. Only the owning loop touches `isCancelled`.
 public final class LoopTimer: @unchecked Sendable {
-    fileprivate let deadline: UInt64
+    let deadline: UInt64
     fileprivate let sequence: UInt64
     fileprivate let callback: () -> Void
     fileprivate var isCancelled = false
