@@ -3,10 +3,21 @@ import Testing
 
 @testable import Maildir
 
-/// maildir-fixtures/ at the top of the package.
-let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    .deletingLastPathComponent().deletingLastPathComponent()
-    .appendingPathComponent("maildir-fixtures").path
+/// maildir-fixtures/ at the top of the package. A fresh checkout gives every file the
+/// checkout time as mtime, and messages without a time in their name sort by mtime: pin all
+/// mtimes once so listings (and the golden files) do not depend on checkout order.
+let fixtures: String = {
+    let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("maildir-fixtures").path
+    let pinned: [FileAttributeKey: Any] = [.modificationDate: Date(timeIntervalSince1970: 1_700_000_000)]
+    if let walker = FileManager.default.enumerator(atPath: path) {
+        for case let relative as String in walker where !relative.hasPrefix("expected") {
+            try? FileManager.default.setAttributes(pinned, ofItemAtPath: path + "/" + relative)
+        }
+    }
+    return path
+}()
 
 @Suite struct MaildirReadingTests {
     @Test func goodMaildirListsMessagesOldestFirstWithFlags() throws {
