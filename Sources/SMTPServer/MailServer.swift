@@ -27,6 +27,8 @@ public final class MailServer: Sendable {
         public var maxSessions: Int?
         /// Trace the dialogue (`-T smtp`).
         public var trace = false
+        /// Log `debug:` lines about listeners, limits and recipient decisions (`-v`).
+        public var verbose = false
         public var log: LogSink = .none
         /// The name in banners and Received headers when a listener sets none
         /// (default: /etc/mailname, else the host name).
@@ -251,6 +253,14 @@ public final class MailServer: Sendable {
         let options = self.options
         for (listener, plan) in boundPlans {
             options.log.write("info: listening on \(plan.address)")
+            if options.verbose {
+                options.log.write(
+                    "debug: listener \(plan.address): hostname=\(plan.serverName) local=\(plan.isLocal) "
+                        + "tag=\(plan.tag ?? "") max-rcpt=\(limits.maxRecipients) "
+                        + "max-mails=\(limits.maxMessagesPerSession) max-message-size=\(limits.maxMessageSize) "
+                        + "sessions<=\(core.maxSessions) idle-timeout=\(options.idleTimeoutSeconds)s"
+                )
+            }
             listener.start(
                 on: group.loops,
                 accepted: { fd, peer, loop in
