@@ -57,6 +57,13 @@ struct LineFramer {
         let line = Array(buffer[start..<end])
         start = index + 1
         scanned = start
+        if start == buffer.count && buffer.capacity > 4096 {
+            // Everything consumed after a burst (a DATA body): an idle session should not
+            // keep the burst's buffer.
+            buffer = []
+            start = 0
+            scanned = 0
+        }
         return .line(line, endedWithCRLF: crlf)
     }
 }
