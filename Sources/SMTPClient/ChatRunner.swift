@@ -102,7 +102,8 @@ private struct ChatRun {
                 let peer = Endpoint.fromDescriptor(opened.fd, peer: true)?.description ?? host
                 emit("== connected to \(peer)\(place)")
             } catch {
-                fail(step, expected: "a connection to \(host) port \(port)\(place)", got: "\(error)")
+                fail(
+                    step, expected: "a connection to \(host) port \(port)\(place)", got: "\(error)")
             }
         case .timeout(let seconds):
             timeout = seconds
@@ -125,7 +126,9 @@ private struct ChatRun {
             transcript += lines
             do {
                 if !(try result.get()) {
-                    fail(step, expected: "close", got: "connection still open after \(formatSeconds(timeout)) s")
+                    fail(
+                        step, expected: "close",
+                        got: "connection still open after \(formatSeconds(timeout)) s")
                 }
             } catch {
                 fail(step, expected: "close", got: "\(error)")

@@ -107,7 +107,9 @@ public enum ChatScriptParser {
                 case .expect, .expectClose: open.sawExpect = true
                 case .timeout: break
                 default:
-                    fail("only send, send-raw, body, expect and timeout inside a pipeline", at: number)
+                    fail(
+                        "only send, send-raw, body, expect and timeout inside a pipeline",
+                        at: number)
                 }
                 open.steps.append(ChatStep(line: number, action: action))
                 group = open
@@ -176,8 +178,11 @@ public enum ChatScriptParser {
             case UInt8(ascii: "\\"), UInt8(ascii: "\""): out.append(escape)
             case UInt8(ascii: "x"):
                 guard index + 1 < bytes.count - 1,
-                    let value = UInt8(String(decoding: bytes[index...(index + 1)], as: UTF8.self), radix: 16)
-                else { return .failure(UnescapeError(message: "send-raw: \\x needs two hex digits")) }
+                    let value = UInt8(
+                        String(decoding: bytes[index...(index + 1)], as: UTF8.self), radix: 16)
+                else {
+                    return .failure(UnescapeError(message: "send-raw: \\x needs two hex digits"))
+                }
                 out.append(value)
                 index += 2
             default:

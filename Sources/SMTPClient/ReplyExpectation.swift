@@ -55,7 +55,9 @@ public struct ReplyExpectation: Sendable, Hashable, CustomStringConvertible {
 
     static func isEnhancedPattern(_ word: Substring) -> Bool {
         let parts = word.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0].count == 1, "245xX".contains(parts[0]) else { return false }
+        guard parts.count == 3, parts[0].count == 1, "245xX".contains(parts[0]) else {
+            return false
+        }
         return parts[1...].allSatisfy { part in
             (1...3).contains(part.count)
                 && part.allSatisfy { $0.isASCII && ($0.isNumber || $0 == "x" || $0 == "X") }

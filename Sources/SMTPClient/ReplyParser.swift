@@ -12,7 +12,8 @@ public enum ReplyError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .malformedLine(let line): "malformed reply line \(quoted(line))"
-        case .badSeparator(let line): "reply line without space or '-' after the code: \(quoted(line))"
+        case .badSeparator(let line):
+            "reply line without space or '-' after the code: \(quoted(line))"
         case .codeChanged(let code, let line):
             "reply code changed inside a multi-line reply (was \(code)): \(quoted(line))"
         case .tooManyLines(let count): "multi-line reply longer than \(count) lines"

@@ -25,7 +25,9 @@ public final class SMTPConnection {
     private var closed = false
 
     /// Takes ownership of a connected socket.
-    public init(fd: Int32, timeout: Double = 10, observer: @escaping (TranscriptEvent) -> Void = { _ in }) {
+    public init(
+        fd: Int32, timeout: Double = 10, observer: @escaping (TranscriptEvent) -> Void = { _ in }
+    ) {
         self.fd = fd
         self.timeout = timeout
         self.observer = observer

@@ -44,7 +44,8 @@ public enum SendStatus: Int32, Sendable {
 /// A swaks-style transaction: connect, banner, EHLO (HELO after a 5xx), MAIL, RCPT for each
 /// recipient, DATA, the message, QUIT; every step shown through `output`.
 public enum SMTPSend {
-    public static func run(_ options: SendOptions, output: @escaping (String) -> Void) -> SendStatus {
+    public static func run(_ options: SendOptions, output: @escaping (String) -> Void) -> SendStatus
+    {
         let place = options.namespace.map { " (namespace \($0))" } ?? ""
         output("=== Trying \(options.server):\(options.port)\(place)...")
         let connection: SMTPConnection

@@ -155,7 +155,8 @@ func wait(_ fd: Int32, for events: Int16, timeout: Double?) throws(ClientError) 
     var entry = pollfd(fd: fd, events: events, revents: 0)
     let deadline = timeout.map { monotonicSeconds() + $0 }
     while true {
-        let milliseconds = deadline.map { max(0, Int32((($0 - monotonicSeconds()) * 1000).rounded(.up))) } ?? -1
+        let milliseconds =
+            deadline.map { max(0, Int32((($0 - monotonicSeconds()) * 1000).rounded(.up))) } ?? -1
         let status = poll(&entry, 1, milliseconds)
         if status > 0 { return true }
         if status == 0 { return false }

@@ -11,6 +11,7 @@ struct MLab: AsyncParsableCommand {
             NetnsCommand.self, LabCommand.self, LinkCommand.self, AddrCommand.self,
             RouteCommand.self,
             BridgeCommand.self,
+            NcCommand.self, ChatCommand.self, SendCommand.self,
         ])
 }
 
