@@ -1,7 +1,10 @@
 /// Parses the chat script format (docs/CLIENT.md). All errors are collected.
 public enum ChatScriptParser {
     public static func parse(_ text: String, name: String) throws(ChatScriptErrors) -> ChatScript {
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
+        // "\r\n" is one Character in Swift: split on both forms.
+        var lines = text.split(
+            omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }
+        ).map {
             $0.hasSuffix("\r") ? $0.dropLast() : $0
         }[...]
         var errors: [ChatScriptError] = []
@@ -15,6 +18,7 @@ public enum ChatScriptParser {
 
         while let raw = lines.popFirst() {
             number += 1
+            let stepLine = number
             let line = raw.drop { $0 == " " || $0 == "\t" }
             if line.isEmpty || line.hasPrefix("#") { continue }
             let keyword = line.prefix { $0 != " " && $0 != "\t" }
@@ -111,10 +115,10 @@ public enum ChatScriptParser {
                         "only send, send-raw, body, expect and timeout inside a pipeline",
                         at: number)
                 }
-                open.steps.append(ChatStep(line: number, action: action))
+                open.steps.append(ChatStep(line: stepLine, action: action))
                 group = open
             } else {
-                steps.append(ChatStep(line: number, action: action))
+                steps.append(ChatStep(line: stepLine, action: action))
             }
         }
         if let open = group { fail("pipeline is never ended by \"end\"", at: open.line) }

@@ -16,10 +16,13 @@ public enum MessageComposer {
             "X-Mailer: mlab send (MailLab)",
             "",
         ]
-        lines += body.split(separator: "\n", omittingEmptySubsequences: false).map {
-            String($0.hasSuffix("\r") ? $0.dropLast() : $0)
-        }
-        return lines.joined(separator: "\n") + (body.hasSuffix("\n") ? "" : "\n")
+        // "\r\n" is one Character in Swift: split on both forms.
+        var bodyLines = body.split(
+            omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }
+        ).map(String.init)
+        if bodyLines.last == "" { bodyLines.removeLast() }
+        lines += bodyLines
+        return lines.joined(separator: "\n") + "\n"
     }
 
     /// RFC 5322 date of `time` in local time: `Sun, 29 Nov 2026 05:20:00 +0000`.
