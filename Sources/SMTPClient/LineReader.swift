@@ -52,6 +52,24 @@ public struct LineReader: ~Copyable {
         }
     }
 
+    /// A complete line already received, without reading or waiting; at end of input also
+    /// a final fragment without LF.
+    public mutating func bufferedLine() -> [UInt8]? {
+        if let newline = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) {
+            var end = newline
+            if end > start && buffer[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+            let line = Array(buffer[start..<end])
+            start = newline + 1
+            compact()
+            return line
+        }
+        guard atEOF, pendingCount > 0 else { return nil }
+        let line = Array(buffer[start...])
+        start = buffer.count
+        compact()
+        return line
+    }
+
     /// True when the peer closed (EOF) within `timeout`; received bytes are kept as lines.
     public mutating func waitForEOF(timeout: Double?) throws(ClientError) -> Bool {
         let deadline = timeout.map { monotonicSeconds() + $0 }

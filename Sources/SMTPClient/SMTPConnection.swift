@@ -99,7 +99,7 @@ public final class SMTPConnection {
     /// (lines that arrive meanwhile are shown and ignored).
     public func waitForClose(timeout: Double? = nil) throws(ClientError) -> Bool {
         let closed = try reader.waitForEOF(timeout: timeout ?? self.timeout)
-        while let bytes = try reader.readLine(timeout: 0) {
+        while let bytes = reader.bufferedLine() {
             observer(.received(escapedForDisplay(bytes)))
         }
         if closed { observer(.closedByServer) }
