@@ -27,6 +27,13 @@ public struct ChatFailure: Sendable, Equatable, CustomStringConvertible {
     /// What happened instead (the reply, `connection closed`, `timeout after 10 s …`).
     public var got: String
 
+    public init(file: String, line: Int, expected: String, got: String) {
+        self.file = file
+        self.line = line
+        self.expected = expected
+        self.got = got
+    }
+
     public var description: String { "\(file):\(line): expected \(expected), got \(got)" }
 }
 
@@ -37,6 +44,12 @@ public struct ChatOutcome: Sendable {
     /// The transcript, formatted (`C: `, `S: `, `== `, `!! ` lines).
     public var transcript: [String]
     public var passed: Bool { failure == nil }
+
+    public init(script: String, failure: ChatFailure?, transcript: [String]) {
+        self.script = script
+        self.failure = failure
+        self.transcript = transcript
+    }
 }
 
 /// Runs chat scripts against a server, one blocking connection at a time.
