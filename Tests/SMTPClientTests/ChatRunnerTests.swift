@@ -69,7 +69,8 @@ import Testing
         #expect(failure.got == "550 Invalid recipient: <x@example.com> (code differs)")
         #expect(
             failure.description
-                == "t.chat:8: expected 250 2.1.5 *, got 550 Invalid recipient: <x@example.com> (code differs)")
+                == "t.chat:8: expected 250 2.1.5 *, got 550 Invalid recipient: <x@example.com> (code differs)"
+        )
         #expect(outcome.transcript.last == "!! \(failure)")
         // The run stopped at the first mismatch: QUIT was never sent.
         #expect(!server.received.contains("QUIT"))
@@ -118,7 +119,8 @@ import Testing
 
     @Test func silenceIsATimeoutAndCloseIsReported() throws {
         let silent = try FakeServer(answer: cannedSMTP)
-        let quiet = try run("connect\nexpect 220\ntimeout 0.2\nsend SILENT\nexpect 250\n", server: silent)
+        let quiet = try run(
+            "connect\nexpect 220\ntimeout 0.2\nsend SILENT\nexpect 250\n", server: silent)
         #expect(quiet.failure?.line == 5)
         #expect(quiet.failure?.got == "timeout after 0.2 s waiting for a reply")
 
@@ -138,7 +140,8 @@ import Testing
         // A port that was just free: bind, note it, close.
         let (fd, port) = try TCP.listen(host: "127.0.0.1", port: 0)
         close(fd)
-        let script = try ChatScriptParser.parse("connect 127.0.0.1 \(port)\nexpect 220\n", name: "r.chat")
+        let script = try ChatScriptParser.parse(
+            "connect 127.0.0.1 \(port)\nexpect 220\n", name: "r.chat")
         let outcome = ChatRunner.run(script, options: ChatOptions())
         #expect(outcome.failure?.line == 1)
         #expect(
@@ -147,10 +150,12 @@ import Testing
     }
 
     @Test func unknownNamespaceIsReported() throws {
-        let script = try ChatScriptParser.parse("connect 127.0.0.1 25 netns mlt-no-such-ns\n", name: "n")
+        let script = try ChatScriptParser.parse(
+            "connect 127.0.0.1 25 netns mlt-no-such-ns\n", name: "n")
         let outcome = ChatRunner.run(script, options: ChatOptions())
         #expect(
             outcome.failure?.got
-                == "unknown namespace mlt-no-such-ns (no /run/netns/mlt-no-such-ns; see mlab netns list)")
+                == "unknown namespace mlt-no-such-ns (no /run/netns/mlt-no-such-ns; see mlab netns list)"
+        )
     }
 }

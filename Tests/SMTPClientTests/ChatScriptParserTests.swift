@@ -27,9 +27,11 @@ import Testing
         #expect(script.name == "t.chat")
         #expect(
             script.steps == [
-                ChatStep(line: 2, action: .connect(host: "10.0.0.2", port: 25, namespace: "defaultNS")),
+                ChatStep(
+                    line: 2, action: .connect(host: "10.0.0.2", port: 25, namespace: "defaultNS")),
                 ChatStep(line: 4, action: .timeout(2.5)),
-                ChatStep(line: 5, action: .expect(ReplyExpectation(code: "220", pattern: "* ESMTP *"))),
+                ChatStep(
+                    line: 5, action: .expect(ReplyExpectation(code: "220", pattern: "* ESMTP *"))),
                 ChatStep(line: 6, action: .send(Array("HELO defaultNS\r\n".utf8))),
                 ChatStep(line: 7, action: .send(Array("EHLO x\r\n\0\"q\"".utf8))),
                 ChatStep(line: 8, action: .send(Array("..dot\r\n.\r\n".utf8))),
@@ -40,10 +42,12 @@ import Testing
                         ChatStep(
                             line: 13,
                             action: .expect(
-                                ReplyExpectation(code: "250", enhancedCode: "2.0.0", pattern: "Reset state"))),
+                                ReplyExpectation(
+                                    code: "250", enhancedCode: "2.0.0", pattern: "Reset state"))),
                         ChatStep(line: 14, action: .expectClose),
                     ])),
-                ChatStep(line: 16, action: .expect(ReplyExpectation(code: "5xx", enhancedCode: "5.x.x"))),
+                ChatStep(
+                    line: 16, action: .expect(ReplyExpectation(code: "5xx", enhancedCode: "5.x.x"))),
                 ChatStep(line: 17, action: .sleep(0.1)),
                 ChatStep(line: 18, action: .close),
             ])
@@ -79,7 +83,9 @@ import Testing
         }
         let lines = thrown?.errors.map(\.line) ?? []
         #expect(lines == [2, 3, 4, 5, 8, 10, 11])
-        #expect(thrown?.errors.first?.description.hasPrefix("bad.chat:2: unknown command \"frobnicate\"") == true)
+        #expect(
+            thrown?.errors.first?.description.hasPrefix(
+                "bad.chat:2: unknown command \"frobnicate\"") == true)
         #expect(thrown?.errors.last?.message == "body <<EOF is never ended by a line \"EOF\"")
     }
 
@@ -92,7 +98,9 @@ import Testing
 
     @Test(arguments: ["\"\\x4\"", "\"\\q\"", "\"abc\\\"", "\"\\x\""])
     func badEscapesAreErrors(_ raw: String) {
-        #expect(throws: ChatScriptErrors.self) { try ChatScriptParser.parse("send-raw \(raw)", name: "e") }
+        #expect(throws: ChatScriptErrors.self) {
+            try ChatScriptParser.parse("send-raw \(raw)", name: "e")
+        }
     }
 
     @Test func crlfScriptsParseLikeLF() throws {
@@ -126,7 +134,8 @@ import Testing
 
 @Suite struct ReplyExpectationTests {
     let relay = SMTPReply(code: 550, lines: ["Invalid recipient: <x@example.com>"])
-    let ehlo = SMTPReply(code: 250, lines: ["vm Hello x [127.0.0.1], pleased to meet you", "PIPELINING", "HELP"])
+    let ehlo = SMTPReply(
+        code: 250, lines: ["vm Hello x [127.0.0.1], pleased to meet you", "PIPELINING", "HELP"])
 
     func expectation(_ text: String) throws -> ReplyExpectation {
         try #require(ReplyExpectation(parsing: text[...]))

@@ -59,7 +59,9 @@ final class FakeServer: @unchecked Sendable {
 
     private func send(_ fd: Int32, _ lines: [String]) -> Bool {
         let bytes = Array(lines.map { $0 + "\r\n" }.joined().utf8)
-        return bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        return bytes.withUnsafeBytes {
+            Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+        }
             == bytes.count
     }
 

@@ -22,7 +22,11 @@ import Testing
             "250-PIPELINING", "250 HELP",
         ])
         #expect(replies.count == 1)
-        #expect(replies[0].lines == ["vm Hello defaultNS [127.0.0.1], pleased to meet you", "8BITMIME", "PIPELINING", "HELP"])
+        #expect(
+            replies[0].lines == [
+                "vm Hello defaultNS [127.0.0.1], pleased to meet you", "8BITMIME", "PIPELINING",
+                "HELP",
+            ])
         #expect(replies[0].wireLines.last == "250 HELP")
         #expect(replies[0].enhancedCode == nil)
     }

@@ -5,7 +5,8 @@ import Testing
     let passed = ChatOutcome(script: "a.chat", failure: nil, transcript: ["C: QUIT", "S: 221 Bye"])
     let failed = ChatOutcome(
         script: "b.chat",
-        failure: ChatFailure(file: "b.chat", line: 7, expected: "250", got: "550 it's <bad> & \u{1}"),
+        failure: ChatFailure(
+            file: "b.chat", line: 7, expected: "250", got: "550 it's <bad> & \u{1}"),
         transcript: ["S: 550 it's <bad>"])
 
     @Test func tapHasPlanResultsAndYamlBlock() {
@@ -29,7 +30,8 @@ import Testing
 
     @Test func junitEscapesAndCountsFailures() {
         let xml = ChatReport.junit([passed, failed])
-        #expect(xml.contains("<testsuite name=\"mlab chat\" tests=\"2\" failures=\"1\" errors=\"0\">"))
+        #expect(
+            xml.contains("<testsuite name=\"mlab chat\" tests=\"2\" failures=\"1\" errors=\"0\">"))
         #expect(xml.contains("<testcase classname=\"chat\" name=\"a.chat\">"))
         #expect(
             xml.contains(
