@@ -159,3 +159,38 @@ import Testing
         )
     }
 }
+
+@Suite struct HostileServerTests {
+    func run(_ text: String, banner: String) throws -> ChatOutcome {
+        let server = try FakeServer(banner: banner, answer: cannedSMTP)
+        var options = ChatOptions(host: "127.0.0.1", port: server.port)
+        options.timeout = 5
+        let outcome = ChatRunner.run(
+            try ChatScriptParser.parse(text, name: "h.chat"), options: options)
+        server.finish()
+        return outcome
+    }
+
+    @Test func overLongLineIsRefused() throws {
+        let outcome = try run(
+            "connect\nexpect 220\n", banner: "220 " + String(repeating: "x", count: 70000))
+        #expect(outcome.failure?.got == "line from the server longer than 65536 bytes")
+    }
+
+    @Test func controlBytesAreShownEscaped() throws {
+        let outcome = try run(
+            "connect\nexpect 220 a*\nsend-raw \"NOOP\\n\"\nexpect 250\n",
+            banner: "220 a\u{0}b\rc\u{1b}[31m")
+        #expect(outcome.passed, "\(outcome.transcript)")
+        #expect(outcome.transcript[1] == "S: 220 a\\x00b\\rc\\x1b[31m")
+        // A bare LF the client sent is visible as such.
+        #expect(outcome.transcript[2] == "C: NOOP\\n")
+    }
+
+    @Test func continuationWithAnotherCodeIsAMismatch() throws {
+        let outcome = try run("connect\nexpect 220\n", banner: "220-first\r\n550 second")
+        #expect(
+            outcome.failure?.got
+                == "reply code changed inside a multi-line reply (was 220): \"550 second\"")
+    }
+}

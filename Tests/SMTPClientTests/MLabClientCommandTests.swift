@@ -33,9 +33,18 @@ final class Running: @unchecked Sendable {
 
     /// Reads stderr until it contains `text` (for "Listening on").
     func waitForError(containing text: String) -> String {
+        read(errors, until: text)
+    }
+
+    /// Reads stdout until it contains `text` (or the process closes it).
+    func waitForOutput(containing text: String) -> String {
+        read(output, until: text)
+    }
+
+    private func read(_ pipe: Pipe, until text: String) -> String {
         var seen = ""
         while !seen.contains(text) {
-            let data = errors.fileHandleForReading.availableData
+            let data = pipe.fileHandleForReading.availableData
             if data.isEmpty { break }
             seen += String(decoding: data, as: UTF8.self)
         }
@@ -99,6 +108,36 @@ struct MLabNcTests {
     @Test func crlfOptionSendsCRLF() throws {
         let (_, server) = try exchange(host: "127.0.0.1", extra: ["-C"], clientInput: "a\nb\r\n")
         #expect(server == "a\r\nb\r\n")
+    }
+
+    @Test func keepListeningServesOneConnectionAfterAnother() throws {
+        let port = try freePort()
+        let listener = try Running(["nc", "-v", "-k", "-l", "127.0.0.1", String(port)], stdin: "")
+        defer {
+            if listener.process.isRunning { kill(listener.process.processIdentifier, SIGKILL) }
+        }
+        _ = listener.waitForError(containing: "Listening on")
+        #expect(try mlabRun(["nc", "-w", "5", "127.0.0.1", String(port)], stdin: "one\n").0 == 0)
+        #expect(try mlabRun(["nc", "-w", "5", "127.0.0.1", String(port)], stdin: "two\n").0 == 0)
+        // Both relayed, and still listening after two connections; then stopped by pid.
+        #expect(listener.waitForOutput(containing: "two\n") == "one\ntwo\n")
+        #expect(listener.process.isRunning)
+        kill(listener.process.processIdentifier, SIGKILL)
+    }
+
+    @Test func idleTimeoutEndsTheRelay() throws {
+        let port = try freePort()
+        // Neither side sends anything and neither stdin ends.
+        let listener = try Running(["nc", "-v", "-l", "127.0.0.1", String(port)])
+        defer {
+            if listener.process.isRunning { kill(listener.process.processIdentifier, SIGKILL) }
+        }
+        _ = listener.waitForError(containing: "Listening on")
+        let started = Date()
+        let client = try Running(["nc", "-w", "0.5", "127.0.0.1", String(port)])
+        let (status, _, _) = client.finish()
+        #expect(status == 0)
+        #expect(Date().timeIntervalSince(started) < 5)
     }
 
     @Test func clearErrors() throws {
