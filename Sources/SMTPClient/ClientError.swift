@@ -10,6 +10,8 @@ public enum ClientError: Error, Sendable, Equatable, CustomStringConvertible {
     case resolve(host: String, message: String)
     /// `/run/netns/NAME` does not exist.
     case unknownNamespace(String)
+    /// Entering an existing namespace failed (setns, thread creation).
+    case namespace(String, message: String)
     /// Nothing arrived (or could be sent) within the time allowed.
     case timeout(String, seconds: Double)
     /// The peer closed the connection while a reply was expected.
@@ -27,6 +29,7 @@ public enum ClientError: Error, Sendable, Equatable, CustomStringConvertible {
         case .resolve(let host, let message): "cannot resolve \(host): \(message)"
         case .unknownNamespace(let name):
             "unknown namespace \(name) (no /run/netns/\(name); see mlab netns list)"
+        case .namespace(let name, let message): "cannot enter namespace \(name): \(message)"
         case .timeout(let what, let seconds): "timeout after \(formatSeconds(seconds)) s \(what)"
         case .closed(let what): "connection closed by the server \(what)"
         case .lineTooLong(let limit): "line from the server longer than \(limit) bytes"

@@ -85,7 +85,7 @@ public enum TCP {
         } catch let error as ClientError {
             throw error
         } catch {
-            throw .system("enter namespace \(namespace): \(error)", errno: 0)
+            throw .namespace(namespace, message: "\(error)")
         }
     }
 
