@@ -71,9 +71,12 @@ public struct Endpoint: Sendable, CustomStringConvertible {
         let status = withSockaddr { address, length in
             getnameinfo(address, length, &text, socklen_t(text.count), nil, 0, NI_NUMERICHOST)
         }
-        return status == 0
-            ? String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            : "?"
+        guard status == 0 else { return "?" }
+        let host = String(
+            decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        // An IPv4 peer of a dual-stack listener: show it as IPv4.
+        if host.hasPrefix("::ffff:"), host.contains(".") { return String(host.dropFirst(7)) }
+        return host
     }
 
     static func fromDescriptor(_ fd: Int32, peer: Bool) -> Endpoint? {
