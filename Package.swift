@@ -67,5 +67,6 @@ let package = Package(
             dependencies: ["SMTPServer", "SMTPProtocol", "SMTPConfig", "Maildir", "SMTPClient"]),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "CSystem"]),
         .testTarget(name: "LabTests", dependencies: ["Lab", "Netlink"]),
+        .testTarget(name: "SMTPClientTests", dependencies: ["SMTPClient", "Reactor", "Netlink"]),
     ]
 )

@@ -6,11 +6,12 @@ import ArgumentParser
 struct MLab: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mlab",
-        abstract: "Network namespace labs for MailLab, over rtnetlink (never runs ip).",
+        abstract: "MailLab's lab kit: namespaces and labs over rtnetlink (never runs ip), netcat, SMTP chat scripts, sending, Maildir inspection.",
         subcommands: [
             NetnsCommand.self, LabCommand.self, LinkCommand.self, AddrCommand.self,
             RouteCommand.self,
             BridgeCommand.self, MaildirCommand.self,
+            NcCommand.self, ChatCommand.self, SendCommand.self,
         ])
 }
 

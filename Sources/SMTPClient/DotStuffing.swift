@@ -1,0 +1,55 @@
+/// DATA content on the wire (RFC 5321 §4.5.2): CRLF line ends, a leading dot doubled, and
+/// the terminating `.` line.
+public enum DotStuffing {
+    /// Encodes `content` (LF or CRLF line ends; a missing final line end is added) for the
+    /// wire, terminator included. A CR not followed by LF is kept as a byte of its line.
+    public static func encode(_ content: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(content.count + content.count / 40 + 5)
+        var atLineStart = true
+        var index = 0
+        while index < content.count {
+            let byte = content[index]
+            if atLineStart && byte == UInt8(ascii: ".") { out.append(byte) }
+            if byte == UInt8(ascii: "\r"), index + 1 < content.count,
+                content[index + 1] == UInt8(ascii: "\n")
+            {
+                index += 1
+                continue  // the LF that follows writes the CRLF
+            }
+            if byte == UInt8(ascii: "\n") {
+                out += [13, 10]
+                atLineStart = true
+            } else {
+                out.append(byte)
+                atLineStart = false
+            }
+            index += 1
+        }
+        if !atLineStart { out += [13, 10] }
+        out += Array(".\r\n".utf8)
+        return out
+    }
+
+    /// Encodes lines (without line ends).
+    public static func encode(lines: [String]) -> [UInt8] {
+        encode(Array(lines.map { $0 + "\n" }.joined().utf8))
+    }
+
+    /// Inverse of `encode` for tests and tools: the content lines before the terminator,
+    /// unstuffed; nil when the input has no terminating `.` line.
+    public static func decode(_ wire: [UInt8]) -> [[UInt8]]? {
+        var lines: [[UInt8]] = []
+        var rest = wire[...]
+        while let lf = rest.firstIndex(of: UInt8(ascii: "\n")) {
+            var line = Array(rest[rest.startIndex..<lf])
+            rest = rest[(lf + 1)...]
+            guard line.last == UInt8(ascii: "\r") else { return nil }
+            line.removeLast()
+            if line == [UInt8(ascii: ".")] { return rest.isEmpty ? lines : nil }
+            if line.first == UInt8(ascii: ".") { line.removeFirst() }
+            lines.append(line)
+        }
+        return nil
+    }
+}

@@ -1,1 +1,0 @@
-// SMTPClient: see docs/ARCHITECTURE.md

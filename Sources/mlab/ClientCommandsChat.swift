@@ -1,0 +1,87 @@
+import ArgumentParser
+import Glibc
+import SMTPClient
+
+/// `mlab chat SCRIPT…`: scripted SMTP conversations (docs/CLIENT.md).
+struct ChatCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "chat",
+        abstract: "Run scripted SMTP conversations and check every reply.",
+        discussion: """
+            The script format is described in docs/CLIENT.md; conf/chat/ has examples. Exit \
+            status: 0 when every expectation held, 1 when one did not (the first mismatch is \
+            reported as SCRIPT:LINE: expected …, got …), 2 when a script cannot be read.
+            """)
+
+    @Argument(help: "Chat scripts (e.g. conf/chat/seed.chat).") var scripts: [String]
+    @Option(help: "Server to connect to, overriding every script's connect line.")
+    var server: String?
+    @Option(help: "Port, overriding every script's connect line.") var port: UInt16?
+    @Option(name: .customLong("netns"), help: "Connect from inside this named namespace.")
+    var namespace: String?
+    @Option(help: "Seconds allowed per reply until a script says otherwise.")
+    var timeout: Double = 10
+    @Flag(help: "Print TAP (version 13) instead of the transcripts.") var tap = false
+    @Option(help: "Also write a JUnit XML report to this file.") var junit: String?
+    @Flag(name: .shortAndLong, help: "Print only failures (and the TAP report).") var quiet = false
+
+    func validate() throws {
+        if scripts.isEmpty { throw ValidationError("name at least one chat script") }
+        if timeout <= 0 { throw ValidationError("--timeout needs a positive number of seconds") }
+    }
+
+    func run() throws {
+        var parsed: [ChatScript] = []
+        var unreadable = false
+        for path in scripts {
+            do {
+                parsed.append(try ChatScriptParser.parse(try readTextFile(path), name: path))
+            } catch {
+                printToStandardError("\(error)")
+                unreadable = true
+            }
+        }
+        if unreadable { throw ExitCode(2) }
+
+        var options = ChatOptions(host: server, port: port, namespace: namespace)
+        options.timeout = timeout
+        let showTranscript = !tap && !quiet
+        var outcomes: [ChatOutcome] = []
+        for script in parsed {
+            if showTranscript && parsed.count > 1 { writeToStandardOutput("### \(script.name)\n") }
+            let outcome = ChatRunner.run(script, options: options) { line in
+                if showTranscript { writeToStandardOutput(line + "\n") }
+            }
+            if !showTranscript && !tap, let failure = outcome.failure {
+                printToStandardError("\(failure)")
+            }
+            outcomes.append(outcome)
+        }
+        if tap { writeToStandardOutput(ChatReport.tap(outcomes)) }
+        if let junit { try writeFile(junit, ChatReport.junit(outcomes)) }
+        if !tap && parsed.count > 1 {
+            let failed = outcomes.filter { !$0.passed }.count
+            writeToStandardOutput(
+                "\(outcomes.count - failed) of \(outcomes.count) scripts passed\n")
+        }
+        if outcomes.contains(where: { !$0.passed }) { throw ExitCode.failure }
+    }
+
+    private func writeFile(_ path: String, _ text: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw ValidationError("\(path): cannot write: \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        let bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let count = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw ValidationError("\(path): cannot write: \(String(cString: strerror(errno)))")
+            }
+            offset += count
+        }
+    }
+}
