@@ -1,0 +1,75 @@
+import Foundation
+import Reactor
+import SMTPClient
+import SMTPConfig
+import Testing
+
+@testable import SMTPServer
+
+/// The conversation scripts shipped in conf/chat/ hold against our own server.
+private let chatDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent("conf/chat").path
+
+private func runScript(_ name: String, against server: MailServer) throws -> ChatOutcome {
+    let text = try String(contentsOfFile: chatDirectory + "/" + name, encoding: .utf8)
+    let script = try ChatScriptParser.parse(text, name: name)
+    return ChatRunner.run(
+        script, options: ChatOptions(host: "127.0.0.1", port: server.addresses[0].port))
+}
+
+/// A port nobody listens on right now (the config grammar has no "port 0").
+private func freePort() throws -> UInt16 {
+    let (fd, bound) = try Socket.listen(on: .v4(host: "127.0.0.1", port: 0))
+    closeDescriptor(fd)
+    return bound.port
+}
+
+private func temporaryDirectory() -> String {
+    let path = NSTemporaryDirectory() + "maillab-chat-\(UUID().uuidString)"
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+@Test(arguments: ["seed.chat", "bad-sender.chat", "pipelined.chat", "header-rule.chat"])
+func shippedScriptPassesAgainstTheDefaultServer(name: String) throws {
+    let box = temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: box) }
+    let server = try MailServer.catchAll(maildir: box)
+    try server.start()
+    defer { server.stop() }
+    let outcome = try runScript(name, against: server)
+    #expect(outcome.failure == nil, "\(outcome.transcript.joined(separator: "\n"))")
+}
+
+@Test func relayScriptPassesAgainstTheSeedConfiguration() throws {
+    let box = temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: box) }
+    let configuration = try SMTPConfiguration.parse(
+        """
+        listen on 127.0.0.1 port \(try freePort())
+        accept from any for local deliver to maildir "\(box)"
+        """, fileName: "seed.conf", includeLoader: { _ in "" })
+    let server = try MailServer(configuration: configuration)
+    try server.start()
+    defer { server.stop() }
+    let outcome = try runScript("relay.chat", against: server)
+    #expect(outcome.failure == nil, "\(outcome.transcript.joined(separator: "\n"))")
+}
+
+@Test func aBrokenExpectationIsReportedWithItsLine() throws {
+    let server = try MailServer.inMemory()
+    try server.start()
+    defer { server.stop() }
+    let script = try ChatScriptParser.parse(
+        """
+        connect
+        expect 220 *
+        send HELO x
+        expect 554 5.7.1 *
+        """, name: "wrong.chat")
+    let outcome = ChatRunner.run(
+        script, options: ChatOptions(host: "127.0.0.1", port: server.addresses[0].port))
+    #expect(outcome.failure?.line == 4)
+    #expect(outcome.failure?.got.hasPrefix("250 ") == true)
+}
