@@ -74,6 +74,11 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
                 connection.close(afterFlush: true)
             case .log(let line), .trace(let line):
                 core.log(line)
+            case .startTLS:
+                // No listener offers TLS yet.
+                connection.write(output)
+                output = []
+                connection.close(afterFlush: true)
             }
         }
         if !output.isEmpty { connection.write(output) }
