@@ -66,12 +66,15 @@ final class Mutex2: @unchecked Sendable {
 }
 
 /// An in-memory catch-all server on 127.0.0.1 with TLS in `mode`.
-func tlsServer(_ mode: TLSMode, log: MemoryLog = MemoryLog()) throws -> MailServer {
+func tlsServer(_ mode: TLSMode, log: MemoryLog = MemoryLog(), idleTimeout: Double = 300)
+    throws -> MailServer
+{
     let files = try #require(TLSFiles.shared)
     var options = MailServer.Options()
     options.loops = 1
     options.serverName = "vm"
     options.log = log.sink
+    options.idleTimeoutSeconds = idleTimeout
     options.tls = MailServer.TLSSetting(
         certificate: files.certificate, key: files.key, mode: mode)
     let server = try MailServer.inMemory(options: options)
