@@ -7,7 +7,7 @@ LAB          ?= seed
 CONF         ?= conf/smtpd-local.conf
 # System packages: build (libmnl-dev, libssl-dev, pkg-config) and the real clients, servers
 # and readers the tests talk to.
-DEB_PACKAGES := libmnl-dev libssl-dev pkg-config iproute2 python3 curl swaks \
+DEB_PACKAGES := libmnl-dev libssl-dev pkg-config openssl iproute2 python3 curl swaks \
                 netcat-openbsd python3-aiosmtpd mblaze
 
 .PHONY: deps build test run fmt lint lab-up lab-down demo bench clean

@@ -27,6 +27,9 @@ let package = Package(
         .systemLibrary(
             name: "CMNL", pkgConfig: "libmnl",
             providers: [.apt(["libmnl-dev"])]),
+        .systemLibrary(
+            name: "COpenSSL", pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]),
 
         // Pure logic: no I/O.
         .target(name: "SMTPProtocol", swiftSettings: strict),
@@ -34,7 +37,8 @@ let package = Package(
         .target(name: "MailMessage", swiftSettings: strict),
 
         // System-facing pieces.
-        .target(name: "Reactor", dependencies: ["CSystem"], swiftSettings: strict),
+        .target(
+            name: "Reactor", dependencies: ["CSystem", "COpenSSL"], swiftSettings: strict),
         .target(name: "Maildir", dependencies: ["CSystem", "MailMessage"], swiftSettings: strict),
         .target(
             name: "SMTPServer",

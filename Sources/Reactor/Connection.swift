@@ -11,11 +11,25 @@ public protocol ConnectionHandler: AnyObject {
     func idle(_ connection: Connection)
     /// The descriptor is closed; drop every reference to the connection.
     func closed(_ connection: Connection)
+    /// The TLS handshake `startTLS` began is done; reads and writes are now encrypted.
+    func tlsEstablished(_ info: TLSConnectionInfo, on connection: Connection)
+    /// The handshake failed or timed out. Nothing more can be said to the peer: close.
+    func tlsFailed(_ error: TLSError, on connection: Connection)
+}
+
+extension ConnectionHandler {
+    public func tlsEstablished(_ info: TLSConnectionInfo, on connection: Connection) {}
+    public func tlsFailed(_ error: TLSError, on connection: Connection) {
+        connection.close(afterFlush: true)
+    }
 }
 
 /// A non-blocking TCP connection on one loop: reads into the loop's shared scratch buffer,
 /// buffers output, and stops reading while too much output is pending (backpressure), so a
 /// client that does not read cannot make the server buffer without bound.
+///
+/// `startTLS` upgrades it in place (STARTTLS, or at once for SMTPS): ciphertext then flows
+/// between the socket and a `TLSEngine`, and the handler still sees plaintext only.
 public final class Connection: Selectable {
     public let loop: EventLoop
     public let fd: Int32
@@ -37,6 +51,12 @@ public final class Connection: Selectable {
     private var closingAfterFlush = false
     private var isClosed = false
     private var interest: Interest = []
+
+    private var tls: TLSEngine?
+    private var tlsReady = false
+    /// Plaintext written while the handshake runs; encrypted once it is done.
+    private var heldForTLS: [UInt8] = []
+    private var pumpScheduled = false
 
     private var idleTimeout: UInt64 = 0
     private var lastActivity: UInt64 = 0
@@ -70,10 +90,21 @@ public final class Connection: Selectable {
 
     public var pendingOutput: Int { output.count - outputOffset }
 
-    /// Queues bytes and sends what the socket takes now.
+    /// Queues bytes and sends what the socket takes now (encrypted under TLS; held until
+    /// the handshake is done).
     public func write(_ bytes: [UInt8]) {
         guard !isClosed, !bytes.isEmpty else { return }
-        if pendingOutput == 0 {
+        if let tls {
+            guard tlsReady else {
+                heldForTLS.append(contentsOf: bytes)
+                return
+            }
+            if tls.write(bytes) != nil {
+                closeNow()
+                return
+            }
+            takeTLSOutput()
+        } else if pendingOutput == 0 {
             output = bytes
             outputOffset = 0
         } else {
@@ -82,15 +113,35 @@ public final class Connection: Selectable {
         flush()
     }
 
+    /// Starts a server-side TLS handshake on this connection: at once after accept for
+    /// SMTPS, or after the `220` to STARTTLS (bytes already queued go out in plaintext
+    /// first). The handler hears `tlsEstablished` or `tlsFailed`. Call on the loop.
+    public func startTLS(context: TLSContext) throws(TLSError) {
+        guard !isClosed else { return }
+        guard tls == nil else { throw TLSError("startTLS", reason: "TLS already started") }
+        tls = try TLSEngine(context: context)
+        tlsReady = false
+        lastActivity = monotonicNanoseconds()
+        updateInterest()
+    }
+
+    /// True once a TLS handshake has completed on this connection.
+    public var isSecure: Bool { tls != nil && tlsReady }
+
     /// Lets the owner pause reading (for example while a delivery is pending).
     public func setReading(_ enabled: Bool) {
         wantsReading = enabled
         updateInterest()
+        schedulePumpIfBuffered()
     }
 
-    /// Closes now, or once pending output is written.
+    /// Closes now, or once pending output is written (after a TLS close_notify).
     public func close(afterFlush: Bool = true) {
         guard !isClosed else { return }
+        if afterFlush, let tls, tlsReady {
+            tls.shutdown()
+            takeTLSOutput()
+        }
         if afterFlush && pendingOutput > 0 {
             closingAfterFlush = true
             updateInterest()
@@ -110,14 +161,20 @@ public final class Connection: Selectable {
 
     private func readAvailable() {
         var reads = 0
-        while !isClosed && inputOpen && readingAllowed && reads < Self.readsPerEvent {
+        while !isClosed && inputOpen && receiveAllowed && reads < Self.readsPerEvent {
             reads += 1
             let scratch = loop.readScratch
             let count = Glibc.recv(fd, scratch.baseAddress, scratch.count, 0)
             if count > 0 {
                 lastActivity = monotonicNanoseconds()
+                if let tls {
+                    tls.feed(UnsafeRawBufferPointer(rebasing: scratch[0..<count]))
+                    pumpTLS()
+                    continue
+                }
                 handler?.received(UnsafeRawBufferPointer(rebasing: scratch[0..<count]), on: self)
-                if count < scratch.count { break }
+                // The handler may have started TLS on this very read (STARTTLS).
+                if count < scratch.count && tls == nil { break }
             } else if count == 0 {
                 endInput()
             } else {
@@ -138,6 +195,91 @@ public final class Connection: Selectable {
 
     private var readingAllowed: Bool {
         wantsReading && !closingAfterFlush && pendingOutput < Self.highWater
+    }
+
+    /// Whether to take more bytes from the socket. During the handshake always (the owner
+    /// waits for it); under TLS only once the ciphertext already taken is used up, so
+    /// memory stays bounded by the scratch buffer.
+    private var receiveAllowed: Bool {
+        guard let tls else { return readingAllowed }
+        if !tlsReady { return !closingAfterFlush }
+        return readingAllowed && !tls.hasBufferedInput
+    }
+
+    /// Drives the handshake, then hands decrypted bytes to the handler while it reads.
+    private func pumpTLS() {
+        guard let tls, !isClosed else { return }
+        if !tlsReady {
+            switch tls.handshake() {
+            case .needMoreInput:
+                takeTLSOutput()
+                flush()
+                return
+            case .failed(let error):
+                takeTLSOutput()  // the alert, if OpenSSL made one
+                failTLS(error)
+                return
+            case .done:
+                tlsReady = true
+                takeTLSOutput()
+                handler?.tlsEstablished(tls.info, on: self)
+                if !heldForTLS.isEmpty && !isClosed {
+                    let held = heldForTLS
+                    heldForTLS = []
+                    write(held)
+                }
+            }
+        }
+        while !isClosed && inputOpen && readingAllowed && self.tls === tls {
+            let scratch = loop.readScratch
+            switch tls.read(into: scratch) {
+            case .bytes(let count):
+                handler?.received(UnsafeRawBufferPointer(rebasing: scratch[0..<count]), on: self)
+            case .needMoreInput:
+                takeTLSOutput()
+                flush()
+                return
+            case .closed, .failed:
+                takeTLSOutput()
+                endInput()
+                return
+            }
+        }
+        takeTLSOutput()
+        flush()
+    }
+
+    private func failTLS(_ error: TLSError) {
+        heldForTLS = []
+        if let handler {
+            handler.tlsFailed(error, on: self)
+        } else {
+            close(afterFlush: true)
+        }
+    }
+
+    private func takeTLSOutput() {
+        guard let tls, !isClosed else { return }
+        if outputOffset > 0 && outputOffset == output.count {
+            output = []
+            outputOffset = 0
+        }
+        tls.takeOutput(into: &output)
+    }
+
+    /// Decrypted bytes waiting inside OpenSSL raise no epoll event: when reading becomes
+    /// allowed again, look at them from the loop.
+    private func schedulePumpIfBuffered() {
+        guard let tls, tlsReady, !pumpScheduled, !isClosed, readingAllowed, inputOpen,
+            tls.hasBufferedInput
+        else { return }
+        pumpScheduled = true
+        _ = loop.schedule(after: 0) { [weak self] in
+            guard let self else { return }
+            self.pumpScheduled = false
+            self.pumpTLS()
+            self.updateInterest()
+        }
     }
 
     private func flush() {
@@ -166,12 +308,13 @@ public final class Connection: Selectable {
             }
         }
         updateInterest()
+        schedulePumpIfBuffered()
     }
 
     private func updateInterest() {
         guard !isClosed else { return }
         var wanted: Interest = []
-        if inputOpen && readingAllowed { wanted.insert(.read) }
+        if inputOpen && receiveAllowed { wanted.insert(.read) }
         if pendingOutput > 0 { wanted.insert(.write) }
         guard wanted != interest else { return }
         interest = wanted
@@ -193,6 +336,10 @@ public final class Connection: Selectable {
         guard !isClosed else { return }
         let now = monotonicNanoseconds()
         let quiet = now &- lastActivity
+        if quiet >= idleTimeout && tls != nil && !tlsReady {
+            failTLS(TLSError("TLS handshake", reason: "timed out"))
+            return
+        }
         if quiet >= idleTimeout {
             handler?.idle(self)
             // The handler may keep the connection (e.g. a delivery is pending): look again later.
@@ -214,6 +361,8 @@ public final class Connection: Selectable {
         closeDescriptor(fd)
         output = []
         outputOffset = 0
+        tls = nil
+        heldForTLS = []
         let owner = handler
         handler = nil
         owner?.closed(self)

@@ -38,6 +38,14 @@ struct LineFramer {
         buffer.append(contentsOf: bytes)
     }
 
+    /// Drops every buffered byte: after STARTTLS nothing sent in plaintext may run
+    /// (CVE-2011-0411).
+    mutating func discardBuffered() {
+        buffer = []
+        start = 0
+        scanned = 0
+    }
+
     mutating func next() -> Next {
         var index = max(scanned, start)
         while index < buffer.count && buffer[index] != ASCII.lf {

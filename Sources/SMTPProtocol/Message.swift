@@ -24,7 +24,7 @@ public struct Message: Sendable, Equatable {
     public var content: [UInt8]
     /// Bytes of `content` (OpenSMTPD logs it as `size=`).
     public var size: Int
-    /// `"SMTP"` after HELO, `"ESMTP"` after EHLO.
+    /// `"SMTP"` after HELO, `"ESMTP"` after EHLO (also under TLS, as OpenSMTPD logs it).
     public var protocolName: String
 
     public init(
@@ -73,4 +73,7 @@ public enum SessionEvent: Sendable, Equatable {
     case log(String)
     /// A trace line (`smtpd -T smtp` style), only if tracing is enabled.
     case trace(String)
+    /// Flush the replies (the `220 2.0.0 Ready to start TLS`), then start the TLS handshake
+    /// and call `tlsEstablished` when it is done. Input meanwhile is discarded.
+    case startTLS
 }

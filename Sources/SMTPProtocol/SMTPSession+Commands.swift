@@ -18,7 +18,8 @@ extension SMTPSession {
             verb: "EHLO", check: { $0.checkHelo($1, verb: "EHLO") }, proceed: { $0.proceedEhlo($1) }
         ),
         CommandEntry(
-            verb: "STARTTLS", check: { s, _ in s.checkNotOffered() }, proceed: { _, _ in }),
+            verb: "STARTTLS", check: { $0.checkStartTLS($1) },
+            proceed: { s, _ in s.proceedStartTLS() }),
         CommandEntry(verb: "AUTH", check: { s, _ in s.checkNotOffered() }, proceed: { _, _ in }),
         CommandEntry(
             verb: "MAIL FROM", check: { $0.checkMailFrom($1) }, proceed: { $0.proceedMailFrom($1) }),
@@ -113,7 +114,7 @@ extension SMTPSession {
         return true
     }
 
-    /// STARTTLS and AUTH: no TLS or authentication is offered on any listener.
+    /// AUTH: no authentication is offered on any listener.
     mutating func checkNotOffered() -> Bool {
         if heloName == nil || transaction != nil {
             reply(Self.notAllowed)
@@ -126,6 +127,10 @@ extension SMTPSession {
     mutating func checkMailFrom(_ arguments: [UInt8]?) -> Bool {
         if heloName == nil || transaction != nil {
             reply(Self.notAllowed)
+            return false
+        }
+        if configuration.tlsOffer == .required && !isSecure {
+            reply("530 5.5.1 Invalid command: Must issue a STARTTLS command first")
             return false
         }
         if messageCount >= limits.maxMessagesPerSession {
@@ -203,6 +208,9 @@ extension SMTPSession {
         reply("250-ENHANCEDSTATUSCODES")
         reply("250-SIZE \(limits.maxMessageSize)")
         reply("250-DSN")
+        if advertisesStartTLS {
+            reply("250-STARTTLS")
+        }
         if configuration.advertisePipelining {
             reply("250-PIPELINING")
         }

@@ -8,7 +8,8 @@ extension SMTPSession {
         var received =
             "Received: from \(heloName ?? "") (\(peer.hostNameText) [\(peer.address)])\n"
             + "\tby \(serverName) (\(configuration.softwareName)) with "
-            + "\(extended ? "ESMTP" : "SMTP") id \(transaction.messageIDText)"
+            + "\(extended ? "ESMTP" : "SMTP")\(isSecure ? "S" : "") id \(transaction.messageIDText)"
+            + receivedTLSComment
         // 6.8 printed the last parsed RCPT here; HEAD (and we) the first accepted one.
         if transaction.recipients.count == 1 {
             received += "\n\tfor <\(transaction.recipients[0].address)>"

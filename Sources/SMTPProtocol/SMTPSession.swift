@@ -12,6 +12,7 @@ public struct SMTPSession {
     enum State: String {
         case new = "STATE_NEW"
         case connected = "STATE_CONNECTED"
+        case tls = "STATE_TLS"
         case helo = "STATE_HELO"
         case body = "STATE_BODY"
         case quit = "STATE_QUIT"
@@ -70,6 +71,13 @@ public struct SMTPSession {
     var lastCommand: [UInt8] = []
     var closed = false
     var events: [SessionEvent] = []
+    /// Set between `.startTLS` and `tlsEstablished`: input is discarded meanwhile.
+    var awaitingTLS = false
+    var tls: TLSDetails?
+    var bannerSent = false
+
+    /// True under TLS (STARTTLS done, or an SMTPS listener). OpenSMTPD: `SF_SECURE`.
+    public var isSecure: Bool { configuration.implicitTLS || tls != nil }
 
     var limits: SessionLimits { configuration.limits }
     var tracing: Bool { configuration.traceEnabled }
@@ -89,22 +97,36 @@ public struct SMTPSession {
     }
 
     /// False while a `.deliver` is outstanding or after `.close`: do not read meanwhile.
+    /// True while a TLS handshake is pending: the connection must read to complete it.
     public var wantsInput: Bool { !closed && pendingDelivery == nil }
 
-    /// Banner and the `smtp connected` log line. Call once, first.
+    /// Banner and the `smtp connected` log line. Call once, first. With `implicitTLS` the
+    /// banner waits: `.startTLS` first, the banner after `tlsEstablished`.
     /// OpenSMTPD: `smtp_connected` + `smtp_send_banner`.
     public mutating func start() -> [SessionEvent] {
         guard state == .new, !closed else { return [] }
         enterState(.connected)
         log("smtp connected address=\(peer.address) host=\(peer.hostNameText)")
+        if configuration.implicitTLS && tls == nil {
+            awaitingTLS = true
+            events.append(.startTLS)
+            return drainEvents()
+        }
+        sendBanner()
+        return drainEvents()
+    }
+
+    mutating func sendBanner() {
+        bannerSent = true
         reply("220 \(serverName) ESMTP \(configuration.softwareName)")
         processInput()
-        return drainEvents()
     }
 
     /// Client bytes, split anywhere. OpenSMTPD: `smtp_io` `IO_DATAIN`.
     public mutating func receive(_ bytes: UnsafeRawBufferPointer) -> [SessionEvent] {
         guard !closed else { return [] }
+        // Plaintext that follows STARTTLS is never executed (CVE-2011-0411).
+        guard !awaitingTLS else { return [] }
         framer.append(bytes)
         processInput()
         return drainEvents()
@@ -172,7 +194,7 @@ public struct SMTPSession {
 
     /// Takes complete lines while the session can act on them.
     mutating func processInput() {
-        while !closed && pendingDelivery == nil && state != .new {
+        while !closed && pendingDelivery == nil && state != .new && !awaitingTLS {
             switch framer.next() {
             case .needMore:
                 return

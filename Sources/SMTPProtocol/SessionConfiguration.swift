@@ -14,11 +14,44 @@ public struct SessionConfiguration: Sendable {
     public var advertisePipelining = true
     /// Emit `.trace` events like `smtpd -T smtp`.
     public var traceEnabled = false
+    /// STARTTLS on this listener (OpenSMTPD `listen … tls|tls-require`).
+    public var tlsOffer = TLSOffer.none
+    /// SMTPS (`listen … smtps`): TLS from the first byte, so the session is secure from the
+    /// start and STARTTLS is not offered. The server calls `tlsEstablished` before `start`.
+    public var implicitTLS = false
 
     public init(serverName: String, listenerIsLocal: Bool) {
         self.serverName = serverName
         self.listenerIsLocal = listenerIsLocal
     }
+}
+
+/// What a listener offers before TLS. OpenSMTPD: `F_STARTTLS`, `F_STARTTLS_REQUIRE`.
+public enum TLSOffer: Sendable, Equatable {
+    case none
+    /// `tls`: EHLO advertises STARTTLS.
+    case starttls
+    /// `tls-require`: advertised, and MAIL before it gets `530 5.5.1`.
+    case required
+}
+
+/// The negotiated TLS parameters, shown in `Received:` as `(VERSION:CIPHER:BITS:NO)`.
+public struct TLSDetails: Sendable, Equatable {
+    /// `TLSv1.3` (`SSL_get_version`).
+    public var version: String
+    /// `TLS_AES_256_GCM_SHA384` (`SSL_CIPHER_get_name`).
+    public var cipher: String
+    /// Secret bits of the cipher (`SSL_CIPHER_get_bits`).
+    public var bits: Int
+
+    public init(version: String, cipher: String, bits: Int) {
+        self.version = version
+        self.cipher = cipher
+        self.bits = bits
+    }
+
+    /// `TLSv1.3:TLS_AES_256_GCM_SHA384:256`, as OpenSMTPD's `ssl_to_text` logs it.
+    public var text: String { "\(version):\(cipher):\(bits)" }
 }
 
 /// The client end of a connection.

@@ -40,7 +40,31 @@ public final class MailServer: Sendable {
         public var workingDirectory: String?
         /// Keep messages in memory only instead of writing the Maildirs (no durability).
         public var inMemory = false
+        /// TLS for the `catchAll`/`inMemory` listener (configured servers take theirs from
+        /// `pki` and `listen … tls|tls-require|smtps`).
+        public var tls: TLSSetting?
         public init() {}
+    }
+
+    /// A certificate and key for a listener, and how TLS is offered there.
+    public struct TLSSetting: Sendable {
+        /// PEM certificate chain, leaf first.
+        public var certificate: String
+        /// PEM private key.
+        public var key: String
+        /// `.starttls` (default), `.required` (MAIL needs STARTTLS first) or `.smtps`.
+        public var mode: TLSMode
+        /// OpenSSL cipher string for TLS ≤ 1.2 (`smtp ciphers`).
+        public var ciphers: String?
+
+        public init(
+            certificate: String, key: String, mode: TLSMode = .starttls, ciphers: String? = nil
+        ) {
+            self.certificate = certificate
+            self.key = key
+            self.mode = mode
+            self.ciphers = ciphers
+        }
     }
 
     private let plans: [ListenerPlan]
@@ -99,14 +123,30 @@ public final class MailServer: Sendable {
         var plans: [ListenerPlan] = []
         let log = options.log
         for (index, directive) in configuration.listeners.enumerated() {
-            if directive.tls != .none || directive.auth != .none {
+            if directive.auth != .none {
                 errors.append(
                     ServerError(
-                        "listen on \(directive.target): TLS and AUTH are not supported by MailLab yet",
+                        "listen on \(directive.target): AUTH is not supported by MailLab yet",
+                        location: directive.location.description))
+                continue
+            }
+            if directive.verifyClient || directive.ca != nil {
+                errors.append(
+                    ServerError(
+                        "listen on \(directive.target): client certificate verification (verify, ca) "
+                            + "is not supported by MailLab yet",
                         location: directive.location.description))
                 continue
             }
             let name = directive.hostname ?? serverName
+            let tls: ListenerTLS?
+            do {
+                tls = try ListenerTLS.load(
+                    directive, serverName: name, configuration: configuration)
+            } catch {
+                errors.append(error)
+                continue
+            }
             var names = localNames
             names.insert(name.lowercased())
             let environment = RecipientRouter.Environment(
@@ -123,7 +163,8 @@ public final class MailServer: Sendable {
                             address: address, serverName: name,
                             isLocal: address.host == "127.0.0.1" || address.host == "::1",
                             tag: directive.tag, policy: router,
-                            traceID: String(0x5600_0000_0000 + index * 0x1000, radix: 16)))
+                            traceID: String(0x5600_0000_0000 + index * 0x1000, radix: 16),
+                            tls: tls))
                 }
             } catch let error as ServerError {
                 errors.append(error)
@@ -160,8 +201,8 @@ public final class MailServer: Sendable {
             maildir.hasPrefix("/")
             ? maildir : (options.workingDirectory ?? currentDirectory()) + "/" + maildir
         return try MailServer(
-            plans: [catchAllPlan(port: port, mailbox: root, options: options)], options: options,
-            limits: SessionLimits(), fixedMaildirs: [root])
+            plans: [try catchAllPlan(port: port, mailbox: root, options: options)],
+            options: options, limits: SessionLimits(), fixedMaildirs: [root])
     }
 
     /// A server on 127.0.0.1:`port` that accepts every recipient and keeps messages in
@@ -172,17 +213,29 @@ public final class MailServer: Sendable {
         var options = options
         options.inMemory = true
         return try MailServer(
-            plans: [catchAllPlan(port: port, mailbox: "", options: options)], options: options,
-            limits: SessionLimits(), fixedMaildirs: [])
+            plans: [try catchAllPlan(port: port, mailbox: "", options: options)],
+            options: options, limits: SessionLimits(), fixedMaildirs: [])
     }
 
     private static func catchAllPlan(port: UInt16, mailbox: String, options: Options)
-        -> ListenerPlan
+        throws(ServerErrors) -> ListenerPlan
     {
-        ListenerPlan(
+        var tls: ListenerTLS?
+        if let setting = options.tls, setting.mode != .none {
+            do {
+                tls = ListenerTLS(
+                    mode: setting.mode,
+                    context: try TLSContext(
+                        certificateChain: setting.certificate, privateKey: setting.key,
+                        ciphers: setting.ciphers))
+            } catch {
+                throw ServerErrors(errors: [ServerError("\(error)")])
+            }
+        }
+        return ListenerPlan(
             address: .v4(host: "127.0.0.1", port: port),
             serverName: options.serverName ?? HostNames.serverName(), isLocal: true, tag: nil,
-            policy: CatchAllPolicy(mailbox: mailbox), traceID: "560000000000")
+            policy: CatchAllPolicy(mailbox: mailbox), traceID: "560000000000", tls: tls)
     }
 
     private let limits: SessionLimits
@@ -256,7 +309,7 @@ public final class MailServer: Sendable {
             if options.verbose {
                 options.log.write(
                     "debug: listener \(plan.address): hostname=\(plan.serverName) local=\(plan.isLocal) "
-                        + "tag=\(plan.tag ?? "") max-rcpt=\(limits.maxRecipients) "
+                        + "tag=\(plan.tag ?? "") tls=\(plan.tls?.mode.keyword ?? "plain") max-rcpt=\(limits.maxRecipients) "
                         + "max-mails=\(limits.maxMessagesPerSession) max-message-size=\(limits.maxMessageSize) "
                         + "sessions<=\(core.maxSessions) idle-timeout=\(options.idleTimeoutSeconds)s"
                 )
@@ -292,11 +345,12 @@ public final class MailServer: Sendable {
             serverName: plan.serverName, listenerIsLocal: plan.isLocal)
         configuration.limits = limits
         configuration.traceEnabled = options.trace
+        plan.tls?.apply(to: &configuration)
         let peerInfo = PeerInfo(address: peer.host, hostName: HostNames.reverseName(of: peer))
         let session = SMTPSession(
             configuration: configuration, peer: peerInfo, policy: plan.policy,
             environment: options.environment)
-        let handler = SessionHandler(core: core, session: session)
+        let handler = SessionHandler(core: core, session: session, tls: plan.tls?.context)
         let connection = Connection(fd: fd, peer: peer, local: plan.address, loop: loop)
         do {
             try connection.start(

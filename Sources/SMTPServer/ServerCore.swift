@@ -10,6 +10,8 @@ struct ListenerPlan: Sendable {
     var tag: String?
     var policy: any RecipientPolicy
     var traceID: String
+    /// STARTTLS or SMTPS; nil for a plain listener.
+    var tls: ListenerTLS? = nil
 }
 
 /// State shared by all sessions of a server: the store, the log, counters and, per loop,

@@ -12,10 +12,12 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
     private var connection: Connection?
     private var peerFinished = false
     private var deliveryStarted: UInt64 = 0
+    private let tls: TLSContext?
 
-    init(core: ServerCore, session: SMTPSession) {
+    init(core: ServerCore, session: SMTPSession, tls: TLSContext?) {
         self.core = core
         self.session = session
+        self.tls = tls
     }
 
     func begin(on connection: Connection, listener: ListenerPlan) {
@@ -43,6 +45,27 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
     func idle(_ connection: Connection) {
         // A pending delivery is the server's delay, not the client's.
         if session.wantsInput { handle(session.timedOut()) }
+    }
+
+    func tlsEstablished(_ info: TLSConnectionInfo, on connection: Connection) {
+        handle(
+            session.tlsEstablished(protocol: info.version, cipher: info.cipher, bits: info.bits))
+    }
+
+    func tlsFailed(_ error: TLSError, on connection: Connection) {
+        handle(session.tlsFailed("\(error)"))
+        connection.close(afterFlush: true)
+    }
+
+    private func startTLS(on connection: Connection) {
+        do {
+            guard let tls else {
+                throw TLSError("STARTTLS", reason: "no TLS context on this listener")
+            }
+            try connection.startTLS(context: tls)
+        } catch {
+            handle(session.tlsFailed("\(error)"))
+        }
     }
 
     func closed(_ connection: Connection) {
@@ -74,6 +97,11 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
                 connection.close(afterFlush: true)
             case .log(let line), .trace(let line):
                 core.log(line)
+            case .startTLS:
+                // The 220 goes out in plaintext before the handshake starts.
+                connection.write(output)
+                output = []
+                startTLS(on: connection)
             }
         }
         if !output.isEmpty { connection.write(output) }
