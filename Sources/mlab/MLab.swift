@@ -6,7 +6,7 @@ import ArgumentParser
 struct MLab: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mlab",
-        abstract: "MailLab's lab kit: namespaces and labs over rtnetlink (never runs ip), netcat, SMTP chat scripts, sending, Maildir inspection.",
+        abstract: "MailLab's lab kit: namespaces, labs, netcat, SMTP chats, Maildir inspection.",
         subcommands: [
             NetnsCommand.self, LabCommand.self, LinkCommand.self, AddrCommand.self,
             RouteCommand.self,

@@ -10,7 +10,9 @@ let fixtures: String = {
     let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("maildir-fixtures").path
-    let pinned: [FileAttributeKey: Any] = [.modificationDate: Date(timeIntervalSince1970: 1_700_000_000)]
+    let pinned: [FileAttributeKey: Any] = [
+        .modificationDate: Date(timeIntervalSince1970: 1_700_000_000)
+    ]
     if let walker = FileManager.default.enumerator(atPath: path) {
         for case let relative as String in walker where !relative.hasPrefix("expected") {
             try? FileManager.default.setAttributes(pinned, ofItemAtPath: path + "/" + relative)
