@@ -236,8 +236,9 @@ let referenceChecks: [ReferenceCheck] = [
         ], after: .open,
         stored: [
             [
-                "Subject: SmuggleLfDotCrlf", "legit body", "MAIL FROM:<smuggled@ausgebuefft>",
-                "smuggled body",
+                "Subject: SmuggleLfDotCrlf\n",
+                "\n\nlegit body\n.\nMAIL FROM:<smuggled@ausgebuefft>\nRCPT TO:<osdrefuser@localhost>\n"
+                    + "DATA\nSubject: Smuggled\n\nsmuggled body\n",
             ]
         ]),
     ReferenceCheck(
@@ -246,7 +247,7 @@ let referenceChecks: [ReferenceCheck] = [
             ("Subject: SmuggleLfDotLf\r\n\r\nlegit body\n.\n", []),
             ("more\r\n", []),
             (".\r\n", [accepted]),
-        ], after: .open, stored: [["Subject: SmuggleLfDotLf", "legit body", "more"]]),
+        ], after: .open, stored: [["Subject: SmuggleLfDotLf\n", "\n\nlegit body\n.\nmore\n"]]),
     ReferenceCheck(
         name: "24 CR.CR is data",
         steps: transaction + [
