@@ -481,10 +481,60 @@ func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
     group.wait()
 }
 
-/// Runs blocking `body` on a thread of its own and awaits its result.
-func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread { continuation.resume(with: Result(catching: body)) }
+/// Runs jobs on one dedicated thread, so blocking socket calls do not hold a thread of the
+/// (2-thread, on this machine) concurrency pool.
+final class ThreadExecutor: TaskExecutor, @unchecked Sendable {
+    private let condition = NSCondition()
+    private var jobs: [UnownedJob] = []
+    private var finished = false
+
+    init() {
+        let thread = Thread { [self] in run() }
+        thread.stackSize = 1 << 20
         thread.start()
     }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        condition.lock()
+        jobs.append(job)
+        condition.signal()
+        condition.unlock()
+    }
+
+    func shutdown() {
+        condition.lock()
+        finished = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func run() {
+        while true {
+            condition.lock()
+            while jobs.isEmpty && !finished { condition.wait() }
+            if jobs.isEmpty {
+                condition.unlock()
+                return
+            }
+            let job = jobs.removeFirst()
+            condition.unlock()
+            job.runSynchronously(on: asUnownedTaskExecutor())
+        }
+    }
+}
+
+/// Runs blocking `body` on a thread of its own, inside the calling task: `#expect` in
+/// `body` is attributed to the running test.
+func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    let executor = ThreadExecutor()
+    defer { executor.shutdown() }
+    return try await withTaskExecutorPreference(executor) {
+        try await runSynchronously(body)
+    }
+}
+
+/// A nonisolated async hop: it runs on the preferred task executor.
+private func runSynchronously<T: Sendable>(_ body: @Sendable () throws -> T) async throws -> T {
+    try body()
 }
