@@ -17,6 +17,8 @@ struct ReferenceCheck: CustomTestStringConvertible, Sendable {
         case standard
         /// `idleTimeoutSeconds = 1`.
         case idleOneSecond
+        /// Reference A.3: `smtp max-message-size 1000`, `smtp limit max-rcpt 2 max-mails 2`.
+        case limits
     }
 
     var name: String
@@ -298,6 +300,64 @@ let referenceChecks: [ReferenceCheck] = [
             ),
             ("MAIL FROM:<abgelaescht@ausgebuefft> SIZE=36700160\r\n", ["250 2.0.0 Ok"]),
         ], after: .open),
+    ReferenceCheck(
+        name: "A.3 limits: SIZE advertised, too big after the dot", helo: false,
+        steps: [
+            (
+                "EHLO defaultNS\r\n",
+                [
+                    "250-vm Hello defaultNS [127.0.0.1], pleased to meet you", "250-8BITMIME",
+                    "250-ENHANCEDSTATUSCODES", "250-SIZE 1000", "250-DSN", "250-PIPELINING",
+                    "250 HELP",
+                ]
+            ),
+            (
+                "MAIL FROM:<abgelaescht@ausgebuefft> SIZE=5000\r\n",
+                [
+                    "552 5.3.4 Message too big for system: Message size exceeds fixed maximum message size"
+                ]
+            ),
+        ] + transaction + [
+            (
+                "Subject: big\r\n\r\n"
+                    + String(repeating: String(repeating: "x", count: 99) + "\r\n", count: 11), []
+            ),
+            (
+                ".\r\n",
+                ["554 5.3.4 Message too big for system: Transaction failed, message too big"]
+            ),
+        ], after: .open, server: .limits),
+    ReferenceCheck(
+        name: "A.3 limits: just under the size limit",
+        steps: transaction + [
+            (
+                "Subject: fits\r\n\r\n"
+                    + String(repeating: String(repeating: "y", count: 99) + "\r\n", count: 9), []
+            ),
+            (".\r\n", [accepted]),
+        ], after: .open, server: .limits, stored: [["Subject: fits\n"]]),
+    ReferenceCheck(
+        name: "A.3 limits: third recipient",
+        steps: [
+            ("MAIL FROM:<abgelaescht@ausgebuefft>\r\n", ["250 2.0.0 Ok"]),
+            ("RCPT TO:<osdrefuser@localhost>\r\n", [recipientOK]),
+            ("RCPT TO:<osdrefuser@[127.0.0.1]>\r\n", [recipientOK]),
+            ("RCPT TO:<osdrefuser@vm>\r\n", ["451 4.5.3 Too many recipients: Too many recipients"]),
+        ], after: .open, server: .limits),
+    ReferenceCheck(
+        name: "A.3 limits: third message in a session",
+        steps: transaction + [("Subject: m0\r\n\r\nbody\r\n.\r\n", [accepted])] + transaction + [
+            ("Subject: m1\r\n\r\nbody\r\n.\r\n", [accepted]),
+            (
+                "MAIL FROM:<abgelaescht@ausgebuefft>\r\n",
+                ["452 4.5.3 Too many recipients: Too many messages sent"]
+            ),
+            ("RSET\r\n", ["250 2.0.0 Reset state"]),
+            (
+                "MAIL FROM:<abgelaescht@ausgebuefft>\r\n",
+                ["452 4.5.3 Too many recipients: Too many messages sent"]
+            ),
+        ], after: .open, server: .limits, stored: [["Subject: m0\n"], ["Subject: m1\n"]]),
 ]
 
 /// Compares one received line with an expected one (`<id>`: 8 lowercase hex digits).
@@ -314,9 +374,17 @@ func lineMatches(_ line: String, _ expected: String) -> Bool {
 @Suite struct ReferenceChecksTests {
     @Test(arguments: referenceChecks)
     func check(_ row: ReferenceCheck) async throws {
-        try await withServer(configure: { options in
-            if row.server == .idleOneSecond { options.idleTimeoutSeconds = 1 }
-        }) { server in
+        let config =
+            row.server == .limits
+            ? localDeliveryConfig
+                + "\nsmtp max-message-size 1000\nsmtp limit max-rcpt 2 max-mails 2\n"
+            : localDeliveryConfig
+        try await withServer(
+            config: config,
+            configure: { options in
+                if row.server == .idleOneSecond { options.idleTimeoutSeconds = 1 }
+            }
+        ) { server in
             let received = try await blocking { [port = server.port] in
                 try Self.run(row, port: port)
             }
