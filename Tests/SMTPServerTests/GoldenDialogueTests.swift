@@ -102,6 +102,77 @@ import Testing
         return nil
     }
 
+    /// OpenSMTPD's `-T smtp` trace of §7.2, verbatim, without its start-up line and its
+    /// delivery line (MailLab delivers before the 250, so that line comes earlier).
+    static let goldenTrace = #"""
+        smtp: 0x556167d5bbf0: connected to listener 0x556167d7d3d0 [hostname=vm, port=2525, tag=]
+        smtp: 0x556167d5bbf0: STATE_NEW -> STATE_CONNECTED
+        cd2dc1d81fff0092 smtp connected address=127.0.0.1 host=localhost
+        smtp: 0x556167d5bbf0: >>> 220 vm ESMTP OpenSMTPD
+        smtp: 0x556167d5bbf0: <<< HELO defaultNS
+        smtp: 0x556167d5bbf0: STATE_CONNECTED -> STATE_HELO
+        smtp: 0x556167d5bbf0: >>> 250 vm Hello defaultNS [127.0.0.1], pleased to meet you
+        smtp: 0x556167d5bbf0: <<< MAIL FROM: abgelaescht@ausgebuefft
+        smtp: 0x556167d5bbf0: >>> 553 5.1.0 Sender address syntax error
+        cd2dc1d81fff0092 smtp failed-command command="MAIL FROM: abgelaescht@ausgebuefft" result="553 5.1.0 Sender address syntax error"
+        smtp: 0x556167d5bbf0: <<< MAIL FROM: <abgelaescht@ausgebuefft>
+        smtp: 0x556167d5bbf0: >>> 250 2.0.0 Ok
+        smtp: 0x556167d5bbf0: <<< RCPT TO: <root@localhost>
+        smtp: 0x556167d5bbf0: >>> 250 2.1.5 Destination address valid: Recipient ok
+        smtp: 0x556167d5bbf0: <<< DATA
+        smtp: 0x556167d5bbf0: >>> 354 Enter mail, end with "." on a line by itself
+        smtp: 0x556167d5bbf0: STATE_HELO -> STATE_BODY
+        <<< [MSG] Subject: test
+        <<< [MSG] 
+        <<< [MSG] first body line
+        <<< [MSG] second body line
+        <<< [MSG] .
+        <<< [EOM]
+        smtp: 0x556167d5bbf0: >>> 250 2.0.0 c54610f7 Message accepted for delivery
+        cd2dc1d81fff0092 smtp message msgid=c54610f7 size=278 nrcpt=1 proto=SMTP
+        cd2dc1d81fff0092 smtp envelope evpid=c54610f7934e0634 from=<abgelaescht@ausgebuefft> to=<root@localhost>
+        smtp: 0x556167d5bbf0: STATE_BODY -> STATE_HELO
+        smtp: 0x556167d5bbf0: <<< QUIT
+        smtp: 0x556167d5bbf0: >>> 221 2.0.0 Bye
+        smtp: 0x556167d5bbf0: STATE_HELO -> STATE_QUIT
+        cd2dc1d81fff0092 smtp disconnected reason=quit
+        """#
+
+    /// Masks what differs per run or per implementation: pointers, ids, port, size, name.
+    static func normalizedTrace(_ line: some StringProtocol, serverName: String) -> String {
+        var line = String(line)
+        line.replace(#/smtp: 0x[0-9a-f]+:/#, with: "smtp: 0xS:")
+        line.replace(
+            #/listener 0x[0-9a-f]+ \[hostname=[^,]*, port=\d+,/#,
+            with: "listener 0xL [hostname=N, port=P,")
+        line.replace(#/^[0-9a-f]{16} smtp /#, with: "SID smtp ")
+        line.replace(#/msgid=[0-9a-f]{8} size=\d+/#, with: "msgid=M size=Z")
+        line.replace(#/evpid=[0-9a-f]{16}/#, with: "evpid=E")
+        line.replace(#/ [0-9a-f]{8} Message accepted/#, with: " M Message accepted")
+        line.replace(#/>>> 220 \S+ ESMTP \S+$/#, with: ">>> 220 N ESMTP S")
+        line = line.replacingOccurrences(of: ">>> 250 \(serverName) Hello", with: ">>> 250 N Hello")
+        line = line.replacingOccurrences(of: ">>> 250 vm Hello", with: ">>> 250 N Hello")
+        return line
+    }
+
+    /// The lines of `golden` appear in `log` in the same order (other lines may come between).
+    static func traceContainsInOrder(_ log: String, _ golden: String, serverName: String)
+        -> [String]
+    {
+        let ours = log.split(separator: "\n").map { normalizedTrace($0, serverName: serverName) }
+        var position = 0
+        var missing: [String] = []
+        for line in golden.split(separator: "\n", omittingEmptySubsequences: false) {
+            let wanted = normalizedTrace(line, serverName: serverName)
+            if let found = ours[position...].firstIndex(of: wanted) {
+                position = found + 1
+            } else {
+                missing.append(wanted)
+            }
+        }
+        return missing
+    }
+
     @Test func realSmtpdBinaryWithSeedConfigAndRoot() throws {
         let directory = try TempDir("golden")
         defer { directory.remove() }
@@ -121,9 +192,12 @@ import Testing
             readBytes(files[0]), recipient: "root@localhost", name: name,
             messageID: Self.messageID(in: replies) ?? "?")
         #expect(maildirFiles(maildir, "tmp").isEmpty)
-        // The trace speaks OpenSMTPD's -T smtp format.
-        #expect(smtpd.log.contains(": <<< MAIL FROM: <abgelaescht@ausgebuefft>"))
-        #expect(smtpd.log.contains(": >>> 221 2.0.0 Bye"))
+        // The trace speaks OpenSMTPD's -T smtp format, line for line.
+        #expect(smtpd.waitForLog("smtp disconnected reason=quit"))
+        let missing = Self.traceContainsInOrder(smtpd.log, Self.goldenTrace, serverName: name)
+        #expect(
+            missing.isEmpty, "trace lines missing or out of order: \(missing)\nlog:\n\(smtpd.log)")
+        #expect(smtpd.log.contains(" mda delivery msgid="))
     }
 
     @Test func inProcessWithAnOrdinaryUser() async throws {
@@ -146,6 +220,22 @@ import Testing
                 readBytes(files[0]), recipient: "osdrefuser@localhost", name: "vm",
                 messageID: Self.messageID(in: replies) ?? "?")
         }
+    }
+
+    @Test func traceComparisonNoticesChanges() {
+        let golden = "smtp: 0x1: <<< HELO a\nsmtp: 0x1: >>> 250 2.0.0 Ok"
+        #expect(
+            Self.traceContainsInOrder(
+                "smtp: 0xab: <<< HELO a\nx\nsmtp: 0xab: >>> 250 2.0.0 Ok", golden, serverName: "vm"
+            ).isEmpty)
+        #expect(
+            Self.traceContainsInOrder(
+                "smtp: 0xab: >>> 250 2.0.0 Ok\nsmtp: 0xab: <<< HELO a", golden, serverName: "vm"
+            ).count == 1)
+        #expect(
+            Self.traceContainsInOrder(
+                "smtp: 0xab: <<< HELO a\nsmtp: 0xab: >>> 250 2.0.0: Ok", golden, serverName: "vm"
+            ).count == 1)
     }
 
     @Test func normalizationKeepsRealDifferences() {
