@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Testing
 
 /// Reference §7.2/§7.3: the required dialogue, byte for byte except the server name, the
@@ -89,6 +90,12 @@ import Testing
         for (index, line) in lines.enumerated() where index < expected.count {
             #expect(expected[index](line), "stored line \(index + 1): \(line.debugDescription)")
         }
+    }
+
+    static func permissions(_ path: String) -> mode_t {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return 0 }
+        return info.st_mode & 0o7777
     }
 
     static func messageID(in replies: [String]) -> String? {
@@ -192,6 +199,11 @@ import Testing
             readBytes(files[0]), recipient: "root@localhost", name: name,
             messageID: Self.messageID(in: replies) ?? "?")
         #expect(maildirFiles(maildir, "tmp").isEmpty)
+        // Created 0700, the file 0600, as OpenSMTPD's maildir delivery does.
+        for folder in ["", "/new", "/cur", "/tmp"] {
+            #expect(Self.permissions(maildir + folder) == 0o700, "\(maildir + folder)")
+        }
+        #expect(Self.permissions(files[0]) == 0o600)
         // The trace speaks OpenSMTPD's -T smtp format, line for line.
         #expect(smtpd.waitForLog("smtp disconnected reason=quit"))
         let missing = Self.traceContainsInOrder(smtpd.log, Self.goldenTrace, serverName: name)

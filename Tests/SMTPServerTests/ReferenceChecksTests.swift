@@ -358,6 +358,51 @@ let referenceChecks: [ReferenceCheck] = [
                 ["452 4.5.3 Too many recipients: Too many messages sent"]
             ),
         ], after: .open, server: .limits, stored: [["Subject: m0\n"], ["Subject: m1\n"]]),
+    ReferenceCheck(
+        name: "A.1 before HELO", helo: false,
+        steps: [
+            ("NOOP\r\n", ["250 2.0.0 Ok"]),
+            ("MAIL FROM:<a@b.example>\r\n", [notNow]),
+            ("RCPT TO:<osdrefuser@localhost>\r\n", [notNow]),
+            ("DATA\r\n", [notNow]),
+            ("HELO [x]\r\n", ["501 5.5.4 Invalid command arguments: Invalid domain name"]),
+            ("EHLO\r\n", ["501 5.5.1 Invalid command: EHLO requires domain name"]),
+            (
+                "helo lower.example\r\n",
+                ["250 vm Hello lower.example [127.0.0.1], pleased to meet you"]
+            ),
+        ], after: .open),
+    ReferenceCheck(
+        name: "A.1 misc commands",
+        steps: [
+            ("TURN\r\n", [unrecognized]), ("ETRN x\r\n", [unrecognized]),
+            ("BDAT 10 LAST\r\n", [unrecognized]), ("\r\n", [unrecognized]),
+            (" \r\n", [unrecognized]),
+        ], after: .open),
+    ReferenceCheck(
+        name: "A.1 sequence errors",
+        steps: [
+            ("DATA\r\n", [notNow]),
+            ("MAIL FROM:<a@b.example>\r\n", ["250 2.0.0 Ok"]),
+            ("RSET\r\n", ["250 2.0.0 Reset state"]),
+            ("RCPT TO:<osdrefuser@localhost>\r\n", [notNow]),
+        ], after: .open),
+    ReferenceCheck(
+        name: "hostile: bare CR inside a command", helo: false,
+        steps: [("EHLO x\rQUIT\r\n", ["501 5.5.4 Invalid command arguments: Invalid domain name"])],
+        after: .open),
+    ReferenceCheck(
+        name: "hostile: malformed SIZE",
+        steps: [
+            (
+                "MAIL FROM:<a@b.example> SIZE=abc\r\n",
+                ["501 5.5.4 Invalid command arguments: Bad SIZE value"]
+            ),
+            (
+                "MAIL FROM:<a@b.example> SIZE=-1\r\n",
+                ["501 5.5.4 Invalid command arguments: Bad SIZE value"]
+            ),
+        ], after: .open),
 ]
 
 /// Compares one received line with an expected one (`<id>`: 8 lowercase hex digits).
