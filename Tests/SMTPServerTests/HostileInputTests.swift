@@ -122,6 +122,14 @@ import Testing
         #expect(try other.command("HELO other").hasPrefix("250 "))
         #expect(try other.command("NOOP") == "250 2.0.0 Ok")
         #expect(smtpd.isRunning)
+
+        // A graceful stop is not held up by the client that never reads.
+        let started = Date()
+        smtpd.signal(SIGTERM)
+        #expect(smtpd.wait(timeout: 15) == 0)
+        #expect(Date().timeIntervalSince(started) < 5, "stop waits at most 2 s for sessions")
+        #expect(smtpd.log.hasSuffix("Exiting\n"))
+        _ = flooder
     }
 
     @Test func theSessionLimitRefusesWith421() async throws {
