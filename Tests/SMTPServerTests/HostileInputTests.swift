@@ -91,7 +91,8 @@ import Testing
         let limit = 50 << 20
         var sent = 0
         var blocked = false
-        while sent < limit && !blocked {
+        let giveUp = Date().addingTimeInterval(30)
+        while sent < limit && !blocked && Date() < giveUp {
             var offset = 0
             while offset < chunk.count {
                 let n = chunk.withUnsafeBytes {
@@ -112,6 +113,15 @@ import Testing
         }
         #expect(blocked, "sending never blocked: \(sent) bytes went in")
         #expect(sent < limit)
+        // Not merely slow: the server has stopped reading, so nothing more goes in.
+        flooder.setSendTimeout(1.5)
+        let more = chunk.withUnsafeBytes {
+            send(flooder.fd, $0.baseAddress!, $0.count, Int32(MSG_NOSIGNAL))
+        }
+        let moreError = errno
+        #expect(
+            more < 0 && (moreError == EAGAIN || moreError == EWOULDBLOCK),
+            "another \(more) bytes went in")
         let after = Self.residentKiB(smtpd.pid)
         #expect(before > 0 && after > 0)
         #expect(after - before < 32 * 1024, "smtpd grew from \(before) KiB to \(after) KiB")
