@@ -132,4 +132,47 @@ import Testing
             #expect(maildirFiles(server.maildir).isEmpty)
         }
     }
+
+    /// Closes with RST (SO_LINGER 0) instead of FIN.
+    static func reset(_ client: LineClient) {
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        setsockopt(
+            client.fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+    }
+
+    @Test func abruptClientsLeaveNoSessionBehind() async throws {
+        try await withServer { server in
+            try await blocking { [port = server.port] in
+                for index in 0..<60 {
+                    let client = try LineClient(port: port)
+                    switch index % 3 {
+                    case 0:
+                        break  // connect, close at once
+                    case 1:
+                        // A whole pipelined message, then reset without reading a reply.
+                        try client.send(
+                            "HELO r\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<osdrefuser@localhost>\r\nDATA\r\n"
+                                + "Subject: reset \(index)\r\n\r\nbody\r\n.\r\n")
+                    default:
+                        _ = try client.readReply()
+                        try client.send("HELO r\r\nMAIL FROM:<a@b.example>\r\n")
+                    }
+                    Self.reset(client)
+                }
+            }
+            let deadline = Date().addingTimeInterval(5)
+            while server.server.sessionCount > 0 && Date() < deadline {
+                try await Task.sleep(nanoseconds: 20_000_000)
+            }
+            #expect(server.server.sessionCount == 0)
+            // Whatever was delivered is whole; the server still serves.
+            for file in maildirFiles(server.maildir) {
+                #expect(readText(file).hasSuffix("\n\nbody\n"))
+            }
+            let replies = try await blocking { [port = server.port] in
+                try GoldenDialogueTests.runDialogue(port: port, recipient: "osdrefuser@localhost")
+            }
+            #expect(replies.last == "221 2.0.0 Bye\r\n")
+        }
+    }
 }
