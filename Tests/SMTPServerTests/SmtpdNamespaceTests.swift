@@ -14,9 +14,10 @@ struct SmtpdNamespaceTests {
         let namespace: String
         let hostEnd: String
         let insideEnd: String
-        let subnet = Int.random(in: 0...255)
-        var insideAddress: String { "10.213.\(subnet).1" }
-        var hostAddress: String { "10.213.\(subnet).2" }
+        // A random /30 of 10.213.0.0/16, so parallel runs do not share a subnet.
+        let subnet = (third: Int.random(in: 0...255), fourth: Int.random(in: 0...63) * 4)
+        var insideAddress: String { "10.213.\(subnet.third).\(subnet.fourth + 1)" }
+        var hostAddress: String { "10.213.\(subnet.third).\(subnet.fourth + 2)" }
         var smtpd: SmtpdProcess?
 
         init() {
