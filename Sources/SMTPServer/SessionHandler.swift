@@ -12,6 +12,11 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
     private var connection: Connection?
     private var peerFinished = false
     private var deliveryStarted: UInt64 = 0
+    private var delivering = false
+    /// The server is stopping: once no delivery is in flight, say so and close.
+    private var shuttingDown = false
+    /// A close is under way (after QUIT, an error, or the shutdown notice).
+    private var closing = false
 
     init(core: ServerCore, session: SMTPSession) {
         self.core = core
@@ -50,9 +55,17 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         core.sessionEnded(self, on: connection.loop)
     }
 
-    /// The server is stopping: say so and close (the session is idle between messages).
+    /// The server is stopping: say so and close. A delivery in flight is answered first
+    /// (its final dot may have arrived after `stop` stopped waiting for deliveries), so a
+    /// client is never told 421 for a message that is then stored.
     func shutdownNotice() {
-        guard let connection else { return }
+        shuttingDown = true
+        if !delivering { sendShutdownNotice() }
+    }
+
+    private func sendShutdownNotice() {
+        guard let connection, !closing else { return }
+        closing = true
         connection.write(Array("421 4.3.0 \(core.serverName(for: connection)) Server shutting down\r\n".utf8))
         connection.close(afterFlush: true)
     }
@@ -69,6 +82,7 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
             case .close:
                 connection.write(output)
                 output = []
+                closing = true
                 connection.close(afterFlush: true)
             case .log(let line), .trace(let line):
                 core.log(line)
@@ -80,6 +94,7 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
 
     private func deliver(_ message: Message, loop: EventLoop) {
         core.deliveryStarted()
+        delivering = true
         deliveryStarted = monotonicNanoseconds()
         core.store.deliver(message) { [self] result in
             loop.execute { [self] in finishDelivery(message, result: result) }
@@ -107,7 +122,9 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
                 ? .temporaryFailure : .permanentFailure("Delivery failed: \(error.enhancedStatusCode)")
         }
         core.deliveryFinished()
+        delivering = false
         handle(session.deliveryFinished(outcome))
         if peerFinished && session.wantsInput { handle(session.inputClosed()) }
+        if shuttingDown && !delivering { sendShutdownNotice() }
     }
 }

@@ -206,18 +206,22 @@ import Testing
     /// transaction, in one write. Safe: one reply, one message (the near miss was data) or a
     /// rejection; never two messages.
     @Test(arguments: [
-        "\\n.\\n", "\\n.\\r\\n", "\\r\\n.\\n", "\\r.\\r", "\\r.\\n", "\\n.\\r", "\\r.\\r\\n", "\\r\\n.\\r",
+        "\\n.\\n", "\\n.\\r\\n", "\\r\\n.\\n", "\\r.\\r", "\\r.\\n", "\\n.\\r", "\\r.\\r\\n",
+        "\\r\\n.\\r",
         "\\r\\n.\\r\\r\\n", "\\r\\n\\0.\\r\\n",
     ])
     func smugglingNearMissesAreData(ending: String) async throws {
-        let bytes = ending.replacingOccurrences(of: "\\r", with: "\r").replacingOccurrences(of: "\\n", with: "\n")
-            .replacingOccurrences(of: "\\0", with: "\u{0}")
+        let bytes = ending.replacingOccurrences(of: "\\r", with: "\r").replacingOccurrences(
+            of: "\\n", with: "\n"
+        )
+        .replacingOccurrences(of: "\\0", with: "\u{0}")
         try await withServer { server in
             let (reply, silent) = try await blocking { [port = server.port] in
                 let client = try LineClient(port: port)
                 _ = try client.readReply()
                 for command in [
-                    "EHLO defaultNS", "MAIL FROM:<abgelaescht@ausgebuefft>", "RCPT TO:<osdrefuser@localhost>",
+                    "EHLO defaultNS", "MAIL FROM:<abgelaescht@ausgebuefft>",
+                    "RCPT TO:<osdrefuser@localhost>",
                     "DATA",
                 ] {
                     _ = try client.command(command)
@@ -229,14 +233,18 @@ import Testing
                 return (try client.readLine(), client.staysSilent(0.5))
             }
             #expect(silent, "a second reply: the near miss ended DATA")
-            let accepted = reply.map { lineMatches($0, "250 2.0.0 <id> Message accepted for delivery") } ?? false
+            let accepted =
+                reply.map { lineMatches($0, "250 2.0.0 <id> Message accepted for delivery") }
+                ?? false
             #expect(accepted || reply?.hasPrefix("5") == true, "\(reply ?? "(closed)")")
             try await Task.sleep(nanoseconds: 100_000_000)
             #expect(server.server.messages.count == (accepted ? 1 : 0))
             if accepted {
                 let text = server.server.messages.first?.text ?? ""
                 #expect(text.contains("line before fake end"))
-                #expect(text.contains("MAIL FROM:<smuggled@ausgebuefft>"), "the smuggled commands stayed data")
+                #expect(
+                    text.contains("MAIL FROM:<smuggled@ausgebuefft>"),
+                    "the smuggled commands stayed data")
             }
         }
     }
