@@ -376,47 +376,55 @@ func runProgram(
 /// The real smtpd running as a child (`-d`, log captured), on a free port of 127.0.0.1
 /// unless the configuration says otherwise. Always `stop()` it (kills by pid, waits).
 final class SmtpdProcess {
-    let process = Process()
-    let logPath: String
-    let port: UInt16
+    private(set) var process = Process()
+    private(set) var logPath = ""
+    private(set) var port: UInt16 = 0
     var pid: Int32 { process.processIdentifier }
 
     /// `config` is written to `directory/smtpd.conf` after `@PORT@` is replaced.
-    /// `readyHost`: where to probe until the server accepts (nil: do not wait).
+    /// `readyHost`: where to probe until the server accepts (nil: do not wait). Without a
+    /// `port`, a free one is picked, and picked again if another process took it meanwhile.
     init(
-        config: String, directory: TempDir, port: UInt16? = nil,
+        config: String, directory: TempDir, port fixedPort: UInt16? = nil,
         extraArguments: [String] = ["-T", "smtp"],
         readyHost: String? = "127.0.0.1"
     ) throws {
-        let port = try port ?? freePort()
-        self.port = port
-        let configPath = try directory.write(
-            "smtpd.conf", config.replacingOccurrences(of: "@PORT@", with: String(port)))
-        logPath = directory.path + "/smtpd-\(port)-\(UInt32.random(in: 0...UInt32.max)).log"
-        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: smtpdPath)
-        process.arguments = ["-d", "-f", configPath] + extraArguments
-        process.currentDirectoryURL = URL(fileURLWithPath: directory.path)
-        let log = FileHandle(forWritingAtPath: logPath)
-        process.standardOutput = log
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        guard let readyHost else { return }
-        let deadline = Date().addingTimeInterval(15)
-        while Date() < deadline {
-            if !process.isRunning {
-                throw TestFailure("smtpd exited early (\(process.terminationStatus)): \(self.log)")
+        for attempt in 1...3 {
+            port = try fixedPort ?? freePort()
+            let configPath = try directory.write(
+                "smtpd-\(port).conf", config.replacingOccurrences(of: "@PORT@", with: String(port)))
+            logPath = directory.path + "/smtpd-\(port)-\(UInt32.random(in: 0...UInt32.max)).log"
+            _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+            process = Process()
+            process.executableURL = URL(fileURLWithPath: smtpdPath)
+            process.arguments = ["-d", "-f", configPath] + extraArguments
+            process.currentDirectoryURL = URL(fileURLWithPath: directory.path)
+            let log = FileHandle(forWritingAtPath: logPath)
+            process.standardOutput = log
+            process.standardError = log
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            guard let readyHost else { return }
+            let deadline = Date().addingTimeInterval(15)
+            while Date() < deadline && process.isRunning {
+                if logSaysListening(),
+                    (try? LineClient(host: readyHost, port: port, timeout: 1)) != nil
+                {
+                    // That probe was a session of its own; it ends when the client goes away.
+                    return
+                }
+                usleep(20_000)
             }
-            if logSaysListening(), (try? LineClient(host: readyHost, port: port, timeout: 1)) != nil
-            {
-                // That probe was a session of its own; it ends when the client goes away.
-                return
+            if process.isRunning {
+                stop()
+                throw TestFailure("smtpd did not listen within 15 s: \(self.log)")
             }
-            usleep(20_000)
+            process.waitUntilExit()
+            let lostThePort = self.log.contains("Address already in use")
+            if fixedPort == nil && lostThePort && attempt < 3 { continue }
+            throw TestFailure("smtpd exited early (\(process.terminationStatus)): \(self.log)")
         }
-        stop()
-        throw TestFailure("smtpd did not listen within 15 s: \(self.log)")
+        throw TestFailure("smtpd: no free port")
     }
 
     private func logSaysListening() -> Bool { log.contains("info: listening on") }
