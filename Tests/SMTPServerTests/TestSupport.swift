@@ -287,8 +287,6 @@ final class InProcessServer {
         port = made.addresses.first?.port ?? 0
     }
 
-    func connect() throws -> LineClient { try LineClient(port: port) }
-
     func stop() {
         server.stop(graceSeconds: 5)
         directory.remove()
