@@ -68,7 +68,9 @@ let package = Package(
         .testTarget(name: "MaildirTests", dependencies: ["Maildir", "MailMessage"]),
         .testTarget(
             name: "SMTPServerTests",
-            dependencies: ["SMTPServer", "SMTPProtocol", "SMTPConfig", "Maildir", "SMTPClient"]),
+            dependencies: [
+                "SMTPServer", "SMTPProtocol", "SMTPConfig", "Maildir", "SMTPClient", "Netlink",
+            ]),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "CSystem"]),
         .testTarget(name: "LabTests", dependencies: ["Lab", "Netlink"]),
         .testTarget(name: "SMTPClientTests", dependencies: ["SMTPClient", "Reactor", "Netlink"]),

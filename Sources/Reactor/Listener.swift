@@ -11,8 +11,11 @@ public final class Listener: Sendable {
     private let acceptors = Mutex<[ObjectIdentifier: Acceptor]>([:])
 
     /// Binds and listens (backlog 511; OpenSMTPD's 5 lets a burst of clients wait seconds).
-    public init(address: SocketAddress, backlog: Int32 = 511) throws(SystemError) {
-        let (fd, bound) = try Socket.listen(on: address, backlog: backlog)
+    /// `freeBind`: see `Socket.listen`.
+    public init(address: SocketAddress, backlog: Int32 = 511, freeBind: Bool = false)
+        throws(SystemError)
+    {
+        let (fd, bound) = try Socket.listen(on: address, backlog: backlog, freeBind: freeBind)
         self.fd = fd
         self.address = bound
     }

@@ -5,9 +5,13 @@ import Glibc
 public enum Socket {
     /// A non-blocking, close-on-exec TCP socket bound to `address` and listening.
     /// `SO_REUSEADDR` so a restarted server binds at once; IPv6 sockets are v6-only so that
-    /// IPv4 and IPv6 listeners on one port do not clash.
-    public static func listen(on address: SocketAddress, backlog: Int32 = 511) throws(SystemError)
-        -> (fd: Int32, bound: SocketAddress)
+    /// IPv4 and IPv6 listeners on one port do not clash. `freeBind` sets `IP_FREEBIND`: the
+    /// bind succeeds for an address that is not (yet) usable, such as an IPv6 address still
+    /// tentative during duplicate address detection.
+    public static func listen(
+        on address: SocketAddress, backlog: Int32 = 511, freeBind: Bool = false
+    )
+        throws(SystemError) -> (fd: Int32, bound: SocketAddress)
     {
         let type = Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue)
         let fd = try checked("socket") { Glibc.socket(address.family, type, 0) }
@@ -16,9 +20,9 @@ public enum Socket {
             if address.isIPv6 {
                 try setOption(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, 1, name: "IPV6_V6ONLY")
             }
-            // A fresh interface's IPv6 address stays "tentative" for a second or two (DAD);
-            // binding it would fail with EADDRNOTAVAIL. IP_FREEBIND lets the listener wait.
-            try setOption(fd, Int32(IPPROTO_IP), IP_FREEBIND, 1, name: "IP_FREEBIND")
+            if freeBind {
+                try setOption(fd, Int32(IPPROTO_IP), IP_FREEBIND, 1, name: "IP_FREEBIND")
+            }
             try address.withSockaddr { pointer, length throws(SystemError) in
                 _ = try checked("bind \(address)") { Glibc.bind(fd, pointer, length) }
             }

@@ -13,6 +13,11 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
     private var peerFinished = false
     private var deliveryStarted: UInt64 = 0
     private let tls: TLSContext?
+    private var delivering = false
+    /// The server is stopping: once no delivery is in flight, say so and close.
+    private var shuttingDown = false
+    /// A close is under way (after QUIT, an error, or the shutdown notice).
+    private var closing = false
 
     init(core: ServerCore, session: SMTPSession, tls: TLSContext?) {
         self.core = core
@@ -74,9 +79,17 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         core.sessionEnded(self, on: connection.loop)
     }
 
-    /// The server is stopping: say so and close (the session is idle between messages).
+    /// The server is stopping: say so and close. A delivery in flight is answered first
+    /// (its final dot may have arrived after `stop` stopped waiting for deliveries), so a
+    /// client is never told 421 for a message that is then stored.
     func shutdownNotice() {
-        guard let connection else { return }
+        shuttingDown = true
+        if !delivering { sendShutdownNotice() }
+    }
+
+    private func sendShutdownNotice() {
+        guard let connection, !closing else { return }
+        closing = true
         connection.write(
             Array("421 4.3.0 \(core.serverName(for: connection)) Server shutting down\r\n".utf8))
         connection.close(afterFlush: true)
@@ -94,6 +107,7 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
             case .close:
                 connection.write(output)
                 output = []
+                closing = true
                 connection.close(afterFlush: true)
             case .log(let line), .trace(let line):
                 core.log(line)
@@ -110,6 +124,7 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
 
     private func deliver(_ message: Message, loop: EventLoop) {
         core.deliveryStarted()
+        delivering = true
         deliveryStarted = monotonicNanoseconds()
         core.store.deliver(message) { [self] result in
             loop.execute { [self] in finishDelivery(message, result: result) }
@@ -140,7 +155,9 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
                 : .permanentFailure("Delivery failed: \(error.enhancedStatusCode)")
         }
         core.deliveryFinished()
+        delivering = false
         handle(session.deliveryFinished(outcome))
         if peerFinished && session.wantsInput { handle(session.inputClosed()) }
+        if shuttingDown && !delivering { sendShutdownNotice() }
     }
 }
