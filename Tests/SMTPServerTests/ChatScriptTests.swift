@@ -1,5 +1,4 @@
 import Foundation
-import Reactor
 import SMTPClient
 import SMTPConfig
 import Testing
@@ -16,13 +15,6 @@ private func runScript(_ name: String, against server: MailServer) throws -> Cha
     let script = try ChatScriptParser.parse(text, name: name)
     return ChatRunner.run(
         script, options: ChatOptions(host: "127.0.0.1", port: server.addresses[0].port))
-}
-
-/// A port nobody listens on right now (the config grammar has no "port 0").
-private func freePort() throws -> UInt16 {
-    let (fd, bound) = try Socket.listen(on: .v4(host: "127.0.0.1", port: 0))
-    closeDescriptor(fd)
-    return bound.port
 }
 
 private func temporaryDirectory() -> String {

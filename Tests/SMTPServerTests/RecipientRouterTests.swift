@@ -5,7 +5,7 @@ import Testing
 
 @testable import SMTPServer
 
-private struct FakeUsers: UserDatabase {
+private struct RouterTestUsers: UserDatabase {
     var names: Set<String> = ["root", "osdrefuser", "nobody", ".."]
     func user(named name: String) -> LocalUser? {
         names.contains(name) ? LocalUser(name: name, home: "/home/\(name)") : nil
@@ -26,7 +26,7 @@ private func router(_ text: String, warnings: Warnings = Warnings()) throws -> R
         localAddresses: ["127.0.0.1", "10.0.0.2"], workingDirectory: "/srv/lab",
         subaddressDelimiter: "+")
     return try RecipientRouter(
-        configuration: configuration, environment: environment, users: FakeUsers(),
+        configuration: configuration, environment: environment, users: RouterTestUsers(),
         warn: { line in warnings.lines.withLock { $0.append(line) } })
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Reactor
 import SMTPConfig
 import SMTPServer
 import Synchronization
@@ -69,21 +70,9 @@ func waitForFiles(_ maildir: String, count: Int, timeout: Double = 5) -> [String
 
 /// A port that was free a moment ago: bind 127.0.0.1:0, read it, close.
 func freePort() throws -> UInt16 {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw TestFailure("socket: errno \(errno)") }
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
-            bind(fd, raw, length) == 0 && getsockname(fd, raw, &length) == 0
-        }
-    }
-    guard bound else { throw TestFailure("bind/getsockname: errno \(errno)") }
-    return UInt16(bigEndian: address.sin_port)
+    let (fd, bound) = try Socket.listen(on: .v4(host: "127.0.0.1", port: 0))
+    closeDescriptor(fd)
+    return bound.port
 }
 
 // MARK: - Line client
