@@ -289,10 +289,12 @@ public final class MailServer: Sendable {
         // 1-2 s of duplicate address detection, and bind fails with EADDRNOTAVAIL meanwhile:
         // `listen on veth0` right after `ip link set veth0 up` would not start. The address
         // is configured, so bind it anyway; it serves once DAD is done.
-        let configuredIPv6 = Set(interfaceAddresses().map(\.address).filter(\.isIPv6).map { $0.withPort(0) })
+        let configuredIPv6 = Set(
+            interfaceAddresses().map(\.address).filter(\.isIPv6).map { $0.withPort(0) })
         for plan in plans {
             do {
-                let configured = plan.address.isIPv6 && configuredIPv6.contains(plan.address.withPort(0))
+                let configured =
+                    plan.address.isIPv6 && configuredIPv6.contains(plan.address.withPort(0))
                 let listener = try Listener(address: plan.address, freeBind: configured)
                 bound.append(listener)
                 var actual = plan

@@ -143,7 +143,10 @@ import Testing
     }
 
     @Test func theSessionLimitRefusesWith421() async throws {
-        try await withServer(config: nil, configure: { $0.maxSessions = 2 }) { server in
+        try await withServer(
+            config: nil,
+            configure: { $0.maxSessions = 2 }
+        ) { server in
             try await blocking { [port = server.port] in
                 let first = try LineClient(port: port)
                 let second = try LineClient(port: port)

@@ -79,7 +79,10 @@ import Testing
     }
 
     @Test func aBurstOf200ConnectionsAllGetBanners() async throws {
-        try await withServer(config: nil, configure: { $0.loops = 2 }) { server in
+        try await withServer(
+            config: nil,
+            configure: { $0.loops = 2 }
+        ) { server in
             let banners = Mutex<[String]>([])
             let port = server.port
             try await blocking {
