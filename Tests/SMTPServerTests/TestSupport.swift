@@ -97,9 +97,10 @@ final class LineClient {
             }
         }
         guard connected else {
-            let error = errno
-            Glibc.close(fd)
-            throw TestFailure("connect \(host):\(port): errno \(error)")
+            // No close here: a class whose stored properties are all set runs its deinit
+            // when the initializer throws, and a second close could hit a descriptor number
+            // another test has reused meanwhile (a listener, seen in CI).
+            throw TestFailure("connect \(host):\(port): errno \(errno)")
         }
         setTimeout(timeout)
     }
