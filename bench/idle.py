@@ -7,7 +7,7 @@ import selectors
 import socket
 import time
 
-from servers import tree_rss_kib
+from servers import tree_pss_kib, tree_rss_kib
 
 
 def raise_nofile(n):
@@ -17,7 +17,7 @@ def raise_nofile(n):
     return want
 
 
-def open_idle(port, n, timeout=60.0, batch=200):
+def open_idle(port, n, timeout=20.0, batch=200):
     """Opens n sessions that took their banner (connects in batches of `batch` in flight).
     Returns (sockets, banners received)."""
     sel = selectors.DefaultSelector()
@@ -52,12 +52,16 @@ def open_idle(port, n, timeout=60.0, batch=200):
     return socks, banners
 
 
-def banner_latency(port, tries=20):
+def banner_latency(port, tries=10):
     """Seconds from connect to a full 220 line, for `tries` fresh sessions (closed after)."""
     out = []
     for _ in range(tries):
         t0 = time.monotonic()
-        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        try:
+            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        except OSError:
+            out.append(float("inf"))
+            continue
         try:
             buf = b""
             while not buf.endswith(b"\n"):
@@ -80,17 +84,21 @@ def run_idle(server, n):
     socks = []
     try:
         time.sleep(0.3)
-        rss0, procs0 = tree_rss_kib(server.pid)
+        rss0, _ = tree_rss_kib(server.pid)
+        pss0 = tree_pss_kib(server.pid)
         t0 = time.monotonic()
         socks, banners = open_idle(server.port, n)
         opened = time.monotonic() - t0
         time.sleep(1.0)
         rss1, procs1 = tree_rss_kib(server.pid)
+        pss1 = tree_pss_kib(server.pid)
         lat = sorted(banner_latency(server.port))
         return {
             "server": server.name, "sessions": n, "banners": banners, "open_seconds": opened,
             "rss0_kib": rss0, "rss1_kib": rss1, "procs": procs1,
             "per_session_kib": (rss1 - rss0) / max(banners, 1),
+            "pss0_kib": pss0, "pss1_kib": pss1,
+            "pss_per_session_kib": (pss1 - pss0) / max(banners, 1),
             "new_banner_ms_median": lat[len(lat) // 2] * 1000,
             "new_banner_ms_max": lat[-1] * 1000,
         }

@@ -38,8 +38,8 @@ def write_report(results):
 
     out.append("### Throughput (msgs/s, median [min–max]; server CPU s; peak RSS)\n")
     out.append("| server | sessions | size | msgs | msgs/s | server CPU s | CPU ms/msg | "
-               "peak RSS MiB (procs) | lost | load 1m |")
-    out.append("|---|---|---|---|---|---|---|---|---|---|")
+               "peak RSS MiB (procs) | peak PSS MiB | lost | load 1m |")
+    out.append("|---|---|---|---|---|---|---|---|---|---|---|")
     for (server, sessions, size), runs in sorted(
             cells.items(), key=lambda kv: (kv[0][2], kv[0][0] != "fsync-loop", kv[0][0],
                                            kv[0][1])):
@@ -51,16 +51,25 @@ def write_report(results):
         cpu_txt = f"{_med(cpu):.2f}" if cpu else "–"
         per = f"{_med(cpu) * 1000 / n:.2f}" if cpu else "–"
         rss_txt = (f"{_med(rss) / 1024:.1f} ({max(r['procs'] for r in runs)})" if rss else "–")
+        pss = [r["peak_pss_kib"] for r in runs if r.get("peak_pss_kib")]
+        pss_txt = f"{_med(pss) / 1024:.1f}" if pss else "–"
         loads = "/".join(r["load"] for r in runs)
         out.append(f"| {server} | {sessions} | {_size(size)} | {n} | **{_med(rates):.0f}** "
-                   f"[{min(rates):.0f}–{max(rates):.0f}] | {cpu_txt} | {per} | {rss_txt} | "
+                   f"[{min(rates):.0f}–{max(rates):.0f}] | {cpu_txt} | {per} | {rss_txt} | {pss_txt} | "
                    f"{lost} | {loads} |")
     out.append("")
 
     out.append("### Ratios (medians): MailLab durable and no-storage against each peer\n")
-    out.append("| sessions | size | MailLab / fsync loop | MailLab / Postfix | "
+    out.append("| sessions | size | MailLab / fsync loop (run right before) | MailLab / Postfix | "
                "MailLab / OpenSMTPD | no-storage / smtp-sink |")
     out.append("|---|---|---|---|---|---|")
+    paired = {}
+    for (server, sessions, size), runs in cells.items():
+        if server == "maillab":
+            ratios = [r["rate"] / r["loop_rate"] for r in runs if r.get("loop_rate")]
+            if ratios:
+                paired[(sessions, size)] = (f"{_med(ratios):.2f} [{min(ratios):.2f}–"
+                                            f"{max(ratios):.2f}] (loop {_med([r['loop_rate'] for r in runs]):.0f}/s)")
     keys = sorted({(k[1], k[2]) for k in rate if k[0] == "maillab"}, key=lambda k: (k[1], k[0]))
     for sessions, size in keys:
         ours = rate.get(("maillab", sessions, size))
@@ -68,7 +77,7 @@ def write_report(results):
         def ratio(a, b):
             return f"{a / b:.2f}" if a and b else "–"
         out.append(
-            f"| {sessions} | {_size(size)} | {ratio(ours, loop.get(size))} | "
+            f"| {sessions} | {_size(size)} | {paired.get((sessions, size), ratio(ours, loop.get(size)))} | "
             f"{ratio(ours, rate.get(('postfix', sessions, size)))} | "
             f"{ratio(ours, rate.get(('opensmtpd', sessions, size)))} | "
             f"{ratio(rate.get(('maillab-nostore', sessions, size)), rate.get(('smtp-sink', sessions, size)))} |")
@@ -82,15 +91,16 @@ def write_report(results):
     if results["idle"]:
         out.append("### Idle sessions (took the banner, then silent)\n")
         out.append("| server | sessions | banners | RSS before → after MiB (procs) | "
-                   "KiB per session | new banner median / max ms | load |")
-        out.append("|---|---|---|---|---|---|---|")
+                   "RSS KiB per session | PSS KiB per session | new banner median / max ms | load |")
+        out.append("|---|---|---|---|---|---|---|---|")
         for r in results["idle"]:
             if "error" in r:
                 out.append(f"| {r['server']} | {r['sessions']} | error: {r['error']} ||||")
                 continue
             out.append(f"| {r['server']} | {r['sessions']} | {r['banners']} | "
                        f"{r['rss0_kib'] / 1024:.1f} → {r['rss1_kib'] / 1024:.1f} ({r['procs']}) | "
-                       f"{r['per_session_kib']:.1f} | {r['new_banner_ms_median']:.1f} / "
+                       f"{r['per_session_kib']:.1f} | {r.get('pss_per_session_kib', 0):.1f} | "
+                       f"{r['new_banner_ms_median']:.1f} / "
                        f"{r['new_banner_ms_max']:.1f} | {r['load']} |")
         out.append("")
 

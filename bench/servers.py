@@ -6,6 +6,7 @@ system users created by run.sh (mlbench, opensmtpd, opensmtpq).
 """
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -134,6 +135,9 @@ class Postfix(Server):
         self.maildir = os.path.join(home, "Maildir")
 
     def start(self):
+        # Mail left queued by an earlier run (stopped mid-delivery) would land in this one.
+        subprocess.run(["postsuper", "-c", self.conf, "-d", "ALL"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         subprocess.run(["postfix", "-c", self.conf, "start"], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         pidfile = os.path.join(self.dir, "spool", "pid", "master.pid")
@@ -168,6 +172,8 @@ class OpenSMTPD(Server):
         self.maildir = os.path.join(home, "Maildir")
 
     def start(self):
+        # Mail left queued by an earlier run (stopped mid-delivery) would land in this one.
+        shutil.rmtree(os.path.join(self.dir, "var", "spool", "smtpd"), ignore_errors=True)
         self.spawn(["unshare", "-m", "--propagation", "private",
                     os.path.join(self.dir, "start.sh")], cwd=self.dir)
         wait_banner(self.port)
@@ -253,3 +259,19 @@ def hwm_kib(pid):
     except OSError:
         pass
     return 0
+
+
+def tree_pss_kib(pid):
+    """Summed proportional set size (KiB) of the tree: shared pages counted once overall,
+    fairer than summed RSS for multi-process servers."""
+    total = 0
+    for p in tree(pid):
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+                        break
+        except OSError:
+            continue
+    return total

@@ -7,7 +7,7 @@ import subprocess
 import threading
 import time
 
-from servers import RECIPIENT, SENDER, hwm_kib, tree_cpu, tree_rss_kib
+from servers import RECIPIENT, SENDER, hwm_kib, tree_cpu, tree_pss_kib, tree_rss_kib
 
 
 def count_new(maildir):
@@ -24,10 +24,10 @@ def load():
 class RSSSampler(threading.Thread):
     """Peak summed RSS of a process tree, sampled every `interval` seconds."""
 
-    def __init__(self, pid, interval=0.1):
+    def __init__(self, pid, interval=0.2):
         super().__init__(daemon=True)
         self.pid, self.interval = pid, interval
-        self.peak, self.peak_procs = 0, 0
+        self.peak, self.peak_procs, self.peak_pss = 0, 0, 0
         self.done = threading.Event()
 
     def run(self):
@@ -35,6 +35,7 @@ class RSSSampler(threading.Thread):
             rss, procs = tree_rss_kib(self.pid)
             if rss > self.peak:
                 self.peak, self.peak_procs = rss, procs
+            self.peak_pss = max(self.peak_pss, tree_pss_kib(self.pid))
             self.done.wait(self.interval)
 
     def stop(self):
@@ -102,7 +103,8 @@ def run_server(server, sessions, count, size, trash, warmup=20):
             "server": server.name, "sessions": sessions, "size": size, "count": count,
             "delivered": delivered, "seconds": t1 - t0, "rate": delivered / (t1 - t0),
             "server_cpu": cpu1 - cpu0, "client_cpu": client_cpu, "peak_rss_kib": peak,
-            "procs": sampler.peak_procs, "load": ld, "command": cmd,
+            "procs": sampler.peak_procs, "peak_pss_kib": sampler.peak_pss, "load": ld,
+            "command": cmd,
         }
     finally:
         server.stop()
