@@ -1,7 +1,9 @@
 /* The disk's ceiling for durable Maildir delivery, one file per message: in one thread,
  * create a file in DIR/tmp (O_EXCL), write SIZE bytes, fsync it, rename it into DIR/new,
  * fsync DIR/new. Prints "N files in S s = R files/s".
- * Usage: fsyncloop DIR COUNT SIZE */
+ * With MODE "syncfs", each fsync is replaced by syncfs+fsync (what MailLab's writer does per
+ * batch in its default mode), to see what one such flush costs on this disk.
+ * Usage: fsyncloop DIR COUNT SIZE [fsync|syncfs] */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -18,10 +20,11 @@ static void die(const char *what, const char *path) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 4) {
-        fprintf(stderr, "usage: fsyncloop DIR COUNT SIZE\n");
+    if (argc != 4 && argc != 5) {
+        fprintf(stderr, "usage: fsyncloop DIR COUNT SIZE [fsync|syncfs]\n");
         return 2;
     }
+    int use_syncfs = argc == 5 && strcmp(argv[4], "syncfs") == 0;
     const char *dir = argv[1];
     long count = atol(argv[2]), size = atol(argv[3]);
     char tmp[4096], new[4096], a[4200], b[4200];
@@ -42,9 +45,11 @@ int main(int argc, char **argv) {
         int fd = open(a, O_CREAT | O_EXCL | O_WRONLY, 0600);
         if (fd < 0) die("open", a);
         if (write(fd, data, size) != size) die("write", a);
+        if (use_syncfs && syncfs(fd) != 0) die("syncfs", a);
         if (fsync(fd) != 0) die("fsync", a);
         if (close(fd) != 0) die("close", a);
         if (rename(a, b) != 0) die("rename", a);
+        if (use_syncfs && syncfs(newfd) != 0) die("syncfs", new);
         if (fsync(newfd) != 0) die("fsync", new);
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
