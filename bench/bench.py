@@ -3,7 +3,8 @@
 
 Environment: BENCH_DIR (work folder), SMTPD (our release binary), LOOP (the fsync loop
 binary), QUICK=1 (2-minute smoke run), REPS (repetitions, default 3), ONLY (comma list of
-parts: throughput,idle,latency), SERVERS (comma list of server names), OUT (results folder).
+parts: throughput,idle,latency), SERVERS (comma list of server names), SESSIONS and SIZES
+(comma lists), OUT (results folder).
 """
 
 import json
@@ -15,7 +16,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from idle import run_idle  # noqa: E402
+from idle import run_idle, run_limit_check  # noqa: E402
 from latency import measure  # noqa: E402
 from servers import OpenSMTPD, OurSMTPD, Postfix, SMTPSink  # noqa: E402
 from throughput import load, park, run_loop, run_server  # noqa: E402
@@ -28,8 +29,8 @@ ONLY = set(os.environ.get("ONLY", "throughput,idle,latency").split(","))
 OUT = os.environ.get("OUT", os.path.join(ROOT, "results"))
 HOME = os.path.join(ROOT, "home")
 
-SESSIONS = [20] if QUICK else [1, 20, 100]
-SIZES = [1024] if QUICK else [1024, 102400]
+SESSIONS = [int(x) for x in os.environ.get("SESSIONS", "20" if QUICK else "1,20,100").split(",")]
+SIZES = [int(x) for x in os.environ.get("SIZES", "1024" if QUICK else "1024,102400").split(",")]
 IDLE = [1000] if QUICK else [1000, 10000]
 
 
@@ -137,6 +138,12 @@ def main():
                 results["idle"].append(r)
                 save()
                 log(f"idle {r}")
+            if server.name == "maillab":
+                try:
+                    results["limit"] = run_limit_check(server)
+                except Exception as e:
+                    results["limit"] = {"error": str(e)[:300]}
+                log(f"descriptor limit check {results['limit']}")
     if "latency" in ONLY:
         for server in servers():
             park(server.maildir, TRASH)

@@ -22,6 +22,7 @@ def open_idle(port, n, timeout=20.0, batch=200):
     Returns (sockets, banners received)."""
     sel = selectors.DefaultSelector()
     socks, waiting, banners = [], 0, 0
+    refused = 0
     started = 0
     deadline = time.monotonic() + timeout
     while (started < n or waiting) and time.monotonic() < deadline:
@@ -48,7 +49,10 @@ def open_idle(port, n, timeout=20.0, batch=200):
             waiting -= 1
             if data.startswith(b"220"):
                 banners += 1
+            elif data.startswith(b"421"):
+                refused += 1
     sel.close()
+    open_idle.refused = refused
     return socks, banners
 
 
@@ -106,3 +110,23 @@ def run_idle(server, n):
         for s in socks:
             s.close()
         server.stop()
+
+
+def run_limit_check(server, nofile=1024, n=1100):
+    """smtpd under a low descriptor limit: it must say so at start and refuse the sessions
+    it cannot hold with 421 instead of hanging them."""
+    server.prefix = ["prlimit", f"--nofile={nofile}:{nofile}", "--"]
+    server.start()
+    socks = []
+    try:
+        socks, banners = open_idle(server.port, n)
+        refused = open_idle.refused
+    finally:
+        for s in socks:
+            s.close()
+        server.stop()
+        server.prefix = []
+    with open(server.log_path) as f:
+        warnings = [line.strip() for line in f if "descriptor limit" in line][-1:]
+    return {"server": server.name, "nofile": nofile, "sessions": n, "banners": banners,
+            "refused_421": refused, "log": warnings[0] if warnings else ""}

@@ -104,6 +104,14 @@ def write_report(results):
                        f"{r['new_banner_ms_max']:.1f} | {r['load']} |")
         out.append("")
 
+    limit = results.get("limit")
+    if limit:
+        if "error" in limit:
+            out.append(f"Descriptor-limit check: error {limit['error']}\n")
+        else:
+            out.append(f"Descriptor-limit check (smtpd under `prlimit --nofile={limit['nofile']}`, "
+                       f"{limit['sessions']} sessions opened): {limit['banners']} banners, "
+                       f"{limit['refused_421']} refused with 421; log: `{limit['log']}`\n")
     if results["latency"]:
         out.append("### Per-message latency, 20 sessions, MAIL → 250 after the dot (ms)\n")
         out.append("| server | size | messages | msgs/s | p50 | p90 | p99 | max | load |")

@@ -85,10 +85,16 @@ class Server:
             self.log.close()
         self.pid = self.proc = self.log = None
 
+    prefix = []
+
+    @property
+    def log_path(self):
+        return os.path.join(self.root, f"{self.name}.log")
+
     def spawn(self, argv, cwd, env=None):
-        self.log = open(os.path.join(self.root, f"{self.name}.log"), "ab")
+        self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            argv, cwd=cwd, stdout=self.log, stderr=subprocess.STDOUT, env=env,
+            self.prefix + argv, cwd=cwd, stdout=self.log, stderr=subprocess.STDOUT, env=env,
             start_new_session=True)
         self.pid = self.proc.pid
 
