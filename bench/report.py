@@ -70,7 +70,8 @@ def write_report(results):
             if ratios:
                 paired[(sessions, size)] = (f"{_med(ratios):.2f} [{min(ratios):.2f}–"
                                             f"{max(ratios):.2f}] (loop {_med([r['loop_rate'] for r in runs]):.0f}/s)")
-    keys = sorted({(k[1], k[2]) for k in rate if k[0] == "maillab"}, key=lambda k: (k[1], k[0]))
+    keys = sorted({(k[1], k[2]) for k in rate if k[0] in ("maillab", "maillab-nostore")},
+                  key=lambda k: (k[1], k[0]))
     for sessions, size in keys:
         ours = rate.get(("maillab", sessions, size))
 
