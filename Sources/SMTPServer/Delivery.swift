@@ -21,9 +21,7 @@ public struct DeliveredMessage: Sendable {
 /// Where complete messages go. `deliver` returns at once; `completion` runs on any thread,
 /// only after the message is durable (or definitely failed).
 protocol MessageStore: Sendable {
-    func deliver(
-        _ message: Message, completion: @escaping @Sendable (Result<[String], MaildirError>) -> Void
-    )
+    func deliver(_ message: Message, completion: @escaping @Sendable (Result<[String], MaildirError>) -> Void)
     func shutdown()
 }
 
@@ -37,9 +35,7 @@ struct MaildirStore: MessageStore {
 
     let writer: MaildirWriter
 
-    func deliver(
-        _ message: Message, completion: @escaping @Sendable (Result<[String], MaildirError>) -> Void
-    ) {
+    func deliver(_ message: Message, completion: @escaping @Sendable (Result<[String], MaildirError>) -> Void) {
         let items = message.recipients.compactMap { recipient -> DeliveryItem? in
             guard recipient.route.mailbox != Self.discardPath else { return nil }
             return DeliveryItem(
@@ -59,9 +55,7 @@ struct MaildirStore: MessageStore {
 /// Keeps messages in memory only: what a test that asserts on content needs, and the
 /// no-storage mode of the benchmarks.
 struct MemoryStore: MessageStore {
-    func deliver(
-        _ message: Message, completion: @escaping @Sendable (Result<[String], MaildirError>) -> Void
-    ) {
+    func deliver(_ message: Message, completion: @escaping @Sendable (Result<[String], MaildirError>) -> Void) {
         completion(.success([]))
     }
     func shutdown() {}

@@ -57,8 +57,7 @@ public final class MailServer: Sendable {
     {
         let plan = try Self.plan(configuration, options: options)
         try self.init(
-            plans: plan.listeners, options: options, limits: plan.limits,
-            fixedMaildirs: plan.maildirs)
+            plans: plan.listeners, options: options, limits: plan.limits, fixedMaildirs: plan.maildirs)
     }
 
     /// Checks what `init(configuration:)` would check (listen targets against this network
@@ -75,8 +74,7 @@ public final class MailServer: Sendable {
         }
     }
 
-    private static func plan(_ configuration: SMTPConfiguration, options: Options)
-        throws(ServerErrors)
+    private static func plan(_ configuration: SMTPConfiguration, options: Options) throws(ServerErrors)
         -> (listeners: [ListenerPlan], limits: SessionLimits, maildirs: [String])
     {
         let serverName = options.serverName ?? HostNames.serverName()
@@ -137,8 +135,7 @@ public final class MailServer: Sendable {
         guard errors.isEmpty else { throw ServerErrors(errors: errors) }
         var fixed: [String] = []
         for action in configuration.actions {
-            guard case .maildir(let path?, _) = action.method, !path.contains("%{"),
-                !path.hasPrefix("~"),
+            guard case .maildir(let path?, _) = action.method, !path.contains("%{"), !path.hasPrefix("~"),
                 path != MaildirStore.discardPath
             else { continue }
             fixed.append(path.hasPrefix("/") ? path : workingDirectory + "/" + path)
@@ -155,9 +152,7 @@ public final class MailServer: Sendable {
     public static func catchAll(maildir: String, port: UInt16 = 0, options: Options = Options())
         throws(ServerErrors) -> MailServer
     {
-        let root =
-            maildir.hasPrefix("/")
-            ? maildir : (options.workingDirectory ?? currentDirectory()) + "/" + maildir
+        let root = maildir.hasPrefix("/") ? maildir : (options.workingDirectory ?? currentDirectory()) + "/" + maildir
         return try MailServer(
             plans: [catchAllPlan(port: port, mailbox: root, options: options)], options: options,
             limits: SessionLimits(), fixedMaildirs: [root])
@@ -175,9 +170,7 @@ public final class MailServer: Sendable {
             limits: SessionLimits(), fixedMaildirs: [])
     }
 
-    private static func catchAllPlan(port: UInt16, mailbox: String, options: Options)
-        -> ListenerPlan
-    {
+    private static func catchAllPlan(port: UInt16, mailbox: String, options: Options) -> ListenerPlan {
         ListenerPlan(
             address: .v4(host: "127.0.0.1", port: port),
             serverName: options.serverName ?? HostNames.serverName(), isLocal: true, tag: nil,
@@ -186,9 +179,7 @@ public final class MailServer: Sendable {
 
     private let limits: SessionLimits
 
-    private init(
-        plans: [ListenerPlan], options: Options, limits: SessionLimits, fixedMaildirs: [String]
-    )
+    private init(plans: [ListenerPlan], options: Options, limits: SessionLimits, fixedMaildirs: [String])
         throws(ServerErrors)
     {
         self.plans = plans
@@ -203,14 +194,12 @@ public final class MailServer: Sendable {
         let store: any MessageStore =
             options.inMemory
             ? MemoryStore()
-            : MaildirStore(
-                writer: MaildirWriter(hostname: hostNameForFiles(), flushMode: options.flushMode))
+            : MaildirStore(writer: MaildirWriter(hostname: hostNameForFiles(), flushMode: options.flushMode))
         let descriptors = raiseDescriptorLimit()
         let maxSessions = options.maxSessions ?? max(16, descriptors.after - 128)
         if options.maxSessions == nil && descriptors.after < 10_240 {
             options.log.write(
-                "warn: descriptor limit is \(descriptors.after) (hard limit reached): at most \(maxSessions) sessions"
-            )
+                "warn: descriptor limit is \(descriptors.after) (hard limit reached): at most \(maxSessions) sessions")
         }
         var names: [SocketAddress: String] = [:]
         for plan in plans { names[plan.address] = plan.serverName }
@@ -255,13 +244,9 @@ public final class MailServer: Sendable {
             listener.start(
                 on: group.loops,
                 accepted: { fd, peer, loop in
-                    Self.accept(
-                        fd: fd, peer: peer, loop: loop, plan: plan, core: core, limits: limits,
-                        options: options)
+                    Self.accept(fd: fd, peer: peer, loop: loop, plan: plan, core: core, limits: limits, options: options)
                 },
-                failed: { error in
-                    core.log("warn: accept on \(plan.address): \(error); pausing accepts")
-                })
+                failed: { error in core.log("warn: accept on \(plan.address): \(error); pausing accepts") })
         }
     }
 
@@ -272,15 +257,13 @@ public final class MailServer: Sendable {
         if core.activeSessions.add(1, ordering: .relaxed).newValue > core.maxSessions {
             core.activeSessions.subtract(1, ordering: .relaxed)
             // Departure: OpenSMTPD stops accepting silently; a client here learns why.
-            let text = Array(
-                "421 4.3.2 \(plan.serverName) Too many sessions, try again later\r\n".utf8)
+            let text = Array("421 4.3.2 \(plan.serverName) Too many sessions, try again later\r\n".utf8)
             _ = text.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             closeDescriptor(fd)
             core.log("warn: session limit (\(core.maxSessions)) reached: refused \(peer.host)")
             return
         }
-        var configuration = SessionConfiguration(
-            serverName: plan.serverName, listenerIsLocal: plan.isLocal)
+        var configuration = SessionConfiguration(serverName: plan.serverName, listenerIsLocal: plan.isLocal)
         configuration.limits = limits
         configuration.traceEnabled = options.trace
         let peerInfo = PeerInfo(address: peer.host, hostName: HostNames.reverseName(of: peer))
@@ -331,9 +314,7 @@ public final class MailServer: Sendable {
         }
         for listener in bound { listener.close() }
         let deadline = monotonicNanoseconds() + UInt64(graceSeconds * 1_000_000_000)
-        while core.pendingDeliveries.load(ordering: .relaxed) > 0
-            && monotonicNanoseconds() < deadline
-        {
+        while core.pendingDeliveries.load(ordering: .relaxed) > 0 && monotonicNanoseconds() < deadline {
             usleep(2000)
         }
         for loop in group.loops {
@@ -341,9 +322,7 @@ public final class MailServer: Sendable {
             loop.execute { core.shutdownSessions(on: loop) }
         }
         let closeDeadline = monotonicNanoseconds() + 2_000_000_000
-        while core.activeSessions.load(ordering: .relaxed) > 0
-            && monotonicNanoseconds() < closeDeadline
-        {
+        while core.activeSessions.load(ordering: .relaxed) > 0 && monotonicNanoseconds() < closeDeadline {
             usleep(2000)
         }
         core.store.shutdown()
@@ -372,7 +351,6 @@ func currentDirectory() -> String {
 func hostNameForFiles() -> String {
     var buffer = [CChar](repeating: 0, count: 256)
     guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
-    let name = String(
-        decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     return name.isEmpty ? "localhost" : name
 }

@@ -5,8 +5,7 @@ final class MessageFeed: Sendable {
     private struct State {
         var messages: [DeliveredMessage] = []
         var cursor = 0
-        var waiters: [(id: Int, continuation: CheckedContinuation<DeliveredMessage, any Error>)] =
-            []
+        var waiters: [(id: Int, continuation: CheckedContinuation<DeliveredMessage, any Error>)] = []
         var nextWaiter = 0
         var closed = false
         /// Waiters whose timeout fired before they were registered.
@@ -55,8 +54,7 @@ final class MessageFeed: Sendable {
         }
         let timeout = Task {
             try await Task.sleep(nanoseconds: timeoutNanoseconds)
-            let waiter = state.withLock {
-                state -> CheckedContinuation<DeliveredMessage, any Error>? in
+            let waiter = state.withLock { state -> CheckedContinuation<DeliveredMessage, any Error>? in
                 guard let index = state.waiters.firstIndex(where: { $0.id == id }) else {
                     state.expired.insert(id)
                     return nil
@@ -90,8 +88,6 @@ final class MessageFeed: Sendable {
             state.waiters = []
             return all
         }
-        for waiter in waiters {
-            waiter.continuation.resume(throwing: ServerError("the server stopped"))
-        }
+        for waiter in waiters { waiter.continuation.resume(throwing: ServerError("the server stopped")) }
     }
 }
