@@ -1,18 +1,9 @@
-import SMTPProtocol
 import Synchronization
 
-/// Delivered messages in order, for `MailServer.nextMessage` and `messages`. Keeps the
-/// `Message` itself and builds the `DeliveredMessage` only when someone reads it: `smtpd`
-/// never does, and building it (headers, a copy of the content, address strings) on every
-/// delivery cost ~8% of a message's instructions in the no-storage benchmark.
+/// Delivered messages in order, for `MailServer.nextMessage` and `messages`.
 final class MessageFeed: Sendable {
-    private struct Entry {
-        let message: Message
-        let files: [String]
-        var delivered: DeliveredMessage { DeliveredMessage(message, files: files) }
-    }
     private struct State {
-        var messages: [Entry] = []
+        var messages: [DeliveredMessage] = []
         var cursor = 0
         var waiters: [(id: Int, continuation: CheckedContinuation<DeliveredMessage, any Error>)] = []
         var nextWaiter = 0
@@ -29,10 +20,9 @@ final class MessageFeed: Sendable {
     }
     private let state = Mutex(State())
 
-    func publish(_ message: Message, files: [String]) {
-        let entry = Entry(message: message, files: files)
+    func publish(_ message: DeliveredMessage) {
         let waiter = state.withLock { state -> CheckedContinuation<DeliveredMessage, any Error>? in
-            state.messages.append(entry)
+            state.messages.append(message)
             state.bytes += message.content.count
             if !state.waiters.isEmpty {
                 state.cursor = state.messages.count
@@ -40,9 +30,9 @@ final class MessageFeed: Sendable {
             }
             var drop = max(0, state.messages.count - State.retained)
             var bytes = state.bytes
-            for index in 0..<drop { bytes -= state.messages[index].message.content.count }
+            for index in 0..<drop { bytes -= state.messages[index].content.count }
             while bytes > State.retainedBytes && drop < state.messages.count - 1 {
-                bytes -= state.messages[drop].message.content.count
+                bytes -= state.messages[drop].content.count
                 drop += 1
             }
             if drop > 0 {
@@ -52,10 +42,10 @@ final class MessageFeed: Sendable {
             }
             return nil
         }
-        waiter?.resume(returning: entry.delivered)
+        waiter?.resume(returning: message)
     }
 
-    var all: [DeliveredMessage] { state.withLock { $0.messages }.map(\.delivered) }
+    var all: [DeliveredMessage] { state.withLock { $0.messages } }
 
     func next(timeoutNanoseconds: UInt64) async throws -> DeliveredMessage {
         let id = state.withLock { state -> Int in
@@ -75,7 +65,7 @@ final class MessageFeed: Sendable {
         }
         defer { timeout.cancel() }
         return try await withCheckedThrowingContinuation { continuation in
-            let ready = state.withLock { state -> Result<Entry, ServerError>? in
+            let ready = state.withLock { state -> Result<DeliveredMessage, ServerError>? in
                 if state.cursor < state.messages.count {
                     state.cursor += 1
                     return .success(state.messages[state.cursor - 1])
@@ -87,7 +77,7 @@ final class MessageFeed: Sendable {
                 state.waiters.append((id, continuation))
                 return nil
             }
-            if let ready { continuation.resume(with: ready.map(\.delivered)) }
+            if let ready { continuation.resume(with: ready) }
         }
     }
 

@@ -97,7 +97,7 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
                         + "to=<\(recipient.original)> rcpt=<\(recipient.address)> user=\(recipient.route.user) "
                         + "delay=\(seconds)s result=Ok stat=Delivered")
             }
-            core.feed.publish(message, files: files)
+            core.feed.publish(DeliveredMessage(message, files: files))
             outcome = .delivered
         case .failure(let error):
             let result = error.isTemporary ? "TempFail" : "PermFail"

@@ -1,7 +1,6 @@
 import Foundation
 import Glibc
 import SMTPConfig
-import SMTPProtocol
 import Testing
 
 @testable import SMTPServer
@@ -106,33 +105,13 @@ import Testing
         let mebibyte = [UInt8](repeating: 0x61, count: 1 << 20)
         for index in 0..<40 {
             feed.publish(
-                Message(
-                    id: "\(index)", sender: .null, recipients: [], content: mebibyte,
-                    protocolName: "ESMTP"),
-                files: [])
+                DeliveredMessage(
+                    id: "\(index)", sender: "", recipients: [], content: mebibyte, files: []))
         }
         let kept = feed.all
         #expect(kept.count == 32)
         #expect(kept.last?.id == "39")
         #expect(kept.first?.id == "8")
-    }
-
-    @Test func feedBuildsTheDeliveredMessageWhenItIsRead() async throws {
-        let feed = MessageFeed()
-        func message(_ id: String) -> Message {
-            Message(
-                id: id, sender: .null, recipients: [], content: Array("x\n".utf8),
-                protocolName: "ESMTP")
-        }
-        feed.publish(message("a"), files: ["/m/new/1"])
-        let first = try await feed.next(timeoutNanoseconds: 1_000_000_000)
-        #expect(first.id == "a")
-        #expect(first.files == ["/m/new/1"])
-        #expect(first.content == Array("x\n".utf8))
-        async let waiting = feed.next(timeoutNanoseconds: 5_000_000_000)
-        try await Task.sleep(nanoseconds: 50_000_000)
-        feed.publish(message("b"), files: [])
-        #expect(try await waiting.id == "b")
     }
 
     @Test func userCacheAnswersUntilItExpires() {
