@@ -59,8 +59,9 @@ for u in opensmtpd opensmtpq; do
 done
 mkdir -p "$HOMEDIR" && chown mlbench: "$HOMEDIR"
 
-# Leftovers of an earlier run (messages parked between runs) go first.
+# Leftovers of an earlier run (messages parked between runs, server logs) go first.
 rm -rf "$BENCH_DIR/trash"
+rm -f "$BENCH_DIR"/*.log "$BENCH_DIR/postfix/maillog"
 
 # 4. Helpers: the fsync loop (the disk's ceiling) and the listen-backlog shim.
 mkdir -p "$BENCH_DIR/bin"
