@@ -10,7 +10,8 @@ public struct DeliveredMessage: Sendable {
     /// The message as stored for its first recipient (Return-Path, Delivered-To, Received,
     /// then the client's header and body), LF line ends.
     public var content: [UInt8]
-    /// Maildir files, one per recipient (empty for the in-memory store).
+    /// Maildir files, one per stored recipient (none for the in-memory store and for
+    /// recipients of a `maildir "/dev/null"` action).
     public var files: [String]
 
     /// The content as text (lossy for non-UTF-8 bytes).
@@ -28,15 +29,26 @@ protocol MessageStore: Sendable {
 
 /// Maildir files through the group-committing writer.
 struct MaildirStore: MessageStore {
+    /// MailLab extension: `action NAME maildir "/dev/null"` discards the message after the
+    /// whole SMTP dialogue (the 250 comes at once, nothing is stored). It is the no-storage
+    /// mode of the benchmarks, reachable from an ordinary configuration file; OpenSMTPD would
+    /// fail such a delivery (not a directory), so no working configuration changes meaning.
+    static let discardPath = "/dev/null"
+
     let writer: MaildirWriter
 
     func deliver(
         _ message: Message, completion: @escaping @Sendable (Result<[String], MaildirError>) -> Void
     ) {
-        let items = message.recipients.map { recipient in
-            DeliveryItem(
+        let items = message.recipients.compactMap { recipient -> DeliveryItem? in
+            guard recipient.route.mailbox != Self.discardPath else { return nil }
+            return DeliveryItem(
                 maildir: recipient.route.mailbox,
                 chunks: [message.deliveryHeaders(for: recipient), message.content])
+        }
+        if items.isEmpty {
+            completion(.success([]))
+            return
         }
         writer.deliver(items, completion: completion)
     }

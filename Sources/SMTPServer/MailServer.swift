@@ -181,7 +181,8 @@ public final class MailServer: Sendable {
         var fixed: [String] = []
         for action in configuration.actions {
             guard case .maildir(let path?, _) = action.method, !path.contains("%{"),
-                !path.hasPrefix("~")
+                !path.hasPrefix("~"),
+                path != MaildirStore.discardPath
             else { continue }
             fixed.append(path.hasPrefix("/") ? path : workingDirectory + "/" + path)
         }
@@ -376,7 +377,8 @@ public final class MailServer: Sendable {
     /// The bound addresses (after `start`), with the ports the kernel chose for port 0.
     public var addresses: [SocketAddress] { listeners.withLock { $0.map(\.address) } }
 
-    /// Every message delivered so far (the most recent 10,000), oldest first.
+    /// Every message delivered so far (the most recent 10,000, at most 32 MiB of content),
+    /// oldest first.
     public var messages: [DeliveredMessage] { core.feed.all }
 
     /// The next delivered message not yet returned by this method; waits up to `timeout`

@@ -11,22 +11,34 @@ final class MessageFeed: Sendable {
         var closed = false
         /// Waiters whose timeout fired before they were registered.
         var expired: Set<Int> = []
-        /// Only the most recent messages are kept, so a long-running server does not grow.
+        /// Content bytes of `messages`.
+        var bytes = 0
+        /// Only the most recent messages are kept, so a long-running server does not grow:
+        /// at most this many, and at most `retainedBytes` of content (10,000 messages of
+        /// 100 KiB held a daemon at 1 GiB RSS).
         static let retained = 10_000
+        static let retainedBytes = 32 << 20
     }
     private let state = Mutex(State())
 
     func publish(_ message: DeliveredMessage) {
         let waiter = state.withLock { state -> CheckedContinuation<DeliveredMessage, any Error>? in
+            state.messages.append(message)
+            state.bytes += message.content.count
             if !state.waiters.isEmpty {
-                state.messages.append(message)
                 state.cursor = state.messages.count
                 return state.waiters.removeFirst().continuation
             }
-            state.messages.append(message)
-            if state.messages.count > State.retained {
-                let drop = state.messages.count - State.retained
+            var drop = max(0, state.messages.count - State.retained)
+            var bytes = state.bytes
+            for index in 0..<drop { bytes -= state.messages[index].content.count }
+            while bytes > State.retainedBytes && drop < state.messages.count - 1 {
+                bytes -= state.messages[drop].content.count
+                drop += 1
+            }
+            if drop > 0 {
                 state.messages.removeFirst(drop)
+                state.bytes = bytes
                 state.cursor = max(0, state.cursor - drop)
             }
             return nil

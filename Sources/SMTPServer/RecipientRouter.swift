@@ -28,6 +28,8 @@ struct RecipientRouter: RecipientPolicy {
     let users: any UserDatabase
     let environment: Environment
     let warn: @Sendable (String) -> Void
+    /// Maildir path templates, parsed once (parsing per recipient cost ~5,000 instructions).
+    let templates: [String: FormatTemplate]
 
     init(
         configuration: SMTPConfiguration, environment: Environment, users: any UserDatabase,
@@ -66,6 +68,13 @@ struct RecipientRouter: RecipientPolicy {
         self.users = users
         self.environment = environment
         self.warn = warn
+        var templates: [String: FormatTemplate] = [:]
+        for action in configuration.actions {
+            if case .maildir(let path?, _) = action.method, let parsed = try? FormatTemplate(path) {
+                templates[path] = parsed
+            }
+        }
+        self.templates = templates
     }
 
     private static func tableRefs(of kind: ConditionKind) -> [TableRef?] {
@@ -222,7 +231,9 @@ struct RecipientRouter: RecipientPolicy {
             }
         var expanded: String
         if let template {
-            guard let format = try? FormatTemplate(template) else { return nil }
+            guard let format = templates[template] ?? (try? FormatTemplate(template)) else {
+                return nil
+            }
             let values = FormatTemplate.Values(
                 sender: senderParts, rcpt: (clean(recipient.localPart), clean(recipient.domain)),
                 dest: (clean(destination.localPart), clean(destination.domain)),
@@ -266,8 +277,12 @@ struct RecipientRouter: RecipientPolicy {
 }
 
 extension String {
+    /// `/` → `:`, on UTF-8 bytes, with a fast path for the usual case (no slash): the
+    /// Character-wise version cost ~4,700 instructions per call, 7 calls per recipient.
     func replacingSlashes() -> String {
-        String(self.map { $0 == "/" ? ":" : $0 })
+        guard utf8.contains(UInt8(ascii: "/")) else { return self }
+        let bytes = utf8.map { $0 == UInt8(ascii: "/") ? UInt8(ascii: ":") : $0 }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
 

@@ -1,0 +1,173 @@
+#!/usr/bin/python3
+"""MailLab benchmark driver (called by bench/run.sh, which installs and configures the peers).
+
+Environment: BENCH_DIR (work folder), SMTPD (our release binary), LOOP (the fsync loop
+binary), QUICK=1 (2-minute smoke run), REPS (repetitions, default 3), ONLY (comma list of
+parts: throughput,idle,latency), SERVERS (comma list of server names), SESSIONS and SIZES
+(comma lists), OUT (results folder).
+"""
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from idle import run_idle, run_limit_check  # noqa: E402
+from latency import measure  # noqa: E402
+from servers import OpenSMTPD, OurSMTPD, Postfix, SMTPSink  # noqa: E402
+from throughput import load, park, run_loop, run_server  # noqa: E402
+
+ROOT = os.environ.get("BENCH_DIR", "/tmp/maillab-bench")
+TRASH = os.path.join(ROOT, "trash")
+QUICK = os.environ.get("QUICK") == "1"
+REPS = int(os.environ.get("REPS", "1" if QUICK else "3"))
+ONLY = set(os.environ.get("ONLY", "throughput,idle,latency").split(","))
+OUT = os.environ.get("OUT", os.path.join(ROOT, "results"))
+HOME = os.path.join(ROOT, "home")
+
+SESSIONS = [int(x) for x in os.environ.get("SESSIONS", "20" if QUICK else "1,20,100").split(",")]
+SIZES = [int(x) for x in os.environ.get("SIZES", "1024" if QUICK else "1024,102400").split(",")]
+IDLE = [1000] if QUICK else [1000, 10000]
+
+
+def count_for(server, sessions, size):
+    """Messages per run: enough for several seconds at each server's speed."""
+    fast = server in ("maillab", "maillab-nostore", "smtp-sink")
+    if size <= 1024:
+        n = (10000 if fast else 3000) if sessions > 1 else (2000 if fast else 500)
+    else:
+        n = (3000 if fast else 1500) if sessions > 1 else (1000 if fast else 300)
+    return max(200, n // 5) if QUICK else n
+
+
+def servers():
+    smtpd = os.environ["SMTPD"]
+    all_servers = [OurSMTPD(ROOT, smtpd), OurSMTPD(ROOT, smtpd, discard=True),
+                   Postfix(ROOT, HOME), OpenSMTPD(ROOT, HOME), SMTPSink(ROOT)]
+    wanted = os.environ.get("SERVERS")
+    if wanted:
+        names = set(wanted.split(","))
+        all_servers = [s for s in all_servers if s.name in names]
+    if not os.path.exists(os.path.join(ROOT, "opensmtpd", "start.sh")):
+        all_servers = [s for s in all_servers if s.name != "opensmtpd"]
+    return all_servers
+
+
+def log(msg):
+    print(time.strftime("%H:%M:%S"), msg, flush=True)
+
+
+def machine():
+    def sh(cmd):
+        return subprocess.run(cmd, shell=True, stdout=subprocess.PIPE, text=True).stdout.strip()
+    return {
+        "nproc": os.cpu_count(), "kernel": platform.release(),
+        "cpu": sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2").strip(),
+        "mem": sh("grep MemTotal /proc/meminfo | awk '{print $2/1024/1024 \" GiB\"}'"),
+        "fs": sh(f"df -T {ROOT} | tail -1 | awk '{{print $1\" \"$2}}'"),
+        "mount": sh(f"findmnt -no OPTIONS -T {ROOT}"),
+        "uptime": sh("uptime"),
+    }
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    results = {"machine": machine(), "quick": QUICK, "reps": REPS, "runs": [], "idle": [],
+               "latency": []}
+    path = os.path.join(OUT, f"bench-{stamp}.json")
+
+    def save():
+        with open(path, "w") as f:
+            json.dump(results, f, indent=1)
+
+    log(f"machine: {results['machine']}")
+    if "throughput" in ONLY:
+        for size in SIZES:
+            for rep in range(REPS):
+                count = 1500 if size > 1024 else 3000
+                r = run_loop(os.environ["LOOP"], ROOT, max(300, count // 5) if QUICK else count,
+                             size, TRASH)
+                r["rep"] = rep
+                results["runs"].append(r)
+                log(f"fsync-loop size={size}: {r['rate']:.0f}/s load {r['load']}")
+        for server in servers():
+            for size in SIZES:
+                for sessions in SESSIONS:
+                    for rep in range(REPS):
+                        n = count_for(server.name, sessions, size)
+                        paired = None
+                        if server.name == "maillab":
+                            # The disk's ceiling right before: the machine is shared and
+                            # its disk speed drifts by several times within minutes.
+                            paired = run_loop(os.environ["LOOP"], ROOT,
+                                              1000 if size <= 1024 else 500, size, TRASH)
+                        try:
+                            r = run_server(server, sessions, n, size, TRASH)
+                            if paired:
+                                r["loop_rate"] = paired["rate"]
+                        except Exception as e:  # record and go on with the next cell
+                            r = {"server": server.name, "sessions": sessions, "size": size,
+                                 "count": n, "error": str(e)[:300], "load": load()}
+                            log(f"{server.name} s={sessions} size={size}: ERROR {e}")
+                        r["rep"] = rep
+                        results["runs"].append(r)
+                        save()
+                        if "rate" in r:
+                            log(f"{server.name} s={sessions} size={size} n={n}: "
+                                f"{r['rate']:.0f}/s cpu {r['server_cpu']:.2f}s "
+                                f"rss {r['peak_rss_kib'] / 1024:.1f}MiB "
+                                f"lost {n - r['delivered']} load {r['load']}"
+                                + (f" loop {r['loop_rate']:.0f}/s" if "loop_rate" in r else ""))
+    if "idle" in ONLY:
+        for server in servers():
+            if server.name in ("smtp-sink", "maillab-nostore"):
+                continue
+            for n in IDLE:
+                if n > 1000 and server.name != "maillab":
+                    continue  # Postfix: one process per session; OpenSMTPD: see BENCHMARKS.md
+                try:
+                    r = run_idle(server, n)
+                except Exception as e:
+                    r = {"server": server.name, "sessions": n, "error": str(e)[:300]}
+                r["load"] = load()
+                results["idle"].append(r)
+                save()
+                log(f"idle {r}")
+            if server.name == "maillab":
+                try:
+                    results["limit"] = run_limit_check(server)
+                except Exception as e:
+                    results["limit"] = {"error": str(e)[:300]}
+                log(f"descriptor limit check {results['limit']}")
+    if "latency" in ONLY:
+        for server in servers():
+            park(server.maildir, TRASH)
+            server.start()
+            try:
+                for size in SIZES:
+                    r = measure(server.port, sessions=20, count=400 if QUICK else 2000, size=size)
+                    r.update({"server": server.name, "size": size, "load": load()})
+                    results["latency"].append(r)
+                    save()
+                    log(f"latency {r}")
+            except Exception as e:
+                results["latency"].append({"server": server.name, "error": str(e)[:300]})
+            finally:
+                server.stop()
+    results["machine"]["uptime_end"] = machine()["uptime"]
+    save()
+    from report import write_report
+    md = write_report(results)
+    with open(os.path.join(OUT, f"bench-{stamp}.md"), "w") as f:
+        f.write(md)
+    print(md)
+    log(f"results: {path}")
+
+
+if __name__ == "__main__":
+    main()
