@@ -27,6 +27,9 @@ public final class MailServer: Sendable {
         public var maxSessions: Int?
         /// Trace the dialogue (`-T smtp`).
         public var trace = false
+        /// Keep delivered messages for `messages` and `nextMessage` (bounded). A standalone
+        /// server (`smtpd`) has no reader for them and turns this off.
+        public var recordsMessages = true
         /// Log `debug:` lines about listeners, limits and recipient decisions (`-v`).
         public var verbose = false
         public var log: LogSink = .none
@@ -270,7 +273,8 @@ public final class MailServer: Sendable {
         var names: [SocketAddress: String] = [:]
         for plan in plans { names[plan.address] = plan.serverName }
         core = ServerCore(
-            store: store, trace: options.trace, log: options.log, maxSessions: maxSessions,
+            store: store, recordsMessages: options.recordsMessages, trace: options.trace,
+            log: options.log, maxSessions: maxSessions,
             loops: group.loops, names: names)
     }
 

@@ -19,6 +19,8 @@ struct ListenerPlan: Sendable {
 final class ServerCore: Sendable {
     let store: any MessageStore
     let feed = MessageFeed()
+    /// Keep delivered messages for `messages`/`nextMessage` (the embedding API).
+    let recordsMessages: Bool
     let trace: Bool
     let logSink: LogSink
     let maxSessions: Int
@@ -28,10 +30,12 @@ final class ServerCore: Sendable {
     private let names: [SocketAddress: String]
 
     init(
-        store: any MessageStore, trace: Bool, log: LogSink, maxSessions: Int, loops: [EventLoop],
+        store: any MessageStore, recordsMessages: Bool, trace: Bool, log: LogSink, maxSessions: Int,
+        loops: [EventLoop],
         names: [SocketAddress: String]
     ) {
         self.store = store
+        self.recordsMessages = recordsMessages
         self.trace = trace
         self.logSink = log
         self.maxSessions = maxSessions

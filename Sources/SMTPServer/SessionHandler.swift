@@ -142,7 +142,7 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
                         + "to=<\(recipient.original)> rcpt=<\(recipient.address)> user=\(recipient.route.user) "
                         + "delay=\(seconds)s result=Ok stat=Delivered")
             }
-            core.feed.publish(DeliveredMessage(message, files: files))
+            if core.recordsMessages { core.feed.publish(DeliveredMessage(message, files: files)) }
             outcome = .delivered
         case .failure(let error):
             let result = error.isTemporary ? "TempFail" : "PermFail"

@@ -50,6 +50,7 @@ enum SMTPD {
         var options = MailServer.Options()
         options.trace = arguments.traceSMTP
         options.verbose = arguments.verbose
+        options.recordsMessages = false
         if arguments.checkOnly {
             let problems = MailServer.validate(configuration, options: options)
             guard problems.isEmpty else {
