@@ -10,7 +10,7 @@ CONF         ?= conf/smtpd-local.conf
 DEB_PACKAGES := libmnl-dev libssl-dev pkg-config openssl iproute2 python3 curl swaks \
                 netcat-openbsd python3-aiosmtpd mblaze
 
-.PHONY: deps build test run fmt lint lab-up lab-down demo bench clean
+.PHONY: deps build test run fmt lint lab-up lab-down demo bench bench-lab clean
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -51,6 +51,11 @@ demo: build
 
 bench: deps
 	bench/run.sh
+
+# mlab lab up+down of the daisy lab against the same `ip` commands (root).
+bench-lab: deps
+	$(SWIFT) build -c release --product mlab
+	MLAB=.build/release/mlab bench/lab-vs-ip.sh 20
 
 clean:
 	rm -rf .build
