@@ -71,8 +71,11 @@ let package = Package(
             dependencies: [
                 "SMTPServer", "SMTPProtocol", "SMTPConfig", "Maildir", "SMTPClient", "Netlink",
             ]),
-        .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "CSystem"]),
-        .testTarget(name: "LabTests", dependencies: ["Lab", "Netlink"]),
+        // Helpers shared by the namespace tests (not a product).
+        .target(name: "NamespaceTestSupport", dependencies: ["Netlink"], swiftSettings: strict),
+        .testTarget(
+            name: "NetlinkTests", dependencies: ["Netlink", "CSystem", "NamespaceTestSupport"]),
+        .testTarget(name: "LabTests", dependencies: ["Lab", "Netlink", "NamespaceTestSupport"]),
         .testTarget(name: "SMTPClientTests", dependencies: ["SMTPClient", "Reactor", "Netlink"]),
     ]
 )

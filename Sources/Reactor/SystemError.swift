@@ -17,7 +17,7 @@ public struct SystemError: Error, Sendable, CustomStringConvertible, Equatable {
 }
 
 /// Runs a system call, retrying on EINTR. Returns nil for EAGAIN/EWOULDBLOCK when
-/// `blocking` is true: "would block" is a value, not an error (as in swift-nio).
+/// `blocking` is true: "would block" is a value, not an error (as in SwiftNIO).
 @inline(__always)
 func retrying<T: FixedWidthInteger>(
     _ operation: @autoclosure () -> String, blocking: Bool = false, _ body: () -> T

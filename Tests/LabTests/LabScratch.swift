@@ -1,10 +1,9 @@
+import NamespaceTestSupport
 import Foundation
 import Glibc
 import Lab
 import Netlink
 import Testing
-
-let isRoot = getuid() == 0
 
 /// Renames a lab for one test: every namespace becomes `mlt-PID-TAG-NAME`, and the lab's
 /// `host` becomes a namespace of its own, so nothing touches the real host and tests can run
@@ -13,7 +12,7 @@ final class LabScratch: @unchecked Sendable {
     let prefix: String
 
     init() {
-        LabScratch.sweepStale()
+        sweepStaleNamespaces(prefix: "mlt")
         let tag = String(
             (0..<5).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement()! })
         prefix = "mlt-\(getpid())-\(tag)-"
@@ -42,13 +41,6 @@ final class LabScratch: @unchecked Sendable {
         for name in leftovers() { try? NetworkNamespace.delete(name) }
     }
 
-    static func sweepStale() {
-        for name in (try? NetworkNamespace.list()) ?? [] where name.hasPrefix("mlt-") {
-            let parts = name.split(separator: "-")
-            guard parts.count >= 3, let pid = Int32(parts[1]) else { continue }
-            if kill(pid, 0) != 0 && errno == ESRCH { try? NetworkNamespace.delete(name) }
-        }
-    }
 }
 
 let confDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
@@ -59,22 +51,6 @@ func withLabScratch(_ body: (LabScratch) throws -> Void) throws {
     let scratch = LabScratch()
     defer { scratch.teardown() }
     try body(scratch)
-}
-
-/// Runs an iproute2 command (tests only: the independent observer) and returns its stdout.
-@discardableResult
-func iproute(_ arguments: String...) throws -> String {
-    let process = Process()
-    process.executableURL = URL(
-        fileURLWithPath: arguments[0] == "bridge" ? "/usr/sbin/bridge" : "/usr/sbin/ip")
-    process.arguments = Array(arguments[0] == "bridge" ? arguments.dropFirst() : arguments[...])
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return String(decoding: data, as: UTF8.self)
 }
 
 struct InjectedFault: Error, CustomStringConvertible {

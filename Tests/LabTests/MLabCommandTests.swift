@@ -1,3 +1,4 @@
+import NamespaceTestSupport
 import Foundation
 import Glibc
 import Lab

@@ -1,3 +1,4 @@
+import NamespaceTestSupport
 import Glibc
 import Netlink
 import Testing

@@ -1,3 +1,4 @@
+import NamespaceTestSupport
 import Foundation
 import Glibc
 import Netlink
@@ -10,7 +11,7 @@ final class Scratch: @unchecked Sendable {
     private(set) var namespaces: [String] = []
 
     init() {
-        Scratch.sweepStale()
+        sweepStaleNamespaces(prefix: "mlt")
         tag = String((0..<5).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement()! })
     }
 
@@ -37,14 +38,6 @@ final class Scratch: @unchecked Sendable {
         }
     }
 
-    /// Deletes `mlt-PID-…` namespaces whose process is gone.
-    static func sweepStale() {
-        for name in (try? NetworkNamespace.list()) ?? [] where name.hasPrefix("mlt-") {
-            let parts = name.split(separator: "-")
-            guard parts.count >= 3, let pid = Int32(parts[1]) else { continue }
-            if kill(pid, 0) != 0 && errno == ESRCH { try? NetworkNamespace.delete(name) }
-        }
-    }
 }
 
 /// Runs `body` with a scratch set whose teardown is registered before anything is created.
@@ -53,24 +46,6 @@ func withScratch(_ body: (Scratch) throws -> Void) throws {
     defer { scratch.teardown() }
     try body(scratch)
 }
-
-/// Runs an iproute2 command (tests only: the independent observer) and returns its stdout.
-@discardableResult
-func iproute(_ arguments: String...) throws -> String {
-    let process = Process()
-    process.executableURL = URL(
-        fileURLWithPath: arguments[0] == "bridge" ? "/usr/sbin/bridge" : "/usr/sbin/ip")
-    process.arguments = Array(arguments[0] == "bridge" ? arguments.dropFirst() : arguments[...])
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return String(decoding: data, as: UTF8.self)
-}
-
-let isRoot = getuid() == 0
 
 /// The inode of the calling thread's network namespace.
 func currentThreadNamespaceInode() -> UInt64 {
