@@ -46,6 +46,7 @@ final class ServerCore: Sendable {
     }
 
     func log(_ line: String) { logSink.write(line) }
+    func logLines(_ lines: [String]) { logSink.writeLines(lines) }
 
     func serverName(for connection: Connection) -> String {
         names[connection.local] ?? names.values.first ?? "localhost"

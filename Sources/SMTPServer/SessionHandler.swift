@@ -98,6 +98,8 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
     private func handle(_ events: [SessionEvent]) {
         guard let connection else { return }
         var output: [UInt8] = []
+        var logLines: [String] = []
+        defer { if !logLines.isEmpty { core.logLines(logLines) } }
         for event in events {
             switch event {
             case .reply(let bytes):
@@ -110,7 +112,7 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
                 closing = true
                 connection.close(afterFlush: true)
             case .log(let line), .trace(let line):
-                core.log(line)
+                logLines.append(line)
             case .startTLS:
                 // The 220 goes out in plaintext before the handshake starts.
                 connection.write(output)
