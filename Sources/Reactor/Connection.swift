@@ -157,6 +157,9 @@ public final class Connection: Selectable {
         if readiness.writable || (readiness.failed && pendingOutput > 0) { flush() }
         if isClosed { return }
         if readiness.readable || readiness.failed { readAvailable() }
+        // EPOLLERR/EPOLLHUP cannot be masked: if nothing more will be read to clear them, the
+        // level-triggered loop would spin on this descriptor. The peer is gone: close.
+        if readiness.failed && !isClosed && !(inputOpen && receiveAllowed) { closeNow() }
     }
 
     private func readAvailable() {
