@@ -343,6 +343,11 @@ public final class Connection: Selectable {
             failTLS(TLSError("TLS handshake", reason: "timed out"))
             return
         }
+        if quiet >= idleTimeout && closingAfterFlush {
+            // The owner has said its last word and the peer takes none of it: give up.
+            closeNow()
+            return
+        }
         if quiet >= idleTimeout {
             handler?.idle(self)
             // The handler may keep the connection (e.g. a delivery is pending): look again later.

@@ -83,3 +83,46 @@ private final class Flag: Sendable {
     let stray = strayAccepts.value.load(ordering: .relaxed)
     #expect(!stray)
 }
+
+/// Answers the first bytes with more than the socket buffers hold, then closes after the
+/// flush; ignores `idle`, as a session that already closed does.
+private final class FloodThenClose: ConnectionHandler {
+    let closedFlag: Flag
+    init(closedFlag: Flag) { self.closedFlag = closedFlag }
+    func received(_ bytes: UnsafeRawBufferPointer, on connection: Connection) {
+        connection.write([UInt8](repeating: 0x41, count: 32 << 20))
+        connection.close(afterFlush: true)
+    }
+    func inputEnded(on connection: Connection) {}
+    func idle(_ connection: Connection) {}
+    func closed(_ connection: Connection) { closedFlag.value.store(true, ordering: .relaxed) }
+}
+
+/// A peer that never reads kept a connection closing-after-flush open for ever: the idle
+/// timer only asked the handler, which had nothing left to say, so the descriptor, the
+/// output and the owner's session slot stayed.
+@Test func closeAfterFlushToAPeerThatNeverReadsEndsAtTheIdleTimeout() throws {
+    let group = try EventLoopGroup(count: 1)
+    defer { group.shutdown() }
+    let listener = try Listener(address: SocketAddress(ip: "127.0.0.1", port: 0)!)
+    defer { listener.close() }
+    let flag = Flag()
+    listener.start(
+        on: group.loops,
+        accepted: { fd, peer, loop in
+            let connection = Connection(fd: fd, peer: peer, local: peer, loop: loop)
+            try? connection.start(
+                handler: FloodThenClose(closedFlag: flag), idleTimeoutNanoseconds: 100_000_000)
+        }, failed: { _ in })
+    let fd = try Socket.connect(to: listener.address)
+    defer { closeDescriptor(fd) }
+    let hello = Array("x".utf8)
+    _ = hello.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    var waited = 0
+    while !flag.value.load(ordering: .relaxed) && waited < 150 {
+        usleep(10_000)
+        waited += 1
+    }
+    let closed = flag.value.load(ordering: .relaxed)
+    #expect(closed)
+}
