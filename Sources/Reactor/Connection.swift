@@ -157,6 +157,9 @@ public final class Connection: Selectable {
         if readiness.writable || (readiness.failed && pendingOutput > 0) { flush() }
         if isClosed { return }
         if readiness.readable || readiness.failed { readAvailable() }
+        // EPOLLERR/EPOLLHUP cannot be masked: if nothing more will be read to clear them, the
+        // level-triggered loop would spin on this descriptor. The peer is gone: close.
+        if readiness.failed && !isClosed && !(inputOpen && receiveAllowed) { closeNow() }
     }
 
     private func readAvailable() {
@@ -338,6 +341,11 @@ public final class Connection: Selectable {
         let quiet = now &- lastActivity
         if quiet >= idleTimeout && tls != nil && !tlsReady {
             failTLS(TLSError("TLS handshake", reason: "timed out"))
+            return
+        }
+        if quiet >= idleTimeout && closingAfterFlush {
+            // The owner has said its last word and the peer takes none of it: give up.
+            closeNow()
             return
         }
         if quiet >= idleTimeout {

@@ -8,7 +8,14 @@ import Synchronization
 public final class Listener: Sendable {
     public let address: SocketAddress
     private let fd: Int32
-    private let acceptors = Mutex<[ObjectIdentifier: Acceptor]>([:])
+    private let acceptors = Mutex<Acceptors>(Acceptors())
+
+    /// `closed`: a registration `start` queued that runs after `close` must not register a
+    /// descriptor that is closed (or reused) by then.
+    private struct Acceptors {
+        var byLoop: [ObjectIdentifier: Acceptor] = [:]
+        var closed = false
+    }
 
     /// Binds and listens (backlog 511; OpenSMTPD's 5 lets a burst of clients wait seconds).
     /// `freeBind`: see `Socket.listen`.
@@ -31,15 +38,22 @@ public final class Listener: Sendable {
         for loop in loops {
             loop.execute { [self] in
                 let acceptor = Acceptor(fd: fd, loop: loop, accepted: accepted, failed: failed)
-                acceptors.withLock { $0[ObjectIdentifier(loop)] = acceptor }
-                acceptor.enable()
+                let added = acceptors.withLock { state -> Bool in
+                    guard !state.closed else { return false }
+                    state.byLoop[ObjectIdentifier(loop)] = acceptor
+                    return true
+                }
+                if added { acceptor.enable() }
             }
         }
     }
 
     /// Stops accepting on every loop, then closes the socket. Returns once done.
     public func close() {
-        let loops = acceptors.withLock { Array($0.values) }
+        let loops = acceptors.withLock { state -> [Acceptor] in
+            state.closed = true
+            return Array(state.byLoop.values)
+        }
         let remaining = Atomic<Int>(loops.count)
         let done = Mutex<Bool>(false)
         for acceptor in loops {

@@ -422,6 +422,12 @@ public final class MailServer: Sendable {
         {
             usleep(2000)
         }
+        // Whoever is left (a client that reads nothing cannot be flushed to) is closed
+        // now, before the loops stop: a stopped loop would hold its descriptor for ever.
+        for loop in group.loops {
+            let core = self.core
+            loop.execute { core.closeSessions(on: loop) }
+        }
         core.store.shutdown()
         group.shutdown()
         core.feed.close()

@@ -74,6 +74,12 @@ final class ServerCore: Sendable {
         guard let registry = registries[ObjectIdentifier(loop)] else { return }
         for handler in Array(registry.handlers.values) { handler.shutdownNotice() }
     }
+
+    /// Call on `loop`: closes every session of the loop at once, flushed or not.
+    func closeSessions(on loop: EventLoop) {
+        guard let registry = registries[ObjectIdentifier(loop)] else { return }
+        for handler in Array(registry.handlers.values) { handler.closeNow() }
+    }
 }
 
 /// The sessions of one loop. Only that loop touches it.

@@ -87,6 +87,12 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         if !delivering { sendShutdownNotice() }
     }
 
+    /// The server stops now: close without waiting for pending output.
+    func closeNow() {
+        closing = true
+        connection?.close(afterFlush: false)
+    }
+
     private func sendShutdownNotice() {
         guard let connection, !closing else { return }
         closing = true
