@@ -50,10 +50,13 @@ public final class Listener: Sendable {
 
     /// Stops accepting on every loop, then closes the socket. Returns once done.
     public func close() {
-        let loops = acceptors.withLock { state -> [Acceptor] in
+        let loops = acceptors.withLock { state -> [Acceptor]? in
+            // Idempotent: a second close must not close a descriptor number reused meanwhile.
+            guard !state.closed else { return nil }
             state.closed = true
             return Array(state.byLoop.values)
         }
+        guard let loops else { return }
         let remaining = Atomic<Int>(loops.count)
         let done = Mutex<Bool>(false)
         for acceptor in loops {

@@ -126,3 +126,14 @@ private final class FloodThenClose: ConnectionHandler {
     let closed = flag.value.load(ordering: .relaxed)
     #expect(closed)
 }
+
+@Test func closingAListenerTwiceLeavesALaterSocketAlone() throws {
+    let first = try Listener(address: SocketAddress(ip: "127.0.0.1", port: 0)!)
+    first.close()
+    // The next socket most likely reuses the descriptor number the first one had.
+    let second = try Listener(address: SocketAddress(ip: "127.0.0.1", port: 0)!)
+    defer { second.close() }
+    first.close()
+    let client = try Socket.connect(to: second.address)
+    closeDescriptor(client)
+}
