@@ -72,7 +72,9 @@ let package = Package(
                 "SMTPServer", "SMTPProtocol", "SMTPConfig", "Maildir", "SMTPClient", "Netlink",
             ]),
         // Helpers shared by the namespace tests (not a product).
-        .target(name: "NamespaceTestSupport", dependencies: ["Netlink"], swiftSettings: strict),
+        .target(
+            name: "NamespaceTestSupport", dependencies: ["Netlink"],
+            path: "Tests/NamespaceTestSupport", swiftSettings: strict),
         .testTarget(
             name: "NetlinkTests", dependencies: ["Netlink", "CSystem", "NamespaceTestSupport"]),
         .testTarget(name: "LabTests", dependencies: ["Lab", "Netlink", "NamespaceTestSupport"]),

@@ -1,7 +1,8 @@
 import Foundation
 import Netlink
 
-// Shared by the test targets that make real namespaces (Netlink, Lab). Not a product.
+// Shared by the test targets that make real namespaces (Netlink, Lab). Not a product; it
+// lives under Tests/ because it runs `ip` (as the observer): the kit itself never does.
 
 /// Namespace tests need root; they skip themselves otherwise.
 public let isRoot = getuid() == 0
