@@ -38,20 +38,13 @@ private final class Counter: Sendable {
 private func withEchoServer(
     idleNanoseconds: UInt64 = 0, _ body: (SocketAddress, Counter) throws -> Void
 ) throws {
-    let group = try EventLoopGroup(count: 2)
-    defer { group.shutdown() }
-    let listener = try Listener(address: SocketAddress(ip: "127.0.0.1", port: 0)!)
-    defer { listener.close() }
     let closedCount = Counter()
-    listener.start(
-        on: group.loops,
-        accepted: { fd, peer, loop in
-            let connection = Connection(fd: fd, peer: peer, local: peer, loop: loop)
-            try? connection.start(
-                handler: Echo(onClose: { closedCount.value.add(1, ordering: .relaxed) }),
-                idleTimeoutNanoseconds: idleNanoseconds)
-        }, failed: { _ in })
-    try body(listener.address, closedCount)
+    try withServing(
+        loops: 2, idleNanoseconds: idleNanoseconds,
+        handler: { Echo(onClose: { closedCount.value.add(1, ordering: .relaxed) }) }
+    ) { address in
+        try body(address, closedCount)
+    }
 }
 
 @Test func echoesBytesAndClosesAfterPeerShutdown() throws {

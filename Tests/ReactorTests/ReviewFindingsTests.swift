@@ -25,33 +25,20 @@ private final class Flag: Sendable {
 /// cannot be masked) and nothing consumed them: the loop spun at 100% CPU until the owner
 /// next wrote. The dead connection must be closed instead.
 @Test func peerResetWhileReadingIsPausedClosesTheConnection() throws {
-    let group = try EventLoopGroup(count: 1)
-    defer { group.shutdown() }
-    let listener = try Listener(address: SocketAddress(ip: "127.0.0.1", port: 0)!)
-    defer { listener.close() }
     let flag = Flag()
-    listener.start(
-        on: group.loops,
-        accepted: { fd, peer, loop in
-            let connection = Connection(fd: fd, peer: peer, local: peer, loop: loop)
-            try? connection.start(
-                handler: PausingHandler(closedFlag: flag), idleTimeoutNanoseconds: 0)
-        }, failed: { _ in })
-    let fd = try Socket.connect(to: listener.address)
-    let hello = Array("DATA\r\n".utf8)
-    _ = hello.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-    usleep(100_000)
-    // SO_LINGER 0: close sends RST.
-    var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
-    _ = setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
-    closeDescriptor(fd)
-    var waited = 0
-    while !flag.value.load(ordering: .relaxed) && waited < 200 {
-        usleep(10_000)
-        waited += 1
+    try withServing(handler: { PausingHandler(closedFlag: flag) }) { address in
+        let fd = try Socket.connect(to: address)
+        let hello = Array("DATA\r\n".utf8)
+        _ = hello.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        usleep(100_000)
+        // SO_LINGER 0: close sends RST.
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        _ = setsockopt(
+            fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+        closeDescriptor(fd)
+        let closed = eventually(within: 2) { flag.value.load(ordering: .relaxed) }
+        #expect(closed)
     }
-    let closed = flag.value.load(ordering: .relaxed)
-    #expect(closed)
 }
 
 /// `Listener.start` registers its acceptors later, on each loop; a `close` that ran first saw
@@ -102,29 +89,17 @@ private final class FloodThenClose: ConnectionHandler {
 /// timer only asked the handler, which had nothing left to say, so the descriptor, the
 /// output and the owner's session slot stayed.
 @Test func closeAfterFlushToAPeerThatNeverReadsEndsAtTheIdleTimeout() throws {
-    let group = try EventLoopGroup(count: 1)
-    defer { group.shutdown() }
-    let listener = try Listener(address: SocketAddress(ip: "127.0.0.1", port: 0)!)
-    defer { listener.close() }
     let flag = Flag()
-    listener.start(
-        on: group.loops,
-        accepted: { fd, peer, loop in
-            let connection = Connection(fd: fd, peer: peer, local: peer, loop: loop)
-            try? connection.start(
-                handler: FloodThenClose(closedFlag: flag), idleTimeoutNanoseconds: 100_000_000)
-        }, failed: { _ in })
-    let fd = try Socket.connect(to: listener.address)
-    defer { closeDescriptor(fd) }
-    let hello = Array("x".utf8)
-    _ = hello.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-    var waited = 0
-    while !flag.value.load(ordering: .relaxed) && waited < 150 {
-        usleep(10_000)
-        waited += 1
+    try withServing(
+        idleNanoseconds: 100_000_000, handler: { FloodThenClose(closedFlag: flag) }
+    ) { address in
+        let fd = try Socket.connect(to: address)
+        defer { closeDescriptor(fd) }
+        let hello = Array("x".utf8)
+        _ = hello.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        let closed = eventually(within: 1.5) { flag.value.load(ordering: .relaxed) }
+        #expect(closed)
     }
-    let closed = flag.value.load(ordering: .relaxed)
-    #expect(closed)
 }
 
 @Test func closingAListenerTwiceLeavesALaterSocketAlone() throws {

@@ -45,60 +45,53 @@ struct TLSConnectionTests {
     func echoUnderBackpressure() throws {
         let files = try #require(files)
         let context = try TLSContext(certificateChain: files.certificate, privateKey: files.key)
-        let group = try EventLoopGroup(count: 1)
-        defer { group.shutdown() }
-        let listener = try Listener(address: SocketAddress(ip: "127.0.0.1", port: 0)!)
-        defer { listener.close() }
         let box = EstablishedBox()
-        listener.start(
-            on: group.loops,
-            accepted: { fd, peer, loop in
-                let connection = Connection(fd: fd, peer: peer, local: peer, loop: loop)
-                try? connection.start(
-                    handler: TLSEcho(established: box), idleTimeoutNanoseconds: 0)
-                try? connection.startTLS(context: context)
-            }, failed: { _ in })
-        let script = """
-            import socket, ssl, sys, select
-            payload = bytes(range(256)) * (2 * 4096)
-            s = ssl._create_unverified_context().wrap_socket(
-                socket.create_connection(('127.0.0.1', int(sys.argv[1]))))
-            s.setblocking(False)
-            sent, got = 0, bytearray()
-            while len(got) < len(payload):
-                want_write = [s] if sent < len(payload) else []
-                r, w, _ = select.select([s], want_write, [], 10)
-                if not r and not w and not s.pending():
-                    break
-                if w:
+        try withServing(
+            handler: { TLSEcho(established: box) },
+            prepare: { try? $0.startTLS(context: context) }
+        ) { address in
+            let script = """
+                import socket, ssl, sys, select
+                payload = bytes(range(256)) * (2 * 4096)
+                s = ssl._create_unverified_context().wrap_socket(
+                    socket.create_connection(('127.0.0.1', int(sys.argv[1]))))
+                s.setblocking(False)
+                sent, got = 0, bytearray()
+                while len(got) < len(payload):
+                    want_write = [s] if sent < len(payload) else []
+                    r, w, _ = select.select([s], want_write, [], 10)
+                    if not r and not w and not s.pending():
+                        break
+                    if w:
+                        try:
+                            sent += s.send(payload[sent:sent + 65536])
+                        except (ssl.SSLWantWriteError, ssl.SSLWantReadError):
+                            pass
                     try:
-                        sent += s.send(payload[sent:sent + 65536])
-                    except (ssl.SSLWantWriteError, ssl.SSLWantReadError):
+                        while True:
+                            data = s.recv(65536)
+                            if not data:
+                                break
+                            got += data
+                    except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
                         pass
-                try:
-                    while True:
-                        data = s.recv(65536)
-                        if not data:
-                            break
-                        got += data
-                except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
-                    pass
-            print(len(got), got == payload, s.version())
-            """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
-        process.arguments = ["30", "/usr/bin/python3", "-c", script, "\(listener.address.port)"]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let text = String(
-            decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(text == "2097152 True TLSv1.3\n")
-        let infos = box.value.withLock { $0 }
-        #expect(infos.count == 1)
-        #expect(infos.first?.version == "TLSv1.3")
-        #expect(infos.first.map { !$0.cipher.isEmpty && $0.bits >= 128 } == true)
+                print(len(got), got == payload, s.version())
+                """
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+            process.arguments = ["30", "/usr/bin/python3", "-c", script, "\(address.port)"]
+            let output = Pipe()
+            process.standardOutput = output
+            try process.run()
+            let text = String(
+                decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            #expect(text == "2097152 True TLSv1.3\n")
+            let infos = box.value.withLock { $0 }
+            #expect(infos.count == 1)
+            #expect(infos.first?.version == "TLSv1.3")
+            #expect(infos.first.map { !$0.cipher.isEmpty && $0.bits >= 128 } == true)
+        }
     }
 
     @Test("TLSContext errors name the file and the reason")
