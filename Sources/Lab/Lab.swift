@@ -101,31 +101,36 @@ public enum Lab {
     {
         var done: [String] = []
         var failures: [String] = []
-        do {
-            let host = try NetlinkHandle()
-            for veth in spec.veths {
-                // One end is enough: deleting it removes its peer too.
-                guard let end = [veth.first, veth.second].first(where: { $0.namespace == nil })
-                else { continue }
-                if let link = try host.linkIfPresent(named: end.name), link.kind == "veth" {
-                    step("ip link del \(end.name)", &done, &failures, progress) {
-                        () throws(NetlinkError) in
-                        try host.deleteLink(end.name)
+        let ownsHostLinks =
+            spec.veths.contains { $0.first.namespace == nil || $0.second.namespace == nil }
+            || spec.bridges.contains { $0.bridge.namespace == nil }
+        if ownsHostLinks {
+            do {
+                let host = try NetlinkHandle()
+                for veth in spec.veths {
+                    // One end is enough: deleting it removes its peer too.
+                    guard let end = [veth.first, veth.second].first(where: { $0.namespace == nil })
+                    else { continue }
+                    if let link = try host.linkIfPresent(named: end.name), link.kind == "veth" {
+                        step("ip link del \(end.name)", &done, &failures, progress) {
+                            () throws(NetlinkError) in
+                            try host.deleteLink(end.name)
+                        }
                     }
                 }
-            }
-            for bridge in spec.bridges where bridge.bridge.namespace == nil {
-                if let link = try host.linkIfPresent(named: bridge.bridge.name),
-                    link.kind == "bridge"
-                {
-                    step("ip link del \(bridge.bridge.name)", &done, &failures, progress) {
-                        () throws(NetlinkError) in
-                        try host.deleteLink(bridge.bridge.name)
+                for bridge in spec.bridges where bridge.bridge.namespace == nil {
+                    if let link = try host.linkIfPresent(named: bridge.bridge.name),
+                        link.kind == "bridge"
+                    {
+                        step("ip link del \(bridge.bridge.name)", &done, &failures, progress) {
+                            () throws(NetlinkError) in
+                            try host.deleteLink(bridge.bridge.name)
+                        }
                     }
                 }
+            } catch {
+                failures.append("\(error)")
             }
-        } catch {
-            failures.append("\(error)")
         }
         for namespace in spec.namespaces where NetworkNamespace.exists(namespace.name) {
             step("ip netns del \(namespace.name)", &done, &failures, progress) {

@@ -16,12 +16,12 @@ extension NetworkNamespace {
     static let ipv6ForwardingPath = "/proc/sys/net/ipv6/conf/all/forwarding"
 
     /// Reads the forwarding switches of `name` (nil: the process's namespace). /proc/sys/net
-    /// shows the namespace of the thread that opens it, so this runs on a thread inside `name`.
+    /// shows the namespace of the thread that opens it, so a thread inside `name` opens it.
     ///
     /// Equivalent to: `ip netns exec $name sysctl net.ipv4.ip_forward net.ipv6.conf.all.forwarding`
     public static func forwarding(in name: String?) throws(NetlinkError) -> Forwarding {
         let operation = "ip netns exec \(name ?? "(self)") sysctl net.ipv4.ip_forward"
-        return try runNetlink(in: name) { () throws(NetlinkError) in
+        return try NamespaceWorker.shared.perform(in: name) { () throws(NetlinkError) in
             Forwarding(
                 ipv4: try readSwitch(ipv4ForwardingPath, operation: operation),
                 ipv6: try readSwitch(ipv6ForwardingPath, operation: operation))
@@ -34,22 +34,9 @@ extension NetworkNamespace {
     public static func setForwarding(_ value: Forwarding, in name: String?) throws(NetlinkError) {
         let operation =
             "ip netns exec \(name ?? "(self)") sysctl -w net.ipv4.ip_forward=\(value.ipv4 ? 1 : 0) net.ipv6.conf.all.forwarding=\(value.ipv6 ? 1 : 0)"
-        try runNetlink(in: name) { () throws(NetlinkError) in
+        try NamespaceWorker.shared.perform(in: name) { () throws(NetlinkError) in
             try writeSwitch(ipv4ForwardingPath, value.ipv4, operation: operation)
             try writeSwitch(ipv6ForwardingPath, value.ipv6, operation: operation)
-        }
-    }
-
-    /// `run(in:)` for bodies that throw only NetlinkError.
-    static func runNetlink<T>(in name: String?, _ body: @escaping () throws(NetlinkError) -> T)
-        throws(NetlinkError) -> T
-    {
-        do {
-            return try run(in: name) { try body() }
-        } catch let error as NetlinkError {
-            throw error
-        } catch {
-            throw NetlinkError(operation: "ip netns exec \(name ?? "(self)")", errno: EIO)
         }
     }
 

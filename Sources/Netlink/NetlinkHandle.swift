@@ -15,14 +15,10 @@ public final class NetlinkHandle: Sendable {
     /// Opens a handle on namespace `namespace` (nil: the process's own namespace).
     public init(namespace: String? = nil) throws(NetlinkError) {
         self.namespace = namespace
-        do {
-            let made = try NetworkNamespace.run(in: namespace) { try NetlinkSocket() }
-            self.socket = Mutex(made)
-        } catch let error as NetlinkError {
-            throw error
-        } catch {
-            throw NetlinkError(operation: "socket(AF_NETLINK)", errno: EIO)
+        let made = try NamespaceWorker.shared.perform(in: namespace) { () throws(NetlinkError) in
+            try NetlinkSocket()
         }
+        self.socket = Mutex(made)
     }
 
     /// `ip` or `ip -n NAME`, the start of every operation name in errors.

@@ -33,9 +33,10 @@ public enum NetworkNamespace {
         let fd = open(file, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0)
         if fd < 0 { throw NetlinkError(operation: "\(operation): create \(file)", errno: errno) }
         close(fd)
-        do {
-            // A throw-away thread unshares; the bind mount keeps the namespace alive after it exits.
-            try run(in: nil) { () throws -> Void in
+        do throws(NetlinkError) {
+            // The worker unshares and then returns to our namespace; the bind mount keeps the
+            // new namespace alive after that.
+            try NamespaceWorker.shared.perform(in: nil) { () throws(NetlinkError) -> Void in
                 if csystem_unshare(CSYSTEM_CLONE_NEWNET) != 0 {
                     throw NetlinkError(operation: "\(operation): unshare", errno: errno)
                 }
@@ -45,7 +46,7 @@ public enum NetworkNamespace {
             }
         } catch {
             unlink(file)
-            throw error as? NetlinkError ?? NetlinkError(operation: operation, errno: EIO)
+            throw error
         }
     }
 

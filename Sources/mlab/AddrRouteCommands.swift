@@ -15,7 +15,9 @@ struct AddrCommand: ParsableCommand {
         subcommands: [List.self, Add.self, Del.self])
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "ip addr show [dev NAME]")
+        static let configuration = CommandConfiguration(
+            commandName: "list",
+            abstract: "ip addr show [dev NAME]")
         @OptionGroup var netns: NamespaceOption
         @Argument var device: String?
         func run() throws {
@@ -30,6 +32,7 @@ struct AddrCommand: ParsableCommand {
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "add",
             abstract: "ip addr add PREFIX dev NAME (IPv6: nodad)")
         @OptionGroup var netns: NamespaceOption
         @Argument var prefix: String
@@ -41,7 +44,9 @@ struct AddrCommand: ParsableCommand {
     }
 
     struct Del: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "ip addr del PREFIX dev NAME")
+        static let configuration = CommandConfiguration(
+            commandName: "del",
+            abstract: "ip addr del PREFIX dev NAME")
         @OptionGroup var netns: NamespaceOption
         @Argument var prefix: String
         @Argument var device: String
@@ -79,7 +84,9 @@ struct RouteCommand: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "ip route show; ip -6 route show")
+        static let configuration = CommandConfiguration(
+            commandName: "list",
+            abstract: "ip route show; ip -6 route show")
         @OptionGroup var netns: NamespaceOption
         func run() throws {
             let handle = try NetlinkHandle(namespace: netns.namespace)
@@ -97,6 +104,7 @@ struct RouteCommand: ParsableCommand {
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "add",
             abstract: "ip route add DEST [via GW] [dev NAME]")
         @OptionGroup var netns: NamespaceOption
         @OptionGroup var route: RouteArguments
@@ -109,6 +117,7 @@ struct RouteCommand: ParsableCommand {
 
     struct Del: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "del",
             abstract: "ip route del DEST [via GW] [dev NAME]")
         @OptionGroup var netns: NamespaceOption
         @OptionGroup var route: RouteArguments
@@ -127,7 +136,9 @@ struct BridgeCommand: ParsableCommand {
     )
 
     struct Ports: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "bridge link show master BRIDGE")
+        static let configuration = CommandConfiguration(
+            commandName: "ports",
+            abstract: "bridge link show master BRIDGE")
         @OptionGroup var netns: NamespaceOption
         @Argument var bridge: String
         func run() throws {

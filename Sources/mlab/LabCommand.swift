@@ -4,7 +4,7 @@ import Lab
 import Netlink
 
 /// `mlab lab up|down|status|check FILE`.
-struct LabCommand: AsyncParsableCommand {
+struct LabCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lab",
         abstract: "Bring a lab file up or down, compare it with reality, probe it.",
@@ -30,6 +30,7 @@ struct LabCommand: AsyncParsableCommand {
 
     struct Up: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "up",
             abstract:
                 "Create what is missing; roll everything back on failure. A second up changes nothing."
         )
@@ -49,6 +50,7 @@ struct LabCommand: AsyncParsableCommand {
 
     struct Down: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "down",
             abstract: "Delete the lab's namespaces and host-side links, and nothing else.")
         @OptionGroup var lab: LabOptions
         @Flag(help: "Print nothing but errors.") var quiet = false
@@ -65,6 +67,7 @@ struct LabCommand: AsyncParsableCommand {
 
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "status",
             abstract:
                 "Desired against actual, object by object, and drift. Exits 1 unless exactly up.")
         @OptionGroup var lab: LabOptions
@@ -89,8 +92,9 @@ struct LabCommand: AsyncParsableCommand {
         }
     }
 
-    struct Check: AsyncParsableCommand {
+    struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "check",
             abstract:
                 "Probe every namespace → address pair with TCP and print the matrix. Exits 1 on a surprise.",
             discussion:
@@ -99,9 +103,10 @@ struct LabCommand: AsyncParsableCommand {
         @OptionGroup var lab: LabOptions
         @Option(help: "Connect timeout per probe, in milliseconds.") var timeout: Int32 = 400
 
-        func run() async throws {
+        func run() throws {
             let spec = try lab.load()
-            let result = try await Lab.check(spec, timeoutMilliseconds: timeout)
+            let timeout = timeout
+            let result = try waitFor { try await Lab.check(spec, timeoutMilliseconds: timeout) }
             print(result.matrix())
             let surprises = result.probes.filter { !$0.matches }.count
             print(
@@ -114,6 +119,7 @@ struct LabCommand: AsyncParsableCommand {
 
     struct Bench: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "bench",
             abstract: "Time up+down of a lab inside one process (for bench/lab-vs-ip.sh).",
             shouldDisplay: false)
         @OptionGroup var lab: LabOptions

@@ -55,21 +55,27 @@ struct LinkCommand: ParsableCommand {
     }
 
     struct Del: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "ip link del NAME")
+        static let configuration = CommandConfiguration(
+            commandName: "del",
+            abstract: "ip link del NAME")
         @OptionGroup var netns: NamespaceOption
         @Argument var name: String
         func run() throws { try NetlinkHandle(namespace: netns.namespace).deleteLink(name) }
     }
 
     struct Up: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "ip link set NAME up")
+        static let configuration = CommandConfiguration(
+            commandName: "up",
+            abstract: "ip link set NAME up")
         @OptionGroup var netns: NamespaceOption
         @Argument var name: String
         func run() throws { try NetlinkHandle(namespace: netns.namespace).setUp(name) }
     }
 
     struct Down: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "ip link set NAME down")
+        static let configuration = CommandConfiguration(
+            commandName: "down",
+            abstract: "ip link set NAME down")
         @OptionGroup var netns: NamespaceOption
         @Argument var name: String
         func run() throws { try NetlinkHandle(namespace: netns.namespace).setDown(name) }
@@ -87,7 +93,9 @@ struct LinkCommand: ParsableCommand {
     }
 
     struct Master: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "ip link set NAME master BRIDGE")
+        static let configuration = CommandConfiguration(
+            commandName: "master",
+            abstract: "ip link set NAME master BRIDGE")
         @OptionGroup var netns: NamespaceOption
         @Argument var name: String
         @Argument var bridge: String

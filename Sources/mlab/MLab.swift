@@ -1,9 +1,10 @@
 import ArgumentParser
 
 /// `mlab`: the lab kit's command line. One file per verb group; each is a thin layer over
-/// the Netlink and Lab libraries.
+/// the Netlink and Lab libraries. The root is synchronous on purpose: an async root starts the
+/// concurrency runtime's threads in every run, and a lab verb must start as fast as `ip`.
 @main
-struct MLab: AsyncParsableCommand {
+struct MLab: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mlab",
         abstract: "MailLab's lab kit: namespaces, labs, netcat, SMTP chats, Maildir inspection.",

@@ -39,6 +39,7 @@ struct MaildirCommand: ParsableCommand {
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "show",
             abstract: "One message: decoded headers, text body and MIME parts.")
         @Argument(help: "The Maildir.") var directory: String
         @Argument(help: "Number as in `ls` (1 = oldest), or file name, or path.") var message:
@@ -61,6 +62,7 @@ struct MaildirCommand: ParsableCommand {
 
     struct Count: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "count",
             abstract: "The number of messages in new/ and cur/.")
         @Argument(help: "The Maildir.") var directory: String
         @OptionGroup var folderOptions: FolderOptions
@@ -73,6 +75,7 @@ struct MaildirCommand: ParsableCommand {
 
     struct Wait: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "wait",
             abstract: "Wait until the Maildir holds N messages (inotify); exit 1 on timeout.")
         @Argument(help: "The Maildir (it may not exist yet).") var directory: String
         @Option(help: "Messages to wait for, in new/ and cur/ together.") var count: Int
@@ -101,6 +104,7 @@ struct MaildirCommand: ParsableCommand {
 
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "check",
             abstract:
                 "Structure, names, permissions, tmp/ leftovers, message content; exit 1 on problems."
         )

@@ -10,6 +10,7 @@ struct NetnsCommand: ParsableCommand {
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "add",
             abstract: "Create a namespace (ip netns add NAME).")
         @Argument var name: String
         func run() throws { try NetworkNamespace.add(name) }
@@ -17,6 +18,7 @@ struct NetnsCommand: ParsableCommand {
 
     struct Del: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "del",
             abstract: "Delete a namespace (ip netns del NAME).")
         @Argument var name: String
         func run() throws { try NetworkNamespace.delete(name) }
@@ -24,12 +26,14 @@ struct NetnsCommand: ParsableCommand {
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "list",
             abstract: "List namespaces (ip netns list).")
         func run() throws { for name in try NetworkNamespace.list() { print(name) } }
     }
 
     struct Exec: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "exec",
             abstract: "Run a command inside a namespace (ip netns exec NAME CMD…).",
             discussion:
                 "Own mount namespace, /sys remounted, /etc/netns/NAME/* bound over /etc. Exits with the command's status."
@@ -49,6 +53,7 @@ struct NetnsCommand: ParsableCommand {
 
     struct Forward: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "forward",
             abstract:
                 "Show or set IPv4+IPv6 forwarding of a namespace (sysctl net.ipv4.ip_forward …).")
         @Argument var name: String

@@ -150,3 +150,44 @@ struct NamespaceExtraTests {
         #expect(!(try NetworkNamespace.list().contains("a")))
     }
 }
+
+@Suite(.enabled(if: isRoot, "needs root"))
+struct NamespaceWorkerTests {
+    /// Namespaces, handles and sysctls are made by one shared thread that hops in and back;
+    /// from many tasks at once, each must still land where it asked and the next hop must not
+    /// inherit the previous one's namespace (nor a new namespace an `unshare` made).
+    @Test func hopsFromManyTasksLandWhereAskedAndComeBack() async throws {
+        let scratch = Scratch()
+        defer { scratch.teardown() }
+        let names = (0..<6).map { scratch.namespaceName("w\($0)") }
+        let interfaces = (0..<6).map { scratch.interface("w\($0)") }
+        let hostForwarding = try NetworkNamespace.forwarding(in: nil)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (name, interface) in zip(names, interfaces) {
+                group.addTask {
+                    try NetworkNamespace.add(name)
+                    let handle = try NetlinkHandle(namespace: name)
+                    try handle.addVeth(interface, peer: interface + "p")
+                    try NetworkNamespace.setForwarding(.init(ipv4: true, ipv6: false), in: name)
+                    // A failed hop (no such namespace) must not strand the worker.
+                    #expect(throws: NetlinkError.self) {
+                        try NetlinkHandle(namespace: name + "-missing")
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let host = try NetlinkHandle()
+        for (name, interface) in zip(names, interfaces) {
+            let seen = try iproute("-n", name, "-o", "link", "show")
+            #expect(seen.contains(" \(interface)@"))
+            for other in interfaces where other != interface {
+                #expect(!seen.contains(" \(other)@"))
+            }
+            #expect(try host.linkIfPresent(named: interface) == nil)
+            #expect(try NetworkNamespace.forwarding(in: name) == .init(ipv4: true, ipv6: false))
+        }
+        // The host's own switches were never written by a hop that failed to come back.
+        #expect(try NetworkNamespace.forwarding(in: nil) == hostForwarding)
+    }
+}
