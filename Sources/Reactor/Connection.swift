@@ -50,7 +50,9 @@ public final class Connection: Selectable {
     private var inputOpen = true
     private var closingAfterFlush = false
     private var isClosed = false
+    /// What epoll is told about this descriptor now.
     private var interest: Interest = []
+    private var interestUpdateQueued = false
 
     private var tls: TLSEngine?
     private var tlsReady = false
@@ -314,17 +316,31 @@ public final class Connection: Selectable {
         schedulePumpIfBuffered()
     }
 
-    private func updateInterest() {
-        guard !isClosed else { return }
+    private var wantedInterest: Interest {
         var wanted: Interest = []
         if inputOpen && receiveAllowed { wanted.insert(.read) }
         if pendingOutput > 0 { wanted.insert(.write) }
-        guard wanted != interest else { return }
-        interest = wanted
-        do {
-            try loop.reregister(fd, token: token, interest: wanted)
-        } catch {
-            closeNow()
+        return wanted
+    }
+
+    /// The epoll registration follows `wantedInterest` just before the loop waits again, not
+    /// at each change: reading switched off for a delivery and on again when it answered in
+    /// the same round (no storage, a fast flush) then costs no epoll_ctl at all. Level
+    /// triggering makes the delay safe: nothing is lost while the loop is not waiting.
+    private func updateInterest() {
+        guard !isClosed, !interestUpdateQueued, wantedInterest != interest else { return }
+        interestUpdateQueued = true
+        loop.beforeWaiting { [self] in
+            interestUpdateQueued = false
+            guard !isClosed else { return }
+            let wanted = wantedInterest
+            guard wanted != interest else { return }
+            interest = wanted
+            do {
+                try loop.reregister(fd, token: token, interest: wanted)
+            } catch {
+                closeNow()
+            }
         }
     }
 

@@ -46,6 +46,11 @@ public final class EventLoop: @unchecked Sendable {
     private var timerSequence: UInt64 = 0
     private var stopping = false
 
+    /// Work for just before the loop blocks again (see `beforeWaiting`), and its spare
+    /// buffer, swapped in each round so that the steady state allocates nothing.
+    private var beforeWait: [() -> Void] = []
+    private var beforeWaitSpare: [() -> Void] = []
+
     private let inbox = Mutex<[@Sendable () -> Void]>([])
     private let wakePending = Atomic<Bool>(false)
     /// The loop thread's pthread_self(), 0 before `run`: comparing it costs no syscall.
@@ -78,6 +83,23 @@ public final class EventLoop: @unchecked Sendable {
         if !wakePending.exchange(true, ordering: .acquiringAndReleasing) && !inEventLoop {
             var one: UInt64 = 1
             _ = Glibc.write(wakeFD, &one, 8)
+        }
+    }
+
+    /// Runs `work` once on this loop, after the current round of events, timers and inbox
+    /// work and before the loop waits again. Call on the loop's thread. Lets the changes of
+    /// one round cost one system call: an interest switched off and on again (a delivery that
+    /// answered at once) costs none, and the log lines of a round go out in one write.
+    public func beforeWaiting(_ work: @escaping () -> Void) {
+        beforeWait.append(work)
+    }
+
+    private func runBeforeWaiting() {
+        // Work may queue more work (a failed epoll_ctl closes a connection, which logs).
+        while !beforeWait.isEmpty {
+            swap(&beforeWait, &beforeWaitSpare)
+            for work in beforeWaitSpare { work() }
+            beforeWaitSpare.removeAll(keepingCapacity: true)
         }
     }
 
@@ -127,6 +149,7 @@ public final class EventLoop: @unchecked Sendable {
         let events = UnsafeMutableBufferPointer<epoll_event>.allocate(capacity: 256)
         defer { events.deallocate() }
         while !stopping {
+            runBeforeWaiting()
             let timeout = nextTimeoutMilliseconds()
             do {
                 try epoll.wait(into: events, timeoutMilliseconds: timeout) { token, readiness in
@@ -145,6 +168,7 @@ public final class EventLoop: @unchecked Sendable {
             runInbox()
         }
         runInbox()
+        runBeforeWaiting()
     }
 
     private func nextTimeoutMilliseconds() -> Int32 {

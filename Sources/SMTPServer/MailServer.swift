@@ -37,7 +37,7 @@ public final class MailServer: Sendable {
         /// (default: /etc/mailname, else the host name).
         public var serverName: String?
         public var flushMode: FlushMode = .syncfs
-        public var environment: SessionEnvironment = .system
+        public var environment: SessionEnvironment = .server
         public var users: any UserDatabase = SystemUsers()
         /// Relative maildir paths are relative to this (default: the current directory).
         public var workingDirectory: String?

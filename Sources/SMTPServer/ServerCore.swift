@@ -46,7 +46,24 @@ final class ServerCore: Sendable {
     }
 
     func log(_ line: String) { logSink.write(line) }
-    func logLines(_ lines: [String]) { logSink.writeLines(lines) }
+
+    /// Logs lines of a session on `loop` (call on that loop). They go out together just
+    /// before the loop waits again: one write(2) per round of the loop, not one per line (a
+    /// message's four lines were four writes).
+    func log(_ lines: [String], on loop: EventLoop) {
+        guard let registry = registries[ObjectIdentifier(loop)] else {
+            logSink.writeLines(lines)
+            return
+        }
+        if registry.pendingLog.isEmpty {
+            loop.beforeWaiting { [self] in
+                let batch = registry.pendingLog
+                registry.pendingLog.removeAll(keepingCapacity: true)
+                logSink.writeLines(batch)
+            }
+        }
+        registry.pendingLog.append(contentsOf: lines)
+    }
 
     func serverName(for connection: Connection) -> String {
         names[connection.local] ?? names.values.first ?? "localhost"
@@ -85,4 +102,6 @@ final class ServerCore: Sendable {
 /// The sessions of one loop. Only that loop touches it.
 final class LoopSessions: @unchecked Sendable {
     var handlers: [ObjectIdentifier: SessionHandler] = [:]
+    /// Log lines of this round of the loop, not yet written.
+    var pendingLog: [String] = []
 }

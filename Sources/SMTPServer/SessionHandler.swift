@@ -29,9 +29,10 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         self.connection = connection
         if core.trace {
             core.log(
-                "smtp: 0x\(session.id.suffix(12)): connected to listener 0x\(listener.traceID) "
-                    + "[hostname=\(listener.serverName), port=\(listener.address.port), tag=\(listener.tag ?? "")]"
-            )
+                [
+                    "smtp: 0x\(session.id.suffix(12)): connected to listener 0x\(listener.traceID) "
+                        + "[hostname=\(listener.serverName), port=\(listener.address.port), tag=\(listener.tag ?? "")]"
+                ], on: connection.loop)
         }
         handle(session.start())
     }
@@ -105,7 +106,7 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         guard let connection else { return }
         var output: [UInt8] = []
         var logLines: [String] = []
-        defer { if !logLines.isEmpty { core.logLines(logLines) } }
+        defer { if !logLines.isEmpty { core.log(logLines, on: connection.loop) } }
         for event in events {
             switch event {
             case .reply(let bytes):
@@ -135,28 +136,32 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         delivering = true
         deliveryStarted = monotonicNanoseconds()
         core.store.deliver(message) { [self] result in
-            loop.execute { [self] in finishDelivery(message, result: result) }
+            loop.execute { [self] in finishDelivery(message, result: result, loop: loop) }
         }
     }
 
-    private func finishDelivery(_ message: Message, result: Result<[String], MaildirError>) {
+    private func finishDelivery(
+        _ message: Message, result: Result<[String], MaildirError>, loop: EventLoop
+    ) {
         let seconds = (monotonicNanoseconds() - deliveryStarted) / 1_000_000_000
         let outcome: DeliveryOutcome
         switch result {
         case .success(let files):
-            for recipient in message.recipients {
-                core.log(
+            core.log(
+                message.recipients.map { recipient in
                     "\(session.id) mda delivery msgid=\(message.id) from=<\(message.sender)> "
                         + "to=<\(recipient.original)> rcpt=<\(recipient.address)> user=\(recipient.route.user) "
-                        + "delay=\(seconds)s result=Ok stat=Delivered")
-            }
+                        + "delay=\(seconds)s result=Ok stat=Delivered"
+                }, on: loop)
             if core.recordsMessages { core.feed.publish(DeliveredMessage(message, files: files)) }
             outcome = .delivered
         case .failure(let error):
             let result = error.isTemporary ? "TempFail" : "PermFail"
             core.log(
-                "\(session.id) mda delivery msgid=\(message.id) result=\(result) stat=Error (\(error))"
-            )
+                [
+                    "\(session.id) mda delivery msgid=\(message.id) result=\(result) stat=Error (\(error))"
+                ],
+                on: loop)
             outcome =
                 error.isTemporary
                 ? .temporaryFailure

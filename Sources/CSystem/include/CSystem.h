@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <pthread.h>
+#include <sys/random.h>
 
 int csystem_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
 int csystem_pipe2(int fds[2], int flags);
