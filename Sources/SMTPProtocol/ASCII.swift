@@ -66,8 +66,19 @@ enum ASCII {
 
 /// Fixed-width lowercase hex, as `%08x` / `%016llx`.
 enum Hex {
+    /// Written in place (ids are made several times per message; the radix-and-pad version
+    /// took three allocations).
     static func string(_ value: UInt64, digits: Int) -> String {
-        let text = String(value, radix: 16)
-        return String(repeating: "0", count: max(0, digits - text.count)) + text
+        let significant = max(1, (64 - value.leadingZeroBitCount + 3) / 4)
+        let count = max(digits, significant)
+        return String(unsafeUninitializedCapacity: count) { buffer in
+            var rest = value
+            for index in stride(from: count - 1, through: 0, by: -1) {
+                let nibble = UInt8(truncatingIfNeeded: rest & 0xF)
+                buffer[index] = nibble < 10 ? 0x30 + nibble : 0x57 + nibble
+                rest >>= 4
+            }
+            return count
+        }
     }
 }

@@ -11,14 +11,40 @@ enum DateText {
         let secondOfDay = unixSeconds - dayNumber * 86_400
         let (year, month, day) = civilDate(daysSinceEpoch: dayNumber)
         let weekday = Int(((dayNumber % 7) + 11) % 7)  // 1970-01-01 was a Thursday
-        let hour = secondOfDay / 3600
-        let minute = (secondOfDay % 3600) / 60
-        let second = secondOfDay % 60
-        return "\(days[weekday]), \(day) \(months[month - 1]) \(year) "
-            + "\(two(hour)):\(two(minute)):\(two(second)) +0000 (UTC)"
+        // Bytes, not interpolation: this runs for every message (Received and Date).
+        var text: [UInt8] = []
+        text.reserveCapacity(40)
+        text += days[weekday].utf8
+        text += ", ".utf8
+        appendDecimal(day, to: &text)
+        text.append(0x20)
+        text += months[month - 1].utf8
+        text.append(0x20)
+        appendDecimal(year, to: &text)
+        text.append(0x20)
+        appendTwo(secondOfDay / 3600, to: &text)
+        text.append(0x3A)
+        appendTwo((secondOfDay % 3600) / 60, to: &text)
+        text.append(0x3A)
+        appendTwo(secondOfDay % 60, to: &text)
+        text += " +0000 (UTC)".utf8
+        return String(decoding: text, as: UTF8.self)
     }
 
-    private static func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
+    private static func appendTwo(_ value: Int64, to text: inout [UInt8]) {
+        text.append(0x30 + UInt8(value / 10))
+        text.append(0x30 + UInt8(value % 10))
+    }
+
+    private static func appendDecimal(_ value: Int64, to text: inout [UInt8]) {
+        if value < 0 {
+            text.append(0x2D)
+            appendDecimal(-value, to: &text)
+            return
+        }
+        if value >= 10 { appendDecimal(value / 10, to: &text) }
+        text.append(0x30 + UInt8(value % 10))
+    }
 
     private static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
         a >= 0 ? a / b : -((-a + b - 1) / b)

@@ -7,6 +7,18 @@ enum HeaderAddressRewriter {
     /// `value` is the text after the colon, continuation lines joined by LF. The result ends
     /// every line with LF.
     static func appendDomain(to value: [UInt8], domain: [UInt8]) -> [UInt8] {
+        // Without a comma there is one piece whatever the quoting: the whole value, each
+        // line ended by LF (the usual From:/To: with one address takes this way).
+        if !value.contains(0x2C) {
+            var piece = value
+            piece.append(ASCII.lf)
+            return rewritePiece(piece, domain: domain)
+        }
+        return appendDomainPiecewise(to: value, domain: domain)
+    }
+
+    /// The general way: cut at top-level commas, rewrite each piece.
+    static func appendDomainPiecewise(to value: [UInt8], domain: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
         var piece: [UInt8] = []
         var escape = false

@@ -54,6 +54,7 @@ struct MessageContent {
     private var hasMessageID = false
 
     let serverName: String
+    private let serverNameBytes: [UInt8]
     let addDateAndMessageID: Bool
     let dateText: String
     /// Called at most once, for the `Message-ID:` value.
@@ -61,11 +62,12 @@ struct MessageContent {
     let limits: SessionLimits
 
     init(
-        received: String, serverName: String, addDateAndMessageID: Bool, dateText: String,
+        received: [UInt8], serverName: String, addDateAndMessageID: Bool, dateText: String,
         limits: SessionLimits, messageIDRandom: @escaping @Sendable () -> UInt64
     ) {
-        self.bytes = Array(received.utf8)
+        self.bytes = received
         self.serverName = serverName
+        self.serverNameBytes = Array(serverName.utf8)
         self.addDateAndMessageID = addDateAndMessageID
         self.dateText = dateText
         self.limits = limits
@@ -111,8 +113,7 @@ struct MessageContent {
             append([])
             return nil
         }
-        let name = Array(line[..<colon])
-        let value = Array(line[(colon + 1)...])
+        let name = line[..<colon]
         guard name.count < limits.maxHeaderNameLength else { return .malformed }
         state = .inHeader
         if ASCII.equalsIgnoringCase(name, "Bcc") {
@@ -120,8 +121,9 @@ struct MessageContent {
             return nil
         }
         if isAddressHeader(name) {
-            current = .collected(name: name)
-            collectedValue = value
+            current = .collected(name: Array(name))
+            collectedValue = Array(line[(colon + 1)...])
+            let value = collectedValue
             return value.count < limits.maxAddressHeaderLength ? nil : .malformed
         }
         current = .copied
@@ -155,8 +157,7 @@ struct MessageContent {
         if case .collected(let name) = current {
             bytes += name
             bytes.append(ASCII.colon)
-            bytes += HeaderAddressRewriter.appendDomain(
-                to: collectedValue, domain: Array(serverName.utf8))
+            bytes += HeaderAddressRewriter.appendDomain(to: collectedValue, domain: serverNameBytes)
             collectedValue = []
         }
         current = .copied
@@ -173,7 +174,7 @@ struct MessageContent {
         }
     }
 
-    private func isAddressHeader(_ name: [UInt8]) -> Bool {
+    private func isAddressHeader(_ name: ArraySlice<UInt8>) -> Bool {
         ASCII.equalsIgnoringCase(name, "From") || ASCII.equalsIgnoringCase(name, "To")
             || ASCII.equalsIgnoringCase(name, "Cc")
     }

@@ -5,16 +5,34 @@ extension SMTPSession {
         guard let transaction else { return }
         reply("354 Enter mail, end with \".\" on a line by itself")
         let date = DateText.format(unixSeconds: environment.now())
-        var received =
-            "Received: from \(heloName ?? "") (\(peer.hostNameText) [\(peer.address)])\n"
-            + "\tby \(serverName) (\(configuration.softwareName)) with "
-            + "\(extended ? "ESMTP" : "SMTP")\(isSecure ? "S" : "") id \(transaction.messageIDText)"
-            + receivedTLSComment
+        // Built as bytes into the buffer the message then grows in (room for a small
+        // message), not as a chain of interpolated strings: this runs for every message.
+        var received: [UInt8] = []
+        received.reserveCapacity(4096)
+        received += "Received: from ".utf8
+        received += (heloName ?? "").utf8
+        received += " (".utf8
+        received += peer.hostNameText.utf8
+        received += " [".utf8
+        received += peer.address.utf8
+        received += "])\n\tby ".utf8
+        received += serverName.utf8
+        received += " (".utf8
+        received += configuration.softwareName.utf8
+        received += (extended ? ") with ESMTP" : ") with SMTP").utf8
+        if isSecure { received.append(UInt8(ascii: "S")) }
+        received += " id ".utf8
+        received += transaction.messageIDText.utf8
+        received += receivedTLSComment.utf8
         // 6.8 printed the last parsed RCPT here; HEAD (and we) the first accepted one.
         if transaction.recipients.count == 1 {
-            received += "\n\tfor <\(transaction.recipients[0].address)>"
+            received += "\n\tfor <".utf8
+            received += transaction.recipients[0].address.description.utf8
+            received.append(UInt8(ascii: ">"))
         }
-        received += ";\n\t\(date)\n"
+        received += ";\n\t".utf8
+        received += date.utf8
+        received.append(ASCII.lf)
         data = DataPhase(
             content: MessageContent(
                 received: received, serverName: serverName,

@@ -65,11 +65,11 @@ public struct SMTPSession {
     var extended = false
     var transaction: Transaction?
     var data: DataPhase?
-    var pendingDelivery: Message?
+    var pendingDelivery: Message? { didSet { updateWantsInput() } }
     var messageCount = 0
     var errorCount = 0
     var lastCommand: [UInt8] = []
-    var closed = false
+    var closed = false { didSet { updateWantsInput() } }
     var events: [SessionEvent] = []
     /// Set between `.startTLS` and `tlsEstablished`: input is discarded meanwhile.
     var awaitingTLS = false
@@ -98,7 +98,12 @@ public struct SMTPSession {
 
     /// False while a `.deliver` is outstanding or after `.close`: do not read meanwhile.
     /// True while a TLS handshake is pending: the connection must read to complete it.
-    public var wantsInput: Bool { !closed && pendingDelivery == nil }
+    /// Stored, not computed: a caller holding the session in a class property reads a field,
+    /// where a getter call made it copy the whole session first (16,000 copies per 2,000
+    /// messages).
+    public private(set) var wantsInput = true
+
+    private mutating func updateWantsInput() { wantsInput = !closed && pendingDelivery == nil }
 
     /// Banner and the `smtp connected` log line. Call once, first. With `implicitTLS` the
     /// banner waits: `.startTLS` first, the banner after `tlsEstablished`.
@@ -246,9 +251,16 @@ public struct SMTPSession {
     /// Writes one reply line, cut to `replyLineMax` with its CRLF.
     @discardableResult
     mutating func emitReply(_ text: String) -> String {
-        let line = ASCII.string(text.utf8.prefix(limits.replyLineMax - 2))
+        let line =
+            text.utf8.count <= limits.replyLineMax - 2
+            ? text : ASCII.string(text.utf8.prefix(limits.replyLineMax - 2))
         if tracing { trace("\(tracePrefix)>>> \(line)") }
-        events.append(.reply(Array(line.utf8) + [ASCII.cr, ASCII.lf]))
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(line.utf8.count + 2)
+        bytes += line.utf8
+        bytes.append(ASCII.cr)
+        bytes.append(ASCII.lf)
+        events.append(.reply(bytes))
         return line
     }
 

@@ -30,6 +30,9 @@ struct RecipientRouter: RecipientPolicy {
     let warn: @Sendable (String) -> Void
     /// Maildir path templates, parsed once (parsing per recipient cost ~5,000 instructions).
     let templates: [String: FormatTemplate]
+    /// Templates without a `%{…}` or `~`, already resolved: every recipient gets the same
+    /// path, so nothing is built per recipient (the no-storage `/dev/null` is one).
+    let fixedPaths: [String: String]
 
     init(
         configuration: SMTPConfiguration, environment: Environment, users: any UserDatabase,
@@ -69,12 +72,22 @@ struct RecipientRouter: RecipientPolicy {
         self.environment = environment
         self.warn = warn
         var templates: [String: FormatTemplate] = [:]
+        var fixedPaths: [String: String] = [:]
         for action in configuration.actions {
             if case .maildir(let path?, _) = action.method, let parsed = try? FormatTemplate(path) {
                 templates[path] = parsed
+                let literal = parsed.parts.allSatisfy {
+                    if case .literal = $0 { true } else { false }
+                }
+                if literal,
+                    let resolved = Self.resolve(path, workingDirectory: environment.workingDirectory)
+                {
+                    fixedPaths[path] = resolved
+                }
             }
         }
         self.templates = templates
+        self.fixedPaths = fixedPaths
     }
 
     private static func tableRefs(of kind: ConditionKind) -> [TableRef?] {
@@ -229,6 +242,7 @@ struct RecipientRouter: RecipientPolicy {
             case .null: ("", "")
             case .address(let a): (clean(a.localPart), clean(a.domain))
             }
+        if let template, let fixed = fixedPaths[template] { return fixed }
         var expanded: String
         if let template {
             guard let format = templates[template] ?? (try? FormatTemplate(template)) else {
@@ -244,9 +258,15 @@ struct RecipientRouter: RecipientPolicy {
         } else {
             expanded = user.home + "/Maildir"
         }
+        return Self.resolve(expanded, workingDirectory: environment.workingDirectory)
+    }
+
+    /// An absolute path without `.`/`..` components or empty ones; nil if it has dots or NUL.
+    private static func resolve(_ path: String, workingDirectory: String) -> String? {
+        var expanded = path
         if !expanded.hasPrefix("/") {
             // MailLab extension: a relative path is relative to the server's working directory.
-            expanded = environment.workingDirectory + "/" + expanded
+            expanded = workingDirectory + "/" + expanded
         }
         let components = expanded.split(separator: "/", omittingEmptySubsequences: true)
         guard !components.contains(where: { $0 == ".." || $0 == "." }), !expanded.contains("\0")
