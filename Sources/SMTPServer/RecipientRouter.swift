@@ -79,9 +79,8 @@ struct RecipientRouter: RecipientPolicy {
                 let literal = parsed.parts.allSatisfy {
                     if case .literal = $0 { true } else { false }
                 }
-                if literal,
-                    let resolved = Self.resolve(path, workingDirectory: environment.workingDirectory)
-                {
+                let directory = environment.workingDirectory
+                if literal, let resolved = Self.resolve(path, workingDirectory: directory) {
                     fixedPaths[path] = resolved
                 }
             }
