@@ -95,10 +95,13 @@ def main():
                 r["rep"] = rep
                 results["runs"].append(r)
                 log(f"fsync-loop size={size}: {r['rate']:.0f}/s load {r['load']}")
-        for server in servers():
-            for size in SIZES:
-                for sessions in SESSIONS:
-                    for rep in range(REPS):
+        # Servers take turns within each repetition (A B C, A B C, ...), so that the
+        # machine's drift over minutes (shared disk and CPU) spreads over all of them
+        # instead of favouring whichever ran in the quiet minutes.
+        for size in SIZES:
+            for sessions in SESSIONS:
+                for rep in range(REPS):
+                    for server in servers():
                         n = count_for(server.name, sessions, size)
                         paired = None
                         if server.name == "maillab":
