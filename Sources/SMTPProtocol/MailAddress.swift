@@ -9,8 +9,19 @@ public struct MailAddress: Hashable, Sendable, CustomStringConvertible {
         self.domain = domain
     }
 
-    /// `local@domain`
-    public var description: String { "\(localPart)@\(domain)" }
+    /// `local@domain`. Written in place: it goes into several log lines and a header of
+    /// every message.
+    public var description: String {
+        let local = localPart.utf8
+        let host = domain.utf8
+        return String(unsafeUninitializedCapacity: local.count + 1 + host.count) { buffer in
+            var end = buffer.initialize(from: local).1
+            buffer[end] = UInt8(ascii: "@")
+            end += 1
+            end += UnsafeMutableBufferPointer(rebasing: buffer[end...]).initialize(from: host).1
+            return end
+        }
+    }
 }
 
 /// The MAIL FROM path: `<>` (bounces) or an address.

@@ -147,11 +147,19 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         let outcome: DeliveryOutcome
         switch result {
         case .success(let files):
+            let prefix = "\(session.id) mda delivery msgid=\(message.id) from=<\(message.sender)> to=<"
+            let suffix = " delay=\(seconds)s result=Ok stat=Delivered"
             core.log(
                 message.recipients.map { recipient in
-                    "\(session.id) mda delivery msgid=\(message.id) from=<\(message.sender)> "
-                        + "to=<\(recipient.original)> rcpt=<\(recipient.address)> user=\(recipient.route.user) "
-                        + "delay=\(seconds)s result=Ok stat=Delivered"
+                    var line = prefix
+                    line.reserveCapacity(prefix.utf8.count + suffix.utf8.count + 160)
+                    line += recipient.original
+                    line += "> rcpt=<"
+                    line += recipient.address.description
+                    line += "> user="
+                    line += recipient.route.user
+                    line += suffix
+                    return line
                 }, on: loop)
             if core.recordsMessages { core.feed.publish(DeliveredMessage(message, files: files)) }
             outcome = .delivered
