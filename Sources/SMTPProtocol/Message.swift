@@ -65,8 +65,9 @@ public enum DeliveryOutcome: Sendable, Equatable {
 public enum SessionEvent: Sendable, Equatable {
     /// One reply line including CRLF; write in order.
     case reply([UInt8])
-    /// Deliver, then call `deliveryFinished`. Input waits meanwhile.
-    case deliver(Message)
+    /// Deliver, then call `deliveryFinished`. Input waits meanwhile. Indirect: a `Message`
+    /// inline made every event (replies and log lines too) as large as a message's envelope.
+    indirect case deliver(Message)
     /// Flush the replies, then close the connection.
     case close
     /// An info line for the log (`smtpd -d` style), without newline.
