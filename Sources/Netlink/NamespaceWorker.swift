@@ -96,6 +96,15 @@ final class NamespaceWorker: Sendable {
     /// back fails), it hands the queue to a new thread and exits, so no later job runs in a
     /// namespace it did not ask for.
     private func serve(home: Int32) {
+        // A new thread is in the namespace of the thread that made it (a caller inside a
+        // `run(in:)` body, or a worker stranded elsewhere), and `nil` jobs do not hop: go home
+        // before the first one.
+        if csystem_setns(home, CSYSTEM_CLONE_NEWNET) != 0 {
+            let error = NetlinkError(operation: "setns /proc/self/ns/net", errno: errno)
+            close(home)
+            failQueued(error)
+            return
+        }
         while true {
             pending.wait()
             guard let job = state.withLock({ $0.queue.isEmpty ? nil : $0.queue.removeFirst() })

@@ -1,8 +1,9 @@
-import NamespaceTestSupport
 import Foundation
 import Glibc
-import Netlink
+import NamespaceTestSupport
 import Testing
+
+@testable import Netlink
 
 @Suite(.enabled(if: isRoot, "needs root"))
 struct NamespaceTests {
@@ -189,5 +190,40 @@ struct NamespaceWorkerTests {
         }
         // The host's own switches were never written by a hop that failed to come back.
         #expect(try NetworkNamespace.forwarding(in: nil) == hostForwarding)
+    }
+}
+
+/// The inode of the process's (the main thread's) network namespace.
+private func processNamespaceInode() -> UInt64 {
+    var info = stat()
+    stat("/proc/self/ns/net", &info)
+    return UInt64(info.st_ino)
+}
+
+@Suite(.enabled(if: isRoot, "needs root"))
+struct NamespaceWorkerStartTests {
+    /// A worker is started by whichever thread first needs it. If that thread is inside
+    /// another namespace (a `run(in:)` body that opens a host handle), the worker must still
+    /// run `nil` jobs in the process's namespace, as `NetlinkHandle()` promises, and not in
+    /// the one it inherited from the thread that created it. A private worker, so that the
+    /// shared one (started by other tests) does not hide the first hop.
+    @Test func aWorkerStartedFromInsideANamespaceStillRunsNilJobsAtHome() throws {
+        try withScratch { scratch in
+            let name = try scratch.namespace("wstart")
+            let inside = try NetworkNamespace.run(in: name) { currentThreadNamespaceInode() }
+            let worker = NamespaceWorker()
+            let seen = try NetworkNamespace.run(in: name) {
+                try worker.perform(in: nil) { () throws(NetlinkError) in
+                    currentThreadNamespaceInode()
+                }
+            }
+            #expect(seen != inside)
+            #expect(seen == processNamespaceInode())
+            // And later hops too.
+            #expect(
+                try worker.perform(in: nil) { () throws(NetlinkError) in
+                    currentThreadNamespaceInode()
+                } == processNamespaceInode())
+        }
     }
 }
