@@ -22,6 +22,12 @@ final class NamespaceWorker: Sendable {
     private let state = Mutex(State())
     /// Posted once per queued job; the worker thread waits on it.
     private let pending = Semaphore()
+    /// The namespace the worker returns to after each job (tests point it elsewhere).
+    private let homePath: String
+
+    init(homePath: String = "/proc/self/ns/net") {
+        self.homePath = homePath
+    }
 
     /// Runs `body` on the worker after it entered `namespace` (nil: the process's own, that of
     /// the main thread). The worker returns to the process's namespace afterwards, whatever
@@ -52,9 +58,8 @@ final class NamespaceWorker: Sendable {
             do throws(NetlinkError) {
                 try startThread()
             } catch {
-                state.withLock {
-                    $0.running = false; $0.queue.removeAll { $0 === job }
-                }
+                // Not only this job: others queued meanwhile saw `running` and only posted.
+                failQueued(error)
                 throw error
             }
         }
@@ -62,8 +67,8 @@ final class NamespaceWorker: Sendable {
     }
 
     private func startThread() throws(NetlinkError) {
-        let home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)
-        if home < 0 { throw NetlinkError(operation: "open /proc/self/ns/net", errno: errno) }
+        let home = open(homePath, O_RDONLY | O_CLOEXEC)
+        if home < 0 { throw NetlinkError(operation: "open \(homePath)", errno: errno) }
         let context = Unmanaged.passRetained(WorkerContext(worker: self, home: home)).toOpaque()
         var thread = pthread_t()
         var attributes = pthread_attr_t()
@@ -100,7 +105,7 @@ final class NamespaceWorker: Sendable {
         // `run(in:)` body, or a worker stranded elsewhere), and `nil` jobs do not hop: go home
         // before the first one.
         if csystem_setns(home, CSYSTEM_CLONE_NEWNET) != 0 {
-            let error = NetlinkError(operation: "setns /proc/self/ns/net", errno: errno)
+            let error = NetlinkError(operation: "setns \(homePath)", errno: errno)
             close(home)
             failQueued(error)
             return

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import NamespaceTestSupport
+import Synchronization
 import Testing
 
 @testable import Netlink
@@ -225,5 +226,33 @@ struct NamespaceWorkerStartTests {
                     currentThreadNamespaceInode()
                 } == processNamespaceInode())
         }
+    }
+}
+
+@Suite struct NamespaceWorkerFailureTests {
+    /// When the worker's thread cannot be started, every job queued meanwhile must fail too.
+    /// A job another thread queued while the starter was failing (it saw "running" and only
+    /// posted) was left in the queue with no thread to run it: its caller waited for ever.
+    /// Each caller here runs on its own thread; all of them must come back, with an error.
+    @Test func jobsQueuedWhileTheWorkerFailsToStartAreNotLeftWaiting() {
+        let worker = NamespaceWorker(homePath: "/nonexistent/ns/net")
+        let threads = 4
+        let rounds = 3_000
+        let finished = Mutex(0)
+        let succeeded = Mutex(0)
+        for _ in 0..<threads {
+            Thread.detachNewThread {
+                for _ in 0..<rounds {
+                    if (try? worker.perform(in: nil) { () throws(NetlinkError) in 1 }) != nil {
+                        succeeded.withLock { $0 += 1 }
+                    }
+                }
+                finished.withLock { $0 += 1 }
+            }
+        }
+        let deadline = Date().addingTimeInterval(20)
+        while finished.withLock({ $0 }) < threads && Date() < deadline { usleep(10_000) }
+        #expect(finished.withLock { $0 } == threads, "a caller is still waiting for its job")
+        #expect(succeeded.withLock { $0 } == 0)
     }
 }
