@@ -1,37 +1,49 @@
 import CSystem
 import Glibc
 import SMTPProtocol
-import Synchronization
 
 /// Kernel randomness fetched 4 KiB at a time: a session took four getrandom(2) calls (its
 /// id, the message id, the envelope id, the Message-ID it adds), now one in 512 does.
 /// The values are the kernel's own, so they are as unpredictable as before; a child made by
 /// fork starts with an empty pool, so parent and child never hand out the same values.
-final class RandomPool: Sendable {
+///
+/// The lock is a pthread mutex taken around fork (pthread_atfork prepare/parent/child), not
+/// a Swift `Mutex`: another thread may hold the lock at the moment of fork, and a `Mutex`
+/// held by a thread that does not exist in the child cannot be taken there (it traps).
+final class RandomPool: @unchecked Sendable {
     static let shared = RandomPool()
 
     private static let capacity = 512
-    private struct Pool {
-        var values = [UInt64](repeating: 0, count: RandomPool.capacity)
-        var next = RandomPool.capacity
-    }
-    private let pool = Mutex(Pool())
+    private let lock: UnsafeMutablePointer<pthread_mutex_t>
+    /// Guarded by `lock`.
+    private let values: UnsafeMutableBufferPointer<UInt64>
+    private var position = RandomPool.capacity
 
     private init() {
-        pthread_atfork(nil, nil) {
-            RandomPool.shared.pool.withLock { $0.next = RandomPool.capacity }
-        }
+        lock = .allocate(capacity: 1)
+        pthread_mutex_init(lock, nil)
+        values = .allocate(capacity: Self.capacity)
+        values.initialize(repeating: 0)
+        // No fork can copy the pool half-changed, and the child's copy of the lock is free.
+        pthread_atfork(
+            { pthread_mutex_lock(RandomPool.shared.lock) },
+            { pthread_mutex_unlock(RandomPool.shared.lock) },
+            {
+                let pool = RandomPool.shared
+                pool.position = RandomPool.capacity
+                pthread_mutex_unlock(pool.lock)
+            })
     }
 
     func next() -> UInt64 {
-        pool.withLock { pool in
-            if pool.next == Self.capacity {
-                pool.values.withUnsafeMutableBytes { Self.fill($0) }
-                pool.next = 0
-            }
-            defer { pool.next += 1 }
-            return pool.values[pool.next]
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
+        if position == Self.capacity {
+            Self.fill(UnsafeMutableRawBufferPointer(values))
+            position = 0
         }
+        defer { position += 1 }
+        return values[position]
     }
 
     private static func fill(_ buffer: UnsafeMutableRawBufferPointer) {
