@@ -147,7 +147,8 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         let outcome: DeliveryOutcome
         switch result {
         case .success(let files):
-            let prefix = "\(session.id) mda delivery msgid=\(message.id) from=<\(message.sender)> to=<"
+            let prefix =
+                "\(session.id) mda delivery msgid=\(message.id) from=<\(message.sender)> to=<"
             let suffix = " delay=\(seconds)s result=Ok stat=Delivered"
             core.log(
                 message.recipients.map { recipient in
