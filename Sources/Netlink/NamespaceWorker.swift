@@ -17,6 +17,9 @@ final class NamespaceWorker: Sendable {
     private struct State {
         var queue: [WorkerJob] = []
         var running = false
+        /// The process whose thread `running` speaks of: a child made by fork has none of
+        /// its parent's threads and must start its own worker.
+        var owner: pid_t = 0
     }
 
     private let state = Mutex(State())
@@ -48,10 +51,16 @@ final class NamespaceWorker: Sendable {
     }
 
     private func submit(_ job: WorkerJob) throws(NetlinkError) {
+        let process = getpid()
         let start = state.withLock { state -> Bool in
+            if state.running && state.owner != process {
+                // Forked: the worker thread and the jobs queued for it stayed in the parent.
+                state = State()
+            }
             state.queue.append(job)
             if state.running { return false }
             state.running = true
+            state.owner = process
             return true
         }
         if start {

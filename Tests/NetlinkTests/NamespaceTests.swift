@@ -256,3 +256,33 @@ struct NamespaceWorkerStartTests {
         #expect(succeeded.withLock { $0 } == 0)
     }
 }
+
+@Suite(.enabled(if: isRoot, "needs root"))
+struct NamespaceWorkerForkTests {
+    /// A child made by fork has none of its parent's threads, the worker's included: its
+    /// first hop must start a worker of its own instead of waiting for the parent's.
+    @Test func aForkedChildGetsAWorkerOfItsOwn() throws {
+        _ = try NetlinkHandle()  // the parent's worker exists and looks "running"
+        let pid = fork()
+        if pid == 0 {
+            let ok = (try? NetlinkHandle().link(named: "lo").index) == 1
+            _exit(ok ? 0 : 1)
+        }
+        try #require(pid > 0)
+        var status: Int32 = 0
+        var exited = false
+        for _ in 0..<600 {
+            if waitpid(pid, &status, WNOHANG) == pid {
+                exited = true
+                break
+            }
+            usleep(5000)
+        }
+        if !exited {
+            kill(pid, SIGKILL)
+            waitpid(pid, &status, 0)
+        }
+        #expect(exited, "the child waited for a worker thread that stayed in the parent")
+        #expect(!exited || status == 0)
+    }
+}
