@@ -67,9 +67,10 @@ final class RandomPool: @unchecked Sendable {
 }
 
 extension SessionEnvironment {
-    /// `time(2)` and kernel randomness from the shared pool: what servers use.
+    /// The system clock and kernel randomness from the shared pool: what servers use.
     public static var server: SessionEnvironment {
-        SessionEnvironment(
-            now: { Int64(time(nil)) }, random: { RandomPool.shared.next() })
+        var environment = SessionEnvironment.system
+        environment.random = { RandomPool.shared.next() }
+        return environment
     }
 }

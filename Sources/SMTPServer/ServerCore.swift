@@ -58,7 +58,7 @@ final class ServerCore: Sendable {
         if registry.pendingLog.isEmpty {
             loop.beforeWaiting { [self] in
                 let batch = registry.pendingLog
-                registry.pendingLog.removeAll(keepingCapacity: true)
+                registry.pendingLog = []
                 logSink.writeLines(batch)
             }
         }
