@@ -12,7 +12,9 @@ let package = Package(
         .library(name: "SMTPServer", targets: ["SMTPServer"]),
         .library(name: "SMTPProtocol", targets: ["SMTPProtocol"]),
         .library(name: "SMTPConfig", targets: ["SMTPConfig"]),
-        .library(name: "Maildir", targets: ["Maildir"]),
+        .library(name: "MaildirDelivery", targets: ["MaildirDelivery"]),
+        .library(name: "MaildirInspection", targets: ["MaildirInspection"]),
+        .library(name: "Namespaces", targets: ["Namespaces"]),
         .library(name: "Netlink", targets: ["Netlink"]),
         .library(name: "SMTPClient", targets: ["SMTPClient"]),
         .executable(name: "smtpd", targets: ["smtpd"]),
@@ -31,53 +33,85 @@ let package = Package(
             name: "COpenSSL", pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]),
 
-        // Pure logic: no I/O.
+        // The system layer every system-facing module stands on: one error type, one EINTR
+        // policy, files, threads, socket addresses, clocks.
+        .target(name: "LinuxSystem", dependencies: ["CSystem"], swiftSettings: strict),
+
+        // Pure logic: no I/O (SMTPConfig reads the files it is told to include, through
+        // LinuxSystem).
         .target(name: "SMTPProtocol", swiftSettings: strict),
-        .target(name: "SMTPConfig", swiftSettings: strict),
+        .target(name: "SMTPConfig", dependencies: ["LinuxSystem"], swiftSettings: strict),
         .target(name: "MailMessage", swiftSettings: strict),
 
         // System-facing pieces.
         .target(
-            name: "Reactor", dependencies: ["CSystem", "COpenSSL"], swiftSettings: strict),
-        .target(name: "Maildir", dependencies: ["CSystem", "MailMessage"], swiftSettings: strict),
+            name: "Reactor", dependencies: ["CSystem", "COpenSSL", "LinuxSystem"],
+            swiftSettings: strict),
+        .target(
+            name: "MaildirDelivery", dependencies: ["CSystem", "LinuxSystem"],
+            swiftSettings: strict),
+        .target(
+            name: "MaildirInspection",
+            dependencies: ["MaildirDelivery", "MailMessage", "LinuxSystem"],
+            swiftSettings: strict),
         .target(
             name: "SMTPServer",
-            dependencies: ["Reactor", "SMTPProtocol", "SMTPConfig", "Maildir", "CSystem"],
+            dependencies: [
+                "Reactor", "SMTPProtocol", "SMTPConfig", "MaildirDelivery", "LinuxSystem",
+                "CSystem",
+            ],
             swiftSettings: strict),
-        .target(name: "Netlink", dependencies: ["CMNL", "CSystem"], swiftSettings: strict),
-        .target(name: "Lab", dependencies: ["Netlink"], swiftSettings: strict),
         .target(
-            name: "SMTPClient", dependencies: ["CSystem", "Netlink"], swiftSettings: strict),
+            name: "Namespaces", dependencies: ["CSystem", "LinuxSystem"], swiftSettings: strict),
+        .target(
+            name: "Netlink", dependencies: ["CMNL", "CSystem", "LinuxSystem", "Namespaces"],
+            swiftSettings: strict),
+        .target(
+            name: "Lab", dependencies: ["Netlink", "Namespaces", "LinuxSystem"],
+            swiftSettings: strict),
+        .target(
+            name: "SMTPClient", dependencies: ["CSystem", "LinuxSystem", "Namespaces"],
+            swiftSettings: strict),
 
         // Thin command-line front ends.
         .executableTarget(
             name: "smtpd",
-            dependencies: ["SMTPServer", "SMTPConfig", "Netlink"],
+            dependencies: ["SMTPServer", "SMTPConfig", "Namespaces", "LinuxSystem"],
             swiftSettings: strict),
         .executableTarget(
             name: "mlab",
             dependencies: [
-                "Lab", "Netlink", "SMTPClient", "Maildir",
+                "Lab", "Netlink", "Namespaces", "SMTPClient", "MaildirDelivery",
+                "MaildirInspection", "LinuxSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
 
+        .testTarget(name: "LinuxSystemTests", dependencies: ["LinuxSystem"]),
         .testTarget(name: "SMTPProtocolTests", dependencies: ["SMTPProtocol"]),
         .testTarget(name: "SMTPConfigTests", dependencies: ["SMTPConfig"]),
-        .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CSystem"]),
-        .testTarget(name: "MaildirTests", dependencies: ["Maildir", "MailMessage"]),
+        .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CSystem", "LinuxSystem"]),
+        .testTarget(
+            name: "MaildirTests",
+            dependencies: ["MaildirDelivery", "MaildirInspection", "MailMessage", "LinuxSystem"]),
         .testTarget(
             name: "SMTPServerTests",
             dependencies: [
-                "SMTPServer", "SMTPProtocol", "SMTPConfig", "Maildir", "SMTPClient", "Netlink",
+                "SMTPServer", "SMTPProtocol", "SMTPConfig", "MaildirDelivery",
+                "MaildirInspection", "SMTPClient", "Netlink", "Namespaces", "LinuxSystem",
             ]),
         // Helpers shared by the namespace tests (not a product).
         .target(
-            name: "NamespaceTestSupport", dependencies: ["Netlink"],
+            name: "NamespaceTestSupport", dependencies: ["Netlink", "Namespaces"],
             path: "Tests/NamespaceTestSupport", swiftSettings: strict),
         .testTarget(
-            name: "NetlinkTests", dependencies: ["Netlink", "CSystem", "NamespaceTestSupport"]),
-        .testTarget(name: "LabTests", dependencies: ["Lab", "Netlink", "NamespaceTestSupport"]),
-        .testTarget(name: "SMTPClientTests", dependencies: ["SMTPClient", "Reactor", "Netlink"]),
+            name: "NetlinkTests",
+            dependencies: ["Netlink", "Namespaces", "CSystem", "LinuxSystem", "NamespaceTestSupport"]),
+        .testTarget(
+            name: "LabTests",
+            dependencies: ["Lab", "Netlink", "Namespaces", "LinuxSystem", "NamespaceTestSupport"]),
+        .testTarget(
+            name: "SMTPClientTests",
+            dependencies: ["SMTPClient", "Reactor", "Netlink", "Namespaces", "LinuxSystem"]),
     ]
 )

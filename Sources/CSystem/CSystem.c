@@ -8,8 +8,6 @@
 #include <dirent.h>
 #include <limits.h>
 #include <stdlib.h>
-#include <sys/ioctl.h>
-#include <sys/syscall.h>
 
 const int CSYSTEM_CLONE_NEWNET = CLONE_NEWNET;
 const int CSYSTEM_CLONE_NEWNS = CLONE_NEWNS;
@@ -17,16 +15,13 @@ const int CSYSTEM_CLONE_NEWNS = CLONE_NEWNS;
 int csystem_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags) {
     return accept4(fd, addr, len, flags);
 }
-int csystem_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
 int csystem_setns(int fd, int nstype) { return setns(fd, nstype); }
 int csystem_unshare(int flags) { return unshare(flags); }
 int csystem_syncfs(int fd) { return syncfs(fd); }
-pid_t csystem_gettid(void) { return (pid_t)syscall(SYS_gettid); }
 
 int csystem_open_mode(const char *path, int flags, mode_t mode) { return open(path, flags, mode); }
 int csystem_fcntl_getfl(int fd) { return fcntl(fd, F_GETFL); }
 int csystem_fcntl_setfl(int fd, int flags) { return fcntl(fd, F_SETFL, flags); }
-int csystem_ioctl_int(int fd, unsigned long request, int *value) { return ioctl(fd, request, value); }
 
 void csystem_block_signals(const int *signals, int count, sigset_t *out) {
     sigemptyset(out);
@@ -86,15 +81,16 @@ static void child_fail(int report, int stage) {
 
 pid_t csystem_spawn_netns_exec(const char *path, char *const argv[], char *const envp[],
                                int netns_fd, int remount_sys, const char *netns_name,
-                               int *failed_stage, int *failed_errno) {
+                               int *report_fd) {
     struct bind_list binds;
     bind_list_read(remount_sys ? netns_name : NULL, &binds);
     int report[2];
+    *report_fd = -1;
     if (pipe2(report, O_CLOEXEC) != 0) { bind_list_free(&binds); return -1; }
     pid_t pid = fork();
     if (pid == 0) {
         close(report[0]);
-        // The parent may block signals on its threads (signalfd); the program must not inherit that.
+        // The parent may block signals on its threads; the program must not inherit that.
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
@@ -114,21 +110,9 @@ pid_t csystem_spawn_netns_exec(const char *path, char *const argv[], char *const
     int saved = errno;
     bind_list_free(&binds);
     close(report[1]);
-    *failed_stage = 0; *failed_errno = 0;
     if (pid < 0) { close(report[0]); errno = saved; return -1; }
-    int msg[2];
-    ssize_t n;
-    do { n = read(report[0], msg, sizeof msg); } while (n < 0 && errno == EINTR);
-    close(report[0]);
-    if (n == (ssize_t)sizeof msg) { *failed_stage = msg[0]; *failed_errno = msg[1]; }
+    *report_fd = report[0];
     return pid;
-}
-
-pid_t csystem_spawn_in_netns(const char *path, char *const argv[], char *const envp[],
-                             int netns_fd, int remount_sys, const char *netns_name) {
-    int stage, err;
-    return csystem_spawn_netns_exec(path, argv, envp, netns_fd, remount_sys, netns_name,
-                                    &stage, &err);
 }
 int csystem_set_thread_name(pthread_t thread, const char *name) { return pthread_setname_np(thread, name); }
 

@@ -1,4 +1,5 @@
 import Glibc
+import Namespaces
 import Netlink
 
 /// A failure of `up`, `down` or `status`, with the lab file line it concerns.
@@ -135,7 +136,7 @@ public enum Lab {
         for namespace in spec.namespaces where NetworkNamespace.exists(namespace.name) {
             step("ip netns del \(namespace.name)", &done, &failures, progress) {
                 () throws(NetlinkError) in
-                try NetworkNamespace.delete(namespace.name)
+                try NetlinkError.from { () throws(NamespaceError) in try NetworkNamespace.delete(namespace.name) }
             }
         }
         if !failures.isEmpty {

@@ -1,4 +1,5 @@
 import Glibc
+import Namespaces
 public import Netlink
 
 /// One probe of `check`: from a namespace to an address of another.

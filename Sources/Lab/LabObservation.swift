@@ -1,4 +1,5 @@
 import Glibc
+import Namespaces
 import Netlink
 
 /// What exists in one namespace, as far as a lab cares.
@@ -29,7 +30,7 @@ struct LabObservation {
             snapshot.addresses = try handle.addresses()
             snapshot.routes = try handle.routes()
             if let namespace {
-                snapshot.forwarding = try NetworkNamespace.forwarding(in: namespace)
+                snapshot.forwarding = try NetlinkError.from { () throws(NamespaceError) in try NetworkNamespace.forwarding(in: namespace) }
             }
             namespaces[namespace] = snapshot
         }

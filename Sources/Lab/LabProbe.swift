@@ -1,4 +1,5 @@
 import Glibc
+import Namespaces
 public import Netlink
 
 /// A TCP listener created inside a namespace (the socket belongs to it for life).

@@ -1,4 +1,5 @@
 import Glibc
+import Namespaces
 public import Netlink
 
 /// One change `up` makes, named by its iproute2 equivalent.
@@ -72,10 +73,10 @@ extension LabStep {
     func apply(in context: LabContext) throws(NetlinkError) -> Forwarding? {
         switch action {
         case .addNamespace(let name):
-            try NetworkNamespace.add(name)
+            try NetlinkError.from { () throws(NamespaceError) in try NetworkNamespace.add(name) }
         case .setForwarding(let name, let value):
-            let previous = try NetworkNamespace.forwarding(in: name)
-            try NetworkNamespace.setForwarding(value, in: name)
+            let previous = try NetlinkError.from { () throws(NamespaceError) in try NetworkNamespace.forwarding(in: name) }
+            try NetlinkError.from { () throws(NamespaceError) in try NetworkNamespace.setForwarding(value, in: name) }
             return previous
         case .addVeth(let creator, let peer):
             try context.handle(creator.namespace).addVeth(
@@ -109,10 +110,10 @@ extension LabStep {
         switch action {
         case .addNamespace(let name):
             context.forget(name)
-            try NetworkNamespace.delete(name)
+            try NetlinkError.from { () throws(NamespaceError) in try NetworkNamespace.delete(name) }
         case .setForwarding(let name, _):
             if !inCreated(name), let previous {
-                try NetworkNamespace.setForwarding(previous, in: name)
+                try NetlinkError.from { () throws(NamespaceError) in try NetworkNamespace.setForwarding(previous, in: name) }
             }
         case .addVeth(let creator, let peer):
             if !(inCreated(creator.namespace) && inCreated(peer.namespace)) {

@@ -1,6 +1,7 @@
 import CMNL
 import CSystem
 import Glibc
+import Namespaces
 
 /// A network interface as rtnetlink reports it.
 public struct Link: Sendable, Hashable {

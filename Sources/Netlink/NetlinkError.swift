@@ -1,4 +1,5 @@
 import Glibc
+import Namespaces
 
 /// A failed netlink or namespace operation.
 ///
@@ -17,6 +18,15 @@ public struct NetlinkError: Error, Sendable, CustomStringConvertible, Equatable 
         self.operation = operation
         self.errno = errno
         self.kernelMessage = kernelMessage
+    }
+
+    /// A namespace step of a netlink operation (opening the handle's socket inside it).
+    public init(_ error: NamespaceError) {
+        self.init(operation: error.command, errno: error.errno, kernelMessage: error.detail)
+        if !error.cause.operation.isEmpty {
+            operation += ": \(error.cause.operation)"
+            if let object = error.cause.object { operation += " \(object)" }
+        }
     }
 
     public var description: String {
@@ -38,5 +48,17 @@ func validateInterfaceName(_ name: String, operation: @autoclosure () -> String)
         throw NetlinkError(
             operation: operation(), errno: EINVAL,
             kernelMessage: "interface name \"\(name)\" must be 1 to 15 bytes without / or space")
+    }
+}
+
+extension NetlinkError {
+    /// Runs a namespace operation among netlink ones (a lab's steps mix both), its failure
+    /// phrased the same way.
+    public static func from<T>(_ body: () throws(NamespaceError) -> T) throws(NetlinkError) -> T {
+        do {
+            return try body()
+        } catch {
+            throw NetlinkError(error)
+        }
     }
 }

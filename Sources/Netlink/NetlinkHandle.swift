@@ -1,5 +1,6 @@
 import CMNL
 import Glibc
+import Namespaces
 import Synchronization
 
 /// An rtnetlink connection bound to one network namespace.
@@ -15,10 +16,15 @@ public final class NetlinkHandle: Sendable {
     /// Opens a handle on namespace `namespace` (nil: the process's own namespace).
     public init(namespace: String? = nil) throws(NetlinkError) {
         self.namespace = namespace
-        let made = try NamespaceWorker.shared.perform(in: namespace) { () throws(NetlinkError) in
-            try NetlinkSocket()
+        let made: Result<NetlinkSocket, NetlinkError>
+        do {
+            made = try NetworkNamespace.perform(in: namespace) {
+                Result { () throws(NetlinkError) in try NetlinkSocket() }
+            }
+        } catch {
+            throw NetlinkError(error)
         }
-        self.socket = Mutex(made)
+        self.socket = Mutex(try made.get())
     }
 
     /// `ip` or `ip -n NAME`, the start of every operation name in errors.

@@ -1,5 +1,6 @@
 import CMNL
 import Glibc
+import LinuxSystem
 
 /// One rtnetlink socket (libmnl), created in the namespace of the thread that made it and
 /// belonging to that namespace for life. Not thread-safe: `NetlinkHandle` serialises use.
@@ -28,7 +29,7 @@ final class NetlinkSocket {
         }
         self.socket = socket
         self.portID = mnl_socket_get_portid(socket)
-        self.sequence = UInt32(truncatingIfNeeded: time(nil))
+        self.sequence = UInt32(truncatingIfNeeded: Clock.unixSeconds())
         // Dumps fill up to the buffer; 64 KiB holds many messages per read.
         self.receiveBuffer = .allocate(byteCount: 65536, alignment: 8)
         self.requestBuffer = .allocate(byteCount: 8192, alignment: 8)
@@ -55,18 +56,22 @@ final class NetlinkSocket {
         header.pointee.nlmsg_seq = sequence
         build(MessageBuilder(header: header, capacity: requestBuffer.count))
 
-        var sent: Int
-        repeat {
-            sent = mnl_socket_sendto(socket, header, Int(header.pointee.nlmsg_len))
-        } while sent < 0 && errno == EINTR
-        if sent < 0 { throw NetlinkError(operation: operation, errno: errno) }
+        do throws(SystemError) {
+            _ = try checkedCall("sendto") {
+                mnl_socket_sendto(socket, header, Int(header.pointee.nlmsg_len))
+            }
+        } catch {
+            throw NetlinkError(operation: operation, errno: error.errno)
+        }
 
         while true {
-            let received = mnl_socket_recvfrom(
-                socket, receiveBuffer.baseAddress, receiveBuffer.count)
-            if received < 0 {
-                if errno == EINTR { continue }
-                throw NetlinkError(operation: operation, errno: errno)
+            let received: Int
+            do throws(SystemError) {
+                received = try checkedCall("recvfrom") {
+                    mnl_socket_recvfrom(socket, receiveBuffer.baseAddress, receiveBuffer.count)
+                }
+            } catch {
+                throw NetlinkError(operation: operation, errno: error.errno)
             }
             var remaining = Int32(received)
             var message = UnsafeMutablePointer(

@@ -1,5 +1,6 @@
 import CSystem
 import Glibc
+import LinuxSystem
 
 /// What a connection tells its owner. Called on the connection's loop.
 public protocol ConnectionHandler: AnyObject {
@@ -78,7 +79,7 @@ public final class Connection: Selectable {
     {
         self.handler = handler
         idleTimeout = idleTimeoutNanoseconds
-        lastActivity = monotonicNanoseconds()
+        lastActivity = Clock.monotonicNanoseconds()
         interest = .read
         do {
             token = try loop.register(fd, interest: .read, handler: self)
@@ -123,7 +124,7 @@ public final class Connection: Selectable {
         guard tls == nil else { throw TLSError("startTLS", reason: "TLS already started") }
         tls = try TLSEngine(context: context)
         tlsReady = false
-        lastActivity = monotonicNanoseconds()
+        lastActivity = Clock.monotonicNanoseconds()
         updateInterest()
     }
 
@@ -153,7 +154,7 @@ public final class Connection: Selectable {
     }
 
     /// Counts as activity for the idle timer.
-    public func touch() { lastActivity = monotonicNanoseconds() }
+    public func touch() { lastActivity = Clock.monotonicNanoseconds() }
 
     public func ready(_ readiness: Readiness) {
         if readiness.writable || (readiness.failed && pendingOutput > 0) { flush() }
@@ -169,9 +170,18 @@ public final class Connection: Selectable {
         while !isClosed && inputOpen && receiveAllowed && reads < Self.readsPerEvent {
             reads += 1
             let scratch = loop.readScratch
-            let count = Glibc.recv(fd, scratch.baseAddress, scratch.count, 0)
+            let received: Int?
+            do {
+                received = try systemCall("recv", blocking: true) {
+                    Glibc.recv(fd, scratch.baseAddress, scratch.count, 0)
+                }
+            } catch {
+                endInput()
+                break
+            }
+            guard let count = received else { break }
             if count > 0 {
-                lastActivity = monotonicNanoseconds()
+                lastActivity = Clock.monotonicNanoseconds()
                 if let tls {
                     tls.feed(UnsafeRawBufferPointer(rebasing: scratch[0..<count]))
                     pumpTLS()
@@ -180,12 +190,7 @@ public final class Connection: Selectable {
                 handler?.received(UnsafeRawBufferPointer(rebasing: scratch[0..<count]), on: self)
                 // The handler may have started TLS on this very read (STARTTLS).
                 if count < scratch.count && tls == nil { break }
-            } else if count == 0 {
-                endInput()
             } else {
-                let code = errno
-                if code == EINTR { continue }
-                if code == EAGAIN || code == EWOULDBLOCK { break }
                 endInput()
             }
         }
@@ -289,20 +294,22 @@ public final class Connection: Selectable {
 
     private func flush() {
         while pendingOutput > 0 && !isClosed {
-            let sent = output.withUnsafeBytes { buffer in
-                Glibc.send(
-                    fd, buffer.baseAddress! + outputOffset, pendingOutput, Int32(MSG_NOSIGNAL))
-            }
-            if sent >= 0 {
-                outputOffset += sent
-            } else {
-                let code = errno
-                if code == EINTR { continue }
-                if code == EAGAIN || code == EWOULDBLOCK { break }
+            let sent: Int?
+            do {
+                sent = try output.withUnsafeBytes { buffer throws(SystemError) in
+                    try systemCall("send", blocking: true) {
+                        Glibc.send(
+                            fd, buffer.baseAddress! + outputOffset, pendingOutput,
+                            Int32(MSG_NOSIGNAL))
+                    }
+                }
+            } catch {
                 // The peer is gone; nothing more can be said to it.
                 closeNow()
                 return
             }
+            guard let sent else { break }
+            outputOffset += sent
         }
         if pendingOutput == 0 {
             output = []
@@ -353,7 +360,7 @@ public final class Connection: Selectable {
 
     private func idleTimerFired() {
         guard !isClosed else { return }
-        let now = monotonicNanoseconds()
+        let now = Clock.monotonicNanoseconds()
         let quiet = now &- lastActivity
         if quiet >= idleTimeout && tls != nil && !tlsReady {
             failTLS(TLSError("TLS handshake", reason: "timed out"))

@@ -1,5 +1,6 @@
 import CSystem
 import Glibc
+import LinuxSystem
 
 /// Readiness interest of a registration.
 public struct Interest: OptionSet, Sendable {
@@ -25,7 +26,7 @@ final class Epoll {
     let fd: Int32
 
     init() throws(SystemError) {
-        fd = try checked("epoll_create1") { epoll_create1(Int32(EPOLL_CLOEXEC)) }
+        fd = try checkedCall("epoll_create1") { epoll_create1(Int32(EPOLL_CLOEXEC)) }
     }
 
     deinit { closeDescriptor(fd) }
@@ -49,7 +50,7 @@ final class Epoll {
         var event = epoll_event()
         event.events = interest.rawValue
         event.data.u64 = token
-        _ = try checked("epoll_ctl") { epoll_ctl(fd, op, target, &event) }
+        _ = try checkedCall("epoll_ctl") { epoll_ctl(fd, op, target, &event) }
     }
 
     /// Waits up to `timeoutMilliseconds` (-1: forever) and calls `body` per event.
@@ -58,7 +59,7 @@ final class Epoll {
         _ body: (UInt64, Readiness) -> Void
     ) throws(SystemError) {
         let count =
-            try retrying("epoll_wait", blocking: true) {
+            try systemCall("epoll_wait", blocking: true) {
                 epoll_wait(fd, buffer.baseAddress, Int32(buffer.count), timeoutMilliseconds)
             } ?? 0
         for i in 0..<Int(count) {

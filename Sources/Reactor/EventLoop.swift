@@ -1,18 +1,12 @@
 import CSystem
 import Glibc
+import LinuxSystem
 import Synchronization
 
 /// Something registered with an event loop that wants to hear about readiness.
 /// Called on the loop's thread only.
 public protocol Selectable: AnyObject {
     func ready(_ readiness: Readiness)
-}
-
-/// Monotonic time in nanoseconds (CLOCK_MONOTONIC).
-public func monotonicNanoseconds() -> UInt64 {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
 }
 
 /// A cancellable timer. Only the owning loop touches `isCancelled`.
@@ -62,7 +56,7 @@ public final class EventLoop: @unchecked Sendable {
 
     public init() throws(SystemError) {
         epoll = try Epoll()
-        wakeFD = try checked("eventfd") { eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC)) }
+        wakeFD = try checkedCall("eventfd") { eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC)) }
         readScratch = .allocate(byteCount: 64 * 1024, alignment: 16)
         try epoll.add(wakeFD, interest: .read, token: Self.wakeToken)
     }
@@ -137,7 +131,7 @@ public final class EventLoop: @unchecked Sendable {
     public func schedule(after nanoseconds: UInt64, _ callback: @escaping () -> Void) -> LoopTimer {
         timerSequence += 1
         let timer = LoopTimer(
-            deadline: monotonicNanoseconds() &+ nanoseconds, sequence: timerSequence,
+            deadline: Clock.monotonicNanoseconds() &+ nanoseconds, sequence: timerSequence,
             callback: callback)
         timers.push(timer)
         return timer
@@ -174,13 +168,13 @@ public final class EventLoop: @unchecked Sendable {
     private func nextTimeoutMilliseconds() -> Int32 {
         if wakePending.load(ordering: .relaxed) { return 0 }
         guard let next = timers.peek()?.deadline else { return -1 }
-        let now = monotonicNanoseconds()
+        let now = Clock.monotonicNanoseconds()
         if next <= now { return 0 }
         return Int32(min((next - now + 999_999) / 1_000_000, 60_000))
     }
 
     private func runExpiredTimers() {
-        let now = monotonicNanoseconds()
+        let now = Clock.monotonicNanoseconds()
         while let timer = timers.peek(), timer.deadline <= now {
             _ = timers.pop()
             if !timer.isCancelled { timer.callback() }

@@ -1,5 +1,6 @@
 import CSystem
 import Glibc
+import LinuxSystem
 import Synchronization
 
 /// Several event loops, each on its own thread (one per core by default).
@@ -16,7 +17,7 @@ public final class EventLoopGroup: Sendable {
         self.loops = loops
         var started: [pthread_t] = []
         for loop in loops {
-            started.append(try startThread(name: "smtpd-loop") { loop.run() })
+            started.append(try SystemThread.start(name: "smtpd-loop") { loop.run() })
         }
         threads = Mutex(started)
     }
@@ -38,31 +39,3 @@ public final class EventLoopGroup: Sendable {
     }
 }
 
-private final class ThreadBody {
-    let body: () -> Void
-    init(_ body: @escaping () -> Void) { self.body = body }
-}
-
-/// Starts a joinable pthread running `body`.
-public func startThread(name: String, _ body: @escaping @Sendable () -> Void) throws(SystemError)
-    -> pthread_t
-{
-    let box = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
-    var thread = pthread_t()
-    let result = pthread_create(
-        &thread, nil,
-        { raw in
-            let body = Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue()
-            body.body()
-            return nil
-        }, box)
-    guard result == 0 else {
-        Unmanaged<ThreadBody>.fromOpaque(box).release()
-        throw SystemError("pthread_create", errno: result)
-    }
-    _ = csystem_set_thread_name(thread, String(name.prefix(15)))
-    return thread
-}
-
-/// Online processors (sysconf(_SC_NPROCESSORS_ONLN)).
-public func processorCount() -> Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }

@@ -1,5 +1,6 @@
 import CSystem
 import Glibc
+import LinuxSystem
 import Synchronization
 
 /// A listening TCP socket shared by several loops. Each loop registers it with

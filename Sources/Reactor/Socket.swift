@@ -1,5 +1,6 @@
 import CSystem
 import Glibc
+import LinuxSystem
 
 /// Socket system calls, each wrapped once.
 public enum Socket {
@@ -14,7 +15,7 @@ public enum Socket {
         throws(SystemError) -> (fd: Int32, bound: SocketAddress)
     {
         let type = Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue)
-        let fd = try checked("socket") { Glibc.socket(address.family, type, 0) }
+        let fd = try checkedCall("socket") { Glibc.socket(address.family, type, 0) }
         do {
             try setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1, name: "SO_REUSEADDR")
             if address.isIPv6 {
@@ -24,9 +25,9 @@ public enum Socket {
                 try setOption(fd, Int32(IPPROTO_IP), IP_FREEBIND, 1, name: "IP_FREEBIND")
             }
             try address.withSockaddr { pointer, length throws(SystemError) in
-                _ = try checked("bind \(address)") { Glibc.bind(fd, pointer, length) }
+                _ = try checkedCall("bind \(address)") { Glibc.bind(fd, pointer, length) }
             }
-            _ = try checked("listen \(address)") { Glibc.listen(fd, backlog) }
+            _ = try checkedCall("listen \(address)") { Glibc.listen(fd, backlog) }
             return (fd, try localAddress(fd))
         } catch {
             closeDescriptor(fd)
@@ -37,10 +38,10 @@ public enum Socket {
     /// A blocking TCP connection to `address` (for clients and tests).
     public static func connect(to address: SocketAddress) throws(SystemError) -> Int32 {
         let type = Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue)
-        let fd = try checked("socket") { Glibc.socket(address.family, type, 0) }
+        let fd = try checkedCall("socket") { Glibc.socket(address.family, type, 0) }
         do {
             try address.withSockaddr { pointer, length throws(SystemError) in
-                _ = try checked("connect \(address)") { Glibc.connect(fd, pointer, length) }
+                _ = try checkedCall("connect \(address)") { Glibc.connect(fd, pointer, length) }
             }
             return fd
         } catch {
@@ -58,7 +59,7 @@ public enum Socket {
         let client = try withUnsafeMutablePointer(to: &storage) { pointer throws(SystemError) in
             try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 pointer throws(SystemError) in
-                try retrying("accept4", blocking: true) {
+                try systemCall("accept4", blocking: true) {
                     csystem_accept4(fd, pointer, &length, flags)
                 }
             }
@@ -77,7 +78,7 @@ public enum Socket {
         _ = try withUnsafeMutablePointer(to: &storage) { pointer throws(SystemError) in
             try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 pointer throws(SystemError) in
-                try checked("getsockname") { getsockname(fd, pointer, &length) }
+                try checkedCall("getsockname") { getsockname(fd, pointer, &length) }
             }
         }
         guard let address = SocketAddress(decoding: storage) else {
@@ -92,7 +93,7 @@ public enum Socket {
         throws(SystemError)
     {
         var value = value
-        _ = try checked("setsockopt \(name)") {
+        _ = try checkedCall("setsockopt \(name)") {
             setsockopt(fd, level, option, &value, socklen_t(MemoryLayout<Int32>.size))
         }
     }

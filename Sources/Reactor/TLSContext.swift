@@ -1,5 +1,6 @@
 import COpenSSL
 import Glibc
+import LinuxSystem
 
 /// A server-side TLS configuration shared by every connection of a listener: certificate
 /// chain, private key, TLS 1.2 or later, optional TLS ≤ 1.2 cipher list. Thread-safe

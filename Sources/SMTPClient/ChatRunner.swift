@@ -1,4 +1,5 @@
 import Glibc
+import LinuxSystem
 
 /// Where and how a script runs; command-line values override the script's `connect`.
 public struct ChatOptions: Sendable {
@@ -112,7 +113,7 @@ private struct ChatRun {
                 let opened = try SMTPConnection.connect(
                     host: host, port: port, namespace: namespace, timeout: timeout)
                 connection = opened
-                let peer = Endpoint.fromDescriptor(opened.fd, peer: true)?.description ?? host
+                let peer = (try? SocketAddress.peer(of: opened.fd))?.description ?? host
                 emit("== connected to \(peer)\(place)")
             } catch {
                 fail(
@@ -122,10 +123,7 @@ private struct ChatRun {
             timeout = seconds
             connection?.timeout = seconds
         case .sleep(let seconds):
-            var pause = timespec(
-                tv_sec: Int(seconds), tv_nsec: Int((seconds - seconds.rounded(.down)) * 1e9))
-            var left = timespec()
-            while nanosleep(&pause, &left) != 0 && errno == EINTR { pause = left }
+            Clock.sleep(seconds: seconds)
         case .send(let bytes):
             write(bytes, step)
         case .expect(let expectation):

@@ -1,9 +1,10 @@
 import Glibc
+import LinuxSystem
 
 /// Everything the client side can fail with, each carrying what it was doing.
 public enum ClientError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// A system call failed: operation (with its object) and errno.
-    case system(String, errno: Int32)
+    /// A system call failed.
+    case system(SystemError)
     /// `connect to HOST port PORT` failed (refused, no route, …).
     case connect(host: String, port: UInt16, errno: Int32)
     /// The host name did not resolve.
@@ -23,7 +24,7 @@ public enum ClientError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .system(let operation, let code): "\(operation): \(errorText(code))"
+        case .system(let error): error.description
         case .connect(let host, let port, let code):
             "connect to \(host) port \(port) (tcp) failed: \(errorText(code))"
         case .resolve(let host, let message): "cannot resolve \(host): \(message)"
@@ -38,7 +39,7 @@ public enum ClientError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-func errorText(_ code: Int32) -> String { String(cString: strerror(code)) }
+func errorText(_ code: Int32) -> String { SystemError.text(code) }
 
 func formatSeconds(_ seconds: Double) -> String {
     seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)

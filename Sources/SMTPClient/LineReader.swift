@@ -1,4 +1,5 @@
 import Glibc
+import LinuxSystem
 
 /// Reads lines from a descriptor, with a length limit and a timeout per line.
 /// A line ends at LF; one CR before it is removed. The reader only detects; what a bare LF
@@ -25,7 +26,7 @@ public struct LineReader: ~Copyable {
     /// The next line, or nil at end of input. A final line without LF is returned as is.
     /// `timeout` in seconds (nil: wait forever).
     public mutating func readLine(timeout: Double?) throws(ClientError) -> [UInt8]? {
-        let deadline = timeout.map { monotonicSeconds() + $0 }
+        let deadline = timeout.map { Clock.monotonicSeconds() + $0 }
         while true {
             if let newline = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) {
                 var end = newline
@@ -44,7 +45,7 @@ public struct LineReader: ~Copyable {
                 compact()
                 return line
             }
-            let remaining = deadline.map { max(0, $0 - monotonicSeconds()) }
+            let remaining = deadline.map { max(0, $0 - Clock.monotonicSeconds()) }
             guard try wait(fd, for: Int16(POLLIN), timeout: remaining) else {
                 throw .timeout("waiting for a line", seconds: timeout ?? 0)
             }
@@ -72,9 +73,9 @@ public struct LineReader: ~Copyable {
 
     /// True when the peer closed (EOF) within `timeout`; received bytes are kept as lines.
     public mutating func waitForEOF(timeout: Double?) throws(ClientError) -> Bool {
-        let deadline = timeout.map { monotonicSeconds() + $0 }
+        let deadline = timeout.map { Clock.monotonicSeconds() + $0 }
         while !atEOF {
-            let remaining = deadline.map { max(0, $0 - monotonicSeconds()) }
+            let remaining = deadline.map { max(0, $0 - Clock.monotonicSeconds()) }
             guard try wait(fd, for: Int16(POLLIN), timeout: remaining) else { return false }
             try fill()
             if pendingCount > limit { throw .lineTooLong(limit: limit) }
@@ -84,13 +85,21 @@ public struct LineReader: ~Copyable {
 
     private mutating func fill() throws(ClientError) {
         var chunk = [UInt8](repeating: 0, count: 16384)
-        let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        let count: Int?
+        do throws(SystemError) {
+            count = try systemCall("read", blocking: true) {
+                chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            }
+        } catch where error.errno == ECONNRESET {
+            count = 0
+        } catch {
+            throw .system(error)
+        }
+        guard let count else { return }  // nothing yet: the caller polls again
         if count > 0 {
             buffer += chunk[0..<count]
-        } else if count == 0 || errno == ECONNRESET {
+        } else {
             atEOF = true
-        } else if errno != EINTR && errno != EAGAIN {
-            throw .system("read", errno: errno)
         }
     }
 

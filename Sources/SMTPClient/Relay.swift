@@ -1,4 +1,5 @@
 import Glibc
+import LinuxSystem
 
 /// How `Relay.run` treats the two streams.
 public struct RelayOptions: Sendable {
@@ -43,11 +44,15 @@ public enum Relay {
 
         /// Reads input once and forwards it; false at input EOF or when the peer is gone.
         func forwardInput() throws(ClientError) -> Bool {
-            let count = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR || errno == EAGAIN { return true }
-                throw .system("read input", errno: errno)
+            let read: Int?
+            do {
+                read = try systemCall("read", "input", blocking: true) {
+                    buffer.withUnsafeMutableBytes { Glibc.read(input, $0.baseAddress, $0.count) }
+                }
+            } catch {
+                throw .system(error)
             }
+            guard let count = read else { return true }
             if count == 0 {
                 inputOpen = false
                 shutdown(socket, Int32(SHUT_WR))
@@ -66,16 +71,20 @@ public enum Relay {
                 pollfd(fd: inputOpen ? input : -1, events: Int16(POLLIN), revents: 0),
                 pollfd(fd: socket, events: Int16(POLLIN), revents: 0),
             ]
-            let ready = poll(&fds, 2, idleMilliseconds)
-            if ready < 0 {
-                if errno == EINTR { continue }
-                throw .system("poll", errno: errno)
+            let ready: Int32
+            do {
+                ready = try checkedCall("poll") { poll(&fds, 2, idleMilliseconds) }
+            } catch {
+                throw .system(error)
             }
             if ready == 0 { return .idle }
             if fds[1].revents != 0 {
-                let count = buffer.withUnsafeMutableBytes { read(socket, $0.baseAddress, $0.count) }
-                if count < 0 && errno == EINTR { continue }
-                if count <= 0 {
+                // A failed read (a reset) ends the peer's side like EOF.
+                let count =
+                    (try? checkedCall("read") {
+                        buffer.withUnsafeMutableBytes { Glibc.read(socket, $0.baseAddress, $0.count) }
+                    }) ?? 0
+                if count == 0 {
                     // EOF or reset: the peer is done sending.
                     guard inputOpen else { return .finished }
                     while inputOpen, try wait(input, for: Int16(POLLIN), timeout: 0) {
@@ -112,17 +121,19 @@ public enum Relay {
     {
         var offset = 0
         while offset < bytes.count {
-            let count = bytes[offset...].withUnsafeBytes { raw in
-                isSocket
-                    ? send(fd, raw.baseAddress, raw.count, Int32(MSG_NOSIGNAL))
-                    : write(fd, raw.baseAddress, raw.count)
+            do throws(SystemError) {
+                offset += try checkedCall(isSocket ? "send" : "write", isSocket ? nil : "output") {
+                    bytes[offset...].withUnsafeBytes { raw in
+                        isSocket
+                            ? send(fd, raw.baseAddress, raw.count, Int32(MSG_NOSIGNAL))
+                            : write(fd, raw.baseAddress, raw.count)
+                    }
+                }
+            } catch where isSocket && (error.errno == EPIPE || error.errno == ECONNRESET) {
+                return false
+            } catch {
+                throw .system(error)
             }
-            if count < 0 {
-                if errno == EINTR { continue }
-                if isSocket && (errno == EPIPE || errno == ECONNRESET) { return false }
-                throw .system(isSocket ? "send" : "write output", errno: errno)
-            }
-            offset += count
         }
         return true
     }

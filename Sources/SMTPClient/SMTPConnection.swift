@@ -1,4 +1,5 @@
 import Glibc
+import LinuxSystem
 
 /// What crossed the wire, for transcripts.
 public enum TranscriptEvent: Sendable, Equatable {
@@ -58,23 +59,26 @@ public final class SMTPConnection {
             guard try wait(fd, for: Int16(POLLOUT), timeout: timeout) else {
                 throw .timeout("writing to the server", seconds: timeout)
             }
-            let count = bytes[offset...].withUnsafeBytes {
-                Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+            let count: Int?
+            do {
+                count = try systemCall("send", blocking: true) {
+                    bytes[offset...].withUnsafeBytes {
+                        Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+                    }
+                }
+            } catch {
+                throw .system(error)
             }
-            if count < 0 {
-                if errno == EINTR || errno == EAGAIN { continue }
-                throw .system("send", errno: errno)
-            }
-            offset += count
+            offset += count ?? 0
         }
     }
 
     /// Reads one complete reply (all lines of a multi-line reply).
     public func readReply(timeout: Double? = nil) throws(ClientError) -> SMTPReply {
         let seconds = timeout ?? self.timeout
-        let deadline = monotonicSeconds() + seconds
+        let deadline = Clock.monotonicSeconds() + seconds
         while true {
-            let remaining = max(0, deadline - monotonicSeconds())
+            let remaining = max(0, deadline - Clock.monotonicSeconds())
             let bytes: [UInt8]?
             do {
                 bytes = try reader.readLine(timeout: remaining)

@@ -1,3 +1,4 @@
+import LinuxSystem
 /// The stages of a transaction `mlab send --quit-after` can stop at (swaks' names).
 public enum SendStage: String, Sendable, CaseIterable, Comparable {
     case connect, banner, ehlo, mail, rcpt, data, dot
@@ -60,7 +61,7 @@ public enum SMTPSend {
             return .connectFailed
         }
         defer { connection.close() }
-        let peer = Endpoint.fromDescriptor(connection.fd, peer: true)?.host ?? options.server
+        let peer = (try? SocketAddress.peer(of: connection.fd))?.host ?? options.server
         output("=== Connected to \(peer).")
         let session = SendSession(connection: connection, options: options, output: output)
         return session.run()

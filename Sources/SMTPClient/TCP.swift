@@ -1,6 +1,7 @@
 import CSystem
 import Glibc
-import Netlink
+import Namespaces
+import LinuxSystem
 
 /// Blocking TCP sockets for clients and tools: connect with a timeout, listen, accept.
 /// Every socket can be created inside a named network namespace; it stays there for life and
@@ -15,7 +16,7 @@ public enum TCP {
         host: String, port: UInt16, timeout: Double? = nil, namespace: String? = nil
     ) throws(ClientError) -> Int32 {
         try inNamespace(namespace) { () throws(ClientError) -> Int32 in
-            let endpoints = try Endpoint.resolve(host, port: port)
+            let endpoints = try SocketAddress.resolve(host, port: port)
             var lastError = ClientError.resolve(host: host, message: "no address")
             for endpoint in endpoints {
                 do throws(ClientError) {
@@ -37,14 +38,14 @@ public enum TCP {
         host: String? = nil, port: UInt16, namespace: String? = nil, backlog: Int32 = 16
     ) throws(ClientError) -> (fd: Int32, port: UInt16) {
         try inNamespace(namespace) { () throws(ClientError) -> (fd: Int32, port: UInt16) in
-            let candidates: [Endpoint]
+            let candidates: [SocketAddress]
             if let host {
-                candidates = try Endpoint.resolve(host, port: port, passive: true)
+                candidates = try SocketAddress.resolve(host, port: port, passive: true)
             } else {
                 // `::` with IPV6_V6ONLY off takes IPv4 too; 0.0.0.0 when IPv6 is disabled.
                 candidates =
-                    ((try? Endpoint.resolve("::", port: port, passive: true)) ?? [])
-                    + (try Endpoint.resolve("0.0.0.0", port: port, passive: true))
+                    ((try? SocketAddress.resolve("::", port: port, passive: true)) ?? [])
+                    + (try SocketAddress.resolve("0.0.0.0", port: port, passive: true))
             }
             var lastError = ClientError.resolve(host: host ?? "*", message: "no address")
             for endpoint in candidates {
@@ -61,16 +62,22 @@ public enum TCP {
     /// Waits up to `timeout` seconds (nil: forever) for a connection on `listener`.
     /// Returns the connected descriptor and the peer's address.
     public static func accept(_ listener: Int32, timeout: Double? = nil) throws(ClientError)
-        -> (fd: Int32, peer: Endpoint?)
+        -> (fd: Int32, peer: SocketAddress?)
     {
         guard try wait(listener, for: Int16(POLLIN), timeout: timeout) else {
             throw .timeout("waiting for a connection", seconds: timeout ?? 0)
         }
         while true {
-            let fd = csystem_accept4(listener, nil, nil, Int32(SOCK_CLOEXEC.rawValue))
-            if fd >= 0 { return (fd, Endpoint.fromDescriptor(fd, peer: true)) }
-            if errno == EINTR || errno == ECONNABORTED { continue }
-            throw .system("accept", errno: errno)
+            do throws(SystemError) {
+                let fd = try checkedCall("accept") {
+                    csystem_accept4(listener, nil, nil, Int32(SOCK_CLOEXEC.rawValue))
+                }
+                return (fd, try? SocketAddress.peer(of: fd))
+            } catch where error.errno == ECONNABORTED {
+                continue  // the peer gave up before we took it: wait for the next
+            } catch {
+                throw .system(error)
+            }
         }
     }
 
@@ -89,17 +96,17 @@ public enum TCP {
         }
     }
 
-    private static func connect(to endpoint: Endpoint, timeout: Double?, name: String)
+    private static func connect(to endpoint: SocketAddress, timeout: Double?, name: String)
         throws(ClientError) -> Int32
     {
-        let fd = socket(endpoint.family, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw .system("socket", errno: errno) }
+        let fd = try makeSocket(endpoint.family)
         do throws(ClientError) {
             // Non-blocking only for the connect, so that it can time out.
             let flags = csystem_fcntl_getfl(fd)
             _ = csystem_fcntl_setfl(fd, flags | O_NONBLOCK)
             let status = endpoint.withSockaddr { Glibc.connect(fd, $0, $1) }
             if status != 0 {
+                // An interrupted connect goes on in the background, like one in progress.
                 guard errno == EINPROGRESS || errno == EINTR else {
                     throw .connect(host: endpoint.host, port: endpoint.port, errno: errno)
                 }
@@ -117,16 +124,25 @@ public enum TCP {
             _ = csystem_fcntl_setfl(fd, flags)
             return fd
         } catch {
-            close(fd)
+            closeDescriptor(fd)
             throw error
         }
     }
 
-    private static func listen(on endpoint: Endpoint, dualStack: Bool, backlog: Int32)
+    private static func makeSocket(_ family: Int32) throws(ClientError) -> Int32 {
+        do {
+            return try checkedCall("socket") {
+                socket(family, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
+            }
+        } catch {
+            throw .system(error)
+        }
+    }
+
+    private static func listen(on endpoint: SocketAddress, dualStack: Bool, backlog: Int32)
         throws(ClientError) -> (fd: Int32, port: UInt16)
     {
-        let fd = socket(endpoint.family, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw .system("socket", errno: errno) }
+        let fd = try makeSocket(endpoint.family)
         do throws(ClientError) {
             var one: Int32 = 1
             setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -136,15 +152,17 @@ public enum TCP {
                     fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &only,
                     socklen_t(MemoryLayout<Int32>.size))
             }
-            if endpoint.withSockaddr({ bind(fd, $0, $1) }) != 0 {
-                throw .system("bind \(endpoint)", errno: errno)
+            do throws(SystemError) {
+                _ = try endpoint.withSockaddr { address, length throws(SystemError) in
+                    try checkedCall("bind", endpoint.description) { bind(fd, address, length) }
+                }
+                _ = try checkedCall("listen", endpoint.description) { Glibc.listen(fd, backlog) }
+                return (fd, (try? SocketAddress.local(of: fd))?.port ?? endpoint.port)
+            } catch {
+                throw .system(error)
             }
-            if Glibc.listen(fd, backlog) != 0 {
-                throw .system("listen \(endpoint)", errno: errno)
-            }
-            return (fd, Endpoint.fromDescriptor(fd, peer: false)?.port ?? endpoint.port)
         } catch {
-            close(fd)
+            closeDescriptor(fd)
             throw error
         }
     }
@@ -153,20 +171,17 @@ public enum TCP {
 /// poll(2) on one descriptor; false when `timeout` (seconds, nil: forever) passed first.
 func wait(_ fd: Int32, for events: Int16, timeout: Double?) throws(ClientError) -> Bool {
     var entry = pollfd(fd: fd, events: events, revents: 0)
-    let deadline = timeout.map { monotonicSeconds() + $0 }
-    while true {
-        let milliseconds =
-            deadline.map { max(0, Int32((($0 - monotonicSeconds()) * 1000).rounded(.up))) } ?? -1
-        let status = poll(&entry, 1, milliseconds)
-        if status > 0 { return true }
-        if status == 0 { return false }
-        if errno != EINTR { throw .system("poll", errno: errno) }
+    let deadline = timeout.map { Clock.monotonicSeconds() + $0 }
+    do {
+        // Each retry after a signal waits only for the time left.
+        return try checkedCall("poll") {
+            let milliseconds =
+                deadline.map {
+                    max(0, Int32((($0 - Clock.monotonicSeconds()) * 1000).rounded(.up)))
+                } ?? -1
+            return poll(&entry, 1, milliseconds)
+        } > 0
+    } catch {
+        throw .system(error)
     }
-}
-
-/// CLOCK_MONOTONIC in seconds.
-func monotonicSeconds() -> Double {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
 }

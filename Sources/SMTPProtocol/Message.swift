@@ -55,10 +55,33 @@ public struct Message: Sendable, Equatable {
 public enum DeliveryOutcome: Sendable, Equatable {
     /// Durable on disk: `250 2.0.0 <id> Message accepted for delivery`.
     case delivered
-    /// `451 4.3.0 Temporary failure, message not stored`; the session continues.
-    case temporaryFailure
-    /// `554 5.3.0 <text>`; the session continues.
-    case permanentFailure(String)
+    /// Not stored: the failure's own reply; the session continues.
+    case failed(DeliveryFailure)
+}
+
+/// Why a message was not stored, in the terms of the reply to the final dot: a reply code
+/// and an RFC 3463 enhanced status. Store-neutral: the store maps its own errors to it (the
+/// Maildir store in `DeliveryFailure(storing:)`), the session only says it.
+public struct DeliveryFailure: Error, Sendable, Equatable {
+    /// 451, 452, 552, 554…
+    public var code: Int
+    /// "4.3.1"
+    public var enhancedStatus: String
+    /// What follows the codes (CR, LF and control bytes are replaced when it is sent).
+    public var text: String
+
+    public init(code: Int, enhancedStatus: String, text: String) {
+        self.code = code
+        self.enhancedStatus = enhancedStatus
+        self.text = text
+    }
+
+    /// True for a 4xx: the client keeps the message and tries again.
+    public var isTemporary: Bool { code < 500 }
+
+    /// `451 4.3.0`: the answer when nothing more precise is known.
+    public static let temporary = DeliveryFailure(
+        code: 451, enhancedStatus: "4.3.0", text: "Temporary failure, message not stored")
 }
 
 /// What the session asks its owner to do, in order.

@@ -180,10 +180,10 @@ public struct SMTPSession {
                 log(line)
             }
             messageCount += 1
-        case .temporaryFailure:
-            reply("451 4.3.0 Temporary failure, message not stored")
-        case .permanentFailure(let text):
-            reply("554 5.3.0 " + ASCII.replySafe(text.utf8))
+        case .failed(let failure):
+            reply(
+                String(failure.code) + " " + failure.enhancedStatus + " "
+                    + ASCII.replySafe(failure.text.utf8))
         }
         transaction = nil
         enterState(.helo)

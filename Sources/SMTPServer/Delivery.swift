@@ -1,4 +1,6 @@
-import Maildir
+import Glibc
+import LinuxSystem
+import MaildirDelivery
 import SMTPProtocol
 
 /// A message as it was stored, for users of the embedding API.
@@ -22,7 +24,7 @@ public struct DeliveredMessage: Sendable {
 /// only after the message is durable (or definitely failed).
 protocol MessageStore: Sendable {
     func deliver(
-        _ message: Message, completion: @escaping @Sendable (Result<[String], MaildirError>) -> Void
+        _ message: Message, completion: @escaping @Sendable (Result<[String], SystemError>) -> Void
     )
     func shutdown()
 }
@@ -38,7 +40,7 @@ struct MaildirStore: MessageStore {
     let writer: MaildirWriter
 
     func deliver(
-        _ message: Message, completion: @escaping @Sendable (Result<[String], MaildirError>) -> Void
+        _ message: Message, completion: @escaping @Sendable (Result<[String], SystemError>) -> Void
     ) {
         let items = message.recipients.compactMap { recipient -> DeliveryItem? in
             guard recipient.route.mailbox != Self.discardPath else { return nil }
@@ -56,11 +58,39 @@ struct MaildirStore: MessageStore {
     func shutdown() { writer.shutdown() }
 }
 
+extension DeliveryFailure {
+    /// The reply a failed store step stands for: the one place that maps errno to a delivery
+    /// status (like Postfix `mbox_dsn()`). Errors the administrator must fix in the mail
+    /// folders (permissions, a file where a folder should be) are permanent; everything else,
+    /// including errnos not listed and a read-only or failing disk, is temporary: deferring
+    /// is safe, bouncing loses mail.
+    init(storing error: SystemError) {
+        switch error.errno {
+        case ENOSPC:
+            self.init(
+                code: 452, enhancedStatus: "4.3.1",
+                text: "Insufficient system storage, message not stored")
+        case EDQUOT:
+            // RFC 3463 X.2.2: the recipient's mailbox (its quota) is full, not the system.
+            self.init(
+                code: 452, enhancedStatus: "4.2.2", text: "Mailbox full, message not stored")
+        case EFBIG:
+            self.init(
+                code: 552, enhancedStatus: "5.3.4", text: "Message too big for system")
+        case EACCES, EPERM, ENOTDIR, EISDIR, ENAMETOOLONG, ELOOP, EINVAL, EXDEV:
+            self.init(
+                code: 554, enhancedStatus: "5.2.0", text: "Mailbox unavailable, message not stored")
+        default:
+            self = .temporary
+        }
+    }
+}
+
 /// Keeps messages in memory only: what a test that asserts on content needs, and the
 /// no-storage mode of the benchmarks.
 struct MemoryStore: MessageStore {
     func deliver(
-        _ message: Message, completion: @escaping @Sendable (Result<[String], MaildirError>) -> Void
+        _ message: Message, completion: @escaping @Sendable (Result<[String], SystemError>) -> Void
     ) {
         completion(.success([]))
     }

@@ -1,4 +1,5 @@
 import Glibc
+import LinuxSystem
 import Reactor
 
 /// Names and addresses of this host, found without DNS: the kit never sends a query.

@@ -1,5 +1,6 @@
 import CSystem
 import Glibc
+import LinuxSystem
 import Reactor
 
 /// One address configured on an interface of the current network namespace.

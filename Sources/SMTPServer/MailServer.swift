@@ -1,5 +1,6 @@
 import Glibc
-import Maildir
+import LinuxSystem
+import MaildirDelivery
 import Reactor
 import SMTPConfig
 import SMTPProtocol
@@ -411,9 +412,9 @@ public final class MailServer: Sendable {
             return all
         }
         for listener in bound { listener.close() }
-        let deadline = monotonicNanoseconds() + UInt64(graceSeconds * 1_000_000_000)
+        let deadline = Clock.monotonicNanoseconds() + UInt64(graceSeconds * 1_000_000_000)
         while core.pendingDeliveries.load(ordering: .relaxed) > 0
-            && monotonicNanoseconds() < deadline
+            && Clock.monotonicNanoseconds() < deadline
         {
             usleep(2000)
         }
@@ -421,9 +422,9 @@ public final class MailServer: Sendable {
             let core = self.core
             loop.execute { core.shutdownSessions(on: loop) }
         }
-        let closeDeadline = monotonicNanoseconds() + 2_000_000_000
+        let closeDeadline = Clock.monotonicNanoseconds() + 2_000_000_000
         while core.activeSessions.load(ordering: .relaxed) > 0
-            && monotonicNanoseconds() < closeDeadline
+            && Clock.monotonicNanoseconds() < closeDeadline
         {
             usleep(2000)
         }

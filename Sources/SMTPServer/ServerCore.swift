@@ -1,3 +1,4 @@
+import LinuxSystem
 import Reactor
 import SMTPProtocol
 import Synchronization

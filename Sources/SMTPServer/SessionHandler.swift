@@ -1,4 +1,5 @@
-import Maildir
+import LinuxSystem
+import MaildirDelivery
 import Reactor
 import SMTPProtocol
 
@@ -134,16 +135,16 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
     private func deliver(_ message: Message, loop: EventLoop) {
         core.deliveryStarted()
         delivering = true
-        deliveryStarted = monotonicNanoseconds()
+        deliveryStarted = Clock.monotonicNanoseconds()
         core.store.deliver(message) { [self] result in
             loop.execute { [self] in finishDelivery(message, result: result, loop: loop) }
         }
     }
 
     private func finishDelivery(
-        _ message: Message, result: Result<[String], MaildirError>, loop: EventLoop
+        _ message: Message, result: Result<[String], SystemError>, loop: EventLoop
     ) {
-        let seconds = (monotonicNanoseconds() - deliveryStarted) / 1_000_000_000
+        let seconds = (Clock.monotonicNanoseconds() - deliveryStarted) / 1_000_000_000
         let outcome: DeliveryOutcome
         switch result {
         case .success(let files):
@@ -165,16 +166,14 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
             if core.recordsMessages { core.feed.publish(DeliveredMessage(message, files: files)) }
             outcome = .delivered
         case .failure(let error):
-            let result = error.isTemporary ? "TempFail" : "PermFail"
+            let failure = DeliveryFailure(storing: error)
+            let result = failure.isTemporary ? "TempFail" : "PermFail"
             core.log(
                 [
                     "\(session.id) mda delivery msgid=\(message.id) result=\(result) stat=Error (\(error))"
                 ],
                 on: loop)
-            outcome =
-                error.isTemporary
-                ? .temporaryFailure
-                : .permanentFailure("Delivery failed: \(error.enhancedStatusCode)")
+            outcome = .failed(failure)
         }
         core.deliveryFinished()
         delivering = false

@@ -1,4 +1,5 @@
 import Glibc
+import LinuxSystem
 import Reactor
 import Synchronization
 
@@ -28,7 +29,7 @@ public struct SystemUsers: UserDatabase {
     public init() {}
 
     public func user(named name: String) -> LocalUser? {
-        let now = monotonicNanoseconds()
+        let now = Clock.monotonicNanoseconds()
         if let hit = cache.lookup(name, now: now) { return hit.user }
         let found = Self.lookUp(name)
         cache.store(name, found, expires: now + UInt64(Self.cacheSeconds) * 1_000_000_000)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Glibc
-import Maildir
+import MaildirDelivery
+import MaildirInspection
 
 /// `mlab maildir ls|show|count|wait|check`: look into a Maildir after an exercise. The
 /// work is done (and tested) in the Maildir library; this only parses options and prints.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Namespaces
 import Netlink
 
 /// `mlab netns add|del|list|exec|forward`, as `ip netns`.

@@ -1,6 +1,6 @@
 import CSystem
 import Glibc
-import Netlink
+import Namespaces
 import SMTPConfig
 import SMTPServer
 

@@ -2,6 +2,7 @@ import NamespaceTestSupport
 import Foundation
 import Glibc
 import Lab
+import Namespaces
 import Netlink
 import Testing
 

@@ -1,6 +1,7 @@
 import NamespaceTestSupport
 import Glibc
 import Lab
+import Namespaces
 import Netlink
 import Testing
 

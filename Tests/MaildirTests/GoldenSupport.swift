@@ -1,5 +1,6 @@
 import Foundation
-import Maildir
+import MaildirDelivery
+import MaildirInspection
 import Testing
 
 /// Expected outputs live next to the fixtures (maildir-fixtures/expected/FIXTURE/…), not in

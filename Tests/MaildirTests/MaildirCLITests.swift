@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 
-@testable import Maildir
+@testable import MaildirDelivery
+@testable import MaildirInspection
 
 /// The `mlab` binary next to this test bundle (`swift build` builds both into .build/debug).
 let mlabBinary: String = {

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 
-@testable import Maildir
+@testable import MaildirDelivery
+@testable import MaildirInspection
 
 @Suite struct MaildirCheckTests {
     @Test(

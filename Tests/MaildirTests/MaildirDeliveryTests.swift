@@ -1,5 +1,7 @@
 import Foundation
-import Maildir
+import LinuxSystem
+import MaildirDelivery
+import MaildirInspection
 import Testing
 
 @Suite struct MaildirDeliveryTests {
@@ -126,7 +128,7 @@ import Testing
         #expect(names(in: scratch.path + "/new").count == 40)
 
         let late = deliverAndWait(writer, [DeliveryItem(maildir: scratch.path, chunks: [[1]])])
-        #expect(throws: MaildirError(operation: "deliver", path: "", errno: ESHUTDOWN)) {
+        #expect(throws: SystemError("deliver", "", errno: ESHUTDOWN)) {
             try late.get()
         }
         writer.shutdown()  // a second shutdown is harmless

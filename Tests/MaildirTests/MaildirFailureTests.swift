@@ -1,5 +1,7 @@
 import Foundation
-import Maildir
+import LinuxSystem
+import MaildirDelivery
+import MaildirInspection
 import Testing
 
 @Suite struct MaildirFailureTests {
@@ -20,11 +22,11 @@ import Testing
                 DeliveryItem(maildir: file + "/user", chunks: [bytes("b")]),
             ])
 
-        #expect(throws: MaildirError(operation: "mkdir", path: file + "/user", errno: ENOTDIR)) {
+        #expect(throws: SystemError("mkdir", file + "/user", errno: ENOTDIR)) {
             try result.get()
         }
         if case .failure(let error) = result {
-            #expect(!error.isTemporary)
+            #expect(error.errno == ENOTDIR)
             #expect(error.description == "mkdir \(file)/user: Not a directory")
         }
         #expect(names(in: good + "/new").isEmpty)
@@ -63,7 +65,7 @@ import Testing
         }
         #expect(error.operation == "link")
         #expect(error.errno == ENOTDIR)
-        #expect(error.path.hasPrefix(broken + "/new/"))
+        #expect(error.object?.hasPrefix(broken + "/new/") == true)
         #expect(names(in: good + "/new").count == 1)  // only the first call's file
         #expect(names(in: good + "/tmp").isEmpty)
         #expect(names(in: broken + "/tmp").isEmpty)
@@ -111,7 +113,7 @@ import Testing
         let writer = MaildirWriter(hostname: "h")
         defer { writer.shutdown() }
         let result = deliverAndWait(writer, [DeliveryItem(maildir: root, chunks: [[1]])])
-        #expect(throws: MaildirError(operation: "maildir", path: root, errno: EINVAL)) {
+        #expect(throws: SystemError("maildir", root, errno: EINVAL)) {
             try result.get()
         }
     }

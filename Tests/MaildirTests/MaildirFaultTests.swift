@@ -1,7 +1,9 @@
 import Foundation
+import LinuxSystem
 import Testing
 
-@testable import Maildir
+@testable import MaildirDelivery
+@testable import MaildirInspection
 
 /// Error paths past the point where the file system can be made to fail on its own:
 /// the writer's test hook fails chosen steps.
@@ -25,14 +27,14 @@ import Testing
         group.wait()
         writer.shutdown()
 
-        let failures = box.all.compactMap { result -> MaildirError? in
+        let failures = box.all.compactMap { result -> SystemError? in
             if case .failure(let error) = result { return error }
             return nil
         }
         #expect(failures.count == 1)
         #expect(failures.first?.operation == "fsync")
-        #expect(failures.first?.path.hasPrefix(scratch.path + "/bad/tmp/") == true)
-        #expect(failures.first?.isTemporary == true)
+        #expect(failures.first?.object?.hasPrefix(scratch.path + "/bad/tmp/") == true)
+        #expect(failures.first?.errno == EIO)
         #expect(names(in: scratch.path + "/bad/new").isEmpty)
         #expect(names(in: scratch.path + "/bad/tmp").isEmpty)
         #expect(names(in: scratch.path + "/good/new").count == 1)
@@ -56,7 +58,7 @@ import Testing
                 DeliveryItem(maildir: good, chunks: [bytes("2")]),
             ])
 
-        #expect(throws: MaildirError(operation: operation, path: bad + "/new", errno: EIO)) {
+        #expect(throws: SystemError(operation, bad + "/new", errno: EIO)) {
             try result.get()
         }
         for root in [bad, good] {
@@ -80,7 +82,7 @@ import Testing
             return
         }
         #expect(error.operation == "syncfs")
-        #expect(error.enhancedStatusCode == "4.3.1")
+        #expect(error.errno == ENOSPC)
         #expect(names(in: scratch.path + "/tmp").isEmpty)
         #expect(names(in: scratch.path + "/new").isEmpty)
     }
@@ -104,7 +106,6 @@ import Testing
         }
         #expect(error.operation == operation)
         #expect(error.errno == errno)
-        #expect(error.isTemporary)
         for root in roots {
             #expect(names(in: root + "/new").isEmpty)
             #expect(names(in: root + "/tmp").isEmpty)

@@ -1,7 +1,9 @@
 import Foundation
+import LinuxSystem
 import Testing
 
-@testable import Maildir
+@testable import MaildirDelivery
+@testable import MaildirInspection
 
 @Suite struct MaildirFolderTests {
     @Test func prepareCreatesFoldersAndAcceptsExistingOnes() throws {
@@ -26,7 +28,7 @@ import Testing
         #expect(FileManager.default.createFile(atPath: scratch.path + "/m/cur", contents: Data()))
 
         #expect(
-            throws: MaildirError(operation: "mkdir", path: scratch.path + "/m/cur", errno: ENOTDIR)
+            throws: SystemError("mkdir", scratch.path + "/m/cur", errno: ENOTDIR)
         ) {
             try Maildir(root: scratch.path + "/m").prepare()
         }
@@ -60,7 +62,7 @@ import Testing
 
     @Test(arguments: ["", ".", "..", "../x", "a/b", "/etc", ".x", "x.", "a..b", "a\0b", "..."])
     func refusedFolderNames(name: String) {
-        #expect(throws: MaildirError(operation: "folder", path: name, errno: EINVAL)) {
+        #expect(throws: SystemError("folder", name, errno: EINVAL)) {
             try Maildir(root: "/m").folder(name)
         }
     }

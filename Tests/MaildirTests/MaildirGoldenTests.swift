@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 
-@testable import Maildir
+@testable import MaildirDelivery
+@testable import MaildirInspection
 
 /// `ls`, `ls --json`, `show N` and `check` for every fixture, against maildir-fixtures/expected/.
 @Suite struct MaildirGoldenTests {

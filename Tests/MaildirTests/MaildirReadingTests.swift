@@ -1,7 +1,9 @@
 import Foundation
+import LinuxSystem
 import Testing
 
-@testable import Maildir
+@testable import MaildirDelivery
+@testable import MaildirInspection
 
 /// maildir-fixtures/ at the top of the package. A fresh checkout gives every file the
 /// checkout time as mtime, and messages without a time in their name sort by mtime: pin all
@@ -76,7 +78,7 @@ let fixtures: String = {
     @Test func missingOrWrongFoldersAreReported() {
         let noCur = Maildir(root: fixtures + "/no-cur")
         #expect(noCur.problems().map(\.kind) == [.missingFolder])
-        #expect(throws: MaildirError(operation: "opendir", path: noCur.cur, errno: ENOENT)) {
+        #expect(throws: SystemError("opendir", noCur.cur, errno: ENOENT)) {
             try noCur.messages()
         }
         let curIsAFile = Maildir(root: fixtures + "/cur-is-a-file")
@@ -111,7 +113,7 @@ let fixtures: String = {
         let message = MaildirMessage(
             name: "1.M1P1Q1.h:2,S", folder: .cur, path: fixtures + "/good/cur/1.M1P1Q1.h:2,S",
             size: 0, mtime: 0)
-        #expect(throws: MaildirError(operation: "open", path: message.path, errno: ENOENT)) {
+        #expect(throws: SystemError("open", message.path, errno: ENOENT)) {
             try Maildir(root: fixtures + "/good").read(message)
         }
     }

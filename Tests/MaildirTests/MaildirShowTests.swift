@@ -1,7 +1,9 @@
 import Foundation
+import LinuxSystem
 import Testing
 
-@testable import Maildir
+@testable import MaildirDelivery
+@testable import MaildirInspection
 
 @Suite struct MaildirShowTests {
     let varied = Maildir(root: fixtures + "/varied")
@@ -46,7 +48,7 @@ import Testing
 
     @Test(arguments: ["0", "6", "-1", "nope", "1700001200.M3P200Q3"])
     func unknownSelectorsFail(selector: String) {
-        #expect(throws: MaildirError.self) { try varied.message(selector) }
+        #expect(throws: SystemError.self) { try varied.message(selector) }
     }
 
     @Test func storedHeaderSectionEndsWithTheBlankLine() throws {

@@ -1,6 +1,7 @@
 import Testing
 
-@testable import Maildir
+@testable import MaildirDelivery
+@testable import MaildirInspection
 
 @Suite struct MaildirTextTests {
     @Test func jsonEscapes() {

@@ -1,7 +1,9 @@
 import Foundation
+import LinuxSystem
 import Testing
 
-@testable import Maildir
+@testable import MaildirDelivery
+@testable import MaildirInspection
 
 /// `wait` against real deliveries by the MaildirWriter from another thread.
 @Suite struct MaildirWaitTests {
@@ -55,7 +57,7 @@ import Testing
         defer { scratch.remove() }
         let root = scratch.path + "/later/Maildir"
         let maildir = Maildir(root: root)
-        #expect(throws: MaildirError.self) { try maildir.count() }
+        #expect(throws: SystemError.self) { try maildir.count() }
         let writer = MaildirWriter(hostname: "h")
         defer { writer.shutdown() }
         let deliverer = Thread {

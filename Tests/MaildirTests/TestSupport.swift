@@ -1,5 +1,7 @@
 import Foundation
-import Maildir
+import LinuxSystem
+import MaildirDelivery
+import MaildirInspection
 import Testing
 
 /// A fresh directory under /tmp, removed by `remove()`.
@@ -35,7 +37,7 @@ func permissions(of path: String) -> Int? {
 /// Runs one `deliver` call and waits for its completion.
 func deliverAndWait(
     _ writer: MaildirWriter, _ items: [DeliveryItem]
-) -> Result<[String], MaildirError> {
+) -> Result<[String], SystemError> {
     let done = DispatchSemaphore(value: 0)
     let box = ResultBox()
     writer.deliver(items) { result in
@@ -48,11 +50,11 @@ func deliverAndWait(
 
 final class ResultBox: @unchecked Sendable {
     private let lock = NSLock()
-    private var results: [Result<[String], MaildirError>] = []
+    private var results: [Result<[String], SystemError>] = []
 
-    func set(_ result: Result<[String], MaildirError>) { lock.withLock { results.append(result) } }
-    func get() -> Result<[String], MaildirError>? { lock.withLock { results.first } }
-    var all: [Result<[String], MaildirError>] { lock.withLock { results } }
+    func set(_ result: Result<[String], SystemError>) { lock.withLock { results.append(result) } }
+    func get() -> Result<[String], SystemError>? { lock.withLock { results.first } }
+    var all: [Result<[String], SystemError>] { lock.withLock { results } }
 }
 
 func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }

@@ -1,4 +1,5 @@
 import Foundation
+import Namespaces
 import Netlink
 
 // Shared by the test targets that make real namespaces (Netlink, Lab). Not a product; it

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import NamespaceTestSupport
+@testable import Namespaces
 import Synchronization
 import Testing
 
@@ -29,7 +30,7 @@ struct NamespaceTests {
     @Test func addingAnExistingNamespaceFailsAndKeepsIt() throws {
         try withScratch { scratch in
             let name = try scratch.namespace("dup")
-            let error = #expect(throws: NetlinkError.self) { try NetworkNamespace.add(name) }
+            let error = #expect(throws: NamespaceError.self) { try NetworkNamespace.add(name) }
             #expect(error?.errno == EEXIST)
             #expect(error?.description.hasPrefix("ip netns add \(name)") == true)
             // The failed add must not have removed the existing namespace.
@@ -76,7 +77,7 @@ struct NamespaceTests {
             #expect(
                 try NetworkNamespace.exec(name, arguments: ["test", "-e", "/sys/class/net/eth0"])
                     == 1)
-            #expect(throws: NetlinkError.self) {
+            #expect(throws: NamespaceError.self) {
                 try NetworkNamespace.exec(name, arguments: ["/nonexistent/program"])
             }
         }
@@ -146,7 +147,7 @@ struct NamespaceExtraTests {
 
     @Test func invalidNamespaceNamesAreRefusedBeforeAnythingIsCreated() throws {
         for bad in ["", "a/b", "..", String(repeating: "x", count: 300)] {
-            let error = #expect(throws: NetlinkError.self) { try NetworkNamespace.add(bad) }
+            let error = #expect(throws: NamespaceError.self) { try NetworkNamespace.add(bad) }
             #expect(error?.errno == EINVAL)
         }
         #expect(!(try NetworkNamespace.list().contains("a")))
@@ -214,17 +215,16 @@ struct NamespaceWorkerStartTests {
             let inside = try NetworkNamespace.run(in: name) { currentThreadNamespaceInode() }
             let worker = NamespaceWorker()
             let seen = try NetworkNamespace.run(in: name) {
-                try worker.perform(in: nil) { () throws(NetlinkError) in
-                    currentThreadNamespaceInode()
-                }
+                var inode: UInt64 = 0
+                try worker.perform(in: nil) { inode = currentThreadNamespaceInode() }
+                return inode
             }
             #expect(seen != inside)
             #expect(seen == processNamespaceInode())
             // And later hops too.
-            #expect(
-                try worker.perform(in: nil) { () throws(NetlinkError) in
-                    currentThreadNamespaceInode()
-                } == processNamespaceInode())
+            var later: UInt64 = 0
+            try worker.perform(in: nil) { later = currentThreadNamespaceInode() }
+            #expect(later == processNamespaceInode())
         }
     }
 }
@@ -243,7 +243,7 @@ struct NamespaceWorkerStartTests {
         for _ in 0..<threads {
             Thread.detachNewThread {
                 for _ in 0..<rounds {
-                    if (try? worker.perform(in: nil) { () throws(NetlinkError) in 1 }) != nil {
+                    if (try? worker.perform(in: nil) {}) != nil {
                         succeeded.withLock { $0 += 1 }
                     }
                 }

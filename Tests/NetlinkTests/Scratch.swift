@@ -1,6 +1,7 @@
 import NamespaceTestSupport
 import Foundation
 import Glibc
+import Namespaces
 import Netlink
 import Testing
 

@@ -1,4 +1,5 @@
 import Glibc
+import LinuxSystem
 import Synchronization
 import Testing
 
@@ -65,7 +66,7 @@ private func withEchoServer(
         let fd = try Socket.connect(to: address)
         defer { closeDescriptor(fd) }
         let payload = (0..<(4 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
-        let writer = try startThread(name: "writer") {
+        let writer = try SystemThread.start(name: "writer") {
             var offset = 0
             payload.withUnsafeBytes { buffer in
                 while offset < buffer.count {
@@ -87,9 +88,9 @@ private func withEchoServer(
     try withEchoServer(idleNanoseconds: 200_000_000) { address, closed in
         let fd = try Socket.connect(to: address)
         defer { closeDescriptor(fd) }
-        let start = monotonicNanoseconds()
+        let start = Clock.monotonicNanoseconds()
         #expect(readAll(fd) == Array("idle\r\n".utf8))
-        #expect(monotonicNanoseconds() - start >= 150_000_000)
+        #expect(Clock.monotonicNanoseconds() - start >= 150_000_000)
         for _ in 0..<100 where closed.load() == 0 { usleep(10_000) }
         #expect(closed.load() == 1)
     }

@@ -1,5 +1,6 @@
 import Glibc
 
+import LinuxSystem
 @testable import Reactor
 
 /// Serves 127.0.0.1 on a free port with `loops` event loops; every accepted connection gets
@@ -27,7 +28,7 @@ func withServing(
 
 /// Waits up to `seconds` for `condition`; returns its last value.
 func eventually(within seconds: Double, _ condition: () -> Bool) -> Bool {
-    let deadline = monotonicNanoseconds() + UInt64(seconds * 1_000_000_000)
-    while !condition() && monotonicNanoseconds() < deadline { usleep(10_000) }
+    let deadline = Clock.monotonicNanoseconds() + UInt64(seconds * 1_000_000_000)
+    while !condition() && Clock.monotonicNanoseconds() < deadline { usleep(10_000) }
     return condition()
 }

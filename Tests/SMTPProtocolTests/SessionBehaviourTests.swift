@@ -53,8 +53,17 @@ struct SessionBehaviourTests {
     @Test(
         "delivery failures keep the session",
         arguments: [
-            (DeliveryOutcome.temporaryFailure, "451 4.3.0 Temporary failure, message not stored"),
-            (DeliveryOutcome.permanentFailure("Mailbox full\r\nX"), "554 5.3.0 Mailbox full??X"),
+            (DeliveryOutcome.failed(.temporary), "451 4.3.0 Temporary failure, message not stored"),
+            (
+                DeliveryOutcome.failed(
+                    DeliveryFailure(code: 452, enhancedStatus: "4.3.1", text: "Disk full\r\nX")),
+                "452 4.3.1 Disk full??X"
+            ),
+            (
+                DeliveryOutcome.failed(
+                    DeliveryFailure(code: 554, enhancedStatus: "5.2.0", text: "Mailbox unavailable")),
+                "554 5.2.0 Mailbox unavailable"
+            ),
         ])
     func deliveryFailure(_ outcome: DeliveryOutcome, _ reply: String) {
         var driver = Driver()

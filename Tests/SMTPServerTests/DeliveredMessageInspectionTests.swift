@@ -1,6 +1,8 @@
 import Foundation
 import Glibc
-import Maildir
+import LinuxSystem
+import MaildirDelivery
+import MaildirInspection
 import Reactor
 import SMTPClient
 import Testing
@@ -22,7 +24,7 @@ import Testing
     let port = server.addresses[0].port
     // A thread of its own: this test blocks in `wait`, and the cooperative pool may have no
     // thread to spare for a Task while other tests block too.
-    let sender = try startThread(name: "sender") {
+    let sender = try SystemThread.start(name: "sender") {
         for index in 1...3 {
             var send = SendOptions(
                 from: "abgelaescht@ausgebuefft", to: ["osdrefuser@localhost"], ehlo: "defaultNS")

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Namespaces
 import Netlink
 import Testing
 

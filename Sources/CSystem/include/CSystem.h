@@ -1,13 +1,11 @@
 // The Glibc pieces that Swift's Glibc module does not import (it is built without
-// _GNU_SOURCE and leaves out the epoll/eventfd/timerfd/signalfd headers).
+// _GNU_SOURCE and leaves out the epoll and eventfd headers).
 // Each wrapper is a plain call-through; Swift code wraps them once more, typed.
 #ifndef MAILLAB_CSYSTEM_H
 #define MAILLAB_CSYSTEM_H
 
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/timerfd.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/mount.h>
@@ -26,11 +24,9 @@
 #include <sys/random.h>
 
 int csystem_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
-int csystem_pipe2(int fds[2], int flags);
 int csystem_setns(int fd, int nstype);
 int csystem_unshare(int flags);
 int csystem_syncfs(int fd);
-pid_t csystem_gettid(void);
 int csystem_set_thread_name(pthread_t thread, const char *name);
 
 /// CLONE_NEWNET / CLONE_NEWNS, which need _GNU_SOURCE.
@@ -41,25 +37,20 @@ extern const int CSYSTEM_CLONE_NEWNS;
 int csystem_open_mode(const char *path, int flags, mode_t mode);
 int csystem_fcntl_getfl(int fd);
 int csystem_fcntl_setfl(int fd, int flags);
-int csystem_ioctl_int(int fd, unsigned long request, int *value);
 
 /// sigset helpers (the Glibc macros do not import everywhere).
 void csystem_block_signals(const int *signals, int count, sigset_t *out);
 
-/// Fork and exec in a child, doing only async-signal-safe work between the two:
-/// optional setns into `netns_fd` (-1 for none) and, if `remount_sys`, a private mount
-/// namespace with /sys remounted so /sys/class/net shows the namespace's links
-/// (what `ip netns exec` does). Returns the pid, or -1 with errno set.
-pid_t csystem_spawn_in_netns(const char *path, char *const argv[], char *const envp[],
-                             int netns_fd, int remount_sys, const char *netns_name);
-
-/// Like csystem_spawn_in_netns, and reports why the child failed before exec:
-/// on return with a pid, `*failed_stage` is 0 if exec succeeded, else 1 setns, 2 unshare,
-/// 3 make / rslave, 4 mount /sys, 5 execve, with `*failed_errno` (the child has then
-/// exited with 127 and must still be reaped). The /etc/netns/NAME list is read before fork.
+/// Fork and exec in a child, doing only async-signal-safe work between the two: optional
+/// setns into `netns_fd` (-1 for none) and, if `remount_sys`, a private mount namespace with
+/// /sys remounted and /etc/netns/NAME/* bound over /etc (what `ip netns exec` does; the list
+/// is read before fork). Returns the pid, or -1 with errno set. `*report_fd` is then the read
+/// end of a close-on-exec pipe: end of file if exec succeeded, else two ints {stage, errno}
+/// (1 setns, 2 unshare, 3 make / rslave, 4 mount /sys, 5 execve; the child has exited with
+/// 127 and must still be reaped). The caller closes it.
 pid_t csystem_spawn_netns_exec(const char *path, char *const argv[], char *const envp[],
                                int netns_fd, int remount_sys, const char *netns_name,
-                               int *failed_stage, int *failed_errno);
+                               int *report_fd);
 
 #include <syslog.h>
 /// syslog(3) without varargs.

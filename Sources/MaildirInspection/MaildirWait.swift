@@ -1,4 +1,6 @@
 import Glibc
+import LinuxSystem
+import MaildirDelivery
 
 /// How ``Maildir/wait(forCount:timeout:)`` ended.
 public struct MaildirWaitResult: Sendable, Hashable {
@@ -17,7 +19,7 @@ extension Maildir {
     /// folder is missing.
     public func count(
         folders: Set<MaildirFolder> = Set(MaildirFolder.allCases)
-    ) throws(MaildirError) -> Int {
+    ) throws(SystemError) -> Int {
         var total = 0
         for folder in MaildirFolder.allCases where folders.contains(folder) {
             total += try Self.folderMessages(path(of: folder), folder: folder, lenient: false).count
@@ -30,7 +32,7 @@ extension Maildir {
     /// folders for files created or moved in (the writer links tmp/ → new/); without
     /// inotify, or while the Maildir does not exist yet, it looks every 20 ms. Missing folders
     /// count as empty. Throws only when a folder cannot be read for another reason.
-    public func wait(forCount target: Int, timeout: Duration) throws(MaildirError)
+    public func wait(forCount target: Int, timeout: Duration) throws(SystemError)
         -> MaildirWaitResult
     {
         let deadline = Self.monotonicMilliseconds() + Self.milliseconds(timeout)
@@ -55,7 +57,7 @@ extension Maildir {
         }
     }
 
-    func countLeniently() throws(MaildirError) -> Int {
+    func countLeniently() throws(SystemError) -> Int {
         var total = 0
         for folder in MaildirFolder.allCases {
             total += try Self.folderMessages(path(of: folder), folder: folder, lenient: true).count
@@ -66,17 +68,17 @@ extension Maildir {
     /// The messages of one folder, unsorted. `lenient`: a missing folder has none.
     static func folderMessages(
         _ folderPath: String, folder: MaildirFolder, lenient: Bool
-    ) throws(MaildirError) -> [MaildirMessage] {
+    ) throws(SystemError) -> [MaildirMessage] {
         let names: [String]
         do {
-            names = try listDirectory(folderPath)
+            names = try FileSystem.directoryEntries(folderPath)
         } catch  where lenient && (error.errno == ENOENT || error.errno == ENOTDIR) {
             return []
         }
         var messages: [MaildirMessage] = []
         for name in names where !name.hasPrefix(".") {
             let path = folderPath + "/" + name
-            guard let info = try? Sys.status(path), info.st_mode & S_IFMT == S_IFREG else {
+            guard let info = try? FileSystem.status(path), info.st_mode & S_IFMT == S_IFREG else {
                 continue
             }
             messages.append(

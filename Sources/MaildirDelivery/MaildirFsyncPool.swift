@@ -1,4 +1,5 @@
 import Glibc
+import LinuxSystem
 
 /// Threads that run fsync(2) calls side by side. One fsync after the other costs a disk cache
 /// flush each; issued together, the block layer merges their flushes and their inode and
@@ -21,7 +22,7 @@ final class MaildirFsyncPool: @unchecked Sendable {
         // @unchecked: fields are only touched with `mutex` held.
         private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
         private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-        private var results: [MaildirError?]
+        private var results: [SystemError?]
         private var remaining: Int
 
         init(count: Int) {
@@ -38,7 +39,7 @@ final class MaildirFsyncPool: @unchecked Sendable {
             mutex.deallocate()
         }
 
-        func finish(_ index: Int, _ result: MaildirError?) {
+        func finish(_ index: Int, _ result: SystemError?) {
             pthread_mutex_lock(mutex)
             results[index] = result
             remaining -= 1
@@ -46,7 +47,7 @@ final class MaildirFsyncPool: @unchecked Sendable {
             pthread_mutex_unlock(mutex)
         }
 
-        func wait() -> [MaildirError?] {
+        func wait() -> [SystemError?] {
             pthread_mutex_lock(mutex)
             defer { pthread_mutex_unlock(mutex) }
             while remaining > 0 { pthread_cond_wait(condition, mutex) }
@@ -58,11 +59,11 @@ final class MaildirFsyncPool: @unchecked Sendable {
         let queue = self.queue
         threadCount = count
         threads = (0..<count).map { _ in
-            MaildirThread.start {
+            MaildirWriter.startThread("maildir-fsync") {
                 while let tasks = queue.take(limit: 1) {
                     for task in tasks {
                         task.batch.finish(
-                            task.index, Sys.fsyncFailure(task.descriptor, path: task.path))
+                            task.index, fsyncFailure(task.descriptor, path: task.path))
                     }
                 }
             }
@@ -70,9 +71,9 @@ final class MaildirFsyncPool: @unchecked Sendable {
     }
 
     /// fsyncs every target concurrently; the result for each target, in order (nil: durable).
-    func fsyncAll(_ targets: [(descriptor: Int32, path: String)]) -> [MaildirError?] {
+    func fsyncAll(_ targets: [(descriptor: Int32, path: String)]) -> [SystemError?] {
         if targets.count <= 1 || threadCount == 0 {
-            return targets.map { Sys.fsyncFailure($0.descriptor, path: $0.path) }
+            return targets.map { fsyncFailure($0.descriptor, path: $0.path) }
         }
         let batch = Batch(count: targets.count)
         for (index, target) in targets.enumerated() {
@@ -80,7 +81,7 @@ final class MaildirFsyncPool: @unchecked Sendable {
                 descriptor: target.descriptor, path: target.path, index: index, batch: batch)
             if !queue.put(task) {
                 batch.finish(
-                    index, MaildirError(operation: "fsync", path: target.path, errno: ESHUTDOWN))
+                    index, SystemError("fsync", target.path, errno: ESHUTDOWN))
             }
         }
         return batch.wait()
@@ -91,5 +92,15 @@ final class MaildirFsyncPool: @unchecked Sendable {
         queue.close()
         for thread in threads { pthread_join(thread, nil) }
         threads = []
+    }
+}
+
+/// fsync(2) with the failure as a value (nil: durable).
+func fsyncFailure(_ fd: Int32, path: String) -> SystemError? {
+    do {
+        try FileSystem.fsync(fd, path: path)
+        return nil
+    } catch {
+        return error
     }
 }

@@ -1,4 +1,5 @@
 import Glibc
+import LinuxSystem
 
 /// Test hook: an errno to fail a step with, chosen by operation and path (nil: run it).
 typealias MaildirFaults = @Sendable (_ operation: String, _ path: String) -> Int32?
@@ -7,13 +8,13 @@ typealias MaildirFaults = @Sendable (_ operation: String, _ path: String) -> Int
 /// Owned by one thread at a time; handed between threads only through a MaildirWorkQueue.
 final class DeliveryJob: @unchecked Sendable {
     let items: [DeliveryItem]
-    let completion: @Sendable (Result<[String], MaildirError>) -> Void
+    let completion: @Sendable (Result<[String], SystemError>) -> Void
     var files: [StagedFile] = []
-    private(set) var failure: MaildirError?
+    private(set) var failure: SystemError?
 
     init(
         items: [DeliveryItem],
-        completion: @escaping @Sendable (Result<[String], MaildirError>) -> Void
+        completion: @escaping @Sendable (Result<[String], SystemError>) -> Void
     ) {
         self.items = items
         self.completion = completion
@@ -23,7 +24,7 @@ final class DeliveryJob: @unchecked Sendable {
 
     /// Records the first failure and takes back everything this job wrote: closes its files,
     /// unlinks them from tmp/ or, if already renamed, from new/.
-    func fail(_ error: MaildirError) {
+    func fail(_ error: SystemError) {
         guard failure == nil else { return }
         failure = error
         for index in files.indices {
@@ -89,9 +90,9 @@ struct MaildirDeliverySteps {
         self.faults = faults
     }
 
-    private func inject(_ operation: String, _ path: String) throws(MaildirError) {
+    private func inject(_ operation: String, _ path: String) throws(SystemError) {
         if let errno = faults?(operation, path) {
-            throw MaildirError(operation: operation, path: path, errno: errno)
+            throw SystemError(operation, path, errno: errno)
         }
     }
 
@@ -105,7 +106,7 @@ struct MaildirDeliverySteps {
                     let file = try create(in: Maildir(root: item.maildir))
                     job.files.append(file)  // from here on, job.fail closes and unlinks it
                     try inject("write", file.tmpPath)
-                    try Sys.writeAll(file.descriptor, item.chunks, path: file.tmpPath)
+                    try FileSystem.writeAll(file.descriptor, item.chunks, path: file.tmpPath)
                 } catch {
                     job.fail(error)
                     break
@@ -121,7 +122,7 @@ struct MaildirDeliverySteps {
         case .perFile, .batchedFsync:
             if mode == .batchedFsync {
                 for job in live {
-                    for file in job.files { Sys.startWriteback(file.descriptor) }
+                    for file in job.files { FileSystem.startWriteback(file.descriptor) }
                 }
             }
             let targets = live.flatMap { job in job.files.map { (job, $0.descriptor, $0.tmpPath) } }
@@ -141,7 +142,7 @@ struct MaildirDeliverySteps {
             for (device, file) in firstOnDevice {
                 do {
                     try inject("syncfs", file.tmpPath)
-                    try Sys.syncFileSystem(file.descriptor, path: file.tmpPath)
+                    try FileSystem.syncFileSystem(file.descriptor, path: file.tmpPath)
                 } catch {
                     for job in live where job.files.contains(where: { $0.device == device }) {
                         job.fail(error)
@@ -154,7 +155,7 @@ struct MaildirDeliverySteps {
                 let file = job.files[index]
                 job.files[index].descriptor = -1
                 do {
-                    try Sys.close(file.descriptor, path: file.tmpPath)
+                    try closeChecked(file.descriptor, file.tmpPath)
                 } catch {
                     job.fail(error)
                     break
@@ -179,19 +180,19 @@ struct MaildirDeliverySteps {
         }
     }
 
-    private func publish(_ file: inout StagedFile) throws(MaildirError) {
+    private func publish(_ file: inout StagedFile) throws(SystemError) {
         var attempts = 0
         while true {
             attempts += 1
             do {
                 try inject("link", file.newPath)
-                try Sys.link(file.tmpPath, file.newPath)
+                try FileSystem.link(file.tmpPath, file.newPath)
                 break
             } catch  where error.errno == EEXIST && attempts < 100 {
                 file.newName = namer.next()
             } catch  where Self.linkUnsupported.contains(error.errno) {
                 // A file system without hard links: rename, which cannot refuse to replace.
-                try Sys.rename(file.tmpPath, file.newPath)
+                try FileSystem.rename(file.tmpPath, file.newPath)
                 break
             }
         }
@@ -215,10 +216,10 @@ struct MaildirDeliverySteps {
             }
         }
         var opened: [(descriptor: Int32, path: String)] = []
-        var failures: [(String, MaildirError)] = []
+        var failures: [(String, SystemError)] = []
         for folder in folders {
             do {
-                opened.append((try Sys.open(folder, O_RDONLY | O_DIRECTORY), folder))
+                opened.append((try FileSystem.open(folder, O_RDONLY | O_DIRECTORY), folder))
             } catch {
                 failures.append((folder, error))
             }
@@ -228,10 +229,10 @@ struct MaildirDeliverySteps {
             var syncedDevices: Set<UInt64> = []
             for folder in opened {
                 do {
-                    let device = UInt64(try Sys.status(folder.descriptor, path: folder.path).st_dev)
+                    let device = UInt64(try FileSystem.status(folder.descriptor, path: folder.path).st_dev)
                     if syncedDevices.insert(device).inserted {
                         try inject("syncfs", folder.path)
-                        try Sys.syncFileSystem(folder.descriptor, path: folder.path)
+                        try FileSystem.syncFileSystem(folder.descriptor, path: folder.path)
                     }
                 } catch {
                     failures.append((folder.path, error))
@@ -252,16 +253,16 @@ struct MaildirDeliverySteps {
     }
 
     /// fsync of each target: side by side on the pool, or one after the other without one.
-    private func fsyncAll(_ targets: [(descriptor: Int32, path: String)]) -> [MaildirError?] {
+    private func fsyncAll(_ targets: [(descriptor: Int32, path: String)]) -> [SystemError?] {
         if let faults {
             return targets.map { target in
                 faults("fsync", target.path).map {
-                    MaildirError(operation: "fsync", path: target.path, errno: $0)
-                } ?? Sys.fsyncFailure(target.descriptor, path: target.path)
+                    SystemError("fsync", target.path, errno: $0)
+                } ?? fsyncFailure(target.descriptor, path: target.path)
             }
         }
         if let pool { return pool.fsyncAll(targets) }
-        return targets.map { Sys.fsyncFailure($0.descriptor, path: $0.path) }
+        return targets.map { fsyncFailure($0.descriptor, path: $0.path) }
     }
 
     /// Runs the completion of every job.
@@ -273,10 +274,10 @@ struct MaildirDeliverySteps {
 
     /// Opens a new, uniquely named file in the Maildir's tmp/, preparing the Maildir first
     /// (once per root; again if its folders vanished).
-    private mutating func create(in maildir: Maildir) throws(MaildirError) -> StagedFile {
+    private mutating func create(in maildir: Maildir) throws(SystemError) -> StagedFile {
         if !prepared.contains(maildir.root) {
             guard Maildir.isValidRoot(maildir.root) else {
-                throw MaildirError(operation: "maildir", path: maildir.root, errno: EINVAL)
+                throw SystemError("maildir", maildir.root, errno: EINVAL)
             }
             try maildir.prepare()
             prepared.insert(maildir.root)
@@ -286,13 +287,13 @@ struct MaildirDeliverySteps {
             attempts += 1
             let name = namer.next()
             let path = maildir.tmp + "/" + name
-            do throws(MaildirError) {
+            do throws(SystemError) {
                 try inject("open", path)
-                let descriptor = try Sys.open(
+                let descriptor = try FileSystem.open(
                     path, O_CREAT | O_EXCL | O_WRONLY, mode: Maildir.fileMode)
                 let device: UInt64
                 do {
-                    device = UInt64(try Sys.status(descriptor, path: path).st_dev)
+                    device = UInt64(try FileSystem.status(descriptor, path: path).st_dev)
                 } catch {
                     _ = Glibc.close(descriptor)
                     _ = Glibc.unlink(path)

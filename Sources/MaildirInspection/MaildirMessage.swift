@@ -1,3 +1,4 @@
+import MaildirDelivery
 /// The folder a message sits in: `new/` (not yet seen by a mail reader) or `cur/`.
 public enum MaildirFolder: String, Sendable, CaseIterable, Comparable {
     case new, cur

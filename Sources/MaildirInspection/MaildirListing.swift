@@ -1,5 +1,7 @@
 import Glibc
+import LinuxSystem
 import MailMessage
+import MaildirDelivery
 
 /// One message as `mlab maildir ls` shows it.
 public struct MaildirListEntry: Sendable, Hashable {
@@ -43,7 +45,7 @@ extension Maildir {
     /// headers read. A message that vanishes meanwhile is left out.
     public func list(
         folders: Set<MaildirFolder> = Set(MaildirFolder.allCases)
-    ) throws(MaildirError) -> [MaildirListEntry] {
+    ) throws(SystemError) -> [MaildirListEntry] {
         var entries: [MaildirListEntry] = []
         for message in try messages() where folders.contains(message.folder) {
             let bytes: [UInt8]

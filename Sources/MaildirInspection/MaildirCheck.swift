@@ -1,5 +1,7 @@
 import Glibc
+import LinuxSystem
 import MailMessage
+import MaildirDelivery
 
 extension Maildir {
     /// qmail's rule: a file in tmp/ untouched for 36 hours is left over, not in progress.
@@ -14,7 +16,7 @@ extension Maildir {
     public func check(now: Int64) -> [MaildirProblem] {
         let rootInfo: stat
         do {
-            rootInfo = try Sys.status(root)
+            rootInfo = try FileSystem.status(root)
         } catch {
             return [MaildirProblem(kind: .missingFolder, path: root, detail: error.description)]
         }
@@ -30,20 +32,20 @@ extension Maildir {
             found.append(temporaryFileProblem(problem.path, now: now))
         }
         for folder in [tmp, new, cur] {
-            if let info = try? Sys.status(folder), info.st_mode & S_IFMT == S_IFDIR {
+            if let info = try? FileSystem.status(folder), info.st_mode & S_IFMT == S_IFDIR {
                 found += Self.permissionProblems(folder, info)
             }
         }
         for message in (try? messagesLeniently()) ?? [] {
             found += Self.nameProblems(message)
-            guard message.size > 0, let bytes = try? Sys.readFile(message.path) else { continue }
+            guard message.size > 0, let bytes = try? FileSystem.readFile(message.path) else { continue }
             found += Self.contentProblems(bytes, path: message.path)
         }
         return found.sorted { ($0.path, $0.kind.rawValue) < ($1.path, $1.kind.rawValue) }
     }
 
     /// Messages of the folders that exist (``messages()`` gives up on a missing one).
-    func messagesLeniently() throws(MaildirError) -> [MaildirMessage] {
+    func messagesLeniently() throws(SystemError) -> [MaildirMessage] {
         var all: [MaildirMessage] = []
         for folder in MaildirFolder.allCases {
             all += try Maildir.folderMessages(path(of: folder), folder: folder, lenient: true)
@@ -55,7 +57,7 @@ extension Maildir {
         let name = String(path.dropFirst(tmp.count + 1))
         let probe = MaildirMessage(name: name, folder: .new, path: path, size: 0, mtime: 0)
         var started = probe.deliveryTime
-        if started == 0, let info = try? Sys.status(path) { started = Int64(info.st_mtim.tv_sec) }
+        if started == 0, let info = try? FileSystem.status(path) { started = Int64(info.st_mtim.tv_sec) }
         let detail =
             now - started > Self.staleTemporaryAge
             ? "stale: older than 36 hours" : "recent: a delivery may be in progress"
@@ -121,7 +123,7 @@ extension Maildir {
 
     /// Dovecot's virtual size: the file's size with every bare LF counted as CRLF.
     static func virtualSize(_ path: String) -> Int64? {
-        guard let bytes = try? Sys.readFile(path) else { return nil }
+        guard let bytes = try? FileSystem.readFile(path) else { return nil }
         var size = Int64(bytes.count)
         for index in bytes.indices where bytes[index] == 0x0A {
             if index == 0 || bytes[index - 1] != 0x0D { size += 1 }

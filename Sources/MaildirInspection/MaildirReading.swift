@@ -1,18 +1,20 @@
 import Glibc
+import LinuxSystem
+import MaildirDelivery
 
 extension Maildir {
     /// Every message in `new/` and `cur/`, oldest first. Names starting with "." are not
     /// messages (maildir(5)); nor is anything that is not a regular file (see ``problems()``).
     /// A file that vanishes while listing (a reader moved it) is left out.
-    public func messages() throws(MaildirError) -> [MaildirMessage] {
+    public func messages() throws(SystemError) -> [MaildirMessage] {
         var messages: [MaildirMessage] = []
         for folder in MaildirFolder.allCases {
             let folderPath = path(of: folder)
-            for name in try Self.listDirectory(folderPath) where !name.hasPrefix(".") {
+            for name in try FileSystem.directoryEntries(folderPath) where !name.hasPrefix(".") {
                 let path = folderPath + "/" + name
                 let info: stat
                 do {
-                    info = try Sys.status(path)
+                    info = try FileSystem.status(path)
                 } catch  where error.errno == ENOENT {
                     continue
                 }
@@ -29,14 +31,14 @@ extension Maildir {
 
     /// The bytes of `message`. If a mail reader has meanwhile moved it from `new/` to `cur/`
     /// (adding an info), the moved file is read.
-    public func read(_ message: MaildirMessage) throws(MaildirError) -> [UInt8] {
+    public func read(_ message: MaildirMessage) throws(SystemError) -> [UInt8] {
         do {
-            return try Sys.readFile(message.path)
+            return try FileSystem.readFile(message.path)
         } catch  where error.errno == ENOENT && message.folder == .new {
             let prefix = message.uniqueName + ":"
-            let moved = (try? Self.listDirectory(cur))?.first { $0.hasPrefix(prefix) }
+            let moved = (try? FileSystem.directoryEntries(cur))?.first { $0.hasPrefix(prefix) }
             guard let moved else { throw error }
-            return try Sys.readFile(cur + "/" + moved)
+            return try FileSystem.readFile(cur + "/" + moved)
         }
     }
 
@@ -48,7 +50,7 @@ extension Maildir {
         for (folder, path) in [("tmp", tmp), ("new", new), ("cur", cur)] {
             let names: [String]
             do {
-                names = try Self.listDirectory(path).filter { !$0.hasPrefix(".") }.sorted()
+                names = try FileSystem.directoryEntries(path).filter { !$0.hasPrefix(".") }.sorted()
             } catch {
                 let kind: MaildirProblem.Kind =
                     error.errno == ENOTDIR ? .notAFolder : .missingFolder
@@ -90,7 +92,7 @@ extension Maildir {
     ) -> [MaildirProblem] {
         let info: stat
         do {
-            info = try Sys.status(path)
+            info = try FileSystem.status(path)
         } catch {
             return [MaildirProblem(kind: .unreadable, path: path, detail: error.description)]
         }

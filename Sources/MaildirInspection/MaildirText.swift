@@ -1,3 +1,4 @@
+import MaildirDelivery
 /// Text helpers for the inspection output: one place that decides how odd characters and
 /// over-long values look on a terminal.
 enum MaildirText {

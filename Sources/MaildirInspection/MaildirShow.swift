@@ -1,15 +1,16 @@
 import Glibc
+import LinuxSystem
 import MailMessage
+import MaildirDelivery
 
 extension Maildir {
     /// The message `selector` names: a number (1 is the oldest, as in ``list(folders:)``),
     /// a file name with or without its `:2,` info, or a path to a file in this Maildir.
-    public func message(_ selector: String) throws(MaildirError) -> MaildirMessage {
+    public func message(_ selector: String) throws(SystemError) -> MaildirMessage {
         let all = try messages()
         if let number = Int(selector), !selector.contains(".") {
             guard number >= 1 && number <= all.count else {
-                throw MaildirError(
-                    operation: "find message", path: root + " #" + selector, errno: ENOENT)
+                throw SystemError("find message", root + " #" + selector, errno: ENOENT)
             }
             return all[number - 1]
         }
@@ -19,7 +20,7 @@ extension Maildir {
         {
             return found
         }
-        throw MaildirError(operation: "find message", path: root + "/" + selector, errno: ENOENT)
+        throw SystemError("find message", root + "/" + selector, errno: ENOENT)
     }
 }
 

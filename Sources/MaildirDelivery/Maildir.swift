@@ -1,9 +1,10 @@
 import Glibc
+import LinuxSystem
 
 /// One Maildir: a root folder with `tmp/`, `new/` and `cur/`.
 public struct Maildir: Sendable, Hashable {
     /// Mode of every folder this module creates (OpenSMTPD mail.maildir: 0700).
-    static let folderMode: mode_t = 0o700
+    package static let folderMode: mode_t = 0o700
     /// Mode of every message file (OpenSMTPD mail.maildir: 0600).
     static let fileMode: mode_t = 0o600
 
@@ -22,7 +23,7 @@ public struct Maildir: Sendable, Hashable {
 
     /// Creates the root (and missing parents) plus `tmp/`, `new/`, `cur/`, all 0700.
     /// Folders that already exist are fine. Equivalent to: `mkdir -p -m 0700 ROOT/{tmp,new,cur}`.
-    public func prepare() throws(MaildirError) {
+    public func prepare() throws(SystemError) {
         try Self.makeDirectory(root)
         for folder in [tmp, new, cur] { try Self.makeDirectory(folder) }
     }
@@ -30,17 +31,17 @@ public struct Maildir: Sendable, Hashable {
     /// Removes every file in `tmp/`. Run on server start: nothing in tmp/ was ever
     /// acknowledged, so all of it is stale. Returns the number of files removed; a Maildir
     /// without `tmp/` has none. Folders inside tmp/ are left alone.
-    public func removeStaleTemporaryFiles() throws(MaildirError) -> Int {
+    public func removeStaleTemporaryFiles() throws(SystemError) -> Int {
         let names: [String]
         do {
-            names = try Self.listDirectory(tmp)
+            names = try FileSystem.directoryEntries(tmp)
         } catch  where error.errno == ENOENT {
             return 0
         }
         var removed = 0
         for name in names {
             do {
-                try Sys.unlink(tmp + "/" + name)
+                try FileSystem.unlink(tmp + "/" + name)
                 removed += 1
             } catch  where error.errno == ENOENT || error.errno == EISDIR {
                 // Gone meanwhile, or a folder (not ours): leave it.
@@ -52,9 +53,9 @@ public struct Maildir: Sendable, Hashable {
     /// The Maildir++ sub-folder `ROOT/.NAME` (e.g. `.Junk`, or `.ext` for a `+ext` address).
     /// Names that could leave the root or hide in another folder are refused: empty, `.` or
     /// `..` components (Maildir++ nests with dots), `/`, NUL, a leading dot.
-    public func folder(_ name: String) throws(MaildirError) -> Maildir {
+    public func folder(_ name: String) throws(SystemError) -> Maildir {
         guard Self.isValidFolderName(name) else {
-            throw MaildirError(operation: "folder", path: name, errno: EINVAL)
+            throw SystemError("folder", name, errno: EINVAL)
         }
         return Maildir(root: root + "/." + name)
     }
@@ -77,43 +78,25 @@ public struct Maildir: Sendable, Hashable {
         }
     }
 
-    static func makeDirectory(_ path: String) throws(MaildirError) {
+    static func makeDirectory(_ path: String) throws(SystemError) {
         do {
-            try Sys.mkdir(path, mode: folderMode)
+            try FileSystem.mkdir(path, mode: folderMode)
         } catch  where error.errno == EEXIST {
             try requireDirectory(path)
         } catch  where error.errno == ENOENT {
             guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { throw error }
             try makeDirectory(String(path[..<slash]))
             do {
-                try Sys.mkdir(path, mode: folderMode)
+                try FileSystem.mkdir(path, mode: folderMode)
             } catch  where error.errno == EEXIST {
                 try requireDirectory(path)  // another writer was quicker
             }
         }
     }
 
-    private static func requireDirectory(_ path: String) throws(MaildirError) {
-        if try Sys.status(path).st_mode & S_IFMT != S_IFDIR {
-            throw MaildirError(operation: "mkdir", path: path, errno: ENOTDIR)
+    private static func requireDirectory(_ path: String) throws(SystemError) {
+        if try FileSystem.status(path).st_mode & S_IFMT != S_IFDIR {
+            throw SystemError("mkdir", path, errno: ENOTDIR)
         }
-    }
-
-    /// Names in a folder, without "." and "..". opendir(3)/readdir(3).
-    /// XXX: names that are not UTF-8 are decoded lossily (and so cannot be opened); the names
-    /// this module writes are ASCII.
-    static func listDirectory(_ path: String) throws(MaildirError) -> [String] {
-        guard let directory = opendir(path) else {
-            throw MaildirError(operation: "opendir", path: path, errno: errno)
-        }
-        defer { closedir(directory) }
-        var names: [String] = []
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names
     }
 }

@@ -1,4 +1,5 @@
 import Glibc
+import LinuxSystem
 import Synchronization
 
 /// Durable Maildir delivery off the event loop, with group commit.
@@ -46,7 +47,7 @@ public final class MaildirWriter: Sendable {
             var steps = MaildirDeliverySteps(
                 hostname: hostname, mode: flushMode, pool: nil, faults: faults)
             threads = Mutex([
-                MaildirThread.start {
+                Self.startThread("maildir-writer") {
                     while let jobs = submitted.take() {
                         for job in jobs { steps.run([job]) }
                     }
@@ -60,7 +61,7 @@ public final class MaildirWriter: Sendable {
         let flusher = steps
         let written = MaildirWorkQueue<[DeliveryJob]>()
         threads = Mutex([
-            MaildirThread.start {
+            Self.startThread("maildir-writer") {
                 while let jobs = submitted.take(
                     limit: Self.batchFileLimit, weight: { max($0.items.count, 1) })
                 {
@@ -71,7 +72,7 @@ public final class MaildirWriter: Sendable {
                 }
                 written.close()
             },
-            MaildirThread.start {
+            Self.startThread("maildir-flush") {
                 while let batches = written.take() {
                     let jobs = batches.flatMap { $0 }
                     flusher.flushFolders(jobs)
@@ -80,6 +81,15 @@ public final class MaildirWriter: Sendable {
                 pool.shutdown()
             },
         ])
+    }
+
+    /// The writer cannot work without its threads: a failure to start one is fatal.
+    static func startThread(_ name: String, _ body: @escaping () -> Void) -> pthread_t {
+        do {
+            return try SystemThread.start(name: name, body)
+        } catch {
+            preconditionFailure("MaildirWriter: \(error)")
+        }
     }
 
     deinit {
@@ -97,10 +107,10 @@ public final class MaildirWriter: Sendable {
     /// completion runs at once, on the caller's thread, with an "deliver" error (ESHUTDOWN).
     public func deliver(
         _ items: [DeliveryItem],
-        completion: @escaping @Sendable (Result<[String], MaildirError>) -> Void
+        completion: @escaping @Sendable (Result<[String], SystemError>) -> Void
     ) {
         if !submitted.put(DeliveryJob(items: items, completion: completion)) {
-            completion(.failure(MaildirError(operation: "deliver", path: "", errno: ESHUTDOWN)))
+            completion(.failure(SystemError("deliver", "", errno: ESHUTDOWN)))
         }
     }
 

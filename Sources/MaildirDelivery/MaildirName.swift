@@ -1,4 +1,5 @@
 import Glibc
+import LinuxSystem
 import Synchronization
 
 /// Process-wide, so two writers in one process never build the same name.
@@ -17,8 +18,7 @@ struct MaildirNamer: Sendable {
     }
 
     func next() -> String {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
+        let now = Clock.wallTime()
         let sequence = nameSequence.wrappingAdd(1, ordering: .relaxed).newValue
         return "\(now.tv_sec).M\(now.tv_nsec / 1000)P\(pid)Q\(sequence).\(host)"
     }
