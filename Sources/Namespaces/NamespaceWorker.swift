@@ -6,34 +6,34 @@ import LinuxSystem
 ///
 /// A fresh thread per hop costs a clone, a join and two context switches; a lab brings up a
 /// dozen of those, which showed in `mlab lab up`. The worker is started on first use and runs
-/// one job at a time. A child made by fork has none of its parent's threads: the fork
-/// handler of the state's lock forgets the parent's worker and queue, and the child's first
-/// job starts a worker of its own. Work that may block for long uses `run(in:)`.
+/// one job at a time. A child made by fork has none of its parent's threads: its first job
+/// (told so by the fork-safe lock) drops the parent's queue and starts a worker of its own.
+/// Work that may block for long uses `run(in:)`.
 final class NamespaceWorker: @unchecked Sendable {
     static let shared = NamespaceWorker()
 
     /// Guarded by `lock`.
     private var queue: [WorkerJob] = []
     private var running = false
-    private var lock: ForkSafeLock!
+    private let lock = ForkSafeLock()
     /// Posted once per queued job; the worker thread waits on it.
     private var pending = Semaphore()
     private let homePath: String
 
     init(homePath: String = NamespaceHop.homePath) {
         self.homePath = homePath
-        lock = ForkSafeLock { [unowned self] in
-            queue = []
-            running = false
-            // The parent's semaphore may count posts for jobs that stayed there.
-            pending = Semaphore()
-        }
     }
 
     /// Runs `body` on the worker inside `namespace` (nil: home).
     func perform(in namespace: String?, _ body: @escaping () -> Void) throws(SystemError) {
         let job = WorkerJob(namespace: namespace, body: body)
-        let start = lock.withLock { () -> Bool in
+        let start = lock.withLock { inForkedChild -> Bool in
+            if inForkedChild {
+                // The worker, its jobs and its semaphore's posts stayed with the parent.
+                running = false
+                queue = []
+                pending = Semaphore()
+            }
             queue.append(job)
             if running { return false }
             running = true
@@ -48,7 +48,7 @@ final class NamespaceWorker: @unchecked Sendable {
                 throw error
             }
         }
-        lock.withLock { pending }.post()
+        lock.withLock { _ in pending }.post()
         job.done.wait()
         if let failure = job.failure { throw failure }
     }
@@ -69,10 +69,10 @@ final class NamespaceWorker: @unchecked Sendable {
     /// the queue to a new thread and exits, so no later job runs in a namespace it did not ask
     /// for.
     private func serve(home: Int32) {
-        let semaphore = lock.withLock { pending }
+        let semaphore = lock.withLock { _ in pending }
         while true {
             semaphore.wait()
-            guard let job = lock.withLock({ queue.isEmpty ? nil : queue.removeFirst() }) else {
+            guard let job = lock.withLock({ _ in queue.isEmpty ? nil : queue.removeFirst() }) else {
                 continue
             }
             let (entered, stranded) = NamespaceHop.perform(in: job.namespace, home: home) {
@@ -81,7 +81,7 @@ final class NamespaceWorker: @unchecked Sendable {
             job.failure = entered
             if stranded != nil {
                 // The job itself ran where it asked to; only this thread is lost.
-                let restart = lock.withLock { () -> Bool in
+                let restart = lock.withLock { _ -> Bool in
                     running = !queue.isEmpty
                     return running
                 }
@@ -97,7 +97,7 @@ final class NamespaceWorker: @unchecked Sendable {
     }
 
     private func failQueued(_ error: SystemError) {
-        let jobs = lock.withLock { () -> [WorkerJob] in
+        let jobs = lock.withLock { _ -> [WorkerJob] in
             defer {
                 queue.removeAll()
                 running = false
