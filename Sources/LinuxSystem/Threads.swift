@@ -18,8 +18,12 @@ public enum SystemThread {
     }
 
     private final class Body {
+        let name: String
         let run: () -> Void
-        init(_ run: @escaping () -> Void) { self.run = run }
+        init(_ name: String, _ run: @escaping () -> Void) {
+            self.name = String(decoding: name.utf8.prefix(15), as: UTF8.self)
+            self.run = run
+        }
     }
 
     /// Starts a pthread named `name` (at most 15 bytes are kept) running `body`. A joinable
@@ -30,7 +34,7 @@ public enum SystemThread {
         name: String, signals: Signals = .blocked, detached: Bool = false,
         _ body: @escaping () -> Void
     ) throws(SystemError) -> pthread_t {
-        let context = Unmanaged.passRetained(Body(body)).toOpaque()
+        let context = Unmanaged.passRetained(Body(name, body)).toOpaque()
         var attributes = pthread_attr_t()
         pthread_attr_init(&attributes)
         defer { pthread_attr_destroy(&attributes) }
@@ -45,7 +49,11 @@ public enum SystemThread {
         let status = pthread_create(
             &thread, &attributes,
             { raw in
-                Unmanaged<Body>.fromOpaque(raw!).takeRetainedValue().run()
+                let body = Unmanaged<Body>.fromOpaque(raw!).takeRetainedValue()
+                // Named from inside: a detached thread's pthread_t may be gone by the time
+                // pthread_create returns.
+                _ = csystem_set_thread_name(pthread_self(), body.name)
+                body.run()
                 return nil
             }, context)
         if signals == .blocked { pthread_sigmask(SIG_SETMASK, &saved, nil) }
@@ -53,7 +61,6 @@ public enum SystemThread {
             Unmanaged<Body>.fromOpaque(context).release()
             throw SystemError("pthread_create", name, errno: status)
         }
-        _ = csystem_set_thread_name(thread, String(decoding: name.utf8.prefix(15), as: UTF8.self))
         return thread
     }
 

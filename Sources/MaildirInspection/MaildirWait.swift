@@ -91,9 +91,7 @@ extension Maildir {
     }
 
     static func monotonicMilliseconds() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+        Int64(Clock.monotonicNanoseconds() / 1_000_000)
     }
 
     static func milliseconds(_ duration: Duration) -> Int64 {

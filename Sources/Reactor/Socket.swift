@@ -28,7 +28,7 @@ public enum Socket {
                 _ = try checkedCall("bind \(address)") { Glibc.bind(fd, pointer, length) }
             }
             _ = try checkedCall("listen \(address)") { Glibc.listen(fd, backlog) }
-            return (fd, try localAddress(fd))
+            return (fd, try SocketAddress.local(of: fd))
         } catch {
             closeDescriptor(fd)
             throw error
@@ -70,21 +70,6 @@ public enum Socket {
             return nil
         }
         return (client, peer)
-    }
-
-    public static func localAddress(_ fd: Int32) throws(SystemError) -> SocketAddress {
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        _ = try withUnsafeMutablePointer(to: &storage) { pointer throws(SystemError) in
-            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                pointer throws(SystemError) in
-                try checkedCall("getsockname") { getsockname(fd, pointer, &length) }
-            }
-        }
-        guard let address = SocketAddress(decoding: storage) else {
-            throw SystemError("getsockname", errno: EAFNOSUPPORT)
-        }
-        return address
     }
 
     static func setOption(

@@ -1,4 +1,5 @@
 import Glibc
+import LinuxSystem
 
 /// Builds a message the way swaks does: Date, To, From, Subject, Message-Id, X-Mailer, a blank
 /// line, the body. Pure: the date and the id are inputs.
@@ -26,12 +27,12 @@ public enum MessageComposer {
     }
 
     /// RFC 5322 date of `time` in local time: `Sun, 29 Nov 2026 05:20:00 +0000`.
-    public static func date(_ time: time_t = time(nil)) -> String {
+    public static func date(_ time: time_t = time_t(Clock.unixSeconds())) -> String {
         format(time, "%a, %d %b %Y %H:%M:%S %z")
     }
 
     /// A swaks-style id: `20261129052000.012345@host` (time, pid, host).
-    public static func messageID(host: String, time: time_t = time(nil)) -> String {
+    public static func messageID(host: String, time: time_t = time_t(Clock.unixSeconds())) -> String {
         let pid = String(getpid())
         return format(time, "%Y%m%d%H%M%S") + "."
             + String(repeating: "0", count: max(0, 6 - pid.count)) + pid + "@" + host

@@ -1,4 +1,5 @@
 import Glibc
+import LinuxSystem
 
 extension SMTPConfiguration {
     /// Parses smtpd.conf text (either grammar, or both mixed). `fileName` is used in error
@@ -37,27 +38,17 @@ extension SMTPConfiguration {
 }
 
 /// Why a file could not be read: `open: No such file or directory`.
-struct FileReadError: Error, CustomStringConvertible {
-    var operation: String
-    var errno: Int32
-    var description: String { "\(operation): \(String(cString: strerror(errno)))" }
+/// The whole file; invalid UTF-8 is repaired (the lexer only needs ASCII). The error text
+/// leaves out the path: the location in front of it names the file.
+func readFile(_ path: String) throws(ConfigFileError) -> String {
+    do {
+        return String(decoding: try FileSystem.readFile(path), as: UTF8.self)
+    } catch {
+        throw ConfigFileError(cause: error)
+    }
 }
 
-/// The whole file; invalid UTF-8 is repaired (the lexer only needs ASCII).
-func readFile(_ path: String) throws(FileReadError) -> String {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { throw FileReadError(operation: "open", errno: errno) }
-    defer { close(fd) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65_536)
-    while true {
-        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n < 0 {
-            if errno == EINTR { continue }
-            throw FileReadError(operation: "read", errno: errno)
-        }
-        if n == 0 { break }
-        bytes += chunk[0..<n]
-    }
-    return String(decoding: bytes, as: UTF8.self)
+struct ConfigFileError: Error, CustomStringConvertible {
+    var cause: SystemError
+    var description: String { "\(cause.operation): \(cause.reason)" }
 }

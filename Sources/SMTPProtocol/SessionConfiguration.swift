@@ -80,14 +80,4 @@ public struct SessionEnvironment: Sendable {
         self.now = now
         self.random = random
     }
-
-    /// `time(2)` and `SystemRandomNumberGenerator`.
-    public static var system: SessionEnvironment {
-        SessionEnvironment(
-            now: { Int64(SystemClock.unixSeconds()) },
-            random: {
-                var generator = SystemRandomNumberGenerator()
-                return generator.next()
-            })
-    }
 }

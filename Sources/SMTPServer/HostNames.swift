@@ -56,18 +56,7 @@ extension StringProtocol {
     }
 }
 
-/// Reads a small text file whole; nil if it cannot be opened.
+/// Reads a small text file whole; nil if it cannot be read.
 func readSmallFile(_ path: String, limit: Int = 1 << 20) -> String? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    var bytes: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 8192)
-    while bytes.count < limit {
-        let n = read(fd, &buffer, buffer.count)
-        if n < 0 && errno == EINTR { continue }
-        if n <= 0 { break }
-        bytes.append(contentsOf: buffer[0..<n])
-    }
-    return String(decoding: bytes, as: UTF8.self)
+    (try? FileSystem.readFile(path, limit: limit)).map { String(decoding: $0, as: UTF8.self) }
 }

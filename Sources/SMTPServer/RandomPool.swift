@@ -58,8 +58,6 @@ final class RandomPool: @unchecked Sendable {
 extension SessionEnvironment {
     /// The system clock and kernel randomness from the shared pool: what servers use.
     public static var server: SessionEnvironment {
-        var environment = SessionEnvironment.system
-        environment.random = { RandomPool.shared.next() }
-        return environment
+        SessionEnvironment(now: { Clock.unixSeconds() }, random: { RandomPool.shared.next() })
     }
 }

@@ -1,5 +1,6 @@
 import CSystem
 import Glibc
+import LinuxSystem
 import Synchronization
 
 /// Where the server's log and trace lines go. Lines come from every loop thread; each is
@@ -26,15 +27,8 @@ public struct LogSink: Sendable {
             bytes.append(contentsOf: line.utf8)
             bytes.append(0x0A)
         }
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes {
-                Glibc.write(2, $0.baseAddress! + offset, $0.count - offset)
-            }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            offset += n
-        }
+        // A closed standard error is no reason to stop serving.
+        try? FileSystem.writeAll(2, [bytes], path: "standard error")
     })
 
     /// syslog(3), facility mail (what `smtpd -F` and the daemon use).

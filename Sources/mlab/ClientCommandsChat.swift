@@ -1,5 +1,6 @@
 import ArgumentParser
 import Glibc
+import LinuxSystem
 import SMTPClient
 
 /// `mlab chat SCRIPT…`: scripted SMTP conversations (docs/CLIENT.md).
@@ -68,20 +69,10 @@ struct ChatCommand: ParsableCommand {
     }
 
     private func writeFile(_ path: String, _ text: String) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            throw ValidationError("\(path): cannot write: \(String(cString: strerror(errno)))")
-        }
-        defer { close(fd) }
-        let bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let count = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw ValidationError("\(path): cannot write: \(String(cString: strerror(errno)))")
-            }
-            offset += count
+        do {
+            try FileSystem.writeFile(path, Array(text.utf8))
+        } catch {
+            throw ValidationError("\(path): cannot write: \(error.reason)")
         }
     }
 }

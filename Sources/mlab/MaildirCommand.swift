@@ -1,5 +1,6 @@
 import ArgumentParser
 import Glibc
+import LinuxSystem
 import MaildirDelivery
 import MaildirInspection
 
@@ -113,9 +114,7 @@ struct MaildirCommand: ParsableCommand {
 
         func run() throws {
             let maildir = Maildir(root: directory)
-            var now = timespec()
-            clock_gettime(CLOCK_REALTIME, &now)
-            let problems = maildir.check(now: Int64(now.tv_sec))
+            let problems = maildir.check(now: Clock.unixSeconds())
             writeStandardOutput(MaildirCheckReport.text(problems, maildir: maildir))
             if !problems.isEmpty { throw ExitCode(1) }
         }
@@ -123,18 +122,6 @@ struct MaildirCommand: ParsableCommand {
 }
 
 /// Unbuffered, so that `--raw` bytes and text never interleave with Swift's print buffer.
-func writeStandardOutput(_ text: String) { writeAll(1, Array(text.utf8)) }
-func writeStandardOutput(_ bytes: [UInt8]) { writeAll(1, bytes) }
-func writeStandardError(_ text: String) { writeAll(2, Array(text.utf8)) }
-
-private func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
-    var offset = 0
-    while offset < bytes.count {
-        let written = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        if written < 0 {
-            if errno == EINTR { continue }
-            return
-        }
-        offset += written
-    }
-}
+func writeStandardOutput(_ text: String) { writeToDescriptor(1, Array(text.utf8)) }
+func writeStandardOutput(_ bytes: [UInt8]) { writeToDescriptor(1, bytes) }
+func writeStandardError(_ text: String) { writeToDescriptor(2, Array(text.utf8)) }

@@ -1,22 +1,18 @@
 import ArgumentParser
-import Glibc
+import LinuxSystem
 
-/// Reads a whole file as UTF-8 with plain libc: importing Foundation would pull in ICU and
-/// add tens of milliseconds to every start of mlab.
+/// Reads a whole file as UTF-8 (plain libc underneath: importing Foundation would pull in ICU
+/// and add tens of milliseconds to every start of mlab).
 func readTextFile(_ path: String) throws -> String {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    if fd < 0 { throw ValidationError("\(path): cannot read: \(String(cString: strerror(errno)))") }
-    defer { close(fd) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let count = read(fd, &chunk, chunk.count)
-        if count < 0 {
-            if errno == EINTR { continue }
-            throw ValidationError("\(path): cannot read: \(String(cString: strerror(errno)))")
-        }
-        if count == 0 { break }
-        bytes += chunk[..<count]
+    do {
+        return String(decoding: try FileSystem.readFile(path), as: UTF8.self)
+    } catch {
+        throw ValidationError("\(path): cannot read: \(error.reason)")
     }
-    return String(decoding: bytes, as: UTF8.self)
+}
+
+/// Writes everything to a standard descriptor, unbuffered (so that transcripts, `--raw`
+/// bytes and messages interleave in order). A closed stream is not an error worth reporting.
+func writeToDescriptor(_ fd: Int32, _ bytes: [UInt8]) {
+    try? FileSystem.writeAll(fd, [bytes], path: fd == 1 ? "standard output" : "standard error")
 }

@@ -19,6 +19,22 @@ import Testing
         #expect(blocked.withLock { $0 } == [true, sigismember(&own, SIGTERM) == 1])
     }
 
+    /// A detached thread may end before pthread_create returns; naming it through its
+    /// pthread_t then wrote into freed memory (mlab lab check crashed one run in ~15).
+    @Test func detachedThreadsThatEndAtOnceAreNamedFromInside() throws {
+        let names = Mutex<[String]>([])
+        let done = Semaphore()
+        for _ in 0..<200 {
+            try SystemThread.start(name: "short-lived-thread-name", detached: true) {
+                let comm = (try? FileSystem.readFile("/proc/thread-self/comm")) ?? []
+                names.withLock { $0.append(String(decoding: comm, as: UTF8.self)) }
+                done.post()
+            }
+        }
+        for _ in 0..<200 { done.wait() }
+        #expect(Set(names.withLock { $0 }) == ["short-lived-thr\n"])
+    }
+
     @Test func runReturnsTheValueAndRethrowsTheError() throws {
         #expect(try SystemThread.run(name: "run-probe") { 42 } == 42)
         struct Failure: Error {}
