@@ -90,10 +90,10 @@ public final class MailServer: Sendable {
     public convenience init(configuration: SMTPConfiguration, options: Options = Options())
         throws(ServerErrors)
     {
-        let plan = try Self.plan(configuration, options: options)
+        let plan = try ServerPlan(configuration, options: options)
         try self.init(
             plans: plan.listeners, options: options, limits: plan.limits,
-            fixedMaildirs: plan.maildirs)
+            fixedMaildirs: plan.fixedMaildirs)
     }
 
     /// Checks what `init(configuration:)` would check (listen targets against this network
@@ -103,103 +103,11 @@ public final class MailServer: Sendable {
         -> [ServerError]
     {
         do {
-            _ = try plan(configuration, options: options)
+            _ = try ServerPlan(configuration, options: options)
             return []
         } catch {
             return error.errors
         }
-    }
-
-    private static func plan(_ configuration: SMTPConfiguration, options: Options)
-        throws(ServerErrors)
-        -> (listeners: [ListenerPlan], limits: SessionLimits, maildirs: [String])
-    {
-        let serverName = options.serverName ?? HostNames.serverName()
-        let workingDirectory = options.workingDirectory ?? currentDirectory()
-        let interfaces = interfaceAddresses()
-        var localNames: Set<String> = ["localhost", serverName.lowercased()]
-        var localAddresses: Set<String> = []
-        for entry in interfaces {
-            let host = entry.address.host
-            localAddresses.insert(host)
-            if entry.address.isIPv6 {
-                localNames.formUnion(["[\(host)]", "[ipv6:\(host)]"])
-            } else {
-                localNames.formUnion([host, "[\(host)]"])
-            }
-        }
-        var errors: [ServerError] = []
-        var plans: [ListenerPlan] = []
-        let log = options.log
-        for (index, directive) in configuration.listeners.enumerated() {
-            if directive.auth != .none {
-                errors.append(
-                    ServerError(
-                        "listen on \(directive.target): AUTH is not supported by MailLab yet",
-                        location: directive.location.description))
-                continue
-            }
-            if directive.verifyClient || directive.ca != nil {
-                errors.append(
-                    ServerError(
-                        "listen on \(directive.target): client certificate verification (verify, ca) "
-                            + "is not supported by MailLab yet",
-                        location: directive.location.description))
-                continue
-            }
-            let name = directive.hostname ?? serverName
-            let tls: ListenerTLS?
-            do {
-                tls = try ListenerTLS.load(
-                    directive, serverName: name, configuration: configuration)
-            } catch {
-                errors.append(error)
-                continue
-            }
-            var names = localNames
-            names.insert(name.lowercased())
-            let environment = RecipientRouter.Environment(
-                serverName: name, listenerTag: directive.tag, localNames: names,
-                localAddresses: localAddresses, workingDirectory: workingDirectory,
-                subaddressDelimiter: configuration.subaddressDelimiter)
-            do {
-                let router = try RecipientRouter(
-                    configuration: configuration, environment: environment, users: options.users,
-                    warn: { log.write("warn: \($0)") })
-                for address in try resolveListenTarget(directive, interfaces: interfaces) {
-                    plans.append(
-                        ListenerPlan(
-                            address: address, serverName: name,
-                            isLocal: address.host == "127.0.0.1" || address.host == "::1",
-                            tag: directive.tag, policy: router,
-                            traceID: String(0x5600_0000_0000 + index * 0x1000, radix: 16),
-                            tls: tls))
-                }
-            } catch let error as ServerError {
-                errors.append(error)
-            } catch let error as ServerErrors {
-                errors.append(contentsOf: error.errors)
-            } catch {
-                errors.append(ServerError("\(error)", location: directive.location.description))
-            }
-        }
-        if configuration.listeners.isEmpty {
-            errors.append(ServerError("no listen directive: nothing to listen on"))
-        }
-        guard errors.isEmpty else { throw ServerErrors(errors: errors) }
-        var fixed: [String] = []
-        for action in configuration.actions {
-            guard case .maildir(let path?, _) = action.method, !path.contains("%{"),
-                !path.hasPrefix("~"),
-                path != MaildirStore.discardPath
-            else { continue }
-            fixed.append(path.hasPrefix("/") ? path : workingDirectory + "/" + path)
-        }
-        var limits = SessionLimits()
-        limits.maxRecipients = configuration.maxRecipients
-        limits.maxMessagesPerSession = configuration.maxMailsPerSession
-        limits.maxMessageSize = configuration.maxMessageSize
-        return (plans, limits, fixed)
     }
 
     /// A server on 127.0.0.1:`port` (0: any free port) that accepts every recipient and

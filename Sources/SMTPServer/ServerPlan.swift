@@ -1,0 +1,119 @@
+import LinuxSystem
+import Reactor
+import SMTPConfig
+import SMTPProtocol
+
+/// What a configuration becomes before anything is bound: each listener's addresses, policy
+/// and TLS, the session limits, and the Maildirs whose path the configuration fixes. Every
+/// problem is collected (`smtpd -n` reports them all), each with its `FILE:LINE`.
+struct ServerPlan {
+    var listeners: [ListenerPlan] = []
+    var limits = SessionLimits()
+    /// The Maildirs every recipient of some action is delivered to, as the routers resolved
+    /// them (their stale tmp/ files are removed before the server accepts anything).
+    var fixedMaildirs: [String] = []
+
+    init(_ configuration: SMTPConfiguration, options: MailServer.Options) throws(ServerErrors) {
+        let serverName = options.serverName ?? HostNames.serverName()
+        let interfaces = interfaceAddresses()
+        let identity = LocalIdentity(serverName: serverName, interfaces: interfaces)
+        var errors: [ServerError] = []
+        var fixed: Set<String> = []
+        for (index, directive) in configuration.listeners.enumerated() {
+            do throws(ServerErrors) {
+                let (plans, router) = try Self.listener(
+                    directive, index: index, configuration: configuration, options: options,
+                    identity: identity, interfaces: interfaces)
+                listeners += plans
+                fixed.formUnion(router.fixedPaths.values)
+            } catch {
+                errors += error.errors
+            }
+        }
+        if configuration.listeners.isEmpty {
+            errors.append(ServerError("no listen directive: nothing to listen on"))
+        }
+        guard errors.isEmpty else { throw ServerErrors(errors: errors) }
+        fixed.remove(MaildirStore.discardPath)
+        fixedMaildirs = fixed.sorted()
+        limits.maxRecipients = configuration.maxRecipients
+        limits.maxMessagesPerSession = configuration.maxMailsPerSession
+        limits.maxMessageSize = configuration.maxMessageSize
+    }
+
+    /// The names and addresses that count as this host for `for local` (per listener, its
+    /// own hostname is added).
+    struct LocalIdentity {
+        var names: Set<String>
+        var addresses: Set<String> = []
+
+        init(serverName: String, interfaces: [InterfaceAddress]) {
+            names = ["localhost", serverName.lowercased()]
+            for entry in interfaces {
+                let host = entry.address.host
+                addresses.insert(host)
+                if entry.address.isIPv6 {
+                    names.formUnion(["[\(host)]", "[ipv6:\(host)]"])
+                } else {
+                    names.formUnion([host, "[\(host)]"])
+                }
+            }
+        }
+    }
+
+    /// One `listen on`: its addresses, each with the listener's router and TLS.
+    private static func listener(
+        _ directive: ListenDirective, index: Int, configuration: SMTPConfiguration,
+        options: MailServer.Options, identity: LocalIdentity, interfaces: [InterfaceAddress]
+    ) throws(ServerErrors) -> ([ListenerPlan], RecipientRouter) {
+        let location = directive.location.description
+        if directive.auth != .none {
+            throw ServerErrors(
+                "listen on \(directive.target): AUTH is not supported by MailLab yet",
+                location: location)
+        }
+        if directive.verifyClient || directive.ca != nil {
+            throw ServerErrors(
+                "listen on \(directive.target): client certificate verification (verify, ca) "
+                    + "is not supported by MailLab yet", location: location)
+        }
+        let name = directive.hostname ?? options.serverName ?? HostNames.serverName()
+        let tls: ListenerTLS?
+        do throws(ServerError) {
+            tls = try ListenerTLS.load(directive, serverName: name, configuration: configuration)
+        } catch {
+            throw ServerErrors(errors: [error])
+        }
+        var names = identity.names
+        names.insert(name.lowercased())
+        let environment = RecipientRouter.Environment(
+            serverName: name, listenerTag: directive.tag, localNames: names,
+            localAddresses: identity.addresses,
+            workingDirectory: options.workingDirectory ?? currentDirectory(),
+            subaddressDelimiter: configuration.subaddressDelimiter)
+        let log = options.log
+        let router = try RecipientRouter(
+            configuration: configuration, environment: environment, users: options.users,
+            warn: { log.write("warn: \($0)") })
+        let addresses: [SocketAddress]
+        do throws(ServerError) {
+            addresses = try resolveListenTarget(directive, interfaces: interfaces)
+        } catch {
+            throw ServerErrors(errors: [error])
+        }
+        let plans = addresses.map { address in
+            ListenerPlan(
+                address: address, serverName: name, isLocal: address.host == "127.0.0.1" || address.host == "::1",
+                tag: directive.tag,
+                policy: router, traceID: String(0x5600_0000_0000 + index * 0x1000, radix: 16),
+                tls: tls)
+        }
+        return (plans, router)
+    }
+}
+
+extension ServerErrors {
+    init(_ message: String, location: String? = nil) {
+        self.init(errors: [ServerError(message, location: location)])
+    }
+}
