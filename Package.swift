@@ -106,7 +106,9 @@ let package = Package(
             path: "Tests/NamespaceTestSupport", swiftSettings: strict),
         .testTarget(
             name: "NetlinkTests",
-            dependencies: ["Netlink", "Namespaces", "CSystem", "LinuxSystem", "NamespaceTestSupport"]),
+            dependencies: [
+                "Netlink", "Namespaces", "CSystem", "LinuxSystem", "NamespaceTestSupport",
+            ]),
         .testTarget(
             name: "LabTests",
             dependencies: ["Lab", "Netlink", "Namespaces", "LinuxSystem", "NamespaceTestSupport"]),

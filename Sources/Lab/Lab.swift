@@ -136,7 +136,9 @@ public enum Lab {
         for namespace in spec.namespaces where NetworkNamespace.exists(namespace.name) {
             step("ip netns del \(namespace.name)", &done, &failures, progress) {
                 () throws(NetlinkError) in
-                try NetlinkError.from { () throws(NamespaceError) in try NetworkNamespace.delete(namespace.name) }
+                try NetlinkError.from { () throws(NamespaceError) in
+                    try NetworkNamespace.delete(namespace.name)
+                }
             }
         }
         if !failures.isEmpty {

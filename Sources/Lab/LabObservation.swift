@@ -30,7 +30,9 @@ struct LabObservation {
             snapshot.addresses = try handle.addresses()
             snapshot.routes = try handle.routes()
             if let namespace {
-                snapshot.forwarding = try NetlinkError.from { () throws(NamespaceError) in try NetworkNamespace.forwarding(in: namespace) }
+                snapshot.forwarding = try NetlinkError.from { () throws(NamespaceError) in
+                    try NetworkNamespace.forwarding(in: namespace)
+                }
             }
             namespaces[namespace] = snapshot
         }

@@ -75,8 +75,12 @@ extension LabStep {
         case .addNamespace(let name):
             try NetlinkError.from { () throws(NamespaceError) in try NetworkNamespace.add(name) }
         case .setForwarding(let name, let value):
-            let previous = try NetlinkError.from { () throws(NamespaceError) in try NetworkNamespace.forwarding(in: name) }
-            try NetlinkError.from { () throws(NamespaceError) in try NetworkNamespace.setForwarding(value, in: name) }
+            let previous = try NetlinkError.from { () throws(NamespaceError) in
+                try NetworkNamespace.forwarding(in: name)
+            }
+            try NetlinkError.from { () throws(NamespaceError) in
+                try NetworkNamespace.setForwarding(value, in: name)
+            }
             return previous
         case .addVeth(let creator, let peer):
             try context.handle(creator.namespace).addVeth(
@@ -113,7 +117,9 @@ extension LabStep {
             try NetlinkError.from { () throws(NamespaceError) in try NetworkNamespace.delete(name) }
         case .setForwarding(let name, _):
             if !inCreated(name), let previous {
-                try NetlinkError.from { () throws(NamespaceError) in try NetworkNamespace.setForwarding(previous, in: name) }
+                try NetlinkError.from { () throws(NamespaceError) in
+                    try NetworkNamespace.setForwarding(previous, in: name)
+                }
             }
         case .addVeth(let creator, let peer):
             if !(inCreated(creator.namespace) && inCreated(peer.namespace)) {

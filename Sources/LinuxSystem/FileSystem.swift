@@ -75,7 +75,8 @@ public enum FileSystem {
         defer { closeDescriptor(fd) }
         let info = try status(fd, path: path)
         if regularOnly && (info.st_mode & S_IFMT) != S_IFREG {
-            throw SystemError("read", path, errno: (info.st_mode & S_IFMT) == S_IFDIR ? EISDIR : EINVAL)
+            throw SystemError(
+                "read", path, errno: (info.st_mode & S_IFMT) == S_IFDIR ? EISDIR : EINVAL)
         }
         let expected = max(Int(info.st_size), 0)
         if expected > limit { throw SystemError("read", path, errno: EFBIG) }
@@ -191,7 +192,9 @@ public enum FileSystem {
 
     /// The names in a directory (without `.` and `..`), unsorted.
     public static func directoryEntries(_ path: String) throws(SystemError) -> [String] {
-        guard let directory = opendir(path) else { throw SystemError("opendir", path, errno: errno) }
+        guard let directory = opendir(path) else {
+            throw SystemError("opendir", path, errno: errno)
+        }
         defer { closedir(directory) }
         var names: [String] = []
         while let entry = readdir(directory) {

@@ -160,7 +160,8 @@ public enum SocketAddress: Sendable, Hashable, CustomStringConvertible {
     private static func numeric<A>(_ family: Int32, _ address: inout A, _ size: Int) -> String {
         var text = [CChar](repeating: 0, count: size)
         _ = withUnsafePointer(to: &address) { inet_ntop(family, $0, &text, socklen_t(size)) }
-        return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return String(
+            decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// The address a socket is bound to (getsockname(2)).

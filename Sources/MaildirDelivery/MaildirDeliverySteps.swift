@@ -229,7 +229,8 @@ struct MaildirDeliverySteps {
             var syncedDevices: Set<UInt64> = []
             for folder in opened {
                 do {
-                    let device = UInt64(try FileSystem.status(folder.descriptor, path: folder.path).st_dev)
+                    let device = UInt64(
+                        try FileSystem.status(folder.descriptor, path: folder.path).st_dev)
                     if syncedDevices.insert(device).inserted {
                         try inject("syncfs", folder.path)
                         try FileSystem.syncFileSystem(folder.descriptor, path: folder.path)

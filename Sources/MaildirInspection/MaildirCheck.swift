@@ -38,7 +38,9 @@ extension Maildir {
         }
         for message in (try? messagesLeniently()) ?? [] {
             found += Self.nameProblems(message)
-            guard message.size > 0, let bytes = try? FileSystem.readFile(message.path) else { continue }
+            guard message.size > 0, let bytes = try? FileSystem.readFile(message.path) else {
+                continue
+            }
             found += Self.contentProblems(bytes, path: message.path)
         }
         return found.sorted { ($0.path, $0.kind.rawValue) < ($1.path, $1.kind.rawValue) }
@@ -57,7 +59,9 @@ extension Maildir {
         let name = String(path.dropFirst(tmp.count + 1))
         let probe = MaildirMessage(name: name, folder: .new, path: path, size: 0, mtime: 0)
         var started = probe.deliveryTime
-        if started == 0, let info = try? FileSystem.status(path) { started = Int64(info.st_mtim.tv_sec) }
+        if started == 0, let info = try? FileSystem.status(path) {
+            started = Int64(info.st_mtim.tv_sec)
+        }
         let detail =
             now - started > Self.staleTemporaryAge
             ? "stale: older than 36 hours" : "recent: a delivery may be in progress"

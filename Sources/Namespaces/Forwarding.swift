@@ -25,8 +25,10 @@ extension NetworkNamespace {
         let read = try perform(in: name) { () -> Result<Forwarding, SystemError> in
             Result { () throws(SystemError) in
                 Forwarding(
-                    ipv4: try FileSystem.readFile(ipv4ForwardingPath, limit: 16).first == UInt8(ascii: "1"),
-                    ipv6: try FileSystem.readFile(ipv6ForwardingPath, limit: 16).first == UInt8(ascii: "1"))
+                    ipv4: try FileSystem.readFile(ipv4ForwardingPath, limit: 16).first
+                        == UInt8(ascii: "1"),
+                    ipv6: try FileSystem.readFile(ipv6ForwardingPath, limit: 16).first
+                        == UInt8(ascii: "1"))
             }
         }
         do {

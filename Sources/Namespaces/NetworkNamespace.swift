@@ -82,7 +82,7 @@ public enum NetworkNamespace {
     public static func list() throws(NamespaceError) -> [String] {
         do {
             return try FileSystem.directoryEntries(runDirectory).sorted()
-        } catch where error.errno == ENOENT {
+        } catch  where error.errno == ENOENT {
             return []
         } catch {
             throw NamespaceError("ip netns list", error)

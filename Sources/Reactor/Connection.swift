@@ -44,26 +44,63 @@ public final class Connection: Selectable {
     /// Reads per readiness event, so one busy client cannot starve the others.
     static let readsPerEvent = 4
 
+    /// Where the connection is in its life. One value instead of a handful of flags: every
+    /// change goes through the code that handles it (`endInput`, `close`, `closeNow`).
+    private enum Phase {
+        /// Reading and writing.
+        case open
+        /// The peer finished sending (EOF or a read error); output may still go out.
+        case inputEnded
+        /// The owner said its last word: pending output goes out, then the descriptor closes.
+        /// Nothing more is read.
+        case draining
+        /// The descriptor is closed; nothing happens any more.
+        case closed
+    }
+
+    /// TLS on this connection, if started.
+    private enum Security {
+        case plain
+        /// The handshake runs; plaintext written meanwhile is held and encrypted once done.
+        case handshaking(TLSEngine)
+        case established(TLSEngine)
+    }
+
+    private var phase = Phase.open
+    private var security = Security.plain
+    /// Plaintext written during the handshake.
+    private var heldForTLS: [UInt8] = []
+
     private var token: UInt64 = 0
     private var output: [UInt8] = []
     private var outputOffset = 0
+    /// The owner's wish (`setReading`), apart from what the phase allows.
     private var wantsReading = true
-    private var inputOpen = true
-    private var closingAfterFlush = false
-    private var isClosed = false
     /// What epoll is told about this descriptor now.
     private var interest: Interest = []
     private var interestUpdateQueued = false
-
-    private var tls: TLSEngine?
-    private var tlsReady = false
-    /// Plaintext written while the handshake runs; encrypted once it is done.
-    private var heldForTLS: [UInt8] = []
     private var pumpScheduled = false
 
     private var idleTimeout: UInt64 = 0
     private var lastActivity: UInt64 = 0
     private var idleTimer: LoopTimer?
+
+    private var isClosed: Bool { phase == .closed }
+    private var inputOpen: Bool { phase == .open }
+    private var closingAfterFlush: Bool { phase == .draining }
+    private var tls: TLSEngine? {
+        switch security {
+        case .plain: nil
+        case .handshaking(let engine), .established(let engine): engine
+        }
+    }
+    private var tlsReady: Bool {
+        if case .established = security { true } else { false }
+    }
+
+    /// Debug builds check that the connection is touched on its loop's thread only.
+    @inline(__always)
+    private func assertOnLoop() { loop.assertInLoop() }
 
     /// Takes ownership of `fd`; call `start` on `loop`'s thread.
     public init(fd: Int32, peer: SocketAddress, local: SocketAddress, loop: EventLoop) {
@@ -85,7 +122,7 @@ public final class Connection: Selectable {
             token = try loop.register(fd, interest: .read, handler: self)
         } catch {
             closeDescriptor(fd)
-            isClosed = true
+            phase = .closed
             throw error
         }
         armIdleTimer(after: idleTimeout)
@@ -96,6 +133,7 @@ public final class Connection: Selectable {
     /// Queues bytes and sends what the socket takes now (encrypted under TLS; held until
     /// the handshake is done).
     public func write(_ bytes: [UInt8]) {
+        assertOnLoop()
         guard !isClosed, !bytes.isEmpty else { return }
         if let tls {
             guard tlsReady else {
@@ -120,10 +158,10 @@ public final class Connection: Selectable {
     /// SMTPS, or after the `220` to STARTTLS (bytes already queued go out in plaintext
     /// first). The handler hears `tlsEstablished` or `tlsFailed`. Call on the loop.
     public func startTLS(context: TLSContext) throws(TLSError) {
+        assertOnLoop()
         guard !isClosed else { return }
         guard tls == nil else { throw TLSError("startTLS", reason: "TLS already started") }
-        tls = try TLSEngine(context: context)
-        tlsReady = false
+        security = .handshaking(try TLSEngine(context: context))
         lastActivity = Clock.monotonicNanoseconds()
         updateInterest()
     }
@@ -133,6 +171,7 @@ public final class Connection: Selectable {
 
     /// Lets the owner pause reading (for example while a delivery is pending).
     public func setReading(_ enabled: Bool) {
+        assertOnLoop()
         wantsReading = enabled
         updateInterest()
         schedulePumpIfBuffered()
@@ -140,13 +179,14 @@ public final class Connection: Selectable {
 
     /// Closes now, or once pending output is written (after a TLS close_notify).
     public func close(afterFlush: Bool = true) {
+        assertOnLoop()
         guard !isClosed else { return }
         if afterFlush, let tls, tlsReady {
             tls.shutdown()
             takeTLSOutput()
         }
         if afterFlush && pendingOutput > 0 {
-            closingAfterFlush = true
+            phase = .draining
             updateInterest()
         } else {
             closeNow()
@@ -157,6 +197,7 @@ public final class Connection: Selectable {
     public func touch() { lastActivity = Clock.monotonicNanoseconds() }
 
     public func ready(_ readiness: Readiness) {
+        assertOnLoop()
         if readiness.writable || (readiness.failed && pendingOutput > 0) { flush() }
         if isClosed { return }
         if readiness.readable || readiness.failed { readAvailable() }
@@ -198,7 +239,7 @@ public final class Connection: Selectable {
     }
 
     private func endInput() {
-        inputOpen = false
+        if phase == .open { phase = .inputEnded }
         updateInterest()
         handler?.inputEnded(on: self)
     }
@@ -230,7 +271,7 @@ public final class Connection: Selectable {
                 failTLS(error)
                 return
             case .done:
-                tlsReady = true
+                security = .established(tls)
                 takeTLSOutput()
                 handler?.tlsEstablished(tls.info, on: self)
                 if !heldForTLS.isEmpty && !isClosed {
@@ -385,14 +426,14 @@ public final class Connection: Selectable {
 
     private func closeNow() {
         guard !isClosed else { return }
-        isClosed = true
+        phase = .closed
         idleTimer?.cancel()
         idleTimer = nil
         loop.deregister(fd, token: token)
         closeDescriptor(fd)
         output = []
         outputOffset = 0
-        tls = nil
+        security = .plain
         heldForTLS = []
         let owner = handler
         handler = nil

@@ -85,6 +85,7 @@ public final class EventLoop: @unchecked Sendable {
     /// one round cost one system call: an interest switched off and on again (a delivery that
     /// answered at once) costs none, and the log lines of a round go out in one write.
     public func beforeWaiting(_ work: @escaping () -> Void) {
+        assertInLoop()
         beforeWait.append(work)
     }
 
@@ -104,10 +105,20 @@ public final class EventLoop: @unchecked Sendable {
 
     // MARK: Loop-thread API
 
+    /// Debug builds stop here when loop-owned state is touched off the loop's thread (before
+    /// the loop runs, its creator may still set it up). Compiled out of release builds.
+    @inline(__always)
+    public func assertInLoop(file: StaticString = #file, line: UInt = #line) {
+        assert(
+            inEventLoop || loopThread.load(ordering: .relaxed) == 0,
+            "event-loop state touched off the loop's thread", file: file, line: line)
+    }
+
     /// Registers `fd`; `handler` hears about readiness until `deregister`.
     public func register(_ fd: Int32, interest: Interest, handler: any Selectable)
         throws(SystemError) -> UInt64
     {
+        assertInLoop()
         let token = nextToken
         nextToken += 1
         try epoll.add(fd, interest: interest, token: token)
@@ -116,12 +127,14 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     public func reregister(_ fd: Int32, token: UInt64, interest: Interest) throws(SystemError) {
+        assertInLoop()
         try epoll.modify(fd, interest: interest, token: token)
     }
 
     /// Stops events for `fd`. Events already fetched for its token are dropped, because a new
     /// registration never reuses a token.
     public func deregister(_ fd: Int32, token: UInt64) {
+        assertInLoop()
         epoll.remove(fd)
         handlers[token] = nil
     }
@@ -129,6 +142,7 @@ public final class EventLoop: @unchecked Sendable {
     /// Calls `callback` on this loop after `nanoseconds`.
     @discardableResult
     public func schedule(after nanoseconds: UInt64, _ callback: @escaping () -> Void) -> LoopTimer {
+        assertInLoop()
         timerSequence += 1
         let timer = LoopTimer(
             deadline: Clock.monotonicNanoseconds() &+ nanoseconds, sequence: timerSequence,

@@ -38,4 +38,3 @@ public final class EventLoopGroup: Sendable {
         for thread in joined { pthread_join(thread, nil) }
     }
 }
-

@@ -90,7 +90,7 @@ public struct LineReader: ~Copyable {
             count = try systemCall("read", blocking: true) {
                 chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             }
-        } catch where error.errno == ECONNRESET {
+        } catch  where error.errno == ECONNRESET {
             count = 0
         } catch {
             throw .system(error)

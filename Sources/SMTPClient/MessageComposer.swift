@@ -32,7 +32,8 @@ public enum MessageComposer {
     }
 
     /// A swaks-style id: `20261129052000.012345@host` (time, pid, host).
-    public static func messageID(host: String, time: time_t = time_t(Clock.unixSeconds())) -> String {
+    public static func messageID(host: String, time: time_t = time_t(Clock.unixSeconds())) -> String
+    {
         let pid = String(getpid())
         return format(time, "%Y%m%d%H%M%S") + "."
             + String(repeating: "0", count: max(0, 6 - pid.count)) + pid + "@" + host

@@ -82,7 +82,9 @@ public enum Relay {
                 // A failed read (a reset) ends the peer's side like EOF.
                 let count =
                     (try? checkedCall("read") {
-                        buffer.withUnsafeMutableBytes { Glibc.read(socket, $0.baseAddress, $0.count) }
+                        buffer.withUnsafeMutableBytes {
+                            Glibc.read(socket, $0.baseAddress, $0.count)
+                        }
                     }) ?? 0
                 if count == 0 {
                     // EOF or reset: the peer is done sending.
@@ -129,7 +131,7 @@ public enum Relay {
                             : write(fd, raw.baseAddress, raw.count)
                     }
                 }
-            } catch where isSocket && (error.errno == EPIPE || error.errno == ECONNRESET) {
+            } catch  where isSocket && (error.errno == EPIPE || error.errno == ECONNRESET) {
                 return false
             } catch {
                 throw .system(error)

@@ -73,7 +73,7 @@ public enum TCP {
                     csystem_accept4(listener, nil, nil, Int32(SOCK_CLOEXEC.rawValue))
                 }
                 return (fd, try? SocketAddress.peer(of: fd))
-            } catch where error.errno == ECONNABORTED {
+            } catch  where error.errno == ECONNABORTED {
                 continue  // the peer gave up before we took it: wait for the next
             } catch {
                 throw .system(error)

@@ -103,7 +103,8 @@ struct ServerPlan {
         }
         let plans = addresses.map { address in
             ListenerPlan(
-                address: address, serverName: name, isLocal: address.host == "127.0.0.1" || address.host == "::1",
+                address: address, serverName: name,
+                isLocal: address.host == "127.0.0.1" || address.host == "::1",
                 tag: directive.tag,
                 policy: router, traceID: String(0x5600_0000_0000 + index * 0x1000, radix: 16),
                 tls: tls)

@@ -5,7 +5,9 @@ import Testing
 @Suite struct FileSystemTests {
     private func scratch() -> String {
         var template = Array("/tmp/linuxsystem-XXXXXX".utf8CString)
-        return template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
+        return template.withUnsafeMutableBufferPointer {
+            String(cString: mkdtemp($0.baseAddress!)!)
+        }
     }
 
     @Test func readFileReturnsTheWholeContentWrittenByWriteFile() throws {

@@ -38,7 +38,9 @@ import Testing
     @Test func runReturnsTheValueAndRethrowsTheError() throws {
         #expect(try SystemThread.run(name: "run-probe") { 42 } == 42)
         struct Failure: Error {}
-        #expect(throws: Failure.self) { try SystemThread.run(name: "run-probe") { throw Failure() } }
+        #expect(throws: Failure.self) {
+            try SystemThread.run(name: "run-probe") { throw Failure() }
+        }
     }
 
     @Test(arguments: [

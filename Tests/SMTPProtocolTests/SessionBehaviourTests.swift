@@ -61,7 +61,8 @@ struct SessionBehaviourTests {
             ),
             (
                 DeliveryOutcome.failed(
-                    DeliveryFailure(code: 554, enhancedStatus: "5.2.0", text: "Mailbox unavailable")),
+                    DeliveryFailure(code: 554, enhancedStatus: "5.2.0", text: "Mailbox unavailable")
+                ),
                 "554 5.2.0 Mailbox unavailable"
             ),
         ])

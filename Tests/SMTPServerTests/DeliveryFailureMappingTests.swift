@@ -18,7 +18,9 @@ import Testing
     static let unavailable = "554 5.2.0 Mailbox unavailable, message not stored"
 
     static let table: [Row] = [
-        Row(errno: ENOSPC, name: "ENOSPC", reply: "452 4.3.1 Insufficient system storage, message not stored"),
+        Row(
+            errno: ENOSPC, name: "ENOSPC",
+            reply: "452 4.3.1 Insufficient system storage, message not stored"),
         Row(errno: EDQUOT, name: "EDQUOT", reply: "452 4.2.2 Mailbox full, message not stored"),
         Row(errno: EIO, name: "EIO", reply: temporary),
         Row(errno: EROFS, name: "EROFS", reply: temporary),

@@ -56,7 +56,9 @@ struct FullDiskTests {
         #expect(maildirFiles(maildir).count == 1, "only the first message is in new/")
 
         unlink(filler)
-        #expect(try send("Subject: again\r\n\r\n" + String(repeating: line, count: 64)).hasPrefix("250 2.0.0 "))
+        #expect(
+            try send("Subject: again\r\n\r\n" + String(repeating: line, count: 64)).hasPrefix(
+                "250 2.0.0 "))
         #expect(maildirFiles(maildir).count == 2)
         #expect(maildirFiles(maildir, "tmp").isEmpty)
     }
