@@ -17,16 +17,9 @@ import Synchronization
 /// consecutive batches overlap (on a journalled file system they share commits).
 /// In `.perFile` mode the writer thread does everything, one call at a time.
 ///
-/// The default is `.syncfs`, the fastest measured (ext4 without journal on a virtio disk,
-/// 20 submitting threads × 100 × 1 KiB, debug build), in deliveries/s:
-///
-/// | folder | `.perFile` | `.batchedFsync` | `.syncfs` |
-/// | --- | --- | --- | --- |
-/// | fresh (`/root/x`) | 2,300 | 3,700–8,200 | 8,900 |
-/// | `/tmp` (many files recently deleted) | 940 | 1,350–1,480 | 1,580–3,130 |
-///
-/// In `/tmp` every create costs ~0.7 ms of CPU: ext4 without journal skips recently freed
-/// inodes (`recently_deleted()`), which caps all modes.
+/// The default is `.syncfs`, the fastest of the three modes measured (BENCHMARKS.md,
+/// "Figures behind code choices", with the cost of creating files in a folder where many
+/// were recently deleted).
 public final class MaildirWriter: Sendable {
     /// Most files one writer batch holds open at once (bounds descriptors, not throughput).
     public static let batchFileLimit = 512

@@ -155,7 +155,7 @@ public struct SMTPSession {
         case .delivered:
             reply("250 2.0.0 " + message.id + " Message accepted for delivery")
             // Appended piece by piece into reserved room: interpolating the address types
-            // cost ~10% of a message's instructions (BENCHMARKS.md).
+            // was a large share of a message's instructions (BENCHMARKS.md, "Second round").
             var line = "smtp message msgid="
             line.reserveCapacity(96)
             line += message.id
@@ -299,8 +299,8 @@ public struct SMTPSession {
     }
 
     /// Callers on hot paths check `tracing` first: building the text for every reply and
-    /// state change when nobody traces cost 14% of a message's instructions (callgrind,
-    /// BENCHMARKS.md).
+    /// state change when nobody traces was a large share of a message's instructions
+    /// (BENCHMARKS.md, "Findings of the first round").
     mutating func trace(_ text: String) {
         if tracing { events.append(.trace(text)) }
     }

@@ -21,10 +21,9 @@ public final class MailServer: Sendable {
     public struct Options: Sendable {
         /// Event loops, one thread each (default: one per two cores, at least one). The other
         /// half is for what serves a loop's sessions: the kernel's network and file system
-        /// work, the Maildir writer and flush threads, and often the clients themselves.
-        /// Measured on 2 cores with smtp-source beside the server: one loop took 8,150
-        /// msgs/s without storage and 1,750–1,930 durably at 20 sessions; two loops took
-        /// 7,000–7,400 and 1,260–1,390, with more CPU per message (BENCHMARKS.md).
+        /// work, the Maildir writer and flush threads, and often the clients themselves: on 2
+        /// cores one loop was faster and cheaper per message than two (BENCHMARKS.md,
+        /// "Second round", step 4).
         public var loops = max(1, processorCount() / 2)
         /// Idle time after which a session gets `421 4.4.2` and is closed
         /// (RFC 5321 §4.5.3.2.7: at least 5 minutes).

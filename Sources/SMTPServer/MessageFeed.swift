@@ -14,8 +14,8 @@ final class MessageFeed: Sendable {
         /// Content bytes of `messages`.
         var bytes = 0
         /// Only the most recent messages are kept, so a long-running server does not grow:
-        /// at most this many, and at most `retainedBytes` of content (10,000 messages of
-        /// 100 KiB held a daemon at 1 GiB RSS).
+        /// at most this many, and at most `retainedBytes` of content (unbounded, it grew a
+        /// daemon to gigabytes: BENCHMARKS.md, "Figures behind code choices").
         static let retained = 10_000
         static let retainedBytes = 32 << 20
     }

@@ -28,7 +28,8 @@ struct RecipientRouter: RecipientPolicy {
     let users: any UserDatabase
     let environment: Environment
     let warn: @Sendable (String) -> Void
-    /// Maildir path templates, parsed once (parsing per recipient cost ~5,000 instructions).
+    /// Maildir path templates, parsed once, not per recipient (BENCHMARKS.md, "Figures behind
+    /// code choices").
     let templates: [String: FormatTemplate]
     /// Templates without a `%{…}` or `~`, already resolved: every recipient gets the same
     /// path, so nothing is built per recipient (the no-storage `/dev/null` is one).
@@ -296,8 +297,8 @@ struct RecipientRouter: RecipientPolicy {
 }
 
 extension String {
-    /// `/` → `:`, on UTF-8 bytes, with a fast path for the usual case (no slash): the
-    /// Character-wise version cost ~4,700 instructions per call, 7 calls per recipient.
+    /// `/` → `:`, on UTF-8 bytes, with a fast path for the usual case (no slash): it runs 7
+    /// times per recipient (BENCHMARKS.md, "Figures behind code choices").
     func replacingSlashes() -> String {
         guard utf8.contains(UInt8(ascii: "/")) else { return self }
         let bytes = utf8.map { $0 == UInt8(ascii: "/") ? UInt8(ascii: ":") : $0 }

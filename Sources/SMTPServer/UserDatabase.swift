@@ -19,9 +19,9 @@ public protocol UserDatabase: Sendable {
 }
 
 /// The system's users: getpwnam_r(3), as OpenSMTPD's default userbase. Answers are kept
-/// for `cacheSeconds` (getpwnam_r reads and parses /etc/passwd through NSS on every call:
-/// ~26,000 instructions, 7% of a message's CPU in the no-storage benchmark), so a user
-/// added or removed is seen within that time.
+/// for `cacheSeconds` (getpwnam_r reads and parses /etc/passwd through NSS on every call, a
+/// visible share of a message's CPU: BENCHMARKS.md, "Figures behind code choices"), so a
+/// user added or removed is seen within that time.
 public struct SystemUsers: UserDatabase {
     public static let cacheSeconds = 2
     private let cache = UserCache()
