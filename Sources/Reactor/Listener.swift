@@ -69,7 +69,7 @@ public final class Listener: Sendable {
             }
         }
         // Loops answer within one iteration; wait without holding any loop.
-        while !loops.isEmpty && !done.withLock({ $0 }) { usleep(1000) }
+        while !loops.isEmpty && !done.withLock({ $0 }) { Clock.sleep(seconds: 0.001) }
         closeDescriptor(fd)
     }
 }

@@ -323,7 +323,7 @@ public final class MailServer: Sendable {
         while core.pendingDeliveries.load(ordering: .relaxed) > 0
             && Clock.monotonicNanoseconds() < deadline
         {
-            usleep(2000)
+            Clock.sleep(seconds: 0.002)
         }
         for loop in group.loops {
             let core = self.core
@@ -333,7 +333,7 @@ public final class MailServer: Sendable {
         while core.activeSessions.load(ordering: .relaxed) > 0
             && Clock.monotonicNanoseconds() < closeDeadline
         {
-            usleep(2000)
+            Clock.sleep(seconds: 0.002)
         }
         // Whoever is left (a client that reads nothing cannot be flushed to) is closed
         // now, before the loops stop: a stopped loop would hold its descriptor for ever.
