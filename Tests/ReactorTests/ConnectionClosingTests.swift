@@ -4,6 +4,51 @@ import Testing
 
 @testable import Reactor
 
+/// A connection whose peer is gone, or never reads, must still be closed: the loop must not
+/// spin on it and its descriptor must not stay.
+@Suite struct ConnectionClosingTests {
+    /// A peer reset while reading is paused raised EPOLLERR/EPOLLHUP on every epoll_wait (they
+    /// cannot be masked) and nothing consumed them: the loop spun at 100% CPU until the owner
+    /// next wrote. The dead connection must be closed instead.
+    @Test func peerResetWhileReadingIsPausedClosesTheConnection() throws {
+        let flag = Flag()
+        try withServing(handler: { PausingHandler(closedFlag: flag) }) { address in
+            let fd = try Socket.connect(to: address)
+            let hello = Array("DATA\r\n".utf8)
+            _ = hello.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            usleep(100_000)
+            // SO_LINGER 0: close sends RST.
+            var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+            _ = setsockopt(
+                fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+            closeDescriptor(fd)
+            let closed = eventually(within: 2) { flag.value.load(ordering: .relaxed) }
+            #expect(closed)
+        }
+    }
+
+    /// A peer that never reads kept a connection closing-after-flush open for ever: the idle
+    /// timer only asked the handler, which had nothing left to say, so the descriptor, the
+    /// output and the owner's session slot stayed.
+    @Test func closeAfterFlushToAPeerThatNeverReadsEndsAtTheIdleTimeout() throws {
+        let flag = Flag()
+        try withServing(
+            idleNanoseconds: 100_000_000, handler: { FloodThenClose(closedFlag: flag) }
+        ) { address in
+            let fd = try Socket.connect(to: address)
+            defer { closeDescriptor(fd) }
+            let hello = Array("x".utf8)
+            _ = hello.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let closed = eventually(within: 1.5) { flag.value.load(ordering: .relaxed) }
+            #expect(closed)
+        }
+    }
+}
+
+private final class Flag: Sendable {
+    let value = Atomic<Bool>(false)
+}
+
 /// Pauses reading on the first bytes, as a session does while its delivery is pending, and
 /// keeps the connection open when input ends (the reply is still owed).
 private final class PausingHandler: ConnectionHandler {
@@ -15,60 +60,6 @@ private final class PausingHandler: ConnectionHandler {
     func inputEnded(on connection: Connection) {}
     func idle(_ connection: Connection) {}
     func closed(_ connection: Connection) { closedFlag.value.store(true, ordering: .relaxed) }
-}
-
-private final class Flag: Sendable {
-    let value = Atomic<Bool>(false)
-}
-
-/// A peer reset while reading is paused raised EPOLLERR/EPOLLHUP on every epoll_wait (they
-/// cannot be masked) and nothing consumed them: the loop spun at 100% CPU until the owner
-/// next wrote. The dead connection must be closed instead.
-@Test func peerResetWhileReadingIsPausedClosesTheConnection() throws {
-    let flag = Flag()
-    try withServing(handler: { PausingHandler(closedFlag: flag) }) { address in
-        let fd = try Socket.connect(to: address)
-        let hello = Array("DATA\r\n".utf8)
-        _ = hello.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        usleep(100_000)
-        // SO_LINGER 0: close sends RST.
-        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
-        _ = setsockopt(
-            fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
-        closeDescriptor(fd)
-        let closed = eventually(within: 2) { flag.value.load(ordering: .relaxed) }
-        #expect(closed)
-    }
-}
-
-/// `Listener.start` registers its acceptors later, on each loop; a `close` that ran first saw
-/// no acceptor, closed the socket at once, and the late acceptor then registered whatever
-/// descriptor now had that number (here: the next listener), accepting its clients.
-@Test func closeBeforeTheLoopsRegisteredLeavesNoAcceptor() throws {
-    let group = try EventLoopGroup(count: 1)
-    defer { group.shutdown() }
-    let loop = group.loops[0]
-    // Hold the loop so that `start`'s registration is still queued when `close` runs.
-    loop.execute { usleep(200_000) }
-    usleep(20_000)
-    let first = try Listener(address: SocketAddress(ip: "127.0.0.1", port: 0)!)
-    let strayAccepts = Flag()
-    first.start(
-        on: [loop],
-        accepted: { fd, _, _ in
-            strayAccepts.value.store(true, ordering: .relaxed)
-            closeDescriptor(fd)
-        }, failed: { _ in })
-    first.close()
-    // Most likely reuses the descriptor number `first` had.
-    let second = try Listener(address: SocketAddress(ip: "127.0.0.1", port: 0)!)
-    defer { second.close() }
-    usleep(300_000)
-    let client = try Socket.connect(to: second.address)
-    defer { closeDescriptor(client) }
-    usleep(200_000)
-    let stray = strayAccepts.value.load(ordering: .relaxed)
-    #expect(!stray)
 }
 
 /// Answers the first bytes with more than the socket buffers hold, then closes after the
@@ -83,32 +74,4 @@ private final class FloodThenClose: ConnectionHandler {
     func inputEnded(on connection: Connection) {}
     func idle(_ connection: Connection) {}
     func closed(_ connection: Connection) { closedFlag.value.store(true, ordering: .relaxed) }
-}
-
-/// A peer that never reads kept a connection closing-after-flush open for ever: the idle
-/// timer only asked the handler, which had nothing left to say, so the descriptor, the
-/// output and the owner's session slot stayed.
-@Test func closeAfterFlushToAPeerThatNeverReadsEndsAtTheIdleTimeout() throws {
-    let flag = Flag()
-    try withServing(
-        idleNanoseconds: 100_000_000, handler: { FloodThenClose(closedFlag: flag) }
-    ) { address in
-        let fd = try Socket.connect(to: address)
-        defer { closeDescriptor(fd) }
-        let hello = Array("x".utf8)
-        _ = hello.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        let closed = eventually(within: 1.5) { flag.value.load(ordering: .relaxed) }
-        #expect(closed)
-    }
-}
-
-@Test func closingAListenerTwiceLeavesALaterSocketAlone() throws {
-    let first = try Listener(address: SocketAddress(ip: "127.0.0.1", port: 0)!)
-    first.close()
-    // The next socket most likely reuses the descriptor number the first one had.
-    let second = try Listener(address: SocketAddress(ip: "127.0.0.1", port: 0)!)
-    defer { second.close() }
-    first.close()
-    let client = try Socket.connect(to: second.address)
-    closeDescriptor(client)
 }
