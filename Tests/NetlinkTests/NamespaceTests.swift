@@ -94,10 +94,7 @@ struct NamespaceTests {
             #expect(seen == "1\n")
         }
     }
-}
 
-@Suite(.enabled(if: isRoot, "needs root"))
-struct NamespaceExtraTests {
     @Test func oneHandleServesManyTasksAndThreadsAtOnce() async throws {
         let scratch = Scratch()
         defer { scratch.teardown() }
