@@ -64,20 +64,31 @@ let package = Package(
 
         .testTarget(name: "SMTPProtocolTests", dependencies: ["SMTPProtocol"]),
         .testTarget(name: "SMTPConfigTests", dependencies: ["SMTPConfig"]),
-        .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CSystem"]),
-        .testTarget(name: "MaildirTests", dependencies: ["Maildir", "MailMessage"]),
+        .testTarget(
+            name: "ReactorTests", dependencies: ["Reactor", "CSystem", "MailLabTestSupport"]),
+        .testTarget(
+            name: "MaildirTests", dependencies: ["Maildir", "MailMessage", "MailLabTestSupport"]),
         .testTarget(
             name: "SMTPServerTests",
             dependencies: [
                 "SMTPServer", "SMTPProtocol", "SMTPConfig", "Maildir", "SMTPClient", "Netlink",
+                "MailLabTestSupport",
             ]),
-        // Helpers shared by the namespace tests (not a product).
+        // Helpers shared by the test targets (not products): the policy for external tools,
+        // a throw-away TLS certificate; and, for the namespace tests, iproute2 as observer.
         .target(
-            name: "NamespaceTestSupport", dependencies: ["Netlink"],
+            name: "MailLabTestSupport", path: "Tests/MailLabTestSupport", swiftSettings: strict),
+        .target(
+            name: "NamespaceTestSupport", dependencies: ["Netlink", "MailLabTestSupport"],
             path: "Tests/NamespaceTestSupport", swiftSettings: strict),
         .testTarget(
-            name: "NetlinkTests", dependencies: ["Netlink", "CSystem", "NamespaceTestSupport"]),
-        .testTarget(name: "LabTests", dependencies: ["Lab", "Netlink", "NamespaceTestSupport"]),
-        .testTarget(name: "SMTPClientTests", dependencies: ["SMTPClient", "Reactor", "Netlink"]),
+            name: "NetlinkTests",
+            dependencies: ["Netlink", "CSystem", "NamespaceTestSupport", "MailLabTestSupport"]),
+        .testTarget(
+            name: "LabTests",
+            dependencies: ["Lab", "Netlink", "NamespaceTestSupport", "MailLabTestSupport"]),
+        .testTarget(
+            name: "SMTPClientTests",
+            dependencies: ["SMTPClient", "Reactor", "Netlink", "MailLabTestSupport"]),
     ]
 )

@@ -1,10 +1,11 @@
+import MailLabTestSupport
 import NamespaceTestSupport
 import Glibc
 import Lab
 import Netlink
 import Testing
 
-@Suite(.enabled(if: isRoot, "needs root"))
+@Suite(.enabled(if: isRoot, "needs root"), .requires(.ip, .bridge))
 struct LabUpDownTests {
     @Test(arguments: ["seed", "daisy", "bridge"])
     func upTwiceThenDownLeavesNothing(lab: String) throws {

@@ -2,11 +2,11 @@ import NamespaceTestSupport
 import Foundation
 import Glibc
 import Lab
+import MailLabTestSupport
 import Testing
 
 /// The `mlab` binary next to the test bundle (swift build --build-tests builds both).
-let mlabPath = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    .appendingPathComponent("mlab").path
+let mlabPath = ExternalTool.mlab.path
 
 /// Runs mlab; returns exit status, stdout and stderr.
 func mlab(_ arguments: [String]) throws -> (Int32, String, String) {
@@ -27,7 +27,7 @@ func mlab(_ arguments: [String]) throws -> (Int32, String, String) {
     )
 }
 
-@Suite(.enabled(if: isRoot && access(mlabPath, X_OK) == 0, "needs root and a built mlab"))
+@Suite(.enabled(if: isRoot, "needs root"), .requires(.mlab))
 struct MLabCommandTests {
     @Test func labVerbsEndToEnd() throws {
         try withLabScratch { scratch in

@@ -1,4 +1,5 @@
 import Foundation
+import MailLabTestSupport
 import Netlink
 
 // Shared by the test targets that make real namespaces (Netlink, Lab). Not a product; it
@@ -22,7 +23,7 @@ public func sweepStaleNamespaces(prefix: String) {
 public func iproute(_ arguments: String...) throws -> String {
     let process = Process()
     process.executableURL = URL(
-        fileURLWithPath: arguments[0] == "bridge" ? "/usr/sbin/bridge" : "/usr/sbin/ip")
+        fileURLWithPath: arguments[0] == "bridge" ? ExternalTool.bridge.path : ExternalTool.ip.path)
     process.arguments = Array(arguments[0] == "bridge" ? arguments.dropFirst() : arguments[...])
     let pipe = Pipe()
     process.standardOutput = pipe

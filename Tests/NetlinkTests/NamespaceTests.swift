@@ -1,12 +1,13 @@
 import Foundation
 import Glibc
+import MailLabTestSupport
 import NamespaceTestSupport
 import Synchronization
 import Testing
 
 @testable import Netlink
 
-@Suite(.enabled(if: isRoot, "needs root"))
+@Suite(.enabled(if: isRoot, "needs root"), .requires(.ip))
 struct NamespaceTests {
     @Test func addedNamespaceShowsInIproute2AndTheirsInOurs() throws {
         try withScratch { scratch in

@@ -1,31 +1,9 @@
 import Foundation
+import MailLabTestSupport
 import SMTPConfig
 import Testing
 
 @testable import SMTPServer
-
-/// A self-signed certificate and key for CN=localhost, made once per test run with the
-/// `openssl` CLI in a temporary directory.
-struct TLSFiles: Sendable {
-    let directory: String
-    let certificate: String
-    let key: String
-
-    static let shared: TLSFiles? = {
-        let directory = NSTemporaryDirectory() + "maillab-tls-\(getpid())"
-        try? FileManager.default.createDirectory(
-            atPath: directory, withIntermediateDirectories: true)
-        let files = TLSFiles(
-            directory: directory, certificate: directory + "/cert.pem", key: directory + "/key.pem")
-        let made = try? runTool(
-            "/usr/bin/openssl",
-            [
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
-                "-days", "1", "-keyout", files.key, "-out", files.certificate,
-            ])
-        return made?.status == 0 ? files : nil
-    }()
-}
 
 /// Runs a program with a 30 s limit (coreutils `timeout`); returns status, stdout, stderr.
 func runTool(_ program: String, _ arguments: [String], input: String? = nil) throws
@@ -69,7 +47,7 @@ final class Mutex2: @unchecked Sendable {
 func tlsServer(_ mode: TLSMode, log: MemoryLog = MemoryLog(), idleTimeout: Double = 300)
     throws -> MailServer
 {
-    let files = try #require(TLSFiles.shared)
+    let files = try TestCertificate.make()
     var options = MailServer.Options()
     options.loops = 1
     options.serverName = "vm"
@@ -87,13 +65,4 @@ extension MailServer {
 }
 
 /// Debian's python3 (its `ssl` module), not whatever is first on PATH.
-let python = "/usr/bin/python3"
-
-/// `smtpd` next to this test bundle (`swift build` builds it into .build/debug).
-let smtpdBinary: String = {
-    let bundle =
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-        ?? CommandLine.arguments[0]
-    return URL(fileURLWithPath: bundle).deletingLastPathComponent().appendingPathComponent("smtpd")
-        .path
-}()
+let python = ExternalTool.python3.path

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import MailLabTestSupport
 import Reactor
 import SMTPConfig
 import SMTPServer
@@ -303,20 +304,8 @@ func withServer<T>(
 
 // MARK: - The real smtpd binary
 
-/// Where `swift build` put smtpd: next to the test bundle, else `.build/debug` of the package
-/// that holds this file.
-let smtpdPath: String = {
-    let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
-    let besideTests = (exe as NSString).deletingLastPathComponent + "/smtpd"
-    if FileManager.default.isExecutableFile(atPath: besideTests) { return besideTests }
-    let package = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent()
-    return package.appendingPathComponent(".build/debug/smtpd").path
-}()
-
-/// The package root (for conf/).
-let packageRoot: String = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    .deletingLastPathComponent().deletingLastPathComponent().path
+/// Where `swift build` put smtpd (suites that run it say `.requires(.smtpd)`).
+let smtpdPath = ExternalTool.smtpd.path
 
 /// A finished program: exit status (or 128+signal) and its output.
 struct ProgramResult {
