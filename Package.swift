@@ -62,7 +62,8 @@ let package = Package(
             ],
             swiftSettings: strict),
 
-        .testTarget(name: "SMTPProtocolTests", dependencies: ["SMTPProtocol"]),
+        .testTarget(
+            name: "SMTPProtocolTests", dependencies: ["SMTPProtocol", "MailLabTestSupport"]),
         .testTarget(name: "SMTPConfigTests", dependencies: ["SMTPConfig"]),
         .testTarget(
             name: "ReactorTests", dependencies: ["Reactor", "CSystem", "MailLabTestSupport"]),
@@ -75,7 +76,8 @@ let package = Package(
                 "MailLabTestSupport",
             ]),
         // Helpers shared by the test targets (not products): the policy for external tools,
-        // a throw-away TLS certificate; and, for the namespace tests, iproute2 as observer.
+        // a throw-away TLS certificate, OpenSMTPD's recorded transcripts (their files are in
+        // Tests/Fixtures); and, for the namespace tests, iproute2 as observer.
         .target(
             name: "MailLabTestSupport", path: "Tests/MailLabTestSupport", swiftSettings: strict),
         .target(
