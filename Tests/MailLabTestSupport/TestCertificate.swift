@@ -1,7 +1,7 @@
 import Foundation
 
 /// A self-signed certificate and key for CN=localhost, made once per test run with the
-/// `openssl` CLI in a temporary directory. Suites that use it say `.requires(.openssl)`; when
+/// `openssl` CLI in a temporary directory, which is removed when the test process exits. Suites that use it say `.requires(.openssl)`; when
 /// openssl is there but fails, `make()` throws with its output: that is a failure, not a skip.
 public struct TestCertificate: Sendable {
     public let directory: String
@@ -12,12 +12,13 @@ public struct TestCertificate: Sendable {
     public static func make() throws -> TestCertificate { try shared.get() }
 
     private static let shared: Result<TestCertificate, CertificateError> = {
-        let directory = NSTemporaryDirectory() + "maillab-tls-\(getpid())"
+        let directory = certificateDirectory
         let made = TestCertificate(
             directory: directory, certificate: directory + "/cert.pem", key: directory + "/key.pem")
         do {
             try FileManager.default.createDirectory(
                 atPath: directory, withIntermediateDirectories: true)
+            atexit { try? FileManager.default.removeItem(atPath: certificateDirectory) }
             let process = Process()
             process.executableURL = URL(fileURLWithPath: ExternalTool.openssl.path)
             process.arguments = [
@@ -43,6 +44,8 @@ public struct TestCertificate: Sendable {
         }
     }()
 }
+
+private let certificateDirectory = NSTemporaryDirectory() + "maillab-tls-\(getpid())"
 
 public struct CertificateError: Error, CustomStringConvertible {
     public let description: String
