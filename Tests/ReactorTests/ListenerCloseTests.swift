@@ -21,26 +21,19 @@ import Testing
         let group = try EventLoopGroup(count: 1)
         defer { group.shutdown() }
         let loop = group.loops[0]
-        for _ in 0..<attempts {
-            // Hold the loop so that `start`'s registration is still queued when `close` runs.
-            let gate = Gate()
-            defer { gate.open() }
-            loop.execute { gate.wait() }
-            let first = try Listener(address: SocketAddress(ip: "127.0.0.1", port: 0)!)
-            let number = try #require(listeningDescriptor(on: first.address))
-            let strayAccepts = Flag()
+        // Hold the loop so that `start`'s registration is still queued when `close` runs.
+        let gate = Gate()
+        defer { gate.open() }
+        loop.execute { gate.wait() }
+        let strayAccepts = Flag()
+        try withClosedDescriptorReused(prepare: { first in
             first.start(
                 on: [loop],
                 accepted: { fd, _, _ in
                     strayAccepts.value.store(true, ordering: .relaxed)
                     closeDescriptor(fd)
                 }, failed: { _ in })
-            first.close()
-            #expect(listeningDescriptor(on: first.address) == nil)
-            let second = try Listener(address: SocketAddress(ip: "127.0.0.1", port: 0)!)
-            defer { second.close() }
-            guard let reused = try occupy(number, withTheSocketOf: second) else { continue }
-            defer { reused.release() }
+        }) { _, number, second in
             // Let the queued registration run; work queued after it runs after it.
             gate.open()
             let drained = Flag()
@@ -51,33 +44,42 @@ import Testing
             defer { closeDescriptor(client) }
             let stray = eventually(within: 0.5) { strayAccepts.value.load(ordering: .relaxed) }
             #expect(!stray, "the closed listener's acceptor accepted on descriptor \(number)")
-            return
         }
-        Issue.record("descriptor number never free again in \(attempts) attempts: nothing tested")
     }
 
     @Test func closingAListenerTwiceLeavesALaterSocketAlone() throws {
-        for _ in 0..<attempts {
-            let first = try Listener(address: SocketAddress(ip: "127.0.0.1", port: 0)!)
-            let number = try #require(listeningDescriptor(on: first.address))
-            first.close()
-            #expect(listeningDescriptor(on: first.address) == nil)
-            let second = try Listener(address: SocketAddress(ip: "127.0.0.1", port: 0)!)
-            defer { second.close() }
-            guard let reused = try occupy(number, withTheSocketOf: second) else { continue }
-            defer { reused.release() }
+        try withClosedDescriptorReused { first, number, second in
             first.close()
             #expect(fcntl(number, F_GETFD) != -1, "the second close closed descriptor \(number)")
             #expect(listeningPort(of: number) == second.address.port)
-            return
         }
-        Issue.record("descriptor number never free again in \(attempts) attempts: nothing tested")
     }
 }
 
-/// Tries again when another thread took the freed number first (rare: one attempt is
-/// usually enough).
-private let attempts = 50
+/// Makes a listener, lets `prepare` act on it, closes it, and runs `body` with that listener,
+/// the number its descriptor had, and a second listener whose socket now has that number.
+/// Tries again when another thread took the number first (rare: one attempt is usually
+/// enough); records an issue if it never comes free, as nothing would be tested.
+private func withClosedDescriptorReused(
+    prepare: (Listener) -> Void = { _ in },
+    _ body: (_ closed: Listener, _ number: Int32, _ next: Listener) throws -> Void
+) throws {
+    let attempts = 50
+    for _ in 0..<attempts {
+        let first = try Listener(address: SocketAddress(ip: "127.0.0.1", port: 0)!)
+        let number = try #require(listeningDescriptor(on: first.address))
+        prepare(first)
+        first.close()
+        #expect(listeningDescriptor(on: first.address) == nil, "close released the socket")
+        let second = try Listener(address: SocketAddress(ip: "127.0.0.1", port: 0)!)
+        defer { second.close() }
+        guard let reused = try occupy(number, withTheSocketOf: second) else { continue }
+        defer { reused.release() }
+        try body(first, number, second)
+        return
+    }
+    Issue.record("descriptor number never free again in \(attempts) attempts: nothing tested")
+}
 
 /// The descriptor of this process that listens on `address`'s TCP port, if any.
 private func listeningDescriptor(on address: SocketAddress) -> Int32? {
