@@ -10,21 +10,8 @@ let mlabPath = ExternalTool.mlab.path
 
 /// Runs mlab; returns exit status, stdout and stderr.
 func mlab(_ arguments: [String]) throws -> (Int32, String, String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: mlabPath)
-    process.arguments = arguments
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let output = out.fileHandleForReading.readDataToEndOfFile()
-    let errors = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (
-        process.terminationStatus, String(decoding: output, as: UTF8.self),
-        String(decoding: errors, as: UTF8.self)
-    )
+    let result = try runToEnd(mlabPath, arguments)
+    return (result.status, result.output, result.errors)
 }
 
 @Suite(.enabled(if: isRoot, "needs root"), .requires(.mlab))

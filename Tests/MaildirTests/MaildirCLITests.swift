@@ -11,22 +11,8 @@ let mlabBinary = ExternalTool.mlab.path
 func run(_ program: String, _ arguments: [String], environment: [String: String]? = nil) throws
     -> (status: Int32, output: String, errors: String)
 {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: program)
-    process.arguments = arguments
-    if let environment { process.environment = environment }
-    let output = Pipe()
-    let errors = Pipe()
-    process.standardOutput = output
-    process.standardError = errors
-    try process.run()
-    let outputData = output.fileHandleForReading.readDataToEndOfFile()
-    let errorData = errors.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (
-        process.terminationStatus, String(decoding: outputData, as: UTF8.self),
-        String(decoding: errorData, as: UTF8.self)
-    )
+    let result = try runToEnd(program, arguments, environment: environment)
+    return (result.status, result.output, result.errors)
 }
 
 /// End-to-end runs of `mlab maildir …`: the same outputs as the library, exit codes, and

@@ -51,22 +51,8 @@ private func run(_ arguments: [String]) throws -> IprouteResult {
     let isBridge = arguments.first == "bridge"
     let program = isBridge ? ExternalTool.bridge : ExternalTool.ip
     let rest = Array(isBridge ? arguments.dropFirst() : arguments[...])
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: program.path)
-    process.arguments = rest
-    let output = Pipe()
-    let errors = Pipe()
-    process.standardOutput = output
-    process.standardError = errors
-    try process.run()
-    // iproute2 writes at most a line or two to stderr: reading stdout first cannot stall it.
-    let outputData = output.fileHandleForReading.readDataToEndOfFile()
-    let errorData = errors.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
+    let result = try runToEnd(program.path, rest)
     return IprouteResult(
-        command: ([program.name] + rest).joined(separator: " "),
-        status: process.terminationReason == .exit
-            ? process.terminationStatus : 128 + process.terminationStatus,
-        output: String(decoding: outputData, as: UTF8.self),
-        errors: String(decoding: errorData, as: UTF8.self))
+        command: ([program.name] + rest).joined(separator: " "), status: result.status,
+        output: result.output, errors: result.errors)
 }

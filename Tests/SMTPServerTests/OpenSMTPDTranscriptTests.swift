@@ -20,11 +20,7 @@ import Testing
 
     @Test(arguments: try transcripts())
     func replay(_ transcript: Transcript) async throws {
-        let config =
-            transcript.instance == .limits
-            ? localDeliveryConfig
-                + "\nsmtp max-message-size 1000\nsmtp limit max-rcpt 2 max-mails 2\n"
-            : localDeliveryConfig
+        let config = transcript.instance == .limits ? limitsInstanceConfig : localDeliveryConfig
         try await withServer(config: config) { server in
             let problems = try await blocking { [port = server.port] in
                 try Self.replay(transcript, port: port)

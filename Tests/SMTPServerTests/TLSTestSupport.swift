@@ -9,38 +9,8 @@ import Testing
 func runTool(_ program: String, _ arguments: [String], input: String? = nil) throws
     -> (status: Int32, output: String, errors: String)
 {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
-    process.arguments = ["30", program] + arguments
-    let output = Pipe()
-    let errors = Pipe()
-    let standardInput = Pipe()
-    process.standardOutput = output
-    process.standardError = errors
-    process.standardInput = standardInput
-    try process.run()
-    if let input { standardInput.fileHandleForWriting.write(Data(input.utf8)) }
-    try standardInput.fileHandleForWriting.close()
-    // Read both pipes concurrently so neither can fill up and stall the child.
-    let errorData = Mutex2()
-    let reader = Thread { errorData.set(errors.fileHandleForReading.readDataToEndOfFile()) }
-    reader.start()
-    let outputData = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    while !errorData.isSet { usleep(1000) }
-    return (
-        process.terminationStatus, String(decoding: outputData, as: UTF8.self),
-        String(decoding: errorData.value, as: UTF8.self)
-    )
-}
-
-/// A one-shot box for the stderr reader thread.
-final class Mutex2: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data: Data?
-    func set(_ value: Data) { lock.withLock { data = value } }
-    var isSet: Bool { lock.withLock { data != nil } }
-    var value: Data { lock.withLock { data ?? Data() } }
+    let result = try runToEnd("/usr/bin/timeout", ["30", program] + arguments, input: input)
+    return (result.status, result.output, result.errors)
 }
 
 /// An in-memory catch-all server on 127.0.0.1 with TLS in `mode`.

@@ -291,6 +291,10 @@ let localDeliveryConfig = """
     match from any for local action "local"
     """
 
+/// The same on the reference's limits instance (A.3).
+let limitsInstanceConfig =
+    localDeliveryConfig + "\nsmtp max-message-size 1000\nsmtp limit max-rcpt 2 max-mails 2\n"
+
 /// Runs `body` with an in-process server, stopped and removed afterwards even on failure.
 func withServer<T>(
     config: String? = localDeliveryConfig, users: Set<String> = ["osdrefuser", "root"],
