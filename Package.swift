@@ -88,32 +88,51 @@ let package = Package(
             swiftSettings: strict),
 
         .testTarget(name: "LinuxSystemTests", dependencies: ["LinuxSystem"]),
-        .testTarget(name: "SMTPProtocolTests", dependencies: ["SMTPProtocol"]),
+        .testTarget(
+            name: "SMTPProtocolTests", dependencies: ["SMTPProtocol", "MailLabTestSupport"]),
         .testTarget(name: "SMTPConfigTests", dependencies: ["SMTPConfig"]),
-        .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CSystem", "LinuxSystem"]),
+        .testTarget(
+            name: "ReactorTests",
+            dependencies: ["Reactor", "CSystem", "LinuxSystem", "MailLabTestSupport"]),
         .testTarget(
             name: "MaildirTests",
-            dependencies: ["MaildirDelivery", "MaildirInspection", "MailMessage", "LinuxSystem"]),
+            dependencies: [
+                "MaildirDelivery", "MaildirInspection", "MailMessage", "LinuxSystem",
+                "MailLabTestSupport",
+            ]),
         .testTarget(
             name: "SMTPServerTests",
             dependencies: [
                 "SMTPServer", "SMTPProtocol", "SMTPConfig", "MaildirDelivery",
                 "MaildirInspection", "SMTPClient", "Netlink", "Namespaces", "LinuxSystem",
+                "MailLabTestSupport",
             ]),
-        // Helpers shared by the namespace tests (not a product).
+        // Helpers shared by the test targets (not products): the policy for external tools,
+        // a throw-away TLS certificate, OpenSMTPD's recorded transcripts (their files are in
+        // Tests/Fixtures); and, for the namespace tests, iproute2 as observer.
         .target(
-            name: "NamespaceTestSupport", dependencies: ["Netlink", "Namespaces"],
+            name: "MailLabTestSupport", path: "Tests/MailLabTestSupport", swiftSettings: strict),
+        .target(
+            name: "NamespaceTestSupport",
+            dependencies: ["Netlink", "Namespaces", "MailLabTestSupport"],
             path: "Tests/NamespaceTestSupport", swiftSettings: strict),
         .testTarget(
             name: "NetlinkTests",
             dependencies: [
                 "Netlink", "Namespaces", "CSystem", "LinuxSystem", "NamespaceTestSupport",
+                "MailLabTestSupport",
             ]),
         .testTarget(
             name: "LabTests",
-            dependencies: ["Lab", "Netlink", "Namespaces", "LinuxSystem", "NamespaceTestSupport"]),
+            dependencies: [
+                "Lab", "Netlink", "Namespaces", "LinuxSystem", "NamespaceTestSupport",
+                "MailLabTestSupport",
+            ]),
         .testTarget(
             name: "SMTPClientTests",
-            dependencies: ["SMTPClient", "Reactor", "Netlink", "Namespaces", "LinuxSystem"]),
+            dependencies: [
+                "SMTPClient", "Reactor", "Netlink", "Namespaces", "LinuxSystem",
+                "MailLabTestSupport",
+            ]),
     ]
 )

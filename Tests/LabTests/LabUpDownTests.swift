@@ -1,3 +1,4 @@
+import MailLabTestSupport
 import NamespaceTestSupport
 import Glibc
 import Lab
@@ -5,7 +6,7 @@ import Namespaces
 import Netlink
 import Testing
 
-@Suite(.enabled(if: isRoot, "needs root"))
+@Suite(.enabled(if: isRoot, "needs root"), .requires(.ip, .bridge))
 struct LabUpDownTests {
     @Test(arguments: ["seed", "daisy", "bridge"])
     func upTwiceThenDownLeavesNothing(lab: String) throws {

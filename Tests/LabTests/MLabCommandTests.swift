@@ -2,32 +2,19 @@ import NamespaceTestSupport
 import Foundation
 import Glibc
 import Lab
+import MailLabTestSupport
 import Testing
 
 /// The `mlab` binary next to the test bundle (swift build --build-tests builds both).
-let mlabPath = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    .appendingPathComponent("mlab").path
+let mlabPath = ExternalTool.mlab.path
 
 /// Runs mlab; returns exit status, stdout and stderr.
 func mlab(_ arguments: [String]) throws -> (Int32, String, String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: mlabPath)
-    process.arguments = arguments
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let output = out.fileHandleForReading.readDataToEndOfFile()
-    let errors = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (
-        process.terminationStatus, String(decoding: output, as: UTF8.self),
-        String(decoding: errors, as: UTF8.self)
-    )
+    let result = try runToEnd(mlabPath, arguments)
+    return (result.status, result.output, result.errors)
 }
 
-@Suite(.enabled(if: isRoot && access(mlabPath, X_OK) == 0, "needs root and a built mlab"))
+@Suite(.enabled(if: isRoot, "needs root"), .requires(.mlab))
 struct MLabCommandTests {
     @Test func labVerbsEndToEnd() throws {
         try withLabScratch { scratch in

@@ -35,6 +35,26 @@ enum Golden {
     }
 }
 
+extension Golden {
+    /// Whether the fixture's golden listing (`ls.txt`) is an error: its folders cannot be
+    /// listed, so there is nothing to select or show. A missing golden file fails the test.
+    static func listingFails(
+        _ fixture: String, sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> Bool {
+        let path = directory + "/\(fixture)/ls.txt"
+        let listing = try #require(
+            contents(of: path), "missing golden file \(path)", sourceLocation: sourceLocation)
+        return listing.starts(with: Array("error: ".utf8))
+    }
+
+    /// How many `show-N.txt` golden files the fixture has.
+    static func shownMessages(_ fixture: String) -> Int {
+        let names =
+            (try? FileManager.default.contentsOfDirectory(atPath: directory + "/" + fixture)) ?? []
+        return names.filter { $0.wholeMatch(of: /show-\d+\.txt/) != nil }.count
+    }
+}
+
 /// Every fixture Maildir, healthy and broken.
 let fixtureNames = [
     "good", "varied", "broken", "bad-names", "bad-content", "no-cur", "no-tmp", "cur-is-a-file",

@@ -1,43 +1,24 @@
 import Foundation
+import MailLabTestSupport
 import Testing
 
 @testable import MaildirDelivery
 @testable import MaildirInspection
 
 /// The `mlab` binary next to this test bundle (`swift build` builds both into .build/debug).
-let mlabBinary: String = {
-    let bundle =
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-        ?? CommandLine.arguments[0]
-    return URL(fileURLWithPath: bundle).deletingLastPathComponent().appendingPathComponent("mlab")
-        .path
-}()
+let mlabBinary = ExternalTool.mlab.path
 
 /// Runs a program; returns exit status, stdout and stderr.
 func run(_ program: String, _ arguments: [String], environment: [String: String]? = nil) throws
     -> (status: Int32, output: String, errors: String)
 {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: program)
-    process.arguments = arguments
-    if let environment { process.environment = environment }
-    let output = Pipe()
-    let errors = Pipe()
-    process.standardOutput = output
-    process.standardError = errors
-    try process.run()
-    let outputData = output.fileHandleForReading.readDataToEndOfFile()
-    let errorData = errors.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (
-        process.terminationStatus, String(decoding: outputData, as: UTF8.self),
-        String(decoding: errorData, as: UTF8.self)
-    )
+    let result = try runToEnd(program, arguments, environment: environment)
+    return (result.status, result.output, result.errors)
 }
 
 /// End-to-end runs of `mlab maildir …`: the same outputs as the library, exit codes, and
 /// `wait` in a separate process while this one delivers.
-@Suite(.enabled(if: access(mlabBinary, X_OK) == 0, "mlab is not built: run `swift build` first"))
+@Suite(.requires(.mlab))
 struct MaildirCLITests {
     @Test func lsShowAndCheckMatchTheGoldenFiles() throws {
         let ls = try run(mlabBinary, ["maildir", "ls", fixtures + "/varied"])
@@ -120,10 +101,7 @@ struct MaildirCLITests {
 }
 
 /// A real mail reader sees the same messages: mblaze's `mlist DIR | mscan`.
-@Suite(
-    .enabled(
-        if: access("/usr/bin/mlist", X_OK) == 0 && access("/usr/bin/mscan", X_OK) == 0,
-        "mblaze is not installed (apt-get install -y mblaze)"))
+@Suite(.requires(.mblaze))
 struct MblazeComparisonTests {
     @Test(arguments: ["good", "varied", "broken", "bad-names", "bad-content", "no-tmp"])
     func mlistSeesTheMessagesAndSubjectsThatLsLists(fixture: String) throws {

@@ -1,4 +1,5 @@
 import Foundation
+import LinuxSystem
 import Testing
 
 @testable import MaildirDelivery
@@ -26,7 +27,11 @@ import Testing
     @Test(arguments: fixtureNames)
     func folderSelection(fixture: String) throws {
         let maildir = Maildir(root: fixtures + "/" + fixture)
-        guard let all = try? maildir.list() else { return }
+        if try Golden.listingFails(fixture) {
+            #expect(throws: SystemError.self) { try maildir.list() }
+            return
+        }
+        let all = try maildir.list()
         let new = try maildir.list(folders: [.new])
         let cur = try maildir.list(folders: [.cur])
         #expect(new.allSatisfy { $0.message.folder == .new })
@@ -39,7 +44,12 @@ import Testing
     @Test(arguments: fixtureNames)
     func showEachMessage(fixture: String) throws {
         let maildir = Maildir(root: fixtures + "/" + fixture)
-        guard let messages = try? maildir.messages() else { return }
+        if try Golden.listingFails(fixture) {
+            #expect(throws: SystemError.self) { try maildir.messages() }
+            return
+        }
+        let messages = try maildir.messages()
+        #expect(messages.count == Golden.shownMessages(fixture), "show-N.txt files for \(fixture)")
         for number in messages.indices {
             let message = try maildir.message("\(number + 1)")
             #expect(message == messages[number])

@@ -1,4 +1,5 @@
 import Foundation
+import MailLabTestSupport
 import Namespaces
 import Netlink
 
@@ -17,19 +18,42 @@ public func sweepStaleNamespaces(prefix: String) {
     }
 }
 
-/// Runs an iproute2 command and returns its stdout: tests only, as the independent observer
-/// of what the netlink code did.
+/// Runs an iproute2 command (`ip …`, or `bridge …` when the first argument is "bridge") and
+/// returns its stdout: tests only, as the independent observer of what the netlink code did.
+/// Throws `IprouteError` when the command exits non-zero: a failing observer must not look
+/// like an empty answer (before, its status and stderr were dropped).
 @discardableResult
 public func iproute(_ arguments: String...) throws -> String {
-    let process = Process()
-    process.executableURL = URL(
-        fileURLWithPath: arguments[0] == "bridge" ? "/usr/sbin/bridge" : "/usr/sbin/ip")
-    process.arguments = Array(arguments[0] == "bridge" ? arguments.dropFirst() : arguments[...])
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return String(decoding: data, as: UTF8.self)
+    let result = try run(arguments)
+    guard result.status == 0 else {
+        throw IprouteError(command: result.command, status: result.status, errors: result.errors)
+    }
+    return result.output
+}
+
+private struct IprouteResult {
+    /// The command line, as one would type it.
+    let command: String
+    let status: Int32
+    let output: String
+    let errors: String
+}
+
+public struct IprouteError: Error, CustomStringConvertible {
+    public let command: String
+    public let status: Int32
+    public let errors: String
+    public var description: String {
+        "\(command): exit status \(status): \(errors.trimmingCharacters(in: .whitespacesAndNewlines))"
+    }
+}
+
+private func run(_ arguments: [String]) throws -> IprouteResult {
+    let isBridge = arguments.first == "bridge"
+    let program = isBridge ? ExternalTool.bridge : ExternalTool.ip
+    let rest = Array(isBridge ? arguments.dropFirst() : arguments[...])
+    let result = try runToEnd(program.path, rest)
+    return IprouteResult(
+        command: ([program.name] + rest).joined(separator: " "), status: result.status,
+        output: result.output, errors: result.errors)
 }

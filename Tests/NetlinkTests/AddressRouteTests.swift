@@ -1,9 +1,10 @@
+import MailLabTestSupport
 import NamespaceTestSupport
 import Glibc
 import Netlink
 import Testing
 
-@Suite(.enabled(if: isRoot, "needs root"))
+@Suite(.enabled(if: isRoot, "needs root"), .requires(.ip))
 struct AddressRouteTests {
     @Test func ipv4AndIpv6AddressesAddListDelete() throws {
         try withScratch { scratch in

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import MailLabTestSupport
 import NamespaceTestSupport
 @testable import Namespaces
 import Synchronization
@@ -7,7 +8,7 @@ import Testing
 
 @testable import Netlink
 
-@Suite(.enabled(if: isRoot, "needs root"))
+@Suite(.enabled(if: isRoot, "needs root"), .requires(.ip))
 struct NamespaceTests {
     @Test func addedNamespaceShowsInIproute2AndTheirsInOurs() throws {
         try withScratch { scratch in
@@ -95,10 +96,7 @@ struct NamespaceTests {
             #expect(seen == "1\n")
         }
     }
-}
 
-@Suite(.enabled(if: isRoot, "needs root"))
-struct NamespaceExtraTests {
     @Test func oneHandleServesManyTasksAndThreadsAtOnce() async throws {
         let scratch = Scratch()
         defer { scratch.teardown() }

@@ -1,28 +1,10 @@
 import Foundation
 import Glibc
+import MailLabTestSupport
 import Synchronization
 import Testing
 
 @testable import Reactor
-
-/// A throw-away certificate and key (the `openssl` CLI), made once.
-private let files: (directory: String, certificate: String, key: String)? = {
-    let directory = NSTemporaryDirectory() + "maillab-reactor-tls-\(getpid())"
-    try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    let certificate = directory + "/cert.pem"
-    let key = directory + "/key.pem"
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-    process.arguments = [
-        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-days", "1",
-        "-keyout", key, "-out", certificate,
-    ]
-    process.standardError = FileHandle.nullDevice
-    process.standardOutput = FileHandle.nullDevice
-    guard (try? process.run()) != nil else { return nil }
-    process.waitUntilExit()
-    return process.terminationStatus == 0 ? (directory, certificate, key) : nil
-}()
 
 /// Echoes plaintext under TLS started at accept; records the negotiated parameters.
 private final class TLSEcho: ConnectionHandler {
@@ -39,11 +21,13 @@ private final class TLSEcho: ConnectionHandler {
     }
 }
 
-@Suite(.enabled(if: files != nil, "openssl could not make a test certificate"))
+@Suite(.requires(.openssl))
 struct TLSConnectionTests {
-    @Test("2 MiB echoed through TLS by a client that writes faster than it reads")
+    @Test(
+        "2 MiB echoed through TLS by a client that writes faster than it reads", .requires(.python3)
+    )
     func echoUnderBackpressure() throws {
-        let files = try #require(files)
+        let files = try TestCertificate.make()
         let context = try TLSContext(certificateChain: files.certificate, privateKey: files.key)
         let box = EstablishedBox()
         try withServing(
@@ -79,7 +63,7 @@ struct TLSConnectionTests {
                 """
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
-            process.arguments = ["30", "/usr/bin/python3", "-c", script, "\(address.port)"]
+            process.arguments = ["30", ExternalTool.python3.path, "-c", script, "\(address.port)"]
             let output = Pipe()
             process.standardOutput = output
             try process.run()
@@ -96,7 +80,7 @@ struct TLSConnectionTests {
 
     @Test("TLSContext errors name the file and the reason")
     func contextErrors() throws {
-        let files = try #require(files)
+        let files = try TestCertificate.make()
         let missing = files.directory + "/missing.pem"
         #expect(
             throws: TLSError(

@@ -1,12 +1,11 @@
 import Foundation
 import Glibc
+import MailLabTestSupport
 import SMTPClient
 import Testing
 
 /// The `mlab` binary next to the test bundle (swift build --build-tests builds both).
-let mlabBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    .appendingPathComponent("mlab").path
-let hasMLab = access(mlabBinary, X_OK) == 0
+let mlabBinary = ExternalTool.mlab.path
 let chatDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("conf/chat")
     .path
@@ -74,7 +73,7 @@ func freePort(_ host: String = "127.0.0.1") throws -> UInt16 {
     return port
 }
 
-@Suite(.enabled(if: hasMLab, "needs a built mlab"))
+@Suite(.requires(.mlab))
 struct MLabNcTests {
     func exchange(host: String, extra: [String] = [], clientInput: String = "from-client\n")
         throws -> (client: String, server: String)
@@ -156,17 +155,7 @@ struct MLabNcTests {
 
 /// Debian's python3-aiosmtpd: a server this client was not written with.
 final class AioSMTPD: @unchecked Sendable {
-    static let python = "/usr/bin/python3"
-    static let available: Bool = {
-        guard access(python, X_OK) == 0 else { return false }
-        let check = Process()
-        check.executableURL = URL(fileURLWithPath: python)
-        check.arguments = ["-c", "import aiosmtpd"]
-        check.standardError = FileHandle.nullDevice
-        guard (try? check.run()) != nil else { return false }
-        check.waitUntilExit()
-        return check.terminationStatus == 0
-    }()
+    static let python = ExternalTool.aiosmtpd.path
 
     let port: UInt16
     let server: Running
@@ -194,7 +183,7 @@ final class AioSMTPD: @unchecked Sendable {
     }
 }
 
-@Suite(.enabled(if: hasMLab && AioSMTPD.available, "needs a built mlab and python3-aiosmtpd"))
+@Suite(.requires(.mlab, .aiosmtpd))
 struct AioSMTPDTests {
     @Test func sendDeliversAndPrintsASwaksTranscript() throws {
         let aio = try AioSMTPD()

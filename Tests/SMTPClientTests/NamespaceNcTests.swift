@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import MailLabTestSupport
 import Namespaces
 import Netlink
 import SMTPClient
@@ -48,7 +49,7 @@ final class NamespacePair: @unchecked Sendable {
     }
 }
 
-@Suite(.enabled(if: getuid() == 0 && hasMLab, "needs root and a built mlab"))
+@Suite(.enabled(if: getuid() == 0, "needs root"), .requires(.mlab))
 struct NamespaceNcTests {
     @Test func ncListensInOneNamespaceAndConnectsFromAnother() throws {
         var pair: NamespacePair?

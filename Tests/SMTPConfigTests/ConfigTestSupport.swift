@@ -33,3 +33,11 @@ func errors(
 let anyRule = "\naction \"l\" mbox\nmatch from any for any action \"l\""
 
 let fromAnyForLocal = [MatchCondition(.fromAny), MatchCondition(.forLocal)]
+
+extension DeliveryMethod {
+    /// The options of a relay; nil for any other method (`try #require` it).
+    var relayOptions: RelayOptions? {
+        if case .relay(let options) = self { return options }
+        return nil
+    }
+}

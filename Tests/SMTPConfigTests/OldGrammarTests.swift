@@ -107,20 +107,17 @@ import Testing
             accept for any relay via "smtp+tls://user@smtp.example.org:587" auth <secrets> as "me@example.org" source <sources> hostname mx.example.org pki mx.example.org
             accept for any relay backup mx2.example.org tls verify
             """)
-        guard case .relay(let plain) = config.actions[0].method else {
-            Issue.record("not a relay")
-            return
-        }
+        let plain = try #require(config.actions[0].method.relayOptions)
         #expect(plain == RelayOptions())
         #expect(config.rules[0].conditions[1] == MatchCondition(.forDomain(.inline(.list(["x"])))))
-        guard case .relay(let via) = config.actions[1].method else { return }
+        let via = try #require(config.actions[1].method.relayOptions)
         #expect(via.host == .inline(.list(["smtp+tls://user@smtp.example.org:587"])))
         #expect(via.auth == .named("secrets"))
         #expect(via.mailFrom == "me@example.org")
         #expect(via.source == .named("sources"))
         #expect(via.helo == "mx.example.org")
         #expect(via.pki == "mx.example.org")
-        guard case .relay(let backup) = config.actions[2].method else { return }
+        let backup = try #require(config.actions[2].method.relayOptions)
         #expect(
             backup.backup && backup.backupMX == "mx2.example.org" && backup.tls && backup.tlsVerify)
     }

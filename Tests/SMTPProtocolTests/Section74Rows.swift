@@ -1,3 +1,5 @@
+import MailLabTestSupport
+
 // §7.4 "Required extra checks" of opensmtpd-6.8.md, one transcript per row, as data.
 // Each row starts on a fresh connection; "HELO defaultNS" first unless the row is about
 // the state before HELO. Departures are marked. Row 26 (idle timeout) is a test of its own.

@@ -1,3 +1,4 @@
+import MailLabTestSupport
 import SMTPProtocol
 import Synchronization
 
@@ -45,7 +46,7 @@ func referenceConfiguration(_ instance: Transcript.Instance = .reference) -> Ses
     var configuration = SessionConfiguration(serverName: "vm", listenerIsLocal: true)
     configuration.advertisePipelining = false
     configuration.traceEnabled = true
-    if instance == .smallInstance {
+    if instance == .limits {
         configuration.limits.maxMessageSize = 1000
         configuration.limits.maxRecipients = 2
         configuration.limits.maxMessagesPerSession = 2
@@ -135,28 +136,12 @@ func normalized(_ reply: String) -> String {
     return prefix + "MSGID" + suffix
 }
 
-extension Transcript {
-    /// The whole client side as one byte stream (up to a disconnect).
-    var clientBytes: [UInt8] {
-        var bytes: [UInt8] = []
-        for step in steps {
-            if case .send(let text, _, _) = step { bytes += Array(text.utf8) }
-        }
-        return bytes
-    }
-
-    var endsWithDisconnect: Bool {
-        if case .disconnect = steps.last { return true }
-        return false
-    }
-}
-
 /// Feeds `bytes` in the given chunk sizes (cycled) and returns all events, deliveries answered.
 func runChunked(_ transcript: Transcript, chunkSizes: [Int], seed: UInt64 = 42)
     -> [SessionEvent]
 {
     var driver = Driver(
-        configuration: referenceConfiguration(transcript.limits),
+        configuration: referenceConfiguration(transcript.instance),
         environment: fixedEnvironment(seed: seed))
     driver.start()
     let bytes = transcript.clientBytes
@@ -172,3 +157,18 @@ func runChunked(_ transcript: Transcript, chunkSizes: [Int], seed: UInt64 = 42)
     if transcript.endsWithDisconnect { driver.disconnect() }
     return driver.events
 }
+
+func repeated(_ text: String, _ count: Int) -> String {
+    String(repeating: text, count: count)
+}
+
+/// `Received: from hop0 by x\r\n` … for hop0..hop(N-1).
+func receivedHeaders(_ count: Int) -> String {
+    (0..<count).map { "Received: from hop\($0) by x\r\n" }.joined()
+}
+
+/// A 312-character domain of valid labels (the recording's "326 chars total" MAIL line).
+let longDomain312 = [
+    repeated("b", 63), repeated("b", 63), repeated("b", 63), repeated("b", 63), repeated("b", 56),
+]
+.joined(separator: ".")

@@ -1,3 +1,4 @@
+import MailLabTestSupport
 import SMTPProtocol
 import Testing
 
@@ -45,8 +46,10 @@ struct TraceAndLogTests {
         configuration.softwareName = "OpenSMTPD"
         var driver = Driver(configuration: configuration)
         driver.start()
-        for step in Transcripts.requiredDialogue.steps {
-            if case .send(let text, _, _) = step { driver.send(text) }
+        let dialogue = try OpenSMTPDTranscripts.named(
+            "required-dialogue", advertisingPipelining: false)
+        for step in dialogue.steps {
+            if let bytes = step.send { driver.send(bytes) }
         }
         let id = driver.session.id
         let message = try #require(driver.events.messages.first)

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import MailLabTestSupport
 import Synchronization
 import Testing
 
@@ -65,7 +66,7 @@ final class CrashRun: Sendable {
         return acknowledged
     }
 
-    @Test func sigkillLosesNothingAcknowledged() throws {
+    @Test(.requires(.smtpd)) func sigkillLosesNothingAcknowledged() throws {
         let directory = try TempDir("crash")
         defer { directory.remove() }
         let maildir = directory.path + "/Maildir"

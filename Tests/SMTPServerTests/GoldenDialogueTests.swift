@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import MailLabTestSupport
 import Testing
 
 /// Reference §7.2/§7.3: the required dialogue, byte for byte except the server name, the
@@ -180,7 +181,7 @@ import Testing
         return missing
     }
 
-    @Test func realSmtpdBinaryWithSeedConfigAndRoot() throws {
+    @Test(.requires(.smtpd)) func realSmtpdBinaryWithSeedConfigAndRoot() throws {
         let directory = try TempDir("golden")
         defer { directory.remove() }
         let maildir = "/tmp/mlt-golden-md-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"

@@ -1,11 +1,12 @@
 import Foundation
 import Glibc
+import MailLabTestSupport
 import Testing
 
 /// Reference hostile-input.md: limits that close the session, abandoned transactions, a
 /// client that never reads, the session limit, injection-class envelopes.
 @Suite struct HostileInputTests {
-    @Test func overlongLinesCloseTheSessionOnTheRealBinary() throws {
+    @Test(.requires(.smtpd)) func overlongLinesCloseTheSessionOnTheRealBinary() throws {
         let directory = try TempDir("hostile")
         defer { directory.remove() }
         let smtpd = try SmtpdProcess(
@@ -72,7 +73,7 @@ import Testing
         return Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]) ?? -1
     }
 
-    @Test func aClientThatNeverReadsIsThrottled() throws {
+    @Test(.requires(.smtpd)) func aClientThatNeverReadsIsThrottled() throws {
         let directory = try TempDir("flood")
         defer { directory.remove() }
         let smtpd = try SmtpdProcess(

@@ -1,195 +1,26 @@
 import Foundation
+import MailLabTestSupport
 import Testing
 
-/// One transcript of reference Appendix A: the client's writes and what the server sent
-/// after each (golden tests as data, like OpenSMTPD's smtpscript).
-struct Transcript: CustomTestStringConvertible, Sendable {
-    enum Expect: Sendable, Equatable {
-        case line(String)
-        case closed
-        case silent
-    }
-    struct Step: Sendable {
-        /// nil: the client closes the connection.
-        var send: [UInt8]?
-        var expect: [Expect]
-    }
-    var name: String
-    /// Reference A.3: the instance with `max-message-size 1000`, `max-rcpt 2`, `max-mails 2`.
-    var limitsInstance: Bool
-    var steps: [Step]
-
-    var testDescription: String { name }
-}
-
-/// Scenarios where MailLab departs on purpose (docs/ARCHITECTURE.md); each is tested for
-/// MailLab's own behaviour in ReferenceChecksTests.
-let departingTranscripts: Set<String> = [
-    "pipelining", "smuggle-single-write", "smuggle-lf-dot-crlf-split", "smuggle-lf-dot-lf",
-    "ehlo-size-and-too-big",
-    // Abbreviated in the reference (`… (100 Received: lines total …)`); rows 25 test them.
-    "loop-detect", "99-received-headers",
-]
-
-/// Parses the reference's notation: `\r`, `\n`, `\t`, `\\`, `\xNN`, `<'X' * N>`.
-func transcriptBytes(_ text: Substring) -> [UInt8]? {
-    var bytes: [UInt8] = []
-    var rest = text[...]
-    while let first = rest.first {
-        if rest.hasPrefix("<'"), let match = rest.prefixMatch(of: #/<'(.)' \* (\d+)>/#) {
-            bytes += Array(repeating: Array(String(match.1).utf8)[0], count: Int(match.2)!)
-            rest = rest[match.range.upperBound...]
-        } else if first == "\\" {
-            let code = rest.dropFirst().first
-            switch code {
-            case "r": bytes.append(0x0D)
-            case "n": bytes.append(0x0A)
-            case "t": bytes.append(0x09)
-            case "\\": bytes.append(0x5C)
-            case "x":
-                guard let value = UInt8(String(rest.dropFirst(2).prefix(2)), radix: 16) else {
-                    return nil
-                }
-                bytes.append(value)
-                rest = rest.dropFirst(2)
-            default:
-                // A lone backslash (`<a\b@x.example>`) is itself.
-                bytes.append(0x5C)
-                rest = rest.dropFirst()
-                continue
-            }
-            rest = rest.dropFirst(2)
-        } else {
-            bytes += Array(String(first).utf8)
-            rest = rest.dropFirst()
-        }
-    }
-    return bytes
-}
-
-/// MailLab's reply where it differs from OpenSMTPD on purpose; nil: keep OpenSMTPD's.
-func mailLabReplies(to command: [UInt8], openSMTPD replies: [Transcript.Expect]) -> [Transcript
-    .Expect]
-{
-    let text = String(decoding: command, as: UTF8.self)
-    if text.hasSuffix(" SIZE=999999999999\r\n") {
-        // Departure: SIZE= above the limit is refused at MAIL.
-        return [
-            .line(
-                "552 5.3.4 Message too big for system: Message size exceeds fixed maximum message size"
-            )
-        ]
-    }
-    var result: [Transcript.Expect] = []
-    for reply in replies {
-        switch reply {
-        case .line("220 vm ESMTP OpenSMTPD"):
-            result.append(.line("220 vm ESMTP MailLab"))
-        case .line("250 HELP") where result.last == .line("250-DSN"):
-            // Departure: PIPELINING is advertised.
-            result += [.line("250-PIPELINING"), .line("250 HELP")]
-        case .line("214-2.0.0 This is OpenSMTPD"):
-            result += [
-                .line("214-2.0.0 This is MailLab"),
-                .line("214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP HELP QUIT"),
-                .line("214-2.0.0 To report problems, contact the postmaster of this server"),
-            ]
-        case .line(let line) where line.hasPrefix("214-2.0.0 "):
-            continue  // the rest of OpenSMTPD's help text
-        case .line(let line):
-            // Message ids are random.
-            result.append(
-                .line(line.replacing(#/^250 2\.0\.0 [0-9a-f]{8} /#, with: "250 2.0.0 <id> ")))
-        default:
-            result.append(reply)
-        }
-    }
-    return result
-}
-
-/// Every transcript of Appendix A.1–A.3 that MailLab should reproduce.
-let openSMTPDTranscriptCases: [Transcript] = {
-    var transcripts: [Transcript] = []
-    var limits = false
-    var current: Transcript?
-    // An abbreviated exchange (`aaaa...(277 chars total)`) cannot be replayed: it and its
-    // replies are left out.
-    var skipping = false
-    func flush() {
-        if let done = current, !departingTranscripts.contains(done.name) {
-            transcripts.append(done)
-        }
-        current = nil
-    }
-    for line in openSMTPDTranscripts.split(separator: "\n", omittingEmptySubsequences: false) {
-        if line.hasPrefix("### A.3") { limits = true }
-        if line.hasPrefix("#### ") {
-            flush()
-            current = Transcript(
-                name: String(line.dropFirst(5)), limitsInstance: limits,
-                steps: [.init(send: [], expect: [])])
-            skipping = false
-            continue
-        }
-        guard current != nil else { continue }
-        let trimmed = line.drop { $0 == " " }
-        if trimmed.hasPrefix("C: ") {
-            let payload = trimmed.dropFirst(3)
-            skipping = payload.contains("...(")
-            if skipping { continue }
-            if payload == "<client closes connection>" {
-                current!.steps.append(.init(send: nil, expect: []))
-            } else if payload.hasPrefix("<nothing") {
-                current!.steps.append(.init(send: [], expect: []))
-            } else if let bytes = transcriptBytes(payload) {
-                current!.steps.append(.init(send: bytes, expect: []))
-            }
-        } else if trimmed.hasPrefix("S: "), !skipping {
-            let payload = trimmed.dropFirst(3)
-            let expect: Transcript.Expect
-            if payload.hasPrefix("<connection closed") || payload.hasPrefix("<connection reset") {
-                // After a reset the closed check is all there is to see.
-                if current!.steps[current!.steps.count - 1].expect.last == .closed { continue }
-                expect = .closed
-            } else if payload.hasPrefix("<no reply") || payload.hasPrefix("<connection still open")
-            {
-                expect = .silent
-            } else {
-                guard payload.hasSuffix("\\r\\n") else { continue }
-                expect = .line(String(payload.dropLast(4)))
-            }
-            current!.steps[current!.steps.count - 1].expect.append(expect)
-        }
-    }
-    flush()
-    return transcripts.map { transcript in
-        var transcript = transcript
-        for index in transcript.steps.indices {
-            if let bytes = transcript.steps[index].send {
-                transcript.steps[index].expect = mailLabReplies(
-                    to: bytes, openSMTPD: transcript.steps[index].expect)
-            }
-        }
-        return transcript
-    }
-}()
-
+/// OpenSMTPD's recorded transcripts (Tests/Fixtures/opensmtpd-transcripts, the same files the
+/// session tests replay) against a real server on 127.0.0.1, one connection each.
 @Suite struct OpenSMTPDTranscriptTests {
-    @Test func everyTranscriptIsParsed() {
-        let names = Set(openSMTPDTranscriptCases.map(\.name))
-        #expect(names.count + departingTranscripts.count == 35)
-        #expect(names.contains("mail-from-syntax") && names.contains("too-many-mails"))
-        #expect(openSMTPDTranscriptCases.allSatisfy { $0.steps.count >= 2 })
-        #expect(transcriptBytes("a\\r\\n<'X' * 3>\\x41") == Array("a\r\nXXXA".utf8))
+    /// What the server is expected to say: PIPELINING is advertised.
+    static func transcripts() throws -> [Transcript] {
+        try OpenSMTPDTranscripts.all(advertisingPipelining: true)
     }
 
-    @Test(arguments: openSMTPDTranscriptCases)
+    @Test func everyRecordedTranscriptIsReplayed() throws {
+        let names = Set(try Self.transcripts().map(\.name))
+        // §7.2 and the 35 of Appendix A.1-A.3, departures included.
+        #expect(names.count == 36)
+        #expect(names.isSuperset(of: ["required-dialogue", "mail-from-syntax", "too-many-mails"]))
+        #expect(names.isSuperset(of: ["pipelining", "smuggle-lf-dot-lf", "loop-detect"]))
+    }
+
+    @Test(arguments: try transcripts())
     func replay(_ transcript: Transcript) async throws {
-        let config =
-            transcript.limitsInstance
-            ? localDeliveryConfig
-                + "\nsmtp max-message-size 1000\nsmtp limit max-rcpt 2 max-mails 2\n"
-            : localDeliveryConfig
+        let config = transcript.instance == .limits ? limitsInstanceConfig : localDeliveryConfig
         try await withServer(config: config) { server in
             let problems = try await blocking { [port = server.port] in
                 try Self.replay(transcript, port: port)
@@ -201,15 +32,15 @@ let openSMTPDTranscriptCases: [Transcript] = {
     static func replay(_ transcript: Transcript, port: UInt16) throws -> [String] {
         let client = try LineClient(port: port)
         var problems: [String] = []
-        for step in transcript.steps {
-            guard let bytes = step.send else { return problems }  // the client leaves
-            if !bytes.isEmpty { try client.send(bytes: bytes) }
-            let shown = String(decoding: bytes.prefix(60), as: UTF8.self).debugDescription
-            for expect in step.expect {
-                switch expect {
+        func expect(_ expected: [Transcript.Expect], after shown: String) throws {
+            for item in expected {
+                switch item {
                 case .line(let line):
+                    // Message ids are random: `lineMatches` takes any 8 hex digits for <id>.
+                    let pattern = line.replacing(
+                        #/^250 2\.0\.0 [0-9a-f]{8} /#, with: "250 2.0.0 <id> ")
                     let got = try client.readLine()
-                    if got.map({ lineMatches($0, line) }) != true {
+                    if got.map({ lineMatches($0, pattern) }) != true {
                         problems.append(
                             "after \(shown): got \(got?.debugDescription ?? "EOF"), expected \(line)"
                         )
@@ -220,6 +51,14 @@ let openSMTPDTranscriptCases: [Transcript] = {
                     if !client.staysSilent(0.5) { problems.append("after \(shown): not silent") }
                 }
             }
+        }
+        try expect(transcript.greeting.map { .line($0) }, after: "connect")
+        for step in transcript.steps {
+            guard let bytes = step.send else { return problems }  // the client leaves
+            try client.send(bytes: bytes)
+            try expect(
+                step.expect,
+                after: String(decoding: bytes.prefix(60), as: UTF8.self).debugDescription)
         }
         return problems
     }

@@ -1,11 +1,10 @@
 import Foundation
+import MailLabTestSupport
 import Testing
 
 /// Real SMTP clients deliver to an in-process catch-all server; each message must arrive in
 /// the Maildir with its body.
 @Suite struct RealClientTests {
-    static let python = "/usr/bin/python3"
-
     static func token() -> String { "tok\(UInt64.random(in: 0...UInt64.max))" }
 
     /// Starts a catch-all server, runs `client` (given the port and a unique token) and checks
@@ -31,7 +30,7 @@ import Testing
         }
     }
 
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: python)))
+    @Test(.requires(.python3))
     func pythonSmtplibWithoutPipelining() async throws {
         let script = """
             import smtplib, sys
@@ -42,11 +41,11 @@ import Testing
                 assert refused == {}, refused
             """
         try await Self.deliver { port, token in
-            try runProgram(Self.python, ["-c", script, String(port), token])
+            try runProgram(ExternalTool.python3.path, ["-c", script, String(port), token])
         }
     }
 
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: python)))
+    @Test(.requires(.python3))
     func pythonWithPipelining() async throws {
         // EHLO through smtplib, then MAIL, RCPT and DATA in one write on its socket, the
         // three replies read afterwards (RFC 2920).
@@ -67,11 +66,11 @@ import Testing
             assert code == 221, (code, text)
             """
         try await Self.deliver { port, token in
-            try runProgram(Self.python, ["-c", script, String(port), token])
+            try runProgram(ExternalTool.python3.path, ["-c", script, String(port), token])
         }
     }
 
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/curl")))
+    @Test(.requires(.curl))
     func curlSMTP() async throws {
         try await Self.deliver { port, token in
             let directory = try TempDir("curl")
@@ -79,7 +78,7 @@ import Testing
             let file = try directory.write(
                 "mail.txt", "Subject: curl\r\n\r\nbody line with \(token)\r\n")
             return try runProgram(
-                "/usr/bin/curl",
+                ExternalTool.curl.path,
                 [
                     "-sS", "--url", "smtp://127.0.0.1:\(port)", "--mail-from", "a@b.example",
                     "--mail-rcpt", "c@d.example", "--upload-file", file,
@@ -87,11 +86,7 @@ import Testing
         }
     }
 
-    static let swaks = "/usr/bin/swaks"
-
-    @Test(
-        .enabled(if: FileManager.default.isExecutableFile(atPath: swaks)),
-        arguments: [false, true])
+    @Test(.requires(.swaks), arguments: [false, true])
     func swaksDelivers(pipelining: Bool) async throws {
         try await Self.deliver { port, token in
             var arguments = [
@@ -100,7 +95,7 @@ import Testing
                 "--timeout", "10",
             ]
             if pipelining { arguments.append("--pipeline") }
-            let result = try runProgram(Self.swaks, arguments)
+            let result = try runProgram(ExternalTool.swaks.path, arguments)
             if pipelining {
                 // The three commands went out before the first reply came back.
                 #expect(

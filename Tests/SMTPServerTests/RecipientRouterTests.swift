@@ -107,6 +107,13 @@ func seedConfigRefusesUnknownUsersAndRelaying(address: String) throws {
     #expect(verdict(byUser, "a@x.example") == .temporaryFailure)
 }
 
+/// The byte-wise replacement behind that rule: every `/` becomes `:`, all else is kept.
+@Test func replacingSlashesTurnsEverySlashIntoAColonAndKeepsTheRest() {
+    #expect("a/b/c".replacingSlashes() == "a:b:c")
+    #expect("plain".replacingSlashes() == "plain")
+    #expect("ü/ß".replacingSlashes() == "ü:ß")
+}
+
 @Test func firstMatchingRuleWinsAndRejectRulesRefuse() throws {
     let r = try router(
         """

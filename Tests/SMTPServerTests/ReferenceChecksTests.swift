@@ -419,11 +419,7 @@ func lineMatches(_ line: String, _ expected: String) -> Bool {
 @Suite struct ReferenceChecksTests {
     @Test(arguments: referenceChecks)
     func check(_ row: ReferenceCheck) async throws {
-        let config =
-            row.server == .limits
-            ? localDeliveryConfig
-                + "\nsmtp max-message-size 1000\nsmtp limit max-rcpt 2 max-mails 2\n"
-            : localDeliveryConfig
+        let config = row.server == .limits ? limitsInstanceConfig : localDeliveryConfig
         try await withServer(
             config: config,
             configure: { options in

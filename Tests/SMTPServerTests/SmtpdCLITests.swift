@@ -1,9 +1,10 @@
 import Foundation
 import Glibc
+import MailLabTestSupport
 import Testing
 
 /// The smtpd command line: `-n`, usage errors, `-D`, and a graceful SIGTERM.
-@Suite struct SmtpdCLITests {
+@Suite(.requires(.smtpd)) struct SmtpdCLITests {
     @Test func checkOnlyAcceptsTheLocalConfig() throws {
         let result = try runProgram(
             smtpdPath, ["-n", "-f", packageRoot + "/conf/smtpd-local.conf"])

@@ -1,12 +1,13 @@
 import Foundation
 import Glibc
+import MailLabTestSupport
 import Namespaces
 import Netlink
 import Testing
 
 /// The course's setup: smtpd inside a network namespace (`-N`), listening on the inside end
 /// of a veth (`listen on bbb port 25`), reached from the host.
-@Suite(.enabled(if: isRoot, "needs root"))
+@Suite(.enabled(if: isRoot, "needs root"), .requires(.ip, .smtpd))
 struct SmtpdNamespaceTests {
     /// A namespace + veth pair, registered for teardown before anything is created.
     final class Lab {
@@ -100,7 +101,7 @@ struct SmtpdNamespaceTests {
 
         lab.teardown()
         #expect(!NetworkNamespace.exists(lab.namespace))
-        let listed = try runProgram("/usr/sbin/ip", ["netns", "list"])
+        let listed = try runProgram(ExternalTool.ip.path, ["netns", "list"])
         #expect(!listed.output.contains(lab.namespace))
         #expect(try NetlinkHandle().linkIfPresent(named: lab.hostEnd) == nil)
     }

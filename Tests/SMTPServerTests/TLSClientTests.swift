@@ -1,4 +1,5 @@
 import Foundation
+import MailLabTestSupport
 import SMTPConfig
 import Testing
 
@@ -6,7 +7,7 @@ import Testing
 
 /// Real TLS clients against an in-process server: Python's smtplib, curl and swaks, over
 /// STARTTLS and SMTPS. Every message must arrive marked `ESMTPS` with the TLS parameters.
-@Suite(.enabled(if: TLSFiles.shared != nil, "openssl could not make a test certificate"))
+@Suite(.requires(.openssl))
 struct TLSClientTests {
     private static let message = "Subject: tls\r\n\r\nover TLS\r\n"
 
@@ -17,7 +18,7 @@ struct TLSClientTests {
         #expect(delivered.text.contains("over TLS"))
     }
 
-    @Test("python smtplib: starttls() then sendmail")
+    @Test("python smtplib: starttls() then sendmail", .requires(.python3))
     func pythonStartTLS() async throws {
         let server = try tlsServer(.starttls)
         defer { server.stop() }
@@ -39,12 +40,12 @@ struct TLSClientTests {
         try await expectTLSReceived(server)
     }
 
-    @Test("curl --ssl-reqd smtp:// (STARTTLS)")
+    @Test("curl --ssl-reqd smtp:// (STARTTLS)", .requires(.curl))
     func curlStartTLS() async throws {
         let server = try tlsServer(.starttls)
         defer { server.stop() }
         let result = try runTool(
-            "/usr/bin/curl",
+            ExternalTool.curl.path,
             [
                 "-sS", "--ssl-reqd", "-k", "smtp://127.0.0.1:\(server.port)", "--mail-from",
                 "a@example.com", "--mail-rcpt", "root@localhost", "-T", "-",
@@ -53,12 +54,12 @@ struct TLSClientTests {
         try await expectTLSReceived(server)
     }
 
-    @Test("curl smtps:// against an SMTPS listener")
+    @Test("curl smtps:// against an SMTPS listener", .requires(.curl))
     func curlSMTPS() async throws {
         let server = try tlsServer(.smtps)
         defer { server.stop() }
         let result = try runTool(
-            "/usr/bin/curl",
+            ExternalTool.curl.path,
             [
                 "-sS", "-k", "smtps://127.0.0.1:\(server.port)", "--mail-from", "a@example.com",
                 "--mail-rcpt", "root@localhost", "-T", "-",
@@ -68,13 +69,14 @@ struct TLSClientTests {
     }
 
     @Test(
-        "swaks -tls (STARTTLS) and --tls-on-connect (SMTPS)", arguments: [TLSMode.starttls, .smtps])
+        "swaks -tls (STARTTLS) and --tls-on-connect (SMTPS)", .requires(.swaks),
+        arguments: [TLSMode.starttls, .smtps])
     func swaks(_ mode: TLSMode) async throws {
         let server = try tlsServer(mode)
         defer { server.stop() }
         let flag = mode == .smtps ? "--tls-on-connect" : "-tls"
         let result = try runTool(
-            "/usr/bin/swaks",
+            ExternalTool.swaks.path,
             [
                 "--server", "127.0.0.1", "--port", "\(server.port)", flag, "--from",
                 "a@example.com", "--to", "root@localhost", "--data", Self.message,

@@ -1,4 +1,5 @@
 import Foundation
+import MailLabTestSupport
 import SMTPConfig
 import Testing
 
@@ -6,7 +7,7 @@ import Testing
 
 /// STARTTLS rules over a real socket (a raw Python client that wraps its socket in TLS at
 /// the moment it chooses), and `smtpd -n` on pki errors.
-@Suite(.enabled(if: TLSFiles.shared != nil, "openssl could not make a test certificate"))
+@Suite(.requires(.openssl, .python3))
 struct TLSSessionTests {
     /// Prints every server line it reads, prefixed `S: `; `C: ` for what it sends.
     private static let rawClient = """
@@ -124,21 +125,18 @@ struct TLSSessionTests {
     }
 }
 
-@Suite(
-    .enabled(
-        if: TLSFiles.shared != nil && access(smtpdBinary, X_OK) == 0,
-        "needs openssl and a built smtpd"))
+@Suite(.requires(.openssl, .smtpd))
 struct TLSConfigCheckTests {
     private func check(_ text: String) throws -> (status: Int32, errors: String, path: String) {
-        let files = try #require(TLSFiles.shared)
+        let files = try TestCertificate.make()
         let path = files.directory + "/check-\(UInt32.random(in: 0...UInt32.max)).conf"
         try text.write(toFile: path, atomically: true, encoding: .utf8)
-        let result = try runTool(smtpdBinary, ["-n", "-f", path])
+        let result = try runTool(smtpdPath, ["-n", "-f", path])
         return (result.status, result.errors, path)
     }
 
     private func config(key: String) throws -> String {
-        let files = try #require(TLSFiles.shared)
+        let files = try TestCertificate.make()
         return """
             pki vm cert "\(files.certificate)"
             pki vm key "\(key)"
@@ -152,7 +150,7 @@ struct TLSConfigCheckTests {
 
     @Test("smtpd -n: a missing key file is FILE:LINE: with the file and the reason")
     func missingKey() throws {
-        let files = try #require(TLSFiles.shared)
+        let files = try TestCertificate.make()
         let missing = files.directory + "/no-such.key"
         let result = try check(try config(key: missing))
         #expect(result.status == 1)
@@ -165,7 +163,7 @@ struct TLSConfigCheckTests {
 
     @Test("smtpd -n: a good pki with tls and smtps listeners is OK")
     func good() throws {
-        let files = try #require(TLSFiles.shared)
+        let files = try TestCertificate.make()
         let result = try check(try config(key: files.key))
         #expect(result.status == 0, "\(result.errors)")
         #expect(result.errors.contains("configuration OK"))
@@ -173,7 +171,7 @@ struct TLSConfigCheckTests {
 
     @Test("smtpd -n: a certificate that is not PEM names the file and OpenSSL's reason")
     func badCertificate() throws {
-        let files = try #require(TLSFiles.shared)
+        let files = try TestCertificate.make()
         let text = try config(key: files.key).replacing(files.certificate, with: files.key)
         let result = try check(text)
         #expect(result.status == 1)
@@ -184,7 +182,7 @@ struct TLSConfigCheckTests {
 
     @Test("auth on a listener is still refused with a clear message")
     func authRefused() throws {
-        let files = try #require(TLSFiles.shared)
+        let files = try TestCertificate.make()
         let text = try config(key: files.key).replacing("tls pki vm", with: "tls pki vm auth")
         let result = try check(text)
         #expect(result.status == 1)

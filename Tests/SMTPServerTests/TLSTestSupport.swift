@@ -1,75 +1,23 @@
 import Foundation
+import MailLabTestSupport
 import SMTPConfig
 import Testing
 
 @testable import SMTPServer
 
-/// A self-signed certificate and key for CN=localhost, made once per test run with the
-/// `openssl` CLI in a temporary directory.
-struct TLSFiles: Sendable {
-    let directory: String
-    let certificate: String
-    let key: String
-
-    static let shared: TLSFiles? = {
-        let directory = NSTemporaryDirectory() + "maillab-tls-\(getpid())"
-        try? FileManager.default.createDirectory(
-            atPath: directory, withIntermediateDirectories: true)
-        let files = TLSFiles(
-            directory: directory, certificate: directory + "/cert.pem", key: directory + "/key.pem")
-        let made = try? runTool(
-            "/usr/bin/openssl",
-            [
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
-                "-days", "1", "-keyout", files.key, "-out", files.certificate,
-            ])
-        return made?.status == 0 ? files : nil
-    }()
-}
-
 /// Runs a program with a 30 s limit (coreutils `timeout`); returns status, stdout, stderr.
 func runTool(_ program: String, _ arguments: [String], input: String? = nil) throws
     -> (status: Int32, output: String, errors: String)
 {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
-    process.arguments = ["30", program] + arguments
-    let output = Pipe()
-    let errors = Pipe()
-    let standardInput = Pipe()
-    process.standardOutput = output
-    process.standardError = errors
-    process.standardInput = standardInput
-    try process.run()
-    if let input { standardInput.fileHandleForWriting.write(Data(input.utf8)) }
-    try standardInput.fileHandleForWriting.close()
-    // Read both pipes concurrently so neither can fill up and stall the child.
-    let errorData = Mutex2()
-    let reader = Thread { errorData.set(errors.fileHandleForReading.readDataToEndOfFile()) }
-    reader.start()
-    let outputData = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    while !errorData.isSet { usleep(1000) }
-    return (
-        process.terminationStatus, String(decoding: outputData, as: UTF8.self),
-        String(decoding: errorData.value, as: UTF8.self)
-    )
-}
-
-/// A one-shot box for the stderr reader thread.
-final class Mutex2: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data: Data?
-    func set(_ value: Data) { lock.withLock { data = value } }
-    var isSet: Bool { lock.withLock { data != nil } }
-    var value: Data { lock.withLock { data ?? Data() } }
+    let result = try runToEnd("/usr/bin/timeout", ["30", program] + arguments, input: input)
+    return (result.status, result.output, result.errors)
 }
 
 /// An in-memory catch-all server on 127.0.0.1 with TLS in `mode`.
 func tlsServer(_ mode: TLSMode, log: MemoryLog = MemoryLog(), idleTimeout: Double = 300)
     throws -> MailServer
 {
-    let files = try #require(TLSFiles.shared)
+    let files = try TestCertificate.make()
     var options = MailServer.Options()
     options.loops = 1
     options.serverName = "vm"
@@ -87,13 +35,4 @@ extension MailServer {
 }
 
 /// Debian's python3 (its `ssl` module), not whatever is first on PATH.
-let python = "/usr/bin/python3"
-
-/// `smtpd` next to this test bundle (`swift build` builds it into .build/debug).
-let smtpdBinary: String = {
-    let bundle =
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-        ?? CommandLine.arguments[0]
-    return URL(fileURLWithPath: bundle).deletingLastPathComponent().appendingPathComponent("smtpd")
-        .path
-}()
+let python = ExternalTool.python3.path

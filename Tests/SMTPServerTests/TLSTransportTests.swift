@@ -1,4 +1,5 @@
 import Foundation
+import MailLabTestSupport
 import SMTPConfig
 import Testing
 
@@ -6,7 +7,7 @@ import Testing
 
 /// The TLS transport under load and silence: big messages (backpressure, plaintext left
 /// inside OpenSSL), pipelined commands in one TLS record, a handshake that never comes.
-@Suite(.enabled(if: TLSFiles.shared != nil, "openssl could not make a test certificate"))
+@Suite(.requires(.openssl, .python3))
 struct TLSTransportTests {
     @Test("a 3 MB message and a pipelined transaction over STARTTLS arrive intact")
     func bigAndPipelined() async throws {

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import LinuxSystem
+import MailLabTestSupport
 import Reactor
 import SMTPConfig
 import SMTPServer
@@ -291,6 +292,10 @@ let localDeliveryConfig = """
     match from any for local action "local"
     """
 
+/// The same on the reference's limits instance (A.3).
+let limitsInstanceConfig =
+    localDeliveryConfig + "\nsmtp max-message-size 1000\nsmtp limit max-rcpt 2 max-mails 2\n"
+
 /// Runs `body` with an in-process server, stopped and removed afterwards even on failure.
 func withServer<T>(
     config: String? = localDeliveryConfig, users: Set<String> = ["osdrefuser", "root"],
@@ -304,20 +309,8 @@ func withServer<T>(
 
 // MARK: - The real smtpd binary
 
-/// Where `swift build` put smtpd: next to the test bundle, else `.build/debug` of the package
-/// that holds this file.
-let smtpdPath: String = {
-    let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
-    let besideTests = (exe as NSString).deletingLastPathComponent + "/smtpd"
-    if FileManager.default.isExecutableFile(atPath: besideTests) { return besideTests }
-    let package = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent()
-    return package.appendingPathComponent(".build/debug/smtpd").path
-}()
-
-/// The package root (for conf/).
-let packageRoot: String = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    .deletingLastPathComponent().deletingLastPathComponent().path
+/// Where `swift build` put smtpd (suites that run it say `.requires(.smtpd)`).
+let smtpdPath = ExternalTool.smtpd.path
 
 /// A finished program: exit status (or 128+signal) and its output.
 struct ProgramResult {
