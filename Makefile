@@ -29,16 +29,18 @@ build: deps
 test: deps
 	$(SWIFT) build
 	$(SWIFT) test --parallel
+	@# A user's package testing its mail code with the `.mailServer` trait (docs/TESTING.md).
+	cd Examples/MailServerTrait && $(SWIFT) test
 
 # The main job on the embedded default: smtpd on localhost:2525, delivering to ./maildir.
 run: build
 	$(BUILD)/smtpd -d -f $(CONF) -T smtp
 
 fmt:
-	$(SWIFT) format -i -r Sources Tests Package.swift
+	$(SWIFT) format -i -r Sources Tests Examples Package.swift
 
 lint:
-	$(SWIFT) format lint -r Sources Tests Package.swift
+	$(SWIFT) format lint -r Sources Tests Examples Package.swift
 
 lab-up: build
 	$(BUILD)/mlab lab up conf/lab-$(LAB).conf

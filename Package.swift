@@ -10,6 +10,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "SMTPServer", targets: ["SMTPServer"]),
+        .library(name: "MailLabTesting", targets: ["MailLabTesting"]),
+        .library(name: "LinuxSystem", targets: ["LinuxSystem"]),
         .library(name: "SMTPProtocol", targets: ["SMTPProtocol"]),
         .library(name: "SMTPConfig", targets: ["SMTPConfig"]),
         .library(name: "MaildirDelivery", targets: ["MaildirDelivery"]),
@@ -61,6 +63,10 @@ let package = Package(
                 "CSystem",
             ],
             swiftSettings: strict),
+        // The Swift Testing trait for tests that need a mail server (a library for users).
+        .target(
+            name: "MailLabTesting", dependencies: ["SMTPServer", "MailMessage", "LinuxSystem"],
+            swiftSettings: strict),
         .target(
             name: "Namespaces", dependencies: ["CSystem", "LinuxSystem"], swiftSettings: strict),
         .target(
@@ -105,7 +111,7 @@ let package = Package(
             dependencies: [
                 "SMTPServer", "SMTPProtocol", "SMTPConfig", "MaildirDelivery",
                 "MaildirInspection", "SMTPClient", "Netlink", "Namespaces", "LinuxSystem",
-                "MailLabTestSupport",
+                "MailLabTestSupport", "MailLabTesting",
             ]),
         // Helpers shared by the test targets (not products): the policy for external tools,
         // a throw-away TLS certificate, OpenSMTPD's recorded transcripts (their files are in

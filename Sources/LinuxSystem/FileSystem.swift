@@ -61,6 +61,33 @@ public enum FileSystem {
         return info
     }
 
+    /// lstat(2): the link itself, not what it points to.
+    public static func linkStatus(_ path: String) throws(SystemError) -> Glibc.stat {
+        var info = Glibc.stat()
+        _ = try checkedCall("lstat", path) { lstat(path, &info) }
+        return info
+    }
+
+    /// Removes `path` and, if it is a directory, everything below it (`rm -rf`). Symbolic
+    /// links are removed, never followed. What cannot be removed is left.
+    public static func removeTree(_ path: String) {
+        guard let info = try? linkStatus(path) else { return }
+        if info.st_mode & S_IFMT == S_IFDIR {
+            for name in (try? directoryEntries(path)) ?? [] { removeTree(path + "/" + name) }
+            _ = Glibc.rmdir(path)
+        } else {
+            _ = Glibc.unlink(path)
+        }
+    }
+
+    /// A new directory under /tmp named `prefix` and six random characters (mkdtemp(3)).
+    public static func makeTemporaryDirectory(prefix: String) throws(SystemError) -> String {
+        var template = Array("/tmp/\(prefix)-XXXXXX".utf8CString)
+        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) })
+        else { throw SystemError("mkdtemp", "/tmp/\(prefix)-XXXXXX", errno: errno) }
+        return String(cString: made)
+    }
+
     /// True if `path` exists (access(2) with F_OK).
     public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 

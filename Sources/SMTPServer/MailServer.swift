@@ -304,6 +304,23 @@ public final class MailServer: Sendable {
         try await core.feed.next(timeoutNanoseconds: UInt64(timeout * 1_000_000_000))
     }
 
+    /// The next delivered message for which `predicate` holds, waiting up to `timeout`
+    /// seconds in all; messages that do not match are passed over (and not returned by
+    /// `nextMessage` later). GreenMail's `waitForIncomingEmail` with a filter.
+    public func nextMessage(
+        matching predicate: (DeliveredMessage) -> Bool, timeout: Double = 10
+    ) async throws -> DeliveredMessage {
+        let deadline = Clock.monotonicSeconds() + timeout
+        while true {
+            let left = deadline - Clock.monotonicSeconds()
+            guard left > 0 else {
+                throw ServerError("no matching message arrived within the timeout")
+            }
+            let message = try await nextMessage(timeout: left)
+            if predicate(message) { return message }
+        }
+    }
+
     /// Sessions open right now.
     public var sessionCount: Int { core.activeSessions.load(ordering: .relaxed) }
 

@@ -1,0 +1,81 @@
+import Foundation
+import MailLabTesting
+import SMTPServer
+import Synchronization
+import Testing
+
+/// The `.mailServer` trait: a server of its own per test, ready before the body runs and
+/// stopped after it.
+@Suite struct MailServerTraitTests {
+    private static let ports = Mutex<[UInt16]>([])
+
+    @Test(.mailServer) func aTestGetsARunningInMemoryServer() async throws {
+        let server = try #require(MailServer.current)
+        #expect(server.port != 0)
+        try await blocking { [port = server.port] in
+            try EmbeddingAPITests.send(port: port, subject: "trait")
+        }
+        let message = try await server.nextMessage(timeout: 5)
+        #expect(message.subject == "trait")
+        #expect(message.files.isEmpty)
+    }
+
+    @Test(.mailServer(store: .temporaryMaildir)) func aTemporaryMaildirHoldsTheFiles() async throws
+    {
+        let server = try #require(MailServer.current)
+        try await blocking { [port = server.port] in
+            try EmbeddingAPITests.send(port: port, subject: "on disk")
+        }
+        let message = try await server.nextMessage(timeout: 5)
+        #expect(message.files.count == 1)
+        #expect(message.files.allSatisfy { FileManager.default.fileExists(atPath: $0) })
+        #expect(message.header("Subject") == "on disk")
+    }
+
+    @Test(.mailServer) func nextMessageMatchingPassesOverOthers() async throws {
+        let server = try #require(MailServer.current)
+        try await blocking { [port = server.port] in
+            for subject in ["one", "two", "three"] {
+                try EmbeddingAPITests.send(port: port, subject: subject)
+            }
+        }
+        let third = try await server.nextMessage(matching: { $0.subject == "three" }, timeout: 5)
+        #expect(third.subject == "three")
+        await #expect(throws: (any Error).self) {
+            try await server.nextMessage(matching: { $0.subject == "four" }, timeout: 0.3)
+        }
+    }
+
+    @Test func outsideTheTraitThereIsNoServer() {
+        #expect(MailServer.current == nil)
+    }
+
+    /// The scope itself: the server listens inside, and nothing of it is left after.
+    @Test func theServerIsStoppedWhenTheTestEnds() async throws {
+        let kept = Mutex<MailServer?>(nil)
+        let trait = MailServerTrait.mailServer(configure: { $0.serverName = "scoped" })
+        try await trait.provideScope(for: Test.current!, testCase: Test.Case.current) {
+            let server = try #require(MailServer.current)
+            kept.withLock { $0 = server }
+            #expect(server.addresses.count == 1)
+        }
+        let server = try #require(kept.withLock { $0 })
+        #expect(server.addresses.isEmpty, "the listener is closed")
+        #expect(MailServer.current == nil)
+    }
+}
+
+/// On a suite, each test gets a server of its own.
+@Suite(.mailServer) struct MailServerTraitSuiteTests {
+    /// Kept alive, so that no two servers can have the same identity.
+    private static let seen = Mutex<[MailServer]>([])
+
+    @Test(arguments: 1...3) func eachTestCaseHasItsOwnServer(_ index: Int) throws {
+        let server = try #require(MailServer.current)
+        let fresh = Self.seen.withLock { seen in
+            defer { seen.append(server) }
+            return !seen.contains { $0 === server }
+        }
+        #expect(fresh, "test case \(index) shares a server")
+    }
+}
