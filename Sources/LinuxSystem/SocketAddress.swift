@@ -97,14 +97,25 @@ public enum SocketAddress: Sendable, Hashable, CustomStringConvertible {
             _ = inet_pton(AF_INET6, host, &address.sin6_addr)
             return try Self.with(&address, body)
         case .unix(let path):
+            // A leading "@" names an abstract socket (sun_path starts with NUL, no file).
+            let abstract = path.hasPrefix("@")
             var address = sockaddr_un()
             address.sun_family = sa_family_t(AF_UNIX)
-            withUnsafeMutableBytes(of: &address.sun_path) { raw in
-                let bytes = Array(path.utf8.prefix(raw.count - 1))
-                raw.copyBytes(from: bytes)
-                raw[bytes.count] = 0
+            let bytes = Array((abstract ? [0] : []) + path.utf8.dropFirst(abstract ? 1 : 0))
+            let count = withUnsafeMutableBytes(of: &address.sun_path) { raw in
+                let kept = bytes.prefix(raw.count - 1)
+                raw.copyBytes(from: kept)
+                raw[kept.count] = 0
+                return kept.count
             }
-            return try Self.with(&address, body)
+            // The length covers the name only: an abstract name would otherwise take the
+            // padding NULs as part of itself.
+            let length = MemoryLayout<sa_family_t>.size + count + (abstract ? 0 : 1)
+            return try withUnsafePointer(to: &address) { pointer throws(E) in
+                try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer throws(E) in
+                    try body(pointer, socklen_t(length))
+                }
+            }
         }
     }
 

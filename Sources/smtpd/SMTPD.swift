@@ -92,6 +92,11 @@ enum SMTPD {
             }
             exit(1)
         }
+        do {
+            try Readiness.notifySupervisor()
+        } catch {
+            options.log.write("warn: cannot tell the supervisor we are ready: \(error)")
+        }
 
         while true {
             var received: Int32 = 0
