@@ -9,13 +9,27 @@ public struct LabError: Error, Sendable, CustomStringConvertible {
     public var message: String
     /// Undo steps that themselves failed during rollback (empty: everything was undone).
     public var rollbackFailures: [String] = []
+    /// The changes a failed `up` had made and undid, in the file's words, in undo order.
+    public var rolledBack: [String] = []
+    /// The lab file, for the rollback line.
+    public var file: String = ""
 
     public var description: String {
         var text = "\(location): \(message)"
+        if !file.isEmpty {
+            text +=
+                rolledBack.isEmpty
+                ? "\n\(file): up changed nothing before it failed"
+                : "\n\(file): up rolled back the \(changes(rolledBack.count)) it had made: "
+                    + rolledBack.joined(separator: ", ")
+        }
         for failure in rollbackFailures { text += "\n\(location): rollback: \(failure)" }
         return text
     }
 }
+
+/// "1 change", "2 changes".
+public func changes(_ count: Int) -> String { count == 1 ? "1 change" : "\(count) changes" }
 
 /// Called after each step `up` applies, with the step's index; a throw makes `up` fail there
 /// and roll back. Tests use it to fail every step in turn.
@@ -60,9 +74,13 @@ public enum Lab {
                 progress(item.step)
                 try faultInjection?(applied.count - 1, item.step)
             } catch {
-                var failure = LabError(location: spec.location(item.step.line), message: "\(error)")
-                if !(error is NetlinkError) { failure.message = "\(item.step): \(error)" }
+                let reason = (error as? NetlinkError)?.reason ?? "\(error)"
+                var failure = LabError(
+                    location: spec.location(item.step.line),
+                    message: "\(item.step.summary(spec.renaming)): \(reason)")
+                failure.file = spec.file
                 failure.rollbackFailures = rollback(applied, context: context)
+                failure.rolledBack = applied.reversed().map { $0.0.summary(spec.renaming) }
                 throw failure
             }
         }

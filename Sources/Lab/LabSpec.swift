@@ -63,6 +63,10 @@ public struct LabSpec: Sendable {
     public var bridges: [LabBridge] = []
     public var addresses: [LabAddress] = []
     public var routes: [LabRoute] = []
+    /// How the file's names were changed; messages give the file's names back.
+    public var renaming: LabRenaming = .none
+    /// Each statement as the file writes it (comments and extra blanks dropped), by line.
+    public var statements: [Int: String] = [:]
 
     /// The namespaces the lab touches: nil (host) if anything lives there, then the owned ones.
     public var allNamespaces: [String?] {

@@ -50,6 +50,36 @@ public struct LabStep: Sendable, CustomStringConvertible {
     }
 }
 
+extension LabStep {
+    /// The change in the lab file's words and names (`addr ccc@gruen 10.0.0.2/24`), for
+    /// messages: the student wrote the file, not the iproute2 commands.
+    public func summary(_ renaming: LabRenaming) -> String {
+        func ns(_ namespace: String?) -> String { renaming.fileName(ofNamespace: namespace) }
+        func at(_ interface: LabInterface) -> String { renaming.fileName(of: interface) }
+        switch action {
+        case .addNamespace(let name): return "netns \(ns(name))"
+        case .setForwarding(let name, let value):
+            return "forwarding \(value.ipv4 || value.ipv6 ? "on" : "off") in \(ns(name))"
+        case .addVeth(let creator, let peer): return "veth \(at(creator)) \(at(peer))"
+        case .addBridge(let bridge): return "bridge \(at(bridge))"
+        case .setMaster(let port, let bridge):
+            return
+                "port \(at(port)) into bridge \(renaming.fileName(ofInterface: bridge))@\(ns(port.namespace))"
+        case .setUp(let link):
+            return link.name == "lo" ? "lo@\(ns(link.namespace)) up" : "\(at(link)) up"
+        case .addAddress(let link, let prefix): return "addr \(at(link)) \(prefix)"
+        case .addRoute(let route):
+            var text =
+                "route \(ns(route.namespace)) " + (route.destination.map { "\($0)" } ?? "default")
+            if let gateway = route.gateway { text += " via \(gateway)" }
+            if let device = route.device {
+                text += " dev \(renaming.fileName(ofInterface: device))"
+            }
+            return text
+        }
+    }
+}
+
 func ip(_ namespace: String?) -> String { namespace.map { "ip -n \($0)" } ?? "ip" }
 
 /// Netlink handles for the namespaces of one operation, opened on first use and closed with

@@ -44,7 +44,7 @@ struct LabCommand: ParsableCommand {
             print(
                 report.isUnchanged
                     ? "lab \(spec.name): already up, nothing changed"
-                    : "lab \(spec.name): up (\(report.applied.count) changes)")
+                    : "lab \(spec.name): up (\(changes(report.applied.count)))")
         }
     }
 
