@@ -1,9 +1,11 @@
 /// "Did you mean": the candidates closest to a mistyped name, by edit distance (insert,
 /// delete, replace or swap two neighbours, each costing one), so that a typo is answered with
 /// the name the user meant instead of an invitation to declare the typo.
-enum NearMiss {
+public enum NearMiss {
     /// The candidates within a distance of 1 (names up to 4 characters) or 2, closest first.
-    static func suggestions(for word: String, among candidates: some Sequence<String>) -> [String] {
+    public static func suggestions(for word: String, among candidates: some Sequence<String>)
+        -> [String]
+    {
         let limit = word.count <= 4 ? 1 : 2
         return
             candidates
@@ -14,7 +16,7 @@ enum NearMiss {
     }
 
     /// ` (did you mean X?)`, ` (did you mean X or Y?)`, or "" when nothing is close.
-    static func hint(for word: String, among candidates: some Sequence<String>) -> String {
+    public static func hint(for word: String, among candidates: some Sequence<String>) -> String {
         let close = suggestions(for: word, among: candidates)
         guard !close.isEmpty else { return "" }
         return " (did you mean \(close.prefix(3).joined(separator: " or "))?)"
