@@ -85,6 +85,16 @@ public struct LabSpec: Sendable {
         veths.flatMap { [$0.first, $0.second] } + bridges.map(\.bridge)
     }
 
-    /// `FILE:LINE`
-    public func location(_ line: Int) -> String { "\(file):\(line)" }
+    /// `FILE:LINE` (`FILE (--host)` for the stand-in host namespace, which has no line).
+    public func location(_ line: Int) -> String {
+        line == 0 ? "\(file) (--host)" : "\(file):\(line)"
+    }
+
+    /// This copy of the lab on the machine: its name after the namespace prefix, so that
+    /// prefixed copies of one lab have a state file each.
+    public var instanceName: String {
+        (renaming.namespacePrefix + name).map { $0 == "/" ? "_" : $0 }.reduce(into: "") {
+            $0.append($1)
+        }
+    }
 }

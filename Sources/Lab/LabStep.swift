@@ -137,7 +137,7 @@ extension LabStep {
     func undo(
         in context: LabContext, previous: Forwarding?, createdNamespaces: Set<String>,
         createdLinks: Set<LabInterface>
-    ) throws(NetlinkError) {
+    ) throws(NetlinkError) -> Bool {
         func inCreated(_ namespace: String?) -> Bool {
             namespace.map { createdNamespaces.contains($0) } ?? false
         }
@@ -145,42 +145,51 @@ extension LabStep {
         case .addNamespace(let name):
             context.forget(name)
             try NetlinkError.from { () throws(NamespaceError) in try NetworkNamespace.delete(name) }
+            return true
         case .setForwarding(let name, _):
             if !inCreated(name), let previous {
                 try NetlinkError.from { () throws(NamespaceError) in
                     try NetworkNamespace.setForwarding(previous, in: name)
                 }
+                return true
             }
         case .addVeth(let creator, let peer):
             if !(inCreated(creator.namespace) && inCreated(peer.namespace)) {
                 try context.handle(creator.namespace).deleteLink(creator.name)
+                return true
             }
         case .addBridge(let bridge):
             if !inCreated(bridge.namespace) {
                 try context.handle(bridge.namespace).deleteLink(bridge.name)
+                return true
             }
         case .setMaster(let port, _):
             if !inCreated(port.namespace) && !createdLinks.contains(port) {
                 try context.handle(port.namespace).setNoMaster(port.name)
+                return true
             }
         case .setUp(let link):
             if !inCreated(link.namespace) && !createdLinks.contains(link) {
                 try context.handle(link.namespace).setDown(link.name)
+                return true
             }
         case .addAddress(let link, let prefix):
             if !inCreated(link.namespace) && !createdLinks.contains(link) {
                 try context.handle(link.namespace).deleteAddress(prefix, from: link.name)
+                return true
             }
         case .addRoute(let route):
             if !inCreated(route.namespace) {
                 do {
                     try context.handle(route.namespace).deleteRoute(
                         route.destination, via: route.gateway, device: route.device)
+                    return true
                 } catch  where error.errno == ESRCH {
                     // Gone with its link already.
                 }
             }
         }
+        return false
     }
 
     /// The namespaces and links this step creates, for `undo`'s bookkeeping.

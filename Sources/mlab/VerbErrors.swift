@@ -41,16 +41,15 @@ func speakingMLab<T>(
     }
 }
 
-/// " (it is in namespace X)", " (did you mean Y?)" or "".
+/// " (found in namespace X, the host namespace)", " (did you mean Y?)" or "".
 private func whereElse(_ device: String, notIn namespace: String?) -> String {
     let candidates: [String?] = [nil] + ((try? NetworkNamespace.list()) ?? []).map { $0 }
-    for candidate in candidates where candidate != namespace {
-        if (try? NetlinkHandle(namespace: candidate).linkIfPresent(named: device)) != nil {
-            let there = candidate.map { "namespace \($0)" } ?? "the host namespace"
-            // Typically a veth end left where it was created: say where it is.
-            return " (there is one in \(there))"
-        }
-    }
+    // Typically a veth end left where it was created: say where it is.
+    let places = candidates.filter { candidate in
+        candidate != namespace
+            && (try? NetlinkHandle(namespace: candidate).linkIfPresent(named: device)) != nil
+    }.map { $0.map { "namespace \($0)" } ?? "the host namespace" }
+    if !places.isEmpty { return " (found in \(places.joined(separator: ", ")))" }
     let names = (try? NetlinkHandle(namespace: namespace).links().map(\.name)) ?? []
     return NearMiss.hint(for: device, among: names)
 }

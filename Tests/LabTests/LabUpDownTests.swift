@@ -23,6 +23,7 @@ struct LabUpDownTests {
             #expect(!(try iproute("netns", "list").contains(scratch.prefix)))
             #expect(try Lab.down(spec).isEmpty)
             #expect(try Lab.status(spec).isDown)
+            #expect(scratch.stateFiles().isEmpty)
         }
     }
 
@@ -116,12 +117,12 @@ struct LabUpDownTests {
             let spec = try scratch.load("seed")
             let host = scratch.name("host")
             try NetworkNamespace.add(host)
-            let total = try Lab.up(spec).applied.count
+            let total = try Lab.up(spec, adopt: true).applied.count
             _ = try Lab.down(spec)
-            try NetworkNamespace.add(host)
+            #expect(NetworkNamespace.exists(host), "down leaves the adopted namespace")
             for failing in 0..<(total - 1) {
                 #expect(throws: LabError.self) {
-                    try Lab.up(spec) { index, _ in
+                    try Lab.up(spec, adopt: true) { index, _ in
                         if index == failing { throw InjectedFault(index: index) }
                     }
                 }

@@ -10,10 +10,15 @@ let mlabPath = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathCo
     .appendingPathComponent("mlab").path
 
 /// Runs mlab; returns exit status, stdout and stderr.
-func mlab(_ arguments: [String]) throws -> (Int32, String, String) {
+func mlab(_ arguments: [String], environment: [String: String] = [:]) throws -> (
+    Int32, String, String
+) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: mlabPath)
     process.arguments = arguments
+    if !environment.isEmpty {
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    }
     let out = Pipe()
     let err = Pipe()
     process.standardOutput = out
@@ -78,7 +83,7 @@ struct MLabCommandTests {
             try NetworkNamespace.add(host)
             try iproute("-n", host, "route", "add", "blackhole", "10.8.0.0/24")
             let (code, _, errors) = try mlab([
-                "lab", "up", "--netns-prefix", scratch.prefix, "--host", host, path,
+                "lab", "up", "--adopt", "--netns-prefix", scratch.prefix, "--host", host, path,
             ])
             #expect(code == 1)
             #expect(
