@@ -121,7 +121,7 @@ struct LabCommand: ParsableCommand {
             let spec = try lab.load()
             let timeout = timeout
             let result = try waitFor { try await Lab.check(spec, timeoutMilliseconds: timeout) }
-            print(result.matrix())
+            print(result.matrix(namespaceName: spec.renaming.fileName(ofNamespace:)))
             let surprises = result.probes.filter { !$0.matches }.count
             print(
                 result.passed
