@@ -173,7 +173,8 @@ struct LabUpDownTests {
             let error = #expect(throws: LabError.self) { try Lab.up(spec) }
             #expect(
                 error?.description.contains(
-                    "aaa@\(host) exists but bbb@\(scratch.name("gruen")) does not") == true)
+                    "\(spec.file):11: veth aaa@host bbb@gruen: aaa@host exists but bbb@gruen does not"
+                ) == true, "\(error?.description ?? "")")
             #expect(!NetworkNamespace.exists(scratch.name("gruen")))
         }
     }
