@@ -9,13 +9,27 @@ public struct LabError: Error, Sendable, CustomStringConvertible {
     public var message: String
     /// Undo steps that themselves failed during rollback (empty: everything was undone).
     public var rollbackFailures: [String] = []
+    /// The changes a failed `up` had made and undid, in the file's words, in undo order.
+    public var rolledBack: [String] = []
+    /// The lab file, for the rollback line.
+    public var file: String = ""
 
     public var description: String {
         var text = "\(location): \(message)"
+        if !file.isEmpty {
+            text +=
+                rolledBack.isEmpty
+                ? "\n\(file): up changed nothing before it failed"
+                : "\n\(file): up rolled back the \(changes(rolledBack.count)) it had made: "
+                    + rolledBack.joined(separator: ", ")
+        }
         for failure in rollbackFailures { text += "\n\(location): rollback: \(failure)" }
         return text
     }
 }
+
+/// "1 change", "2 changes".
+public func changes(_ count: Int) -> String { count == 1 ? "1 change" : "\(count) changes" }
 
 /// Called after each step `up` applies, with the step's index; a throw makes `up` fail there
 /// and roll back. Tests use it to fail every step in turn.
@@ -32,17 +46,24 @@ public struct LabUpReport: Sendable {
 public enum Lab {
     /// Brings the lab up: creates what is missing, in order, and nothing else, so a second
     /// `up` changes nothing. If a step fails, every step this call applied is undone, in
-    /// reverse, before the error is thrown. Conflicts (an object of the wrong kind in the
-    /// way) are reported before anything changes.
+    /// reverse, before the error is thrown. Refused before anything changes: another lab's
+    /// namespace or host network (both files' lines named), an object of the wrong kind in the
+    /// way, and — unless `adopt` — a namespace or link that exists but this lab did not make.
+    /// What `up` made is recorded in the lab's state file (`LabState`), for `down`.
     public static func up(
-        _ spec: LabSpec, faultInjection: LabFaultInjection? = nil,
+        _ spec: LabSpec, adopt: Bool = false, faultInjection: LabFaultInjection? = nil,
         progress: (LabStep) -> Void = { _ in }
     ) throws(LabError) -> LabUpReport {
+        let previous = try LabState.load(spec.instanceName)
+        var state = LabState(claimsOf: spec)
+        try LabOwnership.refuseOverlaps(
+            spec, claims: state, others: try LabState.others(than: spec.instanceName))
         let context = LabContext()
         let items = try items(spec, context: context)
         let conflicts = items.compactMap { item -> String? in
             if case .conflict(let why) = item.state {
-                return "\(spec.location(item.step.line)): \(item.step): \(why)"
+                return
+                    "\(spec.location(item.step.line)): \(item.step.summary(spec.renaming)): \(why)"
             }
             return nil
         }
@@ -52,27 +73,51 @@ public enum Lab {
                 message: "lab \(spec.name) conflicts with what exists (run down first?):\n"
                     + conflicts.joined(separator: "\n"))
         }
+        if !adopt {
+            try LabOwnership.refuseAdoption(spec, items: items, made: previous?.made ?? [])
+        }
         var applied: [(LabStep, Forwarding?)] = []
+        func fail(_ step: LabStep, _ error: any Error) -> LabError {
+            let reason = (error as? NetlinkError)?.reason ?? "\(error)"
+            var failure = LabError(
+                location: spec.location(step.line),
+                message: "\(step.summary(spec.renaming)): \(reason)")
+            failure.file = spec.file
+            failure.rollbackFailures = rollback(applied, context: context).failures
+            failure.rolledBack = applied.reversed().map { $0.0.summary(spec.renaming) }
+            return failure
+        }
         for item in items where item.state == .missing {
             do {
-                let previous = try item.step.apply(in: context)
-                applied.append((item.step, previous))
+                let replaced = try item.step.apply(in: context)
+                applied.append((item.step, replaced))
                 progress(item.step)
                 try faultInjection?(applied.count - 1, item.step)
             } catch {
-                var failure = LabError(location: spec.location(item.step.line), message: "\(error)")
-                if !(error is NetlinkError) { failure.message = "\(item.step): \(error)" }
-                failure.rollbackFailures = rollback(applied, context: context)
-                throw failure
+                throw fail(item.step, error)
             }
+        }
+        state.made = previous?.made ?? []
+        for (step, replaced) in applied
+        where !state.made.contains(where: { $0.action == step.action }) {
+            state.made.append(LabState.Change(action: step.action, previous: replaced))
+        }
+        do {
+            try state.save()
+        } catch {
+            if let last = applied.last?.0 { throw fail(last, error) }
+            throw error
         }
         return LabUpReport(applied: applied.map(\.0))
     }
 
-    /// Undoes `applied` in reverse; returns the undo steps that failed.
-    private static func rollback(_ applied: [(LabStep, Forwarding?)], context: LabContext)
-        -> [String]
-    {
+    /// Undoes `applied` in reverse; returns what it undid (in the file's words, when given a
+    /// renaming) and the undo steps that failed. With `toleratingGone`, an object already gone
+    /// (deleted by hand) is no failure.
+    private static func rollback(
+        _ applied: [(LabStep, Forwarding?)], context: LabContext, renaming: LabRenaming = .none,
+        toleratingGone: Bool = false
+    ) -> (undone: [String], failures: [String]) {
         var createdNamespaces: Set<String> = []
         var createdLinks: Set<LabInterface> = []
         for (step, _) in applied {
@@ -80,87 +125,52 @@ public enum Lab {
             if let namespace = made.namespace { createdNamespaces.insert(namespace) }
             createdLinks.formUnion(made.links)
         }
+        var undone: [String] = []
         var failures: [String] = []
         for (step, previous) in applied.reversed() {
             do {
-                try step.undo(
+                if case .addNamespace(let name) = step.action, toleratingGone,
+                    !NetworkNamespace.exists(name)
+                {
+                    continue
+                }
+                let acted = try step.undo(
                     in: context, previous: previous, createdNamespaces: createdNamespaces,
                     createdLinks: createdLinks)
+                if acted { undone.append(step.summary(renaming)) }
+            } catch
+                where toleratingGone
+                && [ENODEV, ENOENT, EADDRNOTAVAIL, ESRCH].contains(error.errno)
+            {
+                // Already gone (deleted by hand, or with something deleted before).
             } catch {
-                failures.append("undo \(step): \(error)")
+                failures.append("undo \(step.summary(renaming)): \(error.reason)")
             }
         }
-        return failures
+        return (undone, failures)
     }
 
-    /// Takes the lab down: deletes its host-side links (veth ends and bridges of the kind the
-    /// lab declares, nothing else) and its namespaces, which takes everything inside them.
-    /// Returns what it did, as iproute2 commands (empty: nothing of the lab existed).
-    /// Carries on past failures and reports them all at the end.
+    /// Takes the lab down: undoes exactly what its `up`s made, as recorded in its state file,
+    /// newest first (deleting a namespace it made takes everything inside along), then removes
+    /// the state file. Namespaces and links it adopted, and everything of other labs or of the
+    /// user, stay. Returns what it undid, in the file's words (empty: the lab was not up).
+    /// Carries on past failures and reports them all at the end (the state file then stays).
     public static func down(_ spec: LabSpec, progress: (String) -> Void = { _ in }) throws(LabError)
         -> [String]
     {
-        var done: [String] = []
-        var failures: [String] = []
-        let ownsHostLinks =
-            spec.veths.contains { $0.first.namespace == nil || $0.second.namespace == nil }
-            || spec.bridges.contains { $0.bridge.namespace == nil }
-        if ownsHostLinks {
-            do {
-                let host = try NetlinkHandle()
-                for veth in spec.veths {
-                    // One end is enough: deleting it removes its peer too.
-                    guard let end = [veth.first, veth.second].first(where: { $0.namespace == nil })
-                    else { continue }
-                    if let link = try host.linkIfPresent(named: end.name), link.kind == "veth" {
-                        step("ip link del \(end.name)", &done, &failures, progress) {
-                            () throws(NetlinkError) in
-                            try host.deleteLink(end.name)
-                        }
-                    }
-                }
-                for bridge in spec.bridges where bridge.bridge.namespace == nil {
-                    if let link = try host.linkIfPresent(named: bridge.bridge.name),
-                        link.kind == "bridge"
-                    {
-                        step("ip link del \(bridge.bridge.name)", &done, &failures, progress) {
-                            () throws(NetlinkError) in
-                            try host.deleteLink(bridge.bridge.name)
-                        }
-                    }
-                }
-            } catch {
-                failures.append("\(error)")
-            }
-        }
-        for namespace in spec.namespaces where NetworkNamespace.exists(namespace.name) {
-            step("ip netns del \(namespace.name)", &done, &failures, progress) {
-                () throws(NetlinkError) in
-                try NetlinkError.from { () throws(NamespaceError) in
-                    try NetworkNamespace.delete(namespace.name)
-                }
-            }
-        }
+        guard let state = try LabState.load(spec.instanceName) else { return [] }
+        let context = LabContext()
+        let changes = state.made.map { (LabStep(action: $0.action, line: 0), $0.previous) }
+        let (undone, failures) = rollback(
+            changes, context: context, renaming: spec.renaming, toleratingGone: true)
+        for action in undone { progress(action) }
         if !failures.isEmpty {
             throw LabError(
                 location: spec.file,
                 message: "lab \(spec.name): down failed:\n" + failures.joined(separator: "\n"))
         }
-        return done
-    }
-
-    private static func step(
-        _ description: String, _ done: inout [String], _ failures: inout [String],
-        _ progress: (String) -> Void,
-        _ body: () throws(NetlinkError) -> Void
-    ) {
-        do {
-            try body()
-            done.append(description)
-            progress(description)
-        } catch {
-            failures.append("\(error)")
-        }
+        try LabState.remove(spec.instanceName)
+        return undone
     }
 
     /// Every object of the lab compared with what exists, in `up`'s order, plus drift:

@@ -73,6 +73,8 @@ func compare(_ spec: LabSpec, with actual: LabObservation) -> [LabItem] {
     func link(_ interface: LabInterface) -> Link? {
         actual[interface.namespace].link(interface.name)
     }
+    // Conflicts are told in the lab file's names.
+    func named(_ interface: LabInterface) -> String { spec.renaming.fileName(of: interface) }
 
     for namespace in spec.namespaces {
         add(
@@ -103,11 +105,15 @@ func compare(_ spec: LabSpec, with actual: LabObservation) -> [LabItem] {
             let (wrong, kind) = a.kind == "veth" ? (veth.second, b.kind) : (veth.first, a.kind)
             add(
                 action, veth.line,
-                .conflict("\(wrong) exists and is \(kind ?? "a device"), not a veth"))
+                .conflict("\(named(wrong)) exists and is \(kind ?? "a device"), not a veth"))
         case (_?, nil):
-            add(action, veth.line, .conflict("\(veth.first) exists but \(veth.second) does not"))
+            add(
+                action, veth.line,
+                .conflict("\(named(veth.first)) exists but \(named(veth.second)) does not"))
         case (nil, _?):
-            add(action, veth.line, .conflict("\(veth.second) exists but \(veth.first) does not"))
+            add(
+                action, veth.line,
+                .conflict("\(named(veth.second)) exists but \(named(veth.first)) does not"))
         }
     }
     for bridge in spec.bridges {
@@ -116,7 +122,7 @@ func compare(_ spec: LabSpec, with actual: LabObservation) -> [LabItem] {
             existing == nil
             ? .missing
             : existing?.kind == "bridge"
-                ? .present : .conflict("\(bridge.bridge) exists and is not a bridge")
+                ? .present : .conflict("\(named(bridge.bridge)) exists and is not a bridge")
         add(.addBridge(bridge.bridge), bridge.line, state)
     }
     for bridge in spec.bridges {

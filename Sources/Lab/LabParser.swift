@@ -34,6 +34,23 @@ public struct LabRenaming: Sendable {
     }
 
     public static let none = LabRenaming()
+
+    /// The lab file's name of a (renamed) namespace: "host" for the host or its stand-in.
+    public func fileName(ofNamespace namespace: String?) -> String {
+        guard let namespace, namespace != hostNamespace else { return "host" }
+        return namespace.hasPrefix(namespacePrefix)
+            ? String(namespace.dropFirst(namespacePrefix.count)) : namespace
+    }
+
+    /// The lab file's name of a (renamed) interface name.
+    public func fileName(ofInterface name: String) -> String {
+        name.hasPrefix(interfacePrefix) ? String(name.dropFirst(interfacePrefix.count)) : name
+    }
+
+    /// `IF@NS` as the lab file writes it.
+    public func fileName(of interface: LabInterface) -> String {
+        "\(fileName(ofInterface: interface.name))@\(fileName(ofNamespace: interface.namespace))"
+    }
 }
 
 /// Reads the lab file format documented in docs/LABS.md.
@@ -43,6 +60,7 @@ public enum LabParser {
         throws(LabFileError) -> LabSpec
     {
         var parser = Parser(file: file, renaming: renaming)
+        var statements: [(words: [String], line: Int)] = []
         for (offset, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false)
             .enumerated()
         {
@@ -51,7 +69,18 @@ public enum LabParser {
                 ?? ""
             let words = content.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
                 .map(String.init)
-            if !words.isEmpty { parser.statement(words, line: offset + 1) }
+            if !words.isEmpty { statements.append((words, offset + 1)) }
+        }
+        // Statements may come in any order: namespaces first, so that a use before the
+        // `netns` line finds it.
+        for statement in statements where statement.words[0] == "netns" {
+            parser.statement(statement.words, line: statement.line)
+        }
+        for statement in statements where statement.words[0] != "netns" {
+            parser.statement(statement.words, line: statement.line)
+        }
+        for statement in statements {
+            parser.spec.statements[statement.line] = statement.words.joined(separator: " ")
         }
         parser.validate()
         if !parser.diagnostics.isEmpty {
@@ -78,10 +107,20 @@ private struct Parser {
         if name.hasSuffix(".conf") { name.removeLast(5) }
         if name.hasPrefix("lab-") { name.removeFirst(4) }
         spec = LabSpec(name: name, file: file)
+        spec.renaming = renaming
         self.renaming = renaming
         if let host = renaming.hostNamespace {
             spec.namespaces.append(LabNamespace(name: host, forwards: false, line: 0))
         }
+    }
+
+    /// `IF@NS` as the file writes it.
+    func shown(_ interface: LabInterface) -> String { renaming.fileName(of: interface) }
+
+    /// " (did you mean …?)" among the interfaces declared in the same namespace.
+    func interfaceHint(_ interface: LabInterface) -> String {
+        let names = declared.keys.filter { $0.namespace == interface.namespace }.map(shown)
+        return NearMiss.hint(for: shown(interface), among: names)
     }
 
     mutating func error(_ line: Int, _ message: String) {
@@ -99,9 +138,13 @@ private struct Parser {
         case "addr": address(words, line: line)
         case "route": route(words, line: line)
         default:
+            let known = ["lab", "netns", "veth", "bridge", "addr", "route"]
+            let hint = NearMiss.hint(for: words[0], among: known)
             error(
                 line,
-                "unknown statement \"\(words[0])\" (expected lab, netns, veth, bridge, addr or route)"
+                hint.isEmpty
+                    ? "unknown statement \"\(words[0])\" (expected lab, netns, veth, bridge, addr or route)"
+                    : "unknown statement \"\(words[0])\"\(hint)"
             )
         }
     }
@@ -111,7 +154,17 @@ private struct Parser {
         if name == "host" { return .some(renaming.hostNamespace) }
         let renamed = renaming.namespacePrefix + name
         guard spec.namespaces.contains(where: { $0.name == renamed }) else {
-            error(line, "unknown namespace \"\(name)\" (declare it with: netns \(name))")
+            let declared = spec.namespaces.filter { $0.line > 0 }.map {
+                renaming.fileName(ofNamespace: $0.name)
+            }
+            var hint = NearMiss.hint(for: name, among: declared + ["host"])
+            if hint.isEmpty {
+                hint =
+                    declared.isEmpty
+                    ? " (no namespace is declared: add a netns line)"
+                    : " (declared: \(declared.joined(separator: ", ")) and host)"
+            }
+            error(line, "unknown namespace \"\(name)\"\(hint)")
             return nil
         }
         return .some(renamed)
@@ -141,7 +194,10 @@ private struct Parser {
             return false
         }
         if let earlier = declared[interface] {
-            error(line, "duplicate interface \(interface) (first declared on line \(earlier))")
+            error(
+                line,
+                "duplicate interface \(renaming.fileName(of: interface)) (first declared on line \(earlier))"
+            )
             return false
         }
         declared[interface] = line
@@ -250,10 +306,10 @@ private struct Parser {
                 if declared[interface] == nil {
                     error(
                         bridge.line,
-                        "bridge port \(interface) is not declared (ports must be in the bridge's namespace)"
-                    )
+                        "bridge port \(shown(interface)) is not declared (ports must be in the bridge's namespace)"
+                            + interfaceHint(interface))
                 } else if bridgeNames.contains(interface) {
-                    error(bridge.line, "bridge port \(interface) is itself a bridge")
+                    error(bridge.line, "bridge port \(shown(interface)) is itself a bridge")
                 }
             }
         }
@@ -264,7 +320,7 @@ private struct Parser {
                 if let earlier = portOwners[interface] {
                     error(
                         bridge.line,
-                        "\(interface) is already a port of the bridge on line \(earlier)")
+                        "\(shown(interface)) is already a port of the bridge on line \(earlier)")
                 }
                 portOwners[interface] = bridge.line
             }
@@ -273,15 +329,17 @@ private struct Parser {
         var seen: [IPAddress: LabAddress] = [:]
         for address in spec.addresses {
             if declared[address.interface] == nil {
+                let hint = interfaceHint(address.interface)
                 error(
                     address.line,
-                    "unknown interface \(address.interface) (declare it with veth or bridge)")
+                    "unknown interface \(shown(address.interface))"
+                        + (hint.isEmpty ? " (declare it with veth or bridge)" : hint))
                 continue
             }
             if portOwners[address.interface] != nil {
                 error(
                     address.line,
-                    "\(address.interface) is a bridge port: put the address on the bridge")
+                    "\(shown(address.interface)) is a bridge port: put the address on the bridge")
             }
             if let earlier = seen[address.prefix.address] {
                 error(
@@ -314,9 +372,9 @@ private struct Parser {
             if let device = route.device,
                 declared[LabInterface(name: device, namespace: route.namespace)] == nil
             {
+                let interface = LabInterface(name: device, namespace: route.namespace)
                 error(
-                    route.line,
-                    "unknown interface \(LabInterface(name: device, namespace: route.namespace))")
+                    route.line, "unknown interface \(shown(interface))" + interfaceHint(interface))
                 continue
             }
             guard let gateway = route.gateway else { continue }
@@ -327,11 +385,13 @@ private struct Parser {
             if !attached.contains(where: { $0.prefix.contains(gateway) }) {
                 error(
                     route.line,
-                    "gateway \(gateway) is on no network attached to \(route.namespace ?? "host")")
+                    "gateway \(gateway) is on no network attached to \(renaming.fileName(ofNamespace: route.namespace))"
+                )
             } else if attached.contains(where: { $0.prefix.address == gateway }) {
                 error(
                     route.line,
-                    "gateway \(gateway) is an address of \(route.namespace ?? "host") itself")
+                    "gateway \(gateway) is an address of \(renaming.fileName(ofNamespace: route.namespace)) itself"
+                )
             }
         }
     }

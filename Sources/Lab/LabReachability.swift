@@ -33,6 +33,48 @@ struct LabReachability {
     private func deliver(
         from namespace: String?, to destination: IPAddress, sourceAddress: IPAddress?, hops: Int
     ) -> (String?, IPAddress?)? {
+        var ignored: [Hop] = []
+        return walk(
+            from: namespace, to: destination, sourceAddress: sourceAddress, hops: hops,
+            into: &ignored)
+    }
+
+    /// One hop of a path the file implies: from `namespace` out of `interface` (by a
+    /// connected network or a route of the file) to the neighbour in `next`, which must
+    /// forward unless the packet is for it.
+    struct Hop {
+        var namespace: String?
+        var interface: LabInterface
+        /// The file's route taken; nil: the connected network of `interface`.
+        var route: LabRoute?
+        /// The address of `interface` whose network the packet leaves by (connected hops).
+        var connected: LabAddress?
+        var neighbour: LabAddress
+        var mustForward: Bool
+    }
+
+    /// The hops from `source` to `destination`, and back to the source address picked:
+    /// (forward, back), nil where the file implies no path.
+    func path(from source: String?, to destination: IPAddress) -> (forward: [Hop], back: [Hop])? {
+        var forward: [Hop] = []
+        guard
+            let (owner, chosen) = walk(
+                from: source, to: destination, sourceAddress: nil, hops: 16, into: &forward)
+        else { return nil }
+        guard let chosen else { return (forward, []) }
+        var back: [Hop] = []
+        guard
+            walk(from: owner, to: chosen, sourceAddress: destination, hops: 16, into: &back)?.0
+                == source
+        else { return nil }
+        return (forward, back)
+    }
+
+    /// Follows a packet hop by hop, recording each hop (see `deliver`).
+    private func walk(
+        from namespace: String?, to destination: IPAddress, sourceAddress: IPAddress?, hops: Int,
+        into path: inout [Hop]
+    ) -> (String?, IPAddress?)? {
         let local = spec.addresses.filter { $0.interface.namespace == namespace }
         if local.contains(where: { $0.prefix.address == destination }) {
             return (namespace, sourceAddress)
@@ -44,8 +86,7 @@ struct LabReachability {
             sourceAddress
             ?? local.first {
                 $0.interface == interface && $0.prefix.address.family == destination.family
-            }?.prefix
-            .address
+            }?.prefix.address
         guard let chosen else { return nil }
         let segment = segments.segment(of: interface)
         guard
@@ -55,14 +96,43 @@ struct LabReachability {
             })
         else { return nil }
         let next = neighbour.interface.namespace
-        // Weak host model: any local address is accepted on any interface, without forwarding.
-        if spec.addresses.contains(where: {
+        let isFinal = spec.addresses.contains {
             $0.interface.namespace == next && $0.prefix.address == destination
-        }) {
-            return (next, chosen)
         }
+        let taken = routeTaken(in: namespace, to: destination)
+        path.append(
+            Hop(
+                namespace: namespace, interface: interface, route: taken,
+                connected: taken == nil
+                    ? local.first { $0.interface == interface && $0.prefix.contains(destination) }
+                    : nil,
+                neighbour: neighbour, mustForward: !isFinal))
+        if isFinal { return (next, chosen) }
         guard let next, forwarding.contains(next) else { return nil }
-        return deliver(from: next, to: destination, sourceAddress: chosen, hops: hops - 1)
+        return walk(from: next, to: destination, sourceAddress: chosen, hops: hops - 1, into: &path)
+    }
+
+    /// The file's route `route(in:to:)` picks, nil when a connected network wins.
+    private func routeTaken(in namespace: String?, to destination: IPAddress) -> LabRoute? {
+        var best: (length: Int, route: LabRoute?)?
+        for address in spec.addresses
+        where address.interface.namespace == namespace && address.prefix.contains(destination) {
+            if best == nil || address.prefix.length > best!.length {
+                best = (address.prefix.length, nil)
+            }
+        }
+        for route in spec.routes where route.namespace == namespace {
+            let length: Int
+            if let target = route.destination {
+                guard target.contains(destination) else { continue }
+                length = target.length
+            } else {
+                guard route.gateway?.family == destination.family else { continue }
+                length = 0
+            }
+            if best == nil || length > best!.length { best = (length, route) }
+        }
+        return best?.route
     }
 
     /// Longest-prefix match over connected networks and the lab's routes: the interface a

@@ -63,6 +63,10 @@ public struct LabSpec: Sendable {
     public var bridges: [LabBridge] = []
     public var addresses: [LabAddress] = []
     public var routes: [LabRoute] = []
+    /// How the file's names were changed; messages give the file's names back.
+    public var renaming: LabRenaming = .none
+    /// Each statement as the file writes it (comments and extra blanks dropped), by line.
+    public var statements: [Int: String] = [:]
 
     /// The namespaces the lab touches: nil (host) if anything lives there, then the owned ones.
     public var allNamespaces: [String?] {
@@ -81,6 +85,16 @@ public struct LabSpec: Sendable {
         veths.flatMap { [$0.first, $0.second] } + bridges.map(\.bridge)
     }
 
-    /// `FILE:LINE`
-    public func location(_ line: Int) -> String { "\(file):\(line)" }
+    /// `FILE:LINE` (`FILE (--host)` for the stand-in host namespace, which has no line).
+    public func location(_ line: Int) -> String {
+        line == 0 ? "\(file) (--host)" : "\(file):\(line)"
+    }
+
+    /// This copy of the lab on the machine: its name after the namespace prefix, so that
+    /// prefixed copies of one lab have a state file each.
+    public var instanceName: String {
+        (renaming.namespacePrefix + name).map { $0 == "/" ? "_" : $0 }.reduce(into: "") {
+            $0.append($1)
+        }
+    }
 }

@@ -50,6 +50,36 @@ public struct LabStep: Sendable, CustomStringConvertible {
     }
 }
 
+extension LabStep {
+    /// The change in the lab file's words and names (`addr ccc@gruen 10.0.0.2/24`), for
+    /// messages: the student wrote the file, not the iproute2 commands.
+    public func summary(_ renaming: LabRenaming) -> String {
+        func ns(_ namespace: String?) -> String { renaming.fileName(ofNamespace: namespace) }
+        func at(_ interface: LabInterface) -> String { renaming.fileName(of: interface) }
+        switch action {
+        case .addNamespace(let name): return "netns \(ns(name))"
+        case .setForwarding(let name, let value):
+            return "forwarding \(value.ipv4 || value.ipv6 ? "on" : "off") in \(ns(name))"
+        case .addVeth(let creator, let peer): return "veth \(at(creator)) \(at(peer))"
+        case .addBridge(let bridge): return "bridge \(at(bridge))"
+        case .setMaster(let port, let bridge):
+            return
+                "port \(at(port)) into bridge \(renaming.fileName(ofInterface: bridge))@\(ns(port.namespace))"
+        case .setUp(let link):
+            return link.name == "lo" ? "lo@\(ns(link.namespace)) up" : "\(at(link)) up"
+        case .addAddress(let link, let prefix): return "addr \(at(link)) \(prefix)"
+        case .addRoute(let route):
+            var text =
+                "route \(ns(route.namespace)) " + (route.destination.map { "\($0)" } ?? "default")
+            if let gateway = route.gateway { text += " via \(gateway)" }
+            if let device = route.device {
+                text += " dev \(renaming.fileName(ofInterface: device))"
+            }
+            return text
+        }
+    }
+}
+
 func ip(_ namespace: String?) -> String { namespace.map { "ip -n \($0)" } ?? "ip" }
 
 /// Netlink handles for the namespaces of one operation, opened on first use and closed with
@@ -107,7 +137,7 @@ extension LabStep {
     func undo(
         in context: LabContext, previous: Forwarding?, createdNamespaces: Set<String>,
         createdLinks: Set<LabInterface>
-    ) throws(NetlinkError) {
+    ) throws(NetlinkError) -> Bool {
         func inCreated(_ namespace: String?) -> Bool {
             namespace.map { createdNamespaces.contains($0) } ?? false
         }
@@ -115,42 +145,51 @@ extension LabStep {
         case .addNamespace(let name):
             context.forget(name)
             try NetlinkError.from { () throws(NamespaceError) in try NetworkNamespace.delete(name) }
+            return true
         case .setForwarding(let name, _):
             if !inCreated(name), let previous {
                 try NetlinkError.from { () throws(NamespaceError) in
                     try NetworkNamespace.setForwarding(previous, in: name)
                 }
+                return true
             }
         case .addVeth(let creator, let peer):
             if !(inCreated(creator.namespace) && inCreated(peer.namespace)) {
                 try context.handle(creator.namespace).deleteLink(creator.name)
+                return true
             }
         case .addBridge(let bridge):
             if !inCreated(bridge.namespace) {
                 try context.handle(bridge.namespace).deleteLink(bridge.name)
+                return true
             }
         case .setMaster(let port, _):
             if !inCreated(port.namespace) && !createdLinks.contains(port) {
                 try context.handle(port.namespace).setNoMaster(port.name)
+                return true
             }
         case .setUp(let link):
             if !inCreated(link.namespace) && !createdLinks.contains(link) {
                 try context.handle(link.namespace).setDown(link.name)
+                return true
             }
         case .addAddress(let link, let prefix):
             if !inCreated(link.namespace) && !createdLinks.contains(link) {
                 try context.handle(link.namespace).deleteAddress(prefix, from: link.name)
+                return true
             }
         case .addRoute(let route):
             if !inCreated(route.namespace) {
                 do {
                     try context.handle(route.namespace).deleteRoute(
                         route.destination, via: route.gateway, device: route.device)
+                    return true
                 } catch  where error.errno == ESRCH {
                     // Gone with its link already.
                 }
             }
         }
+        return false
     }
 
     /// The namespaces and links this step creates, for `undo`'s bookkeeping.

@@ -19,6 +19,8 @@ public struct Link: Sendable, Hashable {
     /// Set when the peer lives in another namespace (`IFLA_LINK_NETNSID`).
     public var peerNamespaceID: Int32?
     public var mtu: UInt32
+    /// The lower layer is up (`IFLA_CARRIER`): for a veth, its peer is up too.
+    public var hasCarrier = false
 
     /// Parses one RTM_NEWLINK message.
     static func parse(_ message: UnsafePointer<nlmsghdr>) -> Link? {
@@ -33,6 +35,7 @@ public struct Link: Sendable, Hashable {
             switch Int(type) {
             case IFLA_IFNAME: link.name = AttributeWalker.string(attribute)
             case IFLA_MTU: link.mtu = mnl_attr_get_u32(attribute)
+            case IFLA_CARRIER: link.hasCarrier = mnl_attr_get_u8(attribute) != 0
             case IFLA_MASTER:
                 let master = Int32(bitPattern: mnl_attr_get_u32(attribute))
                 link.masterIndex = master == 0 ? nil : master

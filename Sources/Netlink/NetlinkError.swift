@@ -29,8 +29,11 @@ public struct NetlinkError: Error, Sendable, CustomStringConvertible, Equatable 
         }
     }
 
-    public var description: String {
-        var text = "\(operation): \(String(cString: strerror(errno)))"
+    public var description: String { "\(operation): \(reason)" }
+
+    /// What went wrong without the operation: the errno's text and the kernel's explanation.
+    public var reason: String {
+        var text = String(cString: strerror(errno))
         if let kernelMessage, !kernelMessage.isEmpty { text += " (\(kernelMessage))" }
         return text
     }

@@ -38,8 +38,12 @@ struct AddrCommand: ParsableCommand {
         @Argument var prefix: String
         @Argument var device: String
         func run() throws {
-            try NetlinkHandle(namespace: netns.namespace).addAddress(
-                try parsePrefix(prefix), to: device)
+            let parsed = try parsePrefix(prefix)
+            try speakingMLab(
+                "addr add \(prefix) \(device)", namespace: netns.namespace, device: device
+            ) {
+                try NetlinkHandle(namespace: netns.namespace).addAddress(parsed, to: device)
+            }
         }
     }
 
@@ -51,8 +55,12 @@ struct AddrCommand: ParsableCommand {
         @Argument var prefix: String
         @Argument var device: String
         func run() throws {
-            try NetlinkHandle(namespace: netns.namespace).deleteAddress(
-                try parsePrefix(prefix), from: device)
+            let parsed = try parsePrefix(prefix)
+            try speakingMLab(
+                "addr del \(prefix) \(device)", namespace: netns.namespace, device: device
+            ) {
+                try NetlinkHandle(namespace: netns.namespace).deleteAddress(parsed, from: device)
+            }
         }
     }
 }
@@ -68,8 +76,11 @@ struct RouteCommand: ParsableCommand {
         @Option(help: "Gateway address.") var via: String?
         @Option(help: "Output interface.") var dev: String?
 
-        func parsed() throws -> (IPPrefix?, IPAddress?) {
-            let target = destination == "default" ? nil : try parsePrefix(destination)
+        /// The destination and gateway. `add` needs a gateway or a device to send to; `del`,
+        /// like `ip route del`, deletes the first route to the destination when neither is
+        /// given (`default` alone is IPv4's, `--ipv6` makes it IPv6's, as `ip -6`).
+        func parsed(adding: Bool, ipv6: Bool = false) throws -> (IPPrefix?, IPAddress?) {
+            var target = destination == "default" ? nil : try parsePrefix(destination)
             let gateway = try via.map { text -> IPAddress in
                 guard let address = IPAddress(text) else {
                     throw ValidationError("\(text): not an address")
@@ -77,8 +88,9 @@ struct RouteCommand: ParsableCommand {
                 return address
             }
             if gateway == nil && dev == nil {
-                throw ValidationError("a route needs --via or --dev")
+                guard !adding else { throw ValidationError("a route needs --via or --dev") }
             }
+            if target == nil && gateway == nil { target = IPPrefix(ipv6 ? "::/0" : "0.0.0.0/0") }
             return (target, gateway)
         }
     }
@@ -109,22 +121,34 @@ struct RouteCommand: ParsableCommand {
         @OptionGroup var netns: NamespaceOption
         @OptionGroup var route: RouteArguments
         func run() throws {
-            let (destination, gateway) = try route.parsed()
-            try NetlinkHandle(namespace: netns.namespace).addRoute(
-                destination, via: gateway, device: route.dev)
+            let (destination, gateway) = try route.parsed(adding: true)
+            try speakingMLab(
+                "route add \(route.destination)", namespace: netns.namespace, device: route.dev
+            ) {
+                try NetlinkHandle(namespace: netns.namespace).addRoute(
+                    destination, via: gateway, device: route.dev)
+            }
         }
     }
 
     struct Del: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "del",
-            abstract: "ip route del DEST [via GW] [dev NAME]")
+            abstract: "ip route del DEST [via GW] [dev NAME]",
+            discussion:
+                "Without --via and --dev, deletes the first route to DEST, as ip route del does.")
         @OptionGroup var netns: NamespaceOption
         @OptionGroup var route: RouteArguments
+        @Flag(name: .customLong("ipv6"), help: "With default alone: the IPv6 default route.")
+        var ipv6 = false
         func run() throws {
-            let (destination, gateway) = try route.parsed()
-            try NetlinkHandle(namespace: netns.namespace).deleteRoute(
-                destination, via: gateway, device: route.dev)
+            let (destination, gateway) = try route.parsed(adding: false, ipv6: ipv6)
+            try speakingMLab(
+                "route del \(route.destination)", namespace: netns.namespace, device: route.dev
+            ) {
+                try NetlinkHandle(namespace: netns.namespace).deleteRoute(
+                    destination, via: gateway, device: route.dev)
+            }
         }
     }
 }

@@ -22,8 +22,16 @@ struct NcCommand: ParsableCommand {
     var crlf = false
     @Option(
         name: .customShort("w"),
-        help: "Seconds allowed to connect, and idle seconds after which the relay ends.")
+        help: ArgumentHelp(
+            "Seconds allowed to connect, and idle seconds after which the relay ends.",
+            discussion:
+                "Without -w, connecting gives up after \(Int(Self.defaultConnectTimeout)) seconds (the relay then never times out), instead of the kernel's two minutes of SYN retries."
+        ))
     var timeout: Double?
+
+    /// The connect timeout when `-w` is not given: an unreachable lab address answers
+    /// nothing, and the kernel's SYN retries would otherwise keep a student waiting ~2 min.
+    static let defaultConnectTimeout: Double = 10
     @Flag(name: .customShort("v"), help: "Report the connection on stderr.")
     var verbose = false
     @Option(name: .customLong("netns"), help: "Run from inside this named namespace.")
@@ -57,7 +65,8 @@ struct NcCommand: ParsableCommand {
                     host: arguments.count == 2 ? arguments[0] : nil, port: port, options: options)
             } else {
                 let fd = try TCP.connect(
-                    host: arguments[0], port: port, timeout: timeout, namespace: namespace)
+                    host: arguments[0], port: port, timeout: timeout ?? Self.defaultConnectTimeout,
+                    namespace: namespace)
                 defer { close(fd) }
                 if verbose {
                     printToStandardError(

@@ -14,6 +14,11 @@ struct LabCommand: ParsableCommand {
     /// The lab file and how to rename it (to run a lab twice side by side, or in tests).
     struct LabOptions: ParsableArguments {
         @Argument(help: "The lab file, e.g. conf/lab-seed.conf.") var file: String
+        @Option(
+            help: ArgumentHelp(
+                "Prefix for every namespace and interface name of the lab (default: $MLAB_PREFIX), so that several people can run one lab on one machine.",
+                discussion: "Interface names must still fit in 15 bytes: keep it short."))
+        var prefix: String?
         @Option(help: "Prefix for every namespace name of the lab.") var netnsPrefix: String = ""
         @Option(help: "Prefix for every interface name (names stay within 15 bytes).") var ifPrefix:
             String = ""
@@ -22,8 +27,10 @@ struct LabCommand: ParsableCommand {
 
         func load() throws -> LabSpec {
             let text = try readTextFile(file)
+            let shared = prefix ?? getenv("MLAB_PREFIX").map { String(cString: $0) } ?? ""
             let renaming = LabRenaming(
-                namespacePrefix: netnsPrefix, interfacePrefix: ifPrefix, hostNamespace: host)
+                namespacePrefix: netnsPrefix + shared, interfacePrefix: ifPrefix + shared,
+                hostNamespace: host)
             return try LabParser.parse(text, file: file, renaming: renaming)
         }
     }
@@ -36,22 +43,29 @@ struct LabCommand: ParsableCommand {
         )
         @OptionGroup var lab: LabOptions
         @Flag(help: "Print nothing but errors.") var quiet = false
+        @Flag(
+            help:
+                "Use namespaces and links that exist but that this lab did not create (down leaves them)."
+        )
+        var adopt = false
 
         func run() throws {
             let spec = try lab.load()
-            let report = try Lab.up(spec, progress: { step in if !quiet { print("+ \(step)") } })
+            let report = try Lab.up(
+                spec, adopt: adopt, progress: { step in if !quiet { print("+ \(step)") } })
             guard !quiet else { return }
             print(
                 report.isUnchanged
                     ? "lab \(spec.name): already up, nothing changed"
-                    : "lab \(spec.name): up (\(report.applied.count) changes)")
+                    : "lab \(spec.name): up (\(changes(report.applied.count)))")
         }
     }
 
     struct Down: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "down",
-            abstract: "Delete the lab's namespaces and host-side links, and nothing else.")
+            abstract:
+                "Undo exactly what up made (its state file under /run/mlab/labs), nothing else.")
         @OptionGroup var lab: LabOptions
         @Flag(help: "Print nothing but errors.") var quiet = false
 
@@ -107,7 +121,7 @@ struct LabCommand: ParsableCommand {
             let spec = try lab.load()
             let timeout = timeout
             let result = try waitFor { try await Lab.check(spec, timeoutMilliseconds: timeout) }
-            print(result.matrix())
+            print(result.matrix(namespaceName: spec.renaming.fileName(ofNamespace:)))
             let surprises = result.probes.filter { !$0.matches }.count
             print(
                 result.passed

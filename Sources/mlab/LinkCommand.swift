@@ -1,4 +1,5 @@
 import ArgumentParser
+import Namespaces
 import Netlink
 
 /// `mlab link …`, the single steps of `ip link`.
@@ -17,16 +18,21 @@ struct LinkCommand: ParsableCommand {
             commandName: "list", abstract: "ip link show")
         @OptionGroup var netns: NamespaceOption
         func run() throws {
-            let handle = try NetlinkHandle(namespace: netns.namespace)
-            let links = try handle.links()
+            let (handle, links) = try speakingMLab("link list", namespace: netns.namespace) {
+                let handle = try NetlinkHandle(namespace: netns.namespace)
+                return (handle, try handle.links())
+            }
+            let peers = VethPeers(handle: handle, links: links)
             for link in links {
                 var line =
-                    "\(link.index): \(link.name) \(link.kind ?? "-") \(link.isUp ? "UP" : "DOWN") mtu \(link.mtu)"
+                    "\(link.index): \(link.name) \(link.kind ?? "-") \(link.isUp ? "UP" : "DOWN")"
+                    + " carrier \(link.hasCarrier ? "yes" : "no") mtu \(link.mtu)"
                 if let master = link.masterIndex,
                     let bridge = links.first(where: { $0.index == master })
                 {
                     line += " master \(bridge.name)"
                 }
+                if link.kind == "veth" { line += " peer \(peers.describe(link))" }
                 print(line)
             }
         }
@@ -41,8 +47,16 @@ struct LinkCommand: ParsableCommand {
         @Argument var peer: String
         @Option(help: "Create the peer directly inside this namespace.") var peerNetns: String?
         func run() throws {
-            try NetlinkHandle(namespace: netns.namespace).addVeth(
-                name, peer: peer, peerNamespace: peerNetns)
+            try speakingMLab("link add-veth \(name) \(peer)", namespace: netns.namespace) {
+                if let peerNetns, !NetworkNamespace.exists(peerNetns) {
+                    throw VerbError(
+                        description:
+                            "mlab link add-veth \(name) \(peer): no namespace \"\(peerNetns)\" for --peer-netns"
+                    )
+                }
+                try NetlinkHandle(namespace: netns.namespace).addVeth(
+                    name, peer: peer, peerNamespace: peerNetns)
+            }
         }
     }
 
@@ -51,7 +65,11 @@ struct LinkCommand: ParsableCommand {
             commandName: "add-bridge", abstract: "ip link add name NAME type bridge")
         @OptionGroup var netns: NamespaceOption
         @Argument var name: String
-        func run() throws { try NetlinkHandle(namespace: netns.namespace).addBridge(name) }
+        func run() throws {
+            try speakingMLab("link add-bridge \(name)", namespace: netns.namespace) {
+                try NetlinkHandle(namespace: netns.namespace).addBridge(name)
+            }
+        }
     }
 
     struct Del: ParsableCommand {
@@ -60,7 +78,11 @@ struct LinkCommand: ParsableCommand {
             abstract: "ip link del NAME")
         @OptionGroup var netns: NamespaceOption
         @Argument var name: String
-        func run() throws { try NetlinkHandle(namespace: netns.namespace).deleteLink(name) }
+        func run() throws {
+            try speakingMLab("link del \(name)", namespace: netns.namespace, device: name) {
+                try NetlinkHandle(namespace: netns.namespace).deleteLink(name)
+            }
+        }
     }
 
     struct Up: ParsableCommand {
@@ -69,7 +91,11 @@ struct LinkCommand: ParsableCommand {
             abstract: "ip link set NAME up")
         @OptionGroup var netns: NamespaceOption
         @Argument var name: String
-        func run() throws { try NetlinkHandle(namespace: netns.namespace).setUp(name) }
+        func run() throws {
+            try speakingMLab("link up \(name)", namespace: netns.namespace, device: name) {
+                try NetlinkHandle(namespace: netns.namespace).setUp(name)
+            }
+        }
     }
 
     struct Down: ParsableCommand {
@@ -78,7 +104,11 @@ struct LinkCommand: ParsableCommand {
             abstract: "ip link set NAME down")
         @OptionGroup var netns: NamespaceOption
         @Argument var name: String
-        func run() throws { try NetlinkHandle(namespace: netns.namespace).setDown(name) }
+        func run() throws {
+            try speakingMLab("link down \(name)", namespace: netns.namespace, device: name) {
+                try NetlinkHandle(namespace: netns.namespace).setDown(name)
+            }
+        }
     }
 
     struct SetNetns: ParsableCommand {
@@ -88,7 +118,11 @@ struct LinkCommand: ParsableCommand {
         @Argument var name: String
         @Argument var target: String
         func run() throws {
-            try NetlinkHandle(namespace: netns.namespace).moveLink(name, toNamespace: target)
+            try speakingMLab(
+                "link set-netns \(name) \(target)", namespace: netns.namespace, device: name
+            ) {
+                try NetlinkHandle(namespace: netns.namespace).moveLink(name, toNamespace: target)
+            }
         }
     }
 
@@ -100,7 +134,11 @@ struct LinkCommand: ParsableCommand {
         @Argument var name: String
         @Argument var bridge: String
         func run() throws {
-            try NetlinkHandle(namespace: netns.namespace).setMaster(name, bridge: bridge)
+            try speakingMLab(
+                "link master \(name) \(bridge)", namespace: netns.namespace, device: name
+            ) {
+                try NetlinkHandle(namespace: netns.namespace).setMaster(name, bridge: bridge)
+            }
         }
     }
 
@@ -109,6 +147,10 @@ struct LinkCommand: ParsableCommand {
             commandName: "nomaster", abstract: "ip link set NAME nomaster")
         @OptionGroup var netns: NamespaceOption
         @Argument var name: String
-        func run() throws { try NetlinkHandle(namespace: netns.namespace).setNoMaster(name) }
+        func run() throws {
+            try speakingMLab("link nomaster \(name)", namespace: netns.namespace, device: name) {
+                try NetlinkHandle(namespace: netns.namespace).setNoMaster(name)
+            }
+        }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Glibc
 
 /// `mlab`: the lab kit's command line. One file per verb group; each is a thin layer over
 /// the Netlink and Lab libraries. The root is synchronous on purpose: an async root starts the
@@ -12,8 +13,25 @@ struct MLab: ParsableCommand {
             NetnsCommand.self, LabCommand.self, LinkCommand.self, AddrCommand.self,
             RouteCommand.self,
             BridgeCommand.self, MaildirCommand.self,
-            NcCommand.self, ChatCommand.self, SendCommand.self,
+            NcCommand.self, ChatCommand.self, SendCommand.self, PingCommand.self,
         ])
+
+    /// ArgumentParser's main, with the privilege check between parsing and running (after
+    /// parsing, so that `--help` and usage errors work for everyone).
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            if let verb = command as? any PrivilegedVerb, verb.needsPrivileges,
+                !Privileges.sufficient
+            {
+                printToStandardError(Privileges.message)
+                Glibc.exit(1)
+            }
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 /// `-n NAME`: the namespace a low-level verb works in (default: the host's).

@@ -1,5 +1,6 @@
 import CSystem
 import Glibc
+import LinuxSystem
 import Namespaces
 import SMTPConfig
 import SMTPServer
@@ -21,9 +22,10 @@ enum SMTPD {
             exit(1)
         }
         if arguments.help {
-            printError("version: \(version)")
-            printError(Arguments.usage)
-            exit(1)
+            // Standard output and exit 0, unlike OpenSMTPD (stderr, exit 1): see HelpText.
+            let page = HelpText.page(version: version, usage: Arguments.usage)
+            try? FileSystem.writeAll(1, [Array(page.utf8)], path: "standard output")
+            exit(0)
         }
         for warning in arguments.warnings { printError(warning) }
 

@@ -104,7 +104,7 @@ struct LabCheckDownTests {
         defer { scratch.teardown() }
         let spec = try scratch.load("seed")
         let error = await #expect(throws: LabError.self) { try await Lab.check(spec) }
-        #expect(error?.location.hasSuffix("lab-seed.conf:12") == true)
-        #expect(error?.message.contains("is lab seed up?") == true)
+        #expect(error?.location.hasSuffix("lab-seed.conf:10") == true)
+        #expect(error?.message.contains("lab seed is not up: netns gruen does not exist") == true)
     }
 }

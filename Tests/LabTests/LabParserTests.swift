@@ -43,8 +43,52 @@ struct LabParserTests {
     @Test func unknownNamespace() {
         #expect(
             errors("veth a@host b@nowhere\n") == [
-                "t.conf:1: unknown namespace \"nowhere\" (declare it with: netns nowhere)"
+                "t.conf:1: unknown namespace \"nowhere\" (no namespace is declared: add a netns line)"
             ])
+        #expect(
+            errors("netns gruen\nnetns rot\nveth a@host b@nowhere\n") == [
+                "t.conf:3: unknown namespace \"nowhere\" (declared: gruen, rot and host)"
+            ])
+    }
+
+    @Test func aMistypedNamespaceGetsDidYouMeanNotADeclarationOfTheTypo() {
+        let messages = errors(
+            "netns gruen\nnetns blau\nveth a@host b@gruenn\nroute bluu default via 10.0.0.1\n")
+        #expect(
+            messages == [
+                "t.conf:3: unknown namespace \"gruenn\" (did you mean gruen?)",
+                "t.conf:4: unknown namespace \"bluu\" (did you mean blau?)",
+            ])
+        #expect(!messages.joined().contains("netns gruenn"))
+        #expect(
+            errors("netns g\nveth a@host b@g\naddr bb@g 10.0.0.2/24\n") == [
+                "t.conf:3: unknown interface bb@g (did you mean b@g?)"
+            ])
+        #expect(
+            errors("netns g\nvet a@host b@g\n") == [
+                "t.conf:2: unknown statement \"vet\" (did you mean veth?)"
+            ])
+    }
+
+    @Test func namespacesMayBeDeclaredAfterTheirUse() throws {
+        let spec = try LabParser.parse(
+            "veth aaa@host bbb@gruen\naddr bbb@gruen 10.0.0.2/24\nroute gruen default via 10.0.0.1\naddr aaa@host 10.0.0.1/24\nnetns gruen\n",
+            file: "t.conf")
+        #expect(spec.namespaces.map(\.name) == ["gruen"])
+        #expect(spec.namespaces[0].line == 5)
+        #expect(spec.routes.first?.namespace == "gruen")
+    }
+
+    @Test func errorsOfARenamedLabUseTheFilesNames() {
+        let renaming = LabRenaming(
+            namespacePrefix: "zq8-", interfacePrefix: "zq", hostNamespace: "zq8-host")
+        #expect(
+            errors(
+                "netns rot\nveth eee@host fff@rot\naddr ffff@rot 20.0.0.2/24\nveth eee@host ggg@rot\n",
+                renaming: renaming) == [
+                    "t.conf:3: unknown interface ffff@rot (did you mean fff@rot?)",
+                    "t.conf:4: duplicate interface eee@host (first declared on line 2)",
+                ])
     }
 
     @Test func duplicateAndOverlongInterfaceNames() {
@@ -100,4 +144,10 @@ struct LabParserTests {
                 "t.conf:5: usage: veth IF@NS IF@NS",
             ])
     }
+}
+
+@Test func countsOfChangesAreSingularForOne() {
+    #expect(changes(1) == "1 change")
+    #expect(changes(0) == "0 changes")
+    #expect(changes(7) == "7 changes")
 }

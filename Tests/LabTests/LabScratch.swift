@@ -38,8 +38,15 @@ final class LabScratch: @unchecked Sendable {
         ((try? NetworkNamespace.list()) ?? []).filter { $0.hasPrefix(prefix) }
     }
 
+    /// State files of this scratch's labs (up records them under /run/mlab/labs).
+    func stateFiles() -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: LabState.directory)) ?? []
+        return names.filter { $0.hasPrefix(prefix) }
+    }
+
     func teardown() {
         for name in leftovers() { try? NetworkNamespace.delete(name) }
+        for name in stateFiles() { unlink(LabState.directory + "/" + name) }
     }
 
 }

@@ -24,6 +24,7 @@ struct LabUpDownTests {
             #expect(!(try iproute("netns", "list").contains(scratch.prefix)))
             #expect(try Lab.down(spec).isEmpty)
             #expect(try Lab.status(spec).isDown)
+            #expect(scratch.stateFiles().isEmpty)
         }
     }
 
@@ -117,12 +118,12 @@ struct LabUpDownTests {
             let spec = try scratch.load("seed")
             let host = scratch.name("host")
             try NetworkNamespace.add(host)
-            let total = try Lab.up(spec).applied.count
+            let total = try Lab.up(spec, adopt: true).applied.count
             _ = try Lab.down(spec)
-            try NetworkNamespace.add(host)
+            #expect(NetworkNamespace.exists(host), "down leaves the adopted namespace")
             for failing in 0..<(total - 1) {
                 #expect(throws: LabError.self) {
-                    try Lab.up(spec) { index, _ in
+                    try Lab.up(spec, adopt: true) { index, _ in
                         if index == failing { throw InjectedFault(index: index) }
                     }
                 }
@@ -173,7 +174,8 @@ struct LabUpDownTests {
             let error = #expect(throws: LabError.self) { try Lab.up(spec) }
             #expect(
                 error?.description.contains(
-                    "aaa@\(host) exists but bbb@\(scratch.name("gruen")) does not") == true)
+                    "\(spec.file):11: veth aaa@host bbb@gruen: aaa@host exists but bbb@gruen does not"
+                ) == true, "\(error?.description ?? "")")
             #expect(!NetworkNamespace.exists(scratch.name("gruen")))
         }
     }
