@@ -54,6 +54,8 @@ public struct ExternalTool: Sendable, CustomStringConvertible {
     public static let mblaze = debian("mblaze", "/usr/bin/mlist", "/usr/bin/mscan")
     public static let ip = debian("iproute2", "/usr/sbin/ip", name: "ip")
     public static let bridge = debian("iproute2", "/usr/sbin/bridge", name: "bridge")
+    public static let rsvgConvert = debian(
+        "librsvg2-bin", "/usr/bin/rsvg-convert", name: "rsvg-convert")
     /// Python's aiosmtpd module, run as `python3 -m aiosmtpd`.
     public static let aiosmtpd = ExternalTool(
         name: "python3-aiosmtpd",
