@@ -35,6 +35,9 @@ extern const int CSYSTEM_CLONE_NEWNS;
 
 /// Variadic or macro-based calls Swift cannot reach directly.
 int csystem_open_mode(const char *path, int flags, mode_t mode);
+int csystem_openat_mode(int dirfd, const char *name, int flags, mode_t mode);
+/// O_PATH, which needs _GNU_SOURCE.
+extern const int CSYSTEM_O_PATH;
 int csystem_fcntl_getfl(int fd);
 int csystem_fcntl_setfl(int fd, int flags);
 
