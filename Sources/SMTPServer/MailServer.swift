@@ -30,6 +30,10 @@ public final class MailServer: Sendable {
         public var idleTimeoutSeconds: Double = 300
         /// At most this many sessions; nil: as many as the descriptor limit allows.
         public var maxSessions: Int?
+        /// At most this many sessions from one address; nil: no limit.
+        public var maxSessionsPerAddress: Int?
+        /// Deadlines no byte from the client moves (`smtp timeout …`).
+        public var timeouts = SMTPTimeouts()
         /// Trace the dialogue (`-T smtp`).
         public var trace = false
         /// Keep delivered messages for `messages` and `nextMessage` (bounded). A standalone
@@ -90,6 +94,12 @@ public final class MailServer: Sendable {
         throws(ServerErrors)
     {
         let plan = try ServerPlan(configuration, options: options)
+        // A configured server takes its `smtp timeout …` and `smtp limit …` from the file.
+        var options = options
+        options.timeouts = configuration.timeouts
+        options.maxSessions = configuration.maxSessions ?? options.maxSessions
+        options.maxSessionsPerAddress =
+            configuration.maxSessionsPerAddress ?? options.maxSessionsPerAddress
         try self.init(
             plans: plan.listeners, options: options, limits: plan.limits,
             fixedMaildirs: plan.fixedMaildirs)
@@ -276,7 +286,8 @@ public final class MailServer: Sendable {
         let session = SMTPSession(
             configuration: configuration, peer: peerInfo, policy: plan.policy,
             environment: options.environment)
-        let handler = SessionHandler(core: core, session: session, tls: plan.tls?.context)
+        let handler = SessionHandler(
+            core: core, session: session, tls: plan.tls?.context, timeouts: options.timeouts)
         let connection = Connection(fd: fd, peer: peer, local: plan.address, loop: loop)
         do {
             try connection.start(
