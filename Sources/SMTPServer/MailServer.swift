@@ -198,6 +198,7 @@ public final class MailServer: Sendable {
         core = ServerCore(
             store: store, recordsMessages: options.recordsMessages, trace: options.trace,
             log: options.log, maxSessions: maxSessions,
+            maxSessionsPerAddress: options.maxSessionsPerAddress,
             loops: group.loops, names: names)
     }
 
@@ -277,6 +278,19 @@ public final class MailServer: Sendable {
             core.log("warn: session limit (\(core.maxSessions)) reached: refused \(peer.host)")
             return
         }
+        if let perAddress = core.perAddress, !perAddress.admit(peer.host) {
+            core.activeSessions.subtract(1, ordering: .relaxed)
+            // MailLab limit (OpenSMTPD has none): RFC 3463 X.7.0, a policy refusal.
+            let text = Array(
+                "421 4.7.0 \(plan.serverName) Too many sessions from your address, try again later\r\n"
+                    .utf8)
+            _ = text.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            closeDescriptor(fd)
+            core.log(
+                "warn: per-address session limit (\(perAddress.limit)) reached: refused \(peer.host)"
+            )
+            return
+        }
         var configuration = SessionConfiguration(
             serverName: plan.serverName, listenerIsLocal: plan.isLocal)
         configuration.limits = limits
@@ -295,6 +309,7 @@ public final class MailServer: Sendable {
                 idleTimeoutNanoseconds: UInt64(options.idleTimeoutSeconds * 1_000_000_000))
         } catch {
             core.activeSessions.subtract(1, ordering: .relaxed)
+            core.perAddress?.release(peer.host)
             core.log("warn: cannot serve \(peer.host): \(error)")
             return
         }

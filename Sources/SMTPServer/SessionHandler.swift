@@ -89,7 +89,7 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         deadlineTimer?.cancel()
         deadlineTimer = nil
         if session.wantsInput { _ = session.inputClosed() }
-        core.sessionEnded(self, on: connection.loop)
+        core.sessionEnded(self, peer: connection.peer.host, on: connection.loop)
     }
 
     /// The server is stopping: say so and close. A delivery in flight is answered first
