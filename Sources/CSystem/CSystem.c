@@ -21,6 +21,7 @@ int csystem_unshare(int flags) { return unshare(flags); }
 int csystem_syncfs(int fd) { return syncfs(fd); }
 
 int csystem_open_mode(const char *path, int flags, mode_t mode) { return open(path, flags, mode); }
+int csystem_statvfs(const char *path, struct statvfs *out) { return statvfs(path, out); }
 int csystem_openat_mode(int dirfd, const char *name, int flags, mode_t mode) {
     return openat(dirfd, name, flags, mode);
 }

@@ -86,3 +86,15 @@ extension FileSystem {
         return names
     }
 }
+
+extension FileSystem {
+    /// Bytes an unprivileged user may still write on the file system holding `path`:
+    /// statvfs(3)'s `f_bavail * f_frsize`.
+    public static func availableBytes(_ path: String) throws(SystemError) -> Int {
+        var info = statvfs()
+        _ = try checkedCall("statvfs", path) { csystem_statvfs(path, &info) }
+        let (bytes, overflow) = Int(clamping: info.f_bavail).multipliedReportingOverflow(
+            by: Int(clamping: info.f_frsize))
+        return overflow ? Int.max : bytes
+    }
+}

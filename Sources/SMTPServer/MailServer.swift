@@ -173,6 +173,10 @@ public final class MailServer: Sendable {
         throws(ServerErrors)
     {
         self.plans = plans
+        var options = options
+        if !options.inMemory && !fixedMaildirs.isEmpty && options.environment.freeStorage == nil {
+            options.environment.freeStorage = { StorageSpace.available(in: fixedMaildirs) }
+        }
         self.options = options
         self.limits = limits
         self.fixedMaildirs = fixedMaildirs
