@@ -211,8 +211,14 @@ public final class MailServer: Sendable {
     public func start() throws(ServerErrors) {
         for root in fixedMaildirs {
             let maildir = Maildir(root: root)
-            if let removed = try? maildir.removeStaleTemporaryFiles(), removed > 0 {
-                options.log.write("info: removed \(removed) stale file(s) from \(maildir.tmp)")
+            do {
+                let removed = try maildir.removeStaleTemporaryFiles()
+                if removed > 0 {
+                    options.log.write("info: removed \(removed) stale file(s) from \(maildir.tmp)")
+                }
+            } catch {
+                // A refused symbolic link among them: said, not followed.
+                options.log.write("warn: stale files of \(maildir.tmp) left alone: \(error)")
             }
         }
         var bound: [Listener] = []

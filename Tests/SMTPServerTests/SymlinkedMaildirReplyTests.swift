@@ -41,4 +41,33 @@ import Testing
         #expect(readText(victim) == "keep\n")
         #expect((try? FileManager.default.contentsOfDirectory(atPath: outside.path))?.count == 1)
     }
+
+    /// At start, a Maildir whose tmp/ is a link is not swept: the log says so, the old
+    /// Maildir-named file behind the link stays.
+    @Test func theStartSweepLeavesALinkedTmpAloneAndSaysSo() throws {
+        let outside = try TempDir("sweep-target")
+        defer { outside.remove() }
+        let victim = try outside.write("1700000000.M1P4194305Q1.h", "keep\n")
+        var old = [
+            timespec(tv_sec: 1_000_000, tv_nsec: 0), timespec(tv_sec: 1_000_000, tv_nsec: 0),
+        ]
+        #expect(utimensat(AT_FDCWD, victim, &old, 0) == 0)
+        let scratch = try TempDir("sweep-maildir")
+        defer { scratch.remove() }
+        let maildir = scratch.path + "/Maildir"
+        try Maildir(root: maildir).prepare()
+        try FileManager.default.removeItem(atPath: maildir + "/tmp")
+        try FileManager.default.createSymbolicLink(
+            atPath: maildir + "/tmp", withDestinationPath: outside.path)
+
+        let server = try InProcessServer(
+            config: localDeliveryConfig.replacingOccurrences(of: "@MAILDIR@", with: maildir))
+        defer { server.stop() }
+
+        #expect(readText(victim) == "keep\n")
+        #expect(
+            server.log.lines.contains {
+                $0.hasPrefix("warn: stale files of \(maildir)/tmp left alone: refuse symbolic link")
+            }, "\(server.log.lines)")
+    }
 }
