@@ -43,9 +43,12 @@ public final class Connection: Selectable {
     /// costs at most these bytes, one `inputSlice`'s replies and one read of held input.
     public static let highWater = 64 * 1024
     public static let lowWater = 16 * 1024
-    /// Received bytes go to the handler in slices of at most this size, the output checked
-    /// between them: a 64 KiB read of `HELP` lines would otherwise queue megabytes at once.
+    /// Received bytes go to the handler in slices, the output checked between them: a 64 KiB
+    /// read of `HELP` lines would otherwise queue megabytes at once. A slice is this size
+    /// after one the handler answered, and doubles (up to `maximumInputSlice`) after one it
+    /// did not: message data, which is not answered, goes in few calls.
     static let inputSlice = 1024
+    static let maximumInputSlice = 16 * 1024
     /// Reads per readiness event, so one busy client cannot starve the others.
     static let readsPerEvent = 4
 
@@ -91,6 +94,8 @@ public final class Connection: Selectable {
     private var heldInput: [UInt8] = []
     private var heldOffset = 0
     private var heldPumpScheduled = false
+    /// Bytes the handler has written, ever: tells whether a slice was answered.
+    private var writtenByHandler = 0
 
     private var idleTimeout: UInt64 = 0
     private var lastActivity: UInt64 = 0
@@ -146,6 +151,7 @@ public final class Connection: Selectable {
     public func write(_ bytes: [UInt8]) {
         assertOnLoop()
         guard !isClosed, !bytes.isEmpty else { return }
+        writtenByHandler &+= bytes.count
         if let tls {
             guard tlsReady else {
                 heldForTLS.append(contentsOf: bytes)
@@ -266,6 +272,7 @@ public final class Connection: Selectable {
     private func hand(_ bytes: UnsafeRawBufferPointer) {
         let plain = tls == nil
         var offset = 0
+        var slice = Self.inputSlice
         while offset < bytes.count {
             if isClosed || !inputOpen || (plain && tls != nil) { return }
             if outputPaused {
@@ -273,27 +280,36 @@ public final class Connection: Selectable {
                 heldOffset = 0
                 return
             }
-            let end = min(offset + Self.inputSlice, bytes.count)
+            let end = min(offset + slice, bytes.count)
+            let written = writtenByHandler
             handler?.received(UnsafeRawBufferPointer(rebasing: bytes[offset..<end]), on: self)
             offset = end
+            slice = nextSlice(after: slice, answered: writtenByHandler != written)
             if pendingOutput >= Self.highWater { outputPaused = true }
         }
+    }
+
+    private func nextSlice(after slice: Int, answered: Bool) -> Int {
+        answered ? Self.inputSlice : min(slice * 2, Self.maximumInputSlice)
     }
 
     /// Hands held input to the handler while the output stays below `highWater`.
     private func pumpHeldInput() {
         let plain = tls == nil
+        var slice = Self.inputSlice
         while heldOffset < heldInput.count && !outputPaused && !isClosed && inputOpen {
             if plain && tls != nil {
                 heldOffset = heldInput.count
                 break
             }
-            let end = min(heldOffset + Self.inputSlice, heldInput.count)
+            let end = min(heldOffset + slice, heldInput.count)
             let start = heldOffset
             heldOffset = end
+            let written = writtenByHandler
             heldInput.withUnsafeBytes { raw in
                 handler?.received(UnsafeRawBufferPointer(rebasing: raw[start..<end]), on: self)
             }
+            slice = nextSlice(after: slice, answered: writtenByHandler != written)
             if pendingOutput >= Self.highWater { outputPaused = true }
         }
         if heldOffset >= heldInput.count {
