@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 const int CSYSTEM_CLONE_NEWNET = CLONE_NEWNET;
+const int CSYSTEM_O_PATH = O_PATH;
 const int CSYSTEM_CLONE_NEWNS = CLONE_NEWNS;
 
 int csystem_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags) {
@@ -20,6 +21,10 @@ int csystem_unshare(int flags) { return unshare(flags); }
 int csystem_syncfs(int fd) { return syncfs(fd); }
 
 int csystem_open_mode(const char *path, int flags, mode_t mode) { return open(path, flags, mode); }
+int csystem_statvfs(const char *path, struct statvfs *out) { return statvfs(path, out); }
+int csystem_openat_mode(int dirfd, const char *name, int flags, mode_t mode) {
+    return openat(dirfd, name, flags, mode);
+}
 int csystem_fcntl_getfl(int fd) { return fcntl(fd, F_GETFL); }
 int csystem_fcntl_setfl(int fd, int flags) { return fcntl(fd, F_SETFL, flags); }
 

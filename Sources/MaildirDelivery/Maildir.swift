@@ -21,30 +21,53 @@ public struct Maildir: Sendable, Hashable {
     public var new: String { root + "/new" }
     public var cur: String { root + "/cur" }
 
-    /// Creates the root (and missing parents) plus `tmp/`, `new/`, `cur/`, all 0700.
-    /// Folders that already exist are fine. Equivalent to: `mkdir -p -m 0700 ROOT/{tmp,new,cur}`.
+    /// The operation of the error a refused symbolic link fails with (errno ELOOP): a folder
+    /// the walk to a Maildir may not follow (see `OpenedMaildir`). Its own name, because the
+    /// store answers it with a temporary failure where other ELOOPs are permanent.
+    public static let refusedLink = "refuse symbolic link"
+
+    /// How old a `tmp/` file not written by smtpd must be before the sweep may remove it
+    /// (maildir(5): another program may still be writing it; qmail waits 36 hours).
+    public static let foreignStaleSeconds = 36 * 3600
+
+    /// Creates the root (and missing parents) plus `tmp/`, `new/`, `cur/`, all 0700, walking
+    /// there without following an untrusted symbolic link (see `OpenedMaildir`). Folders that
+    /// already exist are fine. Equivalent to: `mkdir -p -m 0700 ROOT/{tmp,new,cur}`.
     public func prepare() throws(SystemError) {
-        try Self.makeDirectory(root)
-        for folder in [tmp, new, cur] { try Self.makeDirectory(folder) }
+        _ = try OpenedMaildir.open(self, creating: true)
     }
 
-    /// Removes every file in `tmp/`. Run on server start: nothing in tmp/ was ever
-    /// acknowledged, so all of it is stale. Returns the number of files removed; a Maildir
-    /// without `tmp/` has none. Folders inside tmp/ are left alone.
+    /// Removes the files in `tmp/` that are provably stale Maildir temporaries: regular files
+    /// (never a link, a folder or a device), named like a Maildir file (`SECONDS.UNIQUE.HOST`),
+    /// owned by the Maildir's owner or by smtpd's user, and either written by an smtpd that is
+    /// no longer running (its pid in the name) or older than ``foreignStaleSeconds``. Run on
+    /// server start: nothing in tmp/ was ever acknowledged. Works relative to the `tmp/` it
+    /// opened (unlinkat), so a `tmp/` that is a symbolic link is refused, not swept.
+    /// Returns the number of files removed; a Maildir without `tmp/` has none.
     public func removeStaleTemporaryFiles() throws(SystemError) -> Int {
-        let names: [String]
+        let opened: OpenedMaildir
         do {
-            names = try FileSystem.directoryEntries(tmp)
+            opened = try OpenedMaildir.open(self, creating: false)
         } catch  where error.errno == ENOENT {
             return 0
         }
+        let folder = try FileSystem.status(opened.tmp, path: tmp)
+        let now = Int(Clock.wallTime().tv_sec)
         var removed = 0
-        for name in names {
+        for name in try FileSystem.directoryEntries(opened.tmp, path: tmp) {
+            let path = tmp + "/" + name
+            guard let shape = MaildirNamer.Shape(name),
+                let info = try? FileSystem.statusAt(opened.tmp, name, path: path),
+                info.st_mode & S_IFMT == S_IFREG,
+                info.st_uid == folder.st_uid || info.st_uid == geteuid()
+            else { continue }
+            let old = now - Int(info.st_mtim.tv_sec) > Self.foreignStaleSeconds
+            guard old || shape.writerHasExited else { continue }
             do {
-                try FileSystem.unlink(tmp + "/" + name)
+                try FileSystem.unlinkAt(opened.tmp, name, path: path)
                 removed += 1
-            } catch  where error.errno == ENOENT || error.errno == EISDIR {
-                // Gone meanwhile, or a folder (not ours): leave it.
+            } catch  where error.errno == ENOENT {
+                // Gone meanwhile.
             }
         }
         return removed
@@ -75,28 +98,6 @@ public struct Maildir: Sendable, Hashable {
         // "a..b" and a leading or trailing dot.
         return !name.split(separator: ".", omittingEmptySubsequences: false).contains {
             $0.isEmpty
-        }
-    }
-
-    static func makeDirectory(_ path: String) throws(SystemError) {
-        do {
-            try FileSystem.mkdir(path, mode: folderMode)
-        } catch  where error.errno == EEXIST {
-            try requireDirectory(path)
-        } catch  where error.errno == ENOENT {
-            guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { throw error }
-            try makeDirectory(String(path[..<slash]))
-            do {
-                try FileSystem.mkdir(path, mode: folderMode)
-            } catch  where error.errno == EEXIST {
-                try requireDirectory(path)  // another writer was quicker
-            }
-        }
-    }
-
-    private static func requireDirectory(_ path: String) throws(SystemError) {
-        if try FileSystem.status(path).st_mode & S_IFMT != S_IFDIR {
-            throw SystemError("mkdir", path, errno: ENOTDIR)
         }
     }
 }

@@ -29,8 +29,9 @@ final class DeliveryJob: @unchecked Sendable {
         failure = error
         for index in files.indices {
             files[index].closeIgnoringErrors()
-            if files[index].isPublished { _ = Glibc.unlink(files[index].newPath) }
-            _ = Glibc.unlink(files[index].tmpPath)
+            let file = files[index]
+            if file.isPublished { _ = Glibc.unlinkat(file.folders.new, file.newName, 0) }
+            _ = Glibc.unlinkat(file.folders.tmp, file.name, 0)
         }
     }
 
@@ -45,7 +46,8 @@ final class DeliveryJob: @unchecked Sendable {
 
 /// A message file written in tmp/ and, once published, linked into new/.
 struct StagedFile {
-    let maildir: Maildir
+    /// The Maildir's opened folders: every step on this file is relative to them.
+    let folders: OpenedMaildir
     let name: String
     /// The name in new/: `name`, unless a file of that name was already there.
     var newName: String
@@ -53,14 +55,15 @@ struct StagedFile {
     let device: UInt64
     var isPublished = false
 
-    init(maildir: Maildir, name: String, descriptor: Int32, device: UInt64) {
-        self.maildir = maildir
+    init(folders: OpenedMaildir, name: String, descriptor: Int32, device: UInt64) {
+        self.folders = folders
         self.name = name
         self.newName = name
         self.descriptor = descriptor
         self.device = device
     }
 
+    var maildir: Maildir { folders.maildir }
     var tmpPath: String { maildir.tmp + "/" + name }
     var newPath: String { maildir.new + "/" + newName }
 
@@ -80,8 +83,6 @@ struct MaildirDeliverySteps {
     let pool: MaildirFsyncPool?
     /// Test hook: fails a step (by operation and path) with the errno it returns.
     let faults: MaildirFaults?
-    /// Roots already prepared by this writer (only used by the writer stage's thread).
-    var prepared: Set<String> = []
 
     init(hostname: String, mode: FlushMode, pool: MaildirFsyncPool?, faults: MaildirFaults?) {
         namer = MaildirNamer(hostname: hostname)
@@ -99,11 +100,14 @@ struct MaildirDeliverySteps {
     // MARK: writer stage
 
     /// Creates and writes one tmp/ file per item; files stay open for the flush.
-    mutating func write(_ jobs: [DeliveryJob]) {
+    /// Each Maildir is walked to once per batch (see `OpenedMaildir`); its folders stay open
+    /// for the batch's later steps.
+    func write(_ jobs: [DeliveryJob]) {
+        var opened: [String: OpenedMaildir] = [:]
         for job in jobs {
             for item in job.items {
                 do {
-                    let file = try create(in: Maildir(root: item.maildir))
+                    let file = try create(in: Maildir(root: item.maildir), opened: &opened)
                     job.files.append(file)  // from here on, job.fail closes and unlinks it
                     try inject("write", file.tmpPath)
                     try FileSystem.writeAll(file.descriptor, item.chunks, path: file.tmpPath)
@@ -186,18 +190,23 @@ struct MaildirDeliverySteps {
             attempts += 1
             do {
                 try inject("link", file.newPath)
-                try FileSystem.link(file.tmpPath, file.newPath)
+                try FileSystem.linkAt(
+                    file.folders.tmp, file.name, file.folders.new, file.newName,
+                    path: file.newPath)
                 break
             } catch  where error.errno == EEXIST && attempts < 100 {
                 file.newName = namer.next()
             } catch  where Self.linkUnsupported.contains(error.errno) {
                 // A file system without hard links: rename, which cannot refuse to replace.
-                try FileSystem.rename(file.tmpPath, file.newPath)
+                try FileSystem.renameAt(
+                    file.folders.tmp, file.name, file.folders.new, file.newName,
+                    path: file.newPath)
                 break
             }
         }
         file.isPublished = true
-        _ = Glibc.unlink(file.tmpPath)  // left over, it is only a stale tmp/ file
+        // Left over, it would only be a stale tmp/ file.
+        _ = Glibc.unlinkat(file.folders.tmp, file.name, 0)
     }
 
     /// link(2) errnos that mean "no hard links here" rather than a failure.
@@ -208,23 +217,15 @@ struct MaildirDeliverySteps {
     /// Makes the new/ entries durable: each distinct new/ folder fsynced once (or one syncfs
     /// per file system). A failed flush fails every job with a file there.
     func flushFolders(_ jobs: [DeliveryJob]) {
-        var folders: [String] = []
+        // The new/ descriptors the writer opened: nothing to open or walk again here.
+        var opened: [(descriptor: Int32, path: String)] = []
         var seen: Set<String> = []
+        var failures: [(String, SystemError)] = []
         for job in jobs where job.isAlive {
             for file in job.files where seen.insert(file.maildir.new).inserted {
-                folders.append(file.maildir.new)
+                opened.append((file.folders.new, file.maildir.new))
             }
         }
-        var opened: [(descriptor: Int32, path: String)] = []
-        var failures: [(String, SystemError)] = []
-        for folder in folders {
-            do {
-                opened.append((try FileSystem.open(folder, O_RDONLY | O_DIRECTORY), folder))
-            } catch {
-                failures.append((folder, error))
-            }
-        }
-        defer { for folder in opened { _ = Glibc.close(folder.descriptor) } }
         if mode == .syncfs {
             var syncedDevices: Set<UInt64> = []
             for folder in opened {
@@ -273,15 +274,18 @@ struct MaildirDeliverySteps {
 
     // MARK: files
 
-    /// Opens a new, uniquely named file in the Maildir's tmp/, preparing the Maildir first
-    /// (once per root; again if its folders vanished).
-    private mutating func create(in maildir: Maildir) throws(SystemError) -> StagedFile {
-        if !prepared.contains(maildir.root) {
-            guard Maildir.isValidRoot(maildir.root) else {
-                throw SystemError("maildir", maildir.root, errno: EINVAL)
-            }
-            try maildir.prepare()
-            prepared.insert(maildir.root)
+    /// Opens a new, uniquely named file in the Maildir's tmp/, walking to the Maildir and
+    /// preparing it first (once per batch; again if its folders vanished meanwhile). The file
+    /// gets the Maildir owner's ownership (`OpenedMaildir.owner`).
+    private func create(in maildir: Maildir, opened: inout [String: OpenedMaildir])
+        throws(SystemError) -> StagedFile
+    {
+        var folders: OpenedMaildir
+        if let known = opened[maildir.root] {
+            folders = known
+        } else {
+            folders = try OpenedMaildir.open(maildir, creating: true)
+            opened[maildir.root] = folders
         }
         var attempts = 0
         while true {
@@ -290,24 +294,29 @@ struct MaildirDeliverySteps {
             let path = maildir.tmp + "/" + name
             do throws(SystemError) {
                 try inject("open", path)
-                let descriptor = try FileSystem.open(
-                    path, O_CREAT | O_EXCL | O_WRONLY, mode: Maildir.fileMode)
+                let descriptor = try FileSystem.openAt(
+                    folders.tmp, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW,
+                    mode: Maildir.fileMode, path: path)
                 let device: UInt64
                 do {
+                    if let owner = folders.owner {
+                        try FileSystem.changeOwner(
+                            descriptor, user: owner.user, group: owner.group, path: path)
+                    }
                     device = UInt64(try FileSystem.status(descriptor, path: path).st_dev)
                 } catch {
                     _ = Glibc.close(descriptor)
-                    _ = Glibc.unlink(path)
+                    _ = Glibc.unlinkat(folders.tmp, name, 0)
                     throw error
                 }
                 return StagedFile(
-                    maildir: maildir, name: name, descriptor: descriptor, device: device)
+                    folders: folders, name: name, descriptor: descriptor, device: device)
             } catch  where error.errno == EEXIST && attempts < 100 {
                 continue  // never reuse a name: take the next sequence number
             } catch  where error.errno == ENOENT && attempts == 1 {
-                prepared.remove(maildir.root)
-                try maildir.prepare()
-                prepared.insert(maildir.root)
+                // tmp/ was removed since the walk (an unlinked folder takes no new files).
+                folders = try OpenedMaildir.open(maildir, creating: true)
+                opened[maildir.root] = folders
             }
         }
     }

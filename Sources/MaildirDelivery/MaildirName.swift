@@ -38,4 +38,39 @@ struct MaildirNamer: Sendable {
         }
         return result
     }
+
+    /// What a `tmp/` file's name proves about it: a Maildir name (`SECONDS.UNIQUE.HOST`, no
+    /// leading dot, no `/`), and for names in smtpd's own form the pid of its writer.
+    struct Shape {
+        /// From `P<pid>` in a name smtpd made, nil for other programs' names.
+        let writer: Int32?
+
+        init?(_ name: String) {
+            let parts = name.split(separator: ".", maxSplits: 2, omittingEmptySubsequences: false)
+            guard parts.count == 3, !parts[0].isEmpty, parts[0].allSatisfy(\.isASCIIDigit),
+                !parts[1].isEmpty, !parts[2].isEmpty, !name.contains("/")
+            else { return nil }
+            writer = Self.writer(in: parts[1])
+        }
+
+        /// `M<usec>P<pid>Q<seq>`, as `MaildirNamer.next` writes it.
+        private static func writer(in unique: Substring) -> Int32? {
+            guard unique.first == "M", let p = unique.firstIndex(of: "P"),
+                let q = unique.firstIndex(of: "Q"), p < q,
+                unique[unique.index(after: unique.startIndex)..<p].allSatisfy(\.isASCIIDigit)
+            else { return nil }
+            return Int32(unique[unique.index(after: p)..<q])
+        }
+
+        /// True if the name is smtpd's and its writer is gone (kill(2) with signal 0 answers
+        /// ESRCH). A file of this very process may still be in the making: never stale here.
+        var writerHasExited: Bool {
+            guard let writer, writer > 0, writer != getpid() else { return false }
+            return kill(writer, 0) != 0 && errno == ESRCH
+        }
+    }
+}
+
+extension Character {
+    fileprivate var isASCIIDigit: Bool { isASCII && isNumber }
 }

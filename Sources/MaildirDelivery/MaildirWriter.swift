@@ -37,7 +37,7 @@ public final class MaildirWriter: Sendable {
     init(hostname: String, flushMode: FlushMode, faults: MaildirFaults?) {
         let submitted = self.submitted
         if flushMode == .perFile {
-            var steps = MaildirDeliverySteps(
+            let steps = MaildirDeliverySteps(
                 hostname: hostname, mode: flushMode, pool: nil, faults: faults)
             threads = Mutex([
                 Self.startThread("maildir-writer") {
@@ -49,7 +49,7 @@ public final class MaildirWriter: Sendable {
             return
         }
         let pool = MaildirFsyncPool(threads: Self.fsyncThreads)
-        var steps = MaildirDeliverySteps(
+        let steps = MaildirDeliverySteps(
             hostname: hostname, mode: flushMode, pool: pool, faults: faults)
         let flusher = steps
         let written = MaildirWorkQueue<[DeliveryJob]>()
@@ -127,7 +127,7 @@ public final class MaildirWriter: Sendable {
 
 extension MaildirDeliverySteps {
     /// All steps for one batch on the calling thread (`.perFile` mode).
-    mutating func run(_ jobs: [DeliveryJob]) {
+    func run(_ jobs: [DeliveryJob]) {
         write(jobs)
         flushData(jobs)
         publish(jobs)

@@ -38,9 +38,17 @@ public final class Connection: Selectable {
     public let local: SocketAddress
     public var handler: (any ConnectionHandler)?
 
-    /// Reading pauses above this much pending output and resumes below `lowWater`.
-    public static let highWater = 256 * 1024
-    public static let lowWater = 64 * 1024
+    /// Reading and handing input to the handler pause once this much output is pending and
+    /// resume when it has drained to `lowWater`: a client that pipelines without reading
+    /// costs at most these bytes, one `inputSlice`'s replies and one read of held input.
+    public static let highWater = 64 * 1024
+    public static let lowWater = 16 * 1024
+    /// Received bytes go to the handler in slices, the output checked between them: a 64 KiB
+    /// read of `HELP` lines would otherwise queue megabytes at once. A slice is this size
+    /// after one the handler answered, and doubles (up to `maximumInputSlice`) after one it
+    /// did not: message data, which is not answered, goes in few calls.
+    static let inputSlice = 1024
+    static let maximumInputSlice = 16 * 1024
     /// Reads per readiness event, so one busy client cannot starve the others.
     static let readsPerEvent = 4
 
@@ -80,6 +88,14 @@ public final class Connection: Selectable {
     private var interest: Interest = []
     private var interestUpdateQueued = false
     private var pumpScheduled = false
+    /// Output reached `highWater` and has not drained to `lowWater` yet.
+    private var outputPaused = false
+    /// Bytes read but not yet handed to the handler (the output paused in mid-read).
+    private var heldInput: [UInt8] = []
+    private var heldOffset = 0
+    private var heldPumpScheduled = false
+    /// Bytes the handler has written, ever: tells whether a slice was answered.
+    private var writtenByHandler = 0
 
     private var idleTimeout: UInt64 = 0
     private var lastActivity: UInt64 = 0
@@ -135,6 +151,7 @@ public final class Connection: Selectable {
     public func write(_ bytes: [UInt8]) {
         assertOnLoop()
         guard !isClosed, !bytes.isEmpty else { return }
+        writtenByHandler &+= bytes.count
         if let tls {
             guard tlsReady else {
                 heldForTLS.append(contentsOf: bytes)
@@ -228,7 +245,7 @@ public final class Connection: Selectable {
                     pumpTLS()
                     continue
                 }
-                handler?.received(UnsafeRawBufferPointer(rebasing: scratch[0..<count]), on: self)
+                hand(UnsafeRawBufferPointer(rebasing: scratch[0..<count]))
                 // The handler may have started TLS on this very read (STARTTLS).
                 if count < scratch.count && tls == nil { break }
             } else {
@@ -245,7 +262,74 @@ public final class Connection: Selectable {
     }
 
     private var readingAllowed: Bool {
-        wantsReading && !closingAfterFlush && pendingOutput < Self.highWater
+        wantsReading && !closingAfterFlush && !outputPaused && heldInput.isEmpty
+    }
+
+    /// Hands `bytes` to the handler slice by slice; once the output reaches `highWater`,
+    /// keeps the rest until it has drained to `lowWater` (`pumpHeldInput`).
+    /// Plaintext after a slice that started TLS (STARTTLS) is dropped, as the session drops
+    /// bytes pipelined after STARTTLS.
+    private func hand(_ bytes: UnsafeRawBufferPointer) {
+        let plain = tls == nil
+        var offset = 0
+        var slice = Self.inputSlice
+        while offset < bytes.count {
+            if isClosed || !inputOpen || (plain && tls != nil) { return }
+            if outputPaused {
+                heldInput = Array(UnsafeRawBufferPointer(rebasing: bytes[offset...]))
+                heldOffset = 0
+                return
+            }
+            let end = min(offset + slice, bytes.count)
+            let written = writtenByHandler
+            handler?.received(UnsafeRawBufferPointer(rebasing: bytes[offset..<end]), on: self)
+            offset = end
+            slice = nextSlice(after: slice, answered: writtenByHandler != written)
+            if pendingOutput >= Self.highWater { outputPaused = true }
+        }
+    }
+
+    private func nextSlice(after slice: Int, answered: Bool) -> Int {
+        answered ? Self.inputSlice : min(slice * 2, Self.maximumInputSlice)
+    }
+
+    /// Hands held input to the handler while the output stays below `highWater`.
+    private func pumpHeldInput() {
+        let plain = tls == nil
+        var slice = Self.inputSlice
+        while heldOffset < heldInput.count && !outputPaused && !isClosed && inputOpen {
+            if plain && tls != nil {
+                heldOffset = heldInput.count
+                break
+            }
+            let end = min(heldOffset + slice, heldInput.count)
+            let start = heldOffset
+            heldOffset = end
+            let written = writtenByHandler
+            heldInput.withUnsafeBytes { raw in
+                handler?.received(UnsafeRawBufferPointer(rebasing: raw[start..<end]), on: self)
+            }
+            slice = nextSlice(after: slice, answered: writtenByHandler != written)
+            if pendingOutput >= Self.highWater { outputPaused = true }
+        }
+        if heldOffset >= heldInput.count {
+            heldInput = []
+            heldOffset = 0
+        }
+        updateInterest()
+        schedulePumpIfBuffered()
+    }
+
+    /// Held input is handed on from the loop, not from inside `flush` (which the handler's
+    /// own `write` calls).
+    private func scheduleHeldInput() {
+        guard !heldPumpScheduled, !heldInput.isEmpty, !outputPaused, !isClosed else { return }
+        heldPumpScheduled = true
+        _ = loop.schedule(after: 0) { [weak self] in
+            guard let self else { return }
+            self.heldPumpScheduled = false
+            self.pumpHeldInput()
+        }
     }
 
     /// Whether to take more bytes from the socket. During the handshake always (the owner
@@ -285,7 +369,7 @@ public final class Connection: Selectable {
             let scratch = loop.readScratch
             switch tls.read(into: scratch) {
             case .bytes(let count):
-                handler?.received(UnsafeRawBufferPointer(rebasing: scratch[0..<count]), on: self)
+                hand(UnsafeRawBufferPointer(rebasing: scratch[0..<count]))
             case .needMoreInput:
                 takeTLSOutput()
                 flush()
@@ -359,6 +443,10 @@ public final class Connection: Selectable {
                 closeNow()
                 return
             }
+        }
+        if outputPaused && pendingOutput <= Self.lowWater {
+            outputPaused = false
+            scheduleHeldInput()
         }
         updateInterest()
         schedulePumpIfBuffered()
@@ -435,6 +523,7 @@ public final class Connection: Selectable {
         outputOffset = 0
         security = .plain
         heldForTLS = []
+        heldInput = []
         let owner = handler
         handler = nil
         owner?.closed(self)

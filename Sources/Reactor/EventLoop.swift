@@ -15,6 +15,8 @@ public final class LoopTimer: @unchecked Sendable {
     fileprivate let sequence: UInt64
     fileprivate let callback: () -> Void
     fileprivate var isCancelled = false
+    /// Told of a cancel, so that cancelled timers far in the future do not pile up.
+    fileprivate weak var loop: EventLoop?
 
     fileprivate init(deadline: UInt64, sequence: UInt64, callback: @escaping () -> Void) {
         self.deadline = deadline
@@ -23,7 +25,11 @@ public final class LoopTimer: @unchecked Sendable {
     }
 
     /// Call on the loop's thread.
-    public func cancel() { isCancelled = true }
+    public func cancel() {
+        guard !isCancelled else { return }
+        isCancelled = true
+        loop?.cancelledTimers += 1
+    }
 }
 
 /// One epoll loop confined to one thread. Everything it owns is touched on that thread only;
@@ -38,6 +44,9 @@ public final class EventLoop: @unchecked Sendable {
     private var nextToken: UInt64 = 1
     private var timers = TimerHeap()
     private var timerSequence: UInt64 = 0
+    /// Cancelled timers still in the heap. A session's timers are cancelled when it closes,
+    /// minutes or an hour before their deadline: beyond half the heap, they are swept out.
+    fileprivate var cancelledTimers = 0
     private var stopping = false
 
     /// Work for just before the loop blocks again (see `beforeWaiting`), and its spare
@@ -147,6 +156,11 @@ public final class EventLoop: @unchecked Sendable {
         let timer = LoopTimer(
             deadline: Clock.monotonicNanoseconds() &+ nanoseconds, sequence: timerSequence,
             callback: callback)
+        timer.loop = self
+        if cancelledTimers > 1024 && cancelledTimers > timers.count / 2 {
+            timers.removeCancelled()
+            cancelledTimers = 0
+        }
         timers.push(timer)
         return timer
     }
@@ -191,7 +205,12 @@ public final class EventLoop: @unchecked Sendable {
         let now = Clock.monotonicNanoseconds()
         while let timer = timers.peek(), timer.deadline <= now {
             _ = timers.pop()
-            if !timer.isCancelled { timer.callback() }
+            timer.loop = nil  // out of the heap: a late cancel counts for nothing
+            if timer.isCancelled {
+                cancelledTimers -= 1
+            } else {
+                timer.callback()
+            }
         }
     }
 
@@ -211,6 +230,14 @@ struct TimerHeap {
     private var items: [LoopTimer] = []
 
     func peek() -> LoopTimer? { items.first }
+
+    var count: Int { items.count }
+
+    /// Drops every cancelled timer; what stays, sorted, is a valid heap.
+    mutating func removeCancelled() {
+        items.removeAll { $0.isCancelled }
+        items.sort(by: Self.before)
+    }
 
     private static func before(_ a: LoopTimer, _ b: LoopTimer) -> Bool {
         a.deadline != b.deadline ? a.deadline < b.deadline : a.sequence < b.sequence

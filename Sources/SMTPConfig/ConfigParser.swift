@@ -54,6 +54,12 @@ struct ConfigParser {
         return (config, errors)
     }
 
+    /// Statements whose only changes are appends to `rules`, `actions` (with their
+    /// `actionLocations`) and `listeners`.
+    static let appendOnlyStatements: Set<String> = [
+        "match", "accept", "reject", "action", "listen",
+    ]
+
     mutating func parseFile() {
         while true {
             consumed = []
@@ -67,14 +73,32 @@ struct ConfigParser {
                 advance()
                 continue
             default:
-                let saved = (config, actionLocations)
+                // A failed statement leaves nothing behind. Statements that only append
+                // (rules, actions, listeners) are undone by truncating: a copy of the whole
+                // configuration kept meanwhile would make each append copy every rule so far
+                // (quadratic in the number of statements).
+                var appendOnly = false
+                if case .word(let keyword) = token.kind {
+                    appendOnly = Self.appendOnlyStatements.contains(keyword)
+                }
+                let saved = appendOnly ? nil : (config, actionLocations)
+                let counts = (config.rules.count, config.actions.count, config.listeners.count)
                 do {
                     try statement()
                     try endOfStatement()
                 } catch is StatementEnded {
                     // The statement consumed its own end of line.
                 } catch {
-                    (config, actionLocations) = saved
+                    if let saved {
+                        (config, actionLocations) = saved
+                    } else {
+                        for action in config.actions[counts.1...] {
+                            actionLocations[action.name] = nil
+                        }
+                        config.rules.removeSubrange(counts.0...)
+                        config.actions.removeSubrange(counts.1...)
+                        config.listeners.removeSubrange(counts.2...)
+                    }
                     if (error as? StatementAbort)?.skipRestOfLine != false { recover() }
                 }
             }

@@ -42,11 +42,14 @@ extension ConfigParser {
     // MARK: global settings
 
     /// `smtp limit max-rcpt N max-mails N`, `smtp max-message-size SIZE`,
-    /// `smtp sub-addr-delim C`, `smtp ciphers STR`.
+    /// `smtp sub-addr-delim C`, `smtp ciphers STR`; MailLab's `smtp timeout command|data|session
+    /// DURATION` and `smtp limit max-sessions N`, `smtp limit max-sessions-per-address N`.
     mutating func smtp() throws {
         advance()
         if accept("limit") {
-            try sessionLimits()
+            try sessionLimits(connectionLimits: true)
+        } else if accept("timeout") {
+            try timeout()
         } else if accept("max-message-size") {
             config.maxMessageSize = try parseSize()
         } else if accept("sub-addr-delim") {
@@ -54,23 +57,44 @@ extension ConfigParser {
         } else if accept("ciphers") {
             config.ciphers = try parseString("a cipher list")
         } else {
-            throw unexpected(peek(), expected: "limit, max-message-size, sub-addr-delim or ciphers")
+            throw unexpected(
+                peek(), expected: "limit, timeout, max-message-size, sub-addr-delim or ciphers")
         }
     }
 
-    /// `max-rcpt N` / `max-mails N` pairs (new `smtp limit`, old `limit session`).
-    mutating func sessionLimits() throws {
+    /// `timeout command|data|session DURATION` (after `smtp`).
+    mutating func timeout() throws {
+        let token = peek()
+        guard case .word(let kind) = token.kind, ["command", "data", "session"].contains(kind)
+        else { throw unexpected(token, expected: "command, data or session") }
+        advance()
+        let seconds = try parseDelay("\(kind) timeout")
+        switch kind {
+        case "command": config.timeouts.command = seconds
+        case "data": config.timeouts.data = seconds
+        default: config.timeouts.session = seconds
+        }
+    }
+
+    /// `max-rcpt N` / `max-mails N` pairs (new `smtp limit`, old `limit session`); with
+    /// `connectionLimits` (only `smtp limit`) also `max-sessions N`, `max-sessions-per-address N`.
+    mutating func sessionLimits(connectionLimits: Bool = false) throws {
+        var keys = ["max-rcpt", "max-mails"]
+        if connectionLimits { keys += ["max-sessions", "max-sessions-per-address"] }
+        let expected =
+            connectionLimits
+            ? "max-rcpt, max-mails, max-sessions or max-sessions-per-address"
+            : "max-rcpt or max-mails"
         var any = false
         while !atEndOfStatement {
             let keyToken = peek()
-            guard case .word(let key) = keyToken.kind, key == "max-rcpt" || key == "max-mails"
-            else {
+            guard case .word(let key) = keyToken.kind, keys.contains(key) else {
                 if case .word(let key) = keyToken.kind {
                     throw fail(
-                        "invalid session limit keyword: \(key) (expected max-rcpt or max-mails)",
+                        "invalid session limit keyword: \(key) (expected \(expected))",
                         at: keyToken)
                 }
-                throw unexpected(keyToken, expected: "max-rcpt or max-mails")
+                throw unexpected(keyToken, expected: expected)
             }
             advance()
             let valueToken = peek()
@@ -78,10 +102,11 @@ extension ConfigParser {
             guard value >= 1, value <= Int64(Int32.max) else {
                 throw fail("invalid \(key): \(value) (must be at least 1)", at: valueToken)
             }
-            if key == "max-rcpt" {
-                config.maxRecipients = Int(value)
-            } else {
-                config.maxMailsPerSession = Int(value)
+            switch key {
+            case "max-rcpt": config.maxRecipients = Int(value)
+            case "max-mails": config.maxMailsPerSession = Int(value)
+            case "max-sessions": config.maxSessions = Int(value)
+            default: config.maxSessionsPerAddress = Int(value)
             }
             any = true
         }

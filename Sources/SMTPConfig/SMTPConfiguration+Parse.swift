@@ -26,29 +26,47 @@ extension SMTPConfiguration {
     {
         let text: String
         do {
-            text = try readFile(path)
+            text = try readFile(path, regularOnly: false)
         } catch {
             throw ConfigErrors([
                 ConfigError(
                     location: SourceLocation(file: path, line: 0), message: error.description)
             ])
         }
-        return try parse(text, fileName: path, macros: macros, includeLoader: readFile)
+        return try parse(text, fileName: path, macros: macros) { path throws(ConfigFileError) in
+            try readFile(path, regularOnly: true)
+        }
     }
 }
 
-/// Why a file could not be read: `open: No such file or directory`.
-/// The whole file; invalid UTF-8 is repaired (the lexer only needs ASCII). The error text
-/// leaves out the path: the location in front of it names the file.
-func readFile(_ path: String) throws(ConfigFileError) -> String {
+/// The most a configuration file (or an included one) may hold: `include "/dev/zero"` must
+/// end, not read for ever.
+let configFileLimit = 16 << 20
+
+/// The whole file, at most `configFileLimit` bytes; with `regularOnly` (included files)
+/// nothing but a regular file: a FIFO, a device or a directory is refused before a byte is
+/// read. Invalid UTF-8 is repaired (the lexer only needs ASCII). The error text leaves out
+/// the path: the location in front of it names the file.
+func readFile(_ path: String, regularOnly: Bool) throws(ConfigFileError) -> String {
     do {
-        return String(decoding: try FileSystem.readFile(path), as: UTF8.self)
+        return String(
+            decoding: try FileSystem.readFile(
+                path, limit: configFileLimit, regularOnly: regularOnly),
+            as: UTF8.self)
     } catch {
         throw ConfigFileError(cause: error)
     }
 }
 
+/// Why a file could not be read: `open: No such file or directory`, `not a regular file`.
 struct ConfigFileError: Error, CustomStringConvertible {
     var cause: SystemError
-    var description: String { "\(cause.operation): \(cause.reason)" }
+    var description: String {
+        switch (cause.operation, cause.errno) {
+        case ("read", EISDIR): "is a directory"
+        case ("read", EINVAL): "not a regular file"
+        case ("read", EFBIG): "larger than \(configFileLimit >> 20) MiB"
+        default: "\(cause.operation): \(cause.reason)"
+        }
+    }
 }

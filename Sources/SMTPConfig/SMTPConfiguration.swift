@@ -47,6 +47,13 @@ public struct SMTPConfiguration: Sendable {
     public var maxMailsPerSession = 100
     /// Bytes; `smtp max-message-size` (old: top-level `max-message-size`). Default 35M.
     public var maxMessageSize = 36_700_160
+    /// MailLab: `smtp timeout command|data|session DURATION`.
+    public var timeouts = SMTPTimeouts()
+    /// MailLab: `smtp limit max-sessions N` (nil: as many as the descriptor limit allows).
+    public var maxSessions: Int?
+    /// MailLab: `smtp limit max-sessions-per-address N` (nil: no limit, so that a benchmark
+    /// from one address is not throttled).
+    public var maxSessionsPerAddress: Int?
     /// `smtp sub-addr-delim` (old: `subaddressing-delimiter`).
     public var subaddressDelimiter = "+"
     public var pkis: [String: PKIDeclaration] = [:]
@@ -81,4 +88,20 @@ public struct SMTPConfiguration: Sendable {
     public func action(named name: String) -> ActionDirective? {
         actions.first { $0.name == name }
     }
+}
+
+/// MailLab's session deadlines beside OpenSMTPD's `smtp` settings, in seconds. Unlike the
+/// idle timeout, no byte from the client moves them: a client dripping a byte at a time
+/// cannot hold a session (and its buffers and slot) for ever.
+public struct SMTPTimeouts: Sendable, Equatable {
+    /// A command line must be complete this long after its first byte (RFC 5321 §4.5.3.2:
+    /// 5 minutes for each command).
+    public var command = 300
+    /// The whole DATA phase, from the 354 to the final dot (RFC 5321 §4.5.3.2.6: the server
+    /// waits 10 minutes for the terminating dot).
+    public var data = 600
+    /// The whole session, from the banner.
+    public var session = 3_600
+
+    public init() {}
 }

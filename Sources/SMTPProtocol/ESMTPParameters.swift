@@ -3,7 +3,11 @@
 enum ESMTPParameters {
     /// Checks MAIL parameters in order; returns the refusal reply, or nil if all are fine.
     /// Accepted: `AUTH=` (ignored), `SIZE=`, `BODY=7BIT|8BITMIME`, `RET=`, `ENVID=`.
-    static func checkMail(_ parameters: [[UInt8]], limits: SessionLimits) -> String? {
+    /// `freeStorage` (asked only for `SIZE=`): what the store can take now.
+    static func checkMail(
+        _ parameters: [[UInt8]], limits: SessionLimits,
+        freeStorage: (@Sendable () -> Int?)? = nil
+    ) -> String? {
         for parameter in parameters {
             if let refusal = controlCharacterRefusal(parameter) { return refusal }
             if ASCII.hasPrefixIgnoringCase(parameter, "AUTH=") {
@@ -18,6 +22,10 @@ enum ESMTPParameters {
                 if digits.count > 18 || (Int(ASCII.string(digits)) ?? 0) > limits.maxMessageSize {
                     return "552 5.3.4 Message too big for system: "
                         + "Message size exceeds fixed maximum message size"
+                }
+                if let free = freeStorage?(), let size = Int(ASCII.string(digits)), size > free {
+                    // RFC 1870 §6.1: temporarily not enough room, 452 at MAIL.
+                    return "452 4.3.1 Insufficient system storage"
                 }
             } else if ASCII.equalsIgnoringCase(parameter, "BODY=7BIT")
                 || ASCII.equalsIgnoringCase(parameter, "BODY=8BITMIME")

@@ -226,7 +226,9 @@ extension SMTPSession {
 
     mutating func proceedMailFrom(_ arguments: [UInt8]?) {
         guard let parsed = parsePath(arguments, allowNull: true) else { return }
-        if let refusal = ESMTPParameters.checkMail(parsed.parameters, limits: limits) {
+        if let refusal = ESMTPParameters.checkMail(
+            parsed.parameters, limits: limits, freeStorage: environment.freeStorage)
+        {
             reply(refusal)
             return
         }

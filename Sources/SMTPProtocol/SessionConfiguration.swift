@@ -75,6 +75,10 @@ public struct SessionEnvironment: Sendable {
     public var now: @Sendable () -> Int64
     /// Source of session ids (16 hex), message ids (8 hex), envelope ids and `Message-ID:`.
     public var random: @Sendable () -> UInt64
+    /// Bytes the store can take now (nil: unknown). Asked only for a `MAIL FROM` with
+    /// `SIZE=`: a message larger than this is refused there with `452 4.3.1` (RFC 1870)
+    /// instead of after all of it was sent.
+    public var freeStorage: (@Sendable () -> Int?)? = nil
 
     public init(now: @escaping @Sendable () -> Int64, random: @escaping @Sendable () -> UInt64) {
         self.now = now

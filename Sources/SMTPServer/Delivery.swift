@@ -65,6 +65,15 @@ extension DeliveryFailure {
     /// including errnos not listed and a read-only or failing disk, is temporary: deferring
     /// is safe, bouncing loses mail.
     init(storing error: SystemError) {
+        if error.operation == Maildir.refusedLink {
+            // A symbolic link in the Maildir's path (a user's doing, see `OpenedMaildir`):
+            // never followed, and not the administrator's mistake to bounce for. Deferred,
+            // the mail waits until the link is gone; its own case, as other ELOOPs are fatal.
+            self.init(
+                code: 451, enhancedStatus: "4.2.0",
+                text: "Mailbox unavailable (symbolic link refused), message not stored")
+            return
+        }
         switch error.errno {
         case ENOSPC:
             self.init(

@@ -30,6 +30,10 @@ public final class MailServer: Sendable {
         public var idleTimeoutSeconds: Double = 300
         /// At most this many sessions; nil: as many as the descriptor limit allows.
         public var maxSessions: Int?
+        /// At most this many sessions from one address; nil: no limit.
+        public var maxSessionsPerAddress: Int?
+        /// Deadlines no byte from the client moves (`smtp timeout …`).
+        public var timeouts = SMTPTimeouts()
         /// Trace the dialogue (`-T smtp`).
         public var trace = false
         /// Keep delivered messages for `messages` and `nextMessage` (bounded). A standalone
@@ -90,6 +94,12 @@ public final class MailServer: Sendable {
         throws(ServerErrors)
     {
         let plan = try ServerPlan(configuration, options: options)
+        // A configured server takes its `smtp timeout …` and `smtp limit …` from the file.
+        var options = options
+        options.timeouts = configuration.timeouts
+        options.maxSessions = configuration.maxSessions ?? options.maxSessions
+        options.maxSessionsPerAddress =
+            configuration.maxSessionsPerAddress ?? options.maxSessionsPerAddress
         try self.init(
             plans: plan.listeners, options: options, limits: plan.limits,
             fixedMaildirs: plan.fixedMaildirs)
@@ -163,6 +173,10 @@ public final class MailServer: Sendable {
         throws(ServerErrors)
     {
         self.plans = plans
+        var options = options
+        if !options.inMemory && !fixedMaildirs.isEmpty && options.environment.freeStorage == nil {
+            options.environment.freeStorage = { StorageSpace.available(in: fixedMaildirs) }
+        }
         self.options = options
         self.limits = limits
         self.fixedMaildirs = fixedMaildirs
@@ -188,6 +202,7 @@ public final class MailServer: Sendable {
         core = ServerCore(
             store: store, recordsMessages: options.recordsMessages, trace: options.trace,
             log: options.log, maxSessions: maxSessions,
+            maxSessionsPerAddress: options.maxSessionsPerAddress,
             loops: group.loops, names: names)
     }
 
@@ -196,8 +211,14 @@ public final class MailServer: Sendable {
     public func start() throws(ServerErrors) {
         for root in fixedMaildirs {
             let maildir = Maildir(root: root)
-            if let removed = try? maildir.removeStaleTemporaryFiles(), removed > 0 {
-                options.log.write("info: removed \(removed) stale file(s) from \(maildir.tmp)")
+            do {
+                let removed = try maildir.removeStaleTemporaryFiles()
+                if removed > 0 {
+                    options.log.write("info: removed \(removed) stale file(s) from \(maildir.tmp)")
+                }
+            } catch {
+                // A refused symbolic link among them: said, not followed.
+                options.log.write("warn: stale files of \(maildir.tmp) left alone: \(error)")
             }
         }
         var bound: [Listener] = []
@@ -267,6 +288,19 @@ public final class MailServer: Sendable {
             core.log("warn: session limit (\(core.maxSessions)) reached: refused \(peer.host)")
             return
         }
+        if let perAddress = core.perAddress, !perAddress.admit(peer.host) {
+            core.activeSessions.subtract(1, ordering: .relaxed)
+            // MailLab limit (OpenSMTPD has none): RFC 3463 X.7.0, a policy refusal.
+            let text = Array(
+                "421 4.7.0 \(plan.serverName) Too many sessions from your address, try again later\r\n"
+                    .utf8)
+            _ = text.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            closeDescriptor(fd)
+            core.log(
+                "warn: per-address session limit (\(perAddress.limit)) reached: refused \(peer.host)"
+            )
+            return
+        }
         var configuration = SessionConfiguration(
             serverName: plan.serverName, listenerIsLocal: plan.isLocal)
         configuration.limits = limits
@@ -276,7 +310,8 @@ public final class MailServer: Sendable {
         let session = SMTPSession(
             configuration: configuration, peer: peerInfo, policy: plan.policy,
             environment: options.environment)
-        let handler = SessionHandler(core: core, session: session, tls: plan.tls?.context)
+        let handler = SessionHandler(
+            core: core, session: session, tls: plan.tls?.context, timeouts: options.timeouts)
         let connection = Connection(fd: fd, peer: peer, local: plan.address, loop: loop)
         do {
             try connection.start(
@@ -284,6 +319,7 @@ public final class MailServer: Sendable {
                 idleTimeoutNanoseconds: UInt64(options.idleTimeoutSeconds * 1_000_000_000))
         } catch {
             core.activeSessions.subtract(1, ordering: .relaxed)
+            core.perAddress?.release(peer.host)
             core.log("warn: cannot serve \(peer.host): \(error)")
             return
         }

@@ -25,6 +25,8 @@ final class ServerCore: Sendable {
     let trace: Bool
     let logSink: LogSink
     let maxSessions: Int
+    /// `smtp limit max-sessions-per-address`; nil: no limit.
+    let perAddress: AddressSessionCount?
     let activeSessions = Atomic<Int>(0)
     let pendingDeliveries = Atomic<Int>(0)
     private let registries: [ObjectIdentifier: LoopSessions]
@@ -32,7 +34,7 @@ final class ServerCore: Sendable {
 
     init(
         store: any MessageStore, recordsMessages: Bool, trace: Bool, log: LogSink, maxSessions: Int,
-        loops: [EventLoop],
+        maxSessionsPerAddress: Int? = nil, loops: [EventLoop],
         names: [SocketAddress: String]
     ) {
         self.store = store
@@ -40,6 +42,7 @@ final class ServerCore: Sendable {
         self.trace = trace
         self.logSink = log
         self.maxSessions = maxSessions
+        perAddress = maxSessionsPerAddress.map { AddressSessionCount(limit: $0) }
         self.names = names
         var registries: [ObjectIdentifier: LoopSessions] = [:]
         for loop in loops { registries[ObjectIdentifier(loop)] = LoopSessions() }
@@ -79,11 +82,12 @@ final class ServerCore: Sendable {
     }
 
     /// Call on `loop`.
-    func sessionEnded(_ handler: SessionHandler, on loop: EventLoop) {
+    func sessionEnded(_ handler: SessionHandler, peer: String, on loop: EventLoop) {
         if registries[ObjectIdentifier(loop)]?.handlers.removeValue(
             forKey: ObjectIdentifier(handler)) != nil
         {
             activeSessions.subtract(1, ordering: .relaxed)
+            perAddress?.release(peer)
         }
     }
 

@@ -1,6 +1,7 @@
 import LinuxSystem
 import MaildirDelivery
 import Reactor
+import SMTPConfig
 import SMTPProtocol
 
 /// Joins one connection to one SMTP session on the connection's loop: bytes go into the
@@ -19,11 +20,16 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
     private var shuttingDown = false
     /// A close is under way (after QUIT, an error, or the shutdown notice).
     private var closing = false
+    private var deadlines: SessionDeadlines
+    /// The timer for `deadlines.next`, and the time it was set for.
+    private var deadlineTimer: LoopTimer?
+    private var timerAt = UInt64.max
 
-    init(core: ServerCore, session: SMTPSession, tls: TLSContext?) {
+    init(core: ServerCore, session: SMTPSession, tls: TLSContext?, timeouts: SMTPTimeouts) {
         self.core = core
         self.session = session
         self.tls = tls
+        deadlines = SessionDeadlines(timeouts, now: Clock.monotonicNanoseconds())
     }
 
     func begin(on connection: Connection, listener: ListenerPlan) {
@@ -39,6 +45,9 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
     }
 
     func received(_ bytes: UnsafeRawBufferPointer, on connection: Connection) {
+        if deadlines.dataStarted == nil {
+            deadlines.received(bytes, at: Clock.monotonicNanoseconds())
+        }
         handle(session.receive(bytes))
     }
 
@@ -77,8 +86,10 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
 
     func closed(_ connection: Connection) {
         self.connection = nil
+        deadlineTimer?.cancel()
+        deadlineTimer = nil
         if session.wantsInput { _ = session.inputClosed() }
-        core.sessionEnded(self, on: connection.loop)
+        core.sessionEnded(self, peer: connection.peer.host, on: connection.loop)
     }
 
     /// The server is stopping: say so and close. A delivery in flight is answered first
@@ -112,7 +123,13 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
             switch event {
             case .reply(let bytes):
                 output.append(contentsOf: bytes)
+                if bytes.starts(with: Self.dataReply) {
+                    deadlines.dataBegan(at: Clock.monotonicNanoseconds())
+                } else if deadlines.dataStarted != nil {
+                    deadlines.dataEnded()  // the message was refused or the session ends
+                }
             case .deliver(let message):
+                deadlines.dataEnded()
                 deliver(message, loop: connection.loop)
             case .close:
                 connection.write(output)
@@ -130,6 +147,43 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         }
         if !output.isEmpty { connection.write(output) }
         connection.setReading(session.wantsInput)
+        armDeadlineTimer(on: connection.loop)
+    }
+
+    private static let dataReply = Array("354 ".utf8)
+
+    /// One timer, for the earliest deadline; moved only when that deadline comes sooner.
+    private func armDeadlineTimer(on loop: EventLoop) {
+        guard !closing else { return }
+        let next = deadlines.next.at
+        guard next < timerAt else { return }
+        deadlineTimer?.cancel()
+        timerAt = next
+        let now = Clock.monotonicNanoseconds()
+        deadlineTimer = loop.schedule(after: next > now ? next - now : 0) { [weak self] in
+            self?.deadlineReached(on: loop)
+        }
+    }
+
+    private func deadlineReached(on loop: EventLoop) {
+        deadlineTimer = nil
+        timerAt = .max
+        guard connection != nil, !closing else { return }
+        let now = Clock.monotonicNanoseconds()
+        guard let kind = deadlines.expired(at: now) else {
+            armDeadlineTimer(on: loop)
+            return
+        }
+        if !session.wantsInput {
+            // A delivery is pending: the server's delay, not the client's. Look again soon.
+            deadlineTimer = loop.schedule(after: 1_000_000_000) { [weak self] in
+                self?.deadlineReached(on: loop)
+            }
+            timerAt = now &+ 1_000_000_000
+            return
+        }
+        core.log(["\(session.id) smtp timeout=\(kind.rawValue) exceeded"], on: loop)
+        handle(session.timedOut())
     }
 
     private func deliver(_ message: Message, loop: EventLoop) {

@@ -1,3 +1,5 @@
+import Glibc
+import LinuxSystem
 import SMTPConfig
 
 /// A table's contents ready for lookups: file tables are read once, at start.
@@ -19,8 +21,14 @@ struct LoadedTable: Sendable {
             guard type == "file" else {
                 throw ServerError("table \(path): backend \"\(type)\" is not supported (only file)")
             }
-            guard let text = readSmallFile(path, limit: 64 << 20) else {
-                throw ServerError("table \(path): cannot be read")
+            let text: String
+            do {
+                text = String(
+                    decoding: try FileSystem.readFile(
+                        path, limit: Self.fileLimit, regularOnly: true),
+                    as: UTF8.self)
+            } catch {
+                throw ServerError("table \(path): \(Self.reason(error))")
             }
             // One entry per line: "key" or "key value" (or "key: value", as aliases(5)).
             var list: [String] = []
@@ -44,6 +52,19 @@ struct LoadedTable: Sendable {
             }
             values = list
             mapping = map
+        }
+    }
+
+    /// The most a `file:` table may hold.
+    static let fileLimit = 64 << 20
+
+    /// Only a regular file is read (a FIFO or a device could block or never end).
+    private static func reason(_ error: SystemError) -> String {
+        switch (error.operation, error.errno) {
+        case ("read", EISDIR): "is a directory"
+        case ("read", EINVAL): "not a regular file"
+        case ("read", EFBIG): "larger than \(fileLimit >> 20) MiB"
+        default: "\(error.operation): \(error.reason)"
         }
     }
 

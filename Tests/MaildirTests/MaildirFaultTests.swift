@@ -123,7 +123,11 @@ import Testing
         #expect(
             FileManager.default.createFile(atPath: maildir.tmp + "/" + name, contents: Data([2])))
         let job = DeliveryJob(items: []) { _ in }
-        job.files = [StagedFile(maildir: maildir, name: name, descriptor: -1, device: 0)]
+        job.files = [
+            StagedFile(
+                folders: try OpenedMaildir.open(maildir, creating: false), name: name,
+                descriptor: -1, device: 0)
+        ]
         let steps = MaildirDeliverySteps(hostname: "h", mode: .syncfs, pool: nil, faults: nil)
 
         steps.publish([job])

@@ -40,7 +40,8 @@ import Testing
         let maildir = Maildir(root: scratch.path)
         #expect(try maildir.removeStaleTemporaryFiles() == 0)  // no tmp/ yet
         try maildir.prepare()
-        for name in ["1.M1P1Q1.h", "2.M1P1Q2.h", ".hidden"] {
+        // Written by an smtpd that has exited (pid 2^22 + 1 is above Linux's pid_max).
+        for name in ["1.M1P4194305Q1.h", "2.M1P4194305Q2.h", "3.M1P4194305Q3.h"] {
             #expect(
                 FileManager.default.createFile(atPath: maildir.tmp + "/" + name, contents: Data()))
         }

@@ -361,7 +361,7 @@ import Testing
             ])
         #expect(
             errors("smtp limit max-foo 3" + rule) == [
-                "smtpd.conf:1: invalid session limit keyword: max-foo (expected max-rcpt or max-mails)"
+                "smtpd.conf:1: invalid session limit keyword: max-foo (expected max-rcpt, max-mails, max-sessions or max-sessions-per-address)"
             ])
         #expect(
             errors("limit session max-mails x" + rule) == [

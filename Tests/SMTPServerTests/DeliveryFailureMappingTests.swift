@@ -1,5 +1,6 @@
 import Glibc
 import LinuxSystem
+import MaildirDelivery
 import SMTPProtocol
 import Testing
 
@@ -47,5 +48,15 @@ import Testing
         // The reply code's class and the enhanced code's class agree (RFC 3463 §2).
         #expect(failure.enhancedStatus.first == String(failure.code).first)
         #expect(failure.isTemporary == row.reply.hasPrefix("4"))
+    }
+
+    /// A refused symbolic link is ELOOP too, but temporary (unlike other ELOOPs): the user
+    /// removes the link and the mail is stored on the next try.
+    @Test func aRefusedSymbolicLinkIsTemporary() {
+        let failure = DeliveryFailure(
+            storing: SystemError(Maildir.refusedLink, "/m/tmp", errno: ELOOP))
+        #expect(
+            "\(failure.code) \(failure.enhancedStatus) \(failure.text)"
+                == "451 4.2.0 Mailbox unavailable (symbolic link refused), message not stored")
     }
 }

@@ -11,6 +11,7 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <signal.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -35,6 +36,11 @@ extern const int CSYSTEM_CLONE_NEWNS;
 
 /// Variadic or macro-based calls Swift cannot reach directly.
 int csystem_open_mode(const char *path, int flags, mode_t mode);
+int csystem_openat_mode(int dirfd, const char *name, int flags, mode_t mode);
+/// statvfs(3) (its name is also its struct's, which Swift cannot tell apart).
+int csystem_statvfs(const char *path, struct statvfs *out);
+/// O_PATH, which needs _GNU_SOURCE.
+extern const int CSYSTEM_O_PATH;
 int csystem_fcntl_getfl(int fd);
 int csystem_fcntl_setfl(int fd, int flags);
 

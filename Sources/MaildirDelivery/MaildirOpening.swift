@@ -1,0 +1,156 @@
+import Glibc
+import LinuxSystem
+
+/// A Maildir's folders, opened by a walk from `/` that follows no symbolic link a user could
+/// have planted: every later step (create, link, unlink, flush, sweep) works relative to
+/// these descriptors, so a folder swapped for a link after the walk changes nothing.
+///
+/// The walk follows a symbolic link only inside a *trusted* folder: one owned by root (or by
+/// the user smtpd runs as) that nobody else may write, reached through trusted folders only
+/// (`/`, `/home`, `/var`: only the administrator can have put a link there). Below the first
+/// untrusted folder (a home, `/tmp`), and always for the Maildir root itself and its `tmp/`,
+/// `new/` and `cur/`, a symbolic link is refused (``Maildir/refusedLink``), never followed.
+/// Postfix's local(8) refuses symlinked mailboxes likewise.
+final class OpenedMaildir: @unchecked Sendable {
+    // Immutable after init: shared read-only by the writer and flush threads.
+    let maildir: Maildir
+    /// O_RDONLY descriptors of `tmp/` and `new/` (fsync and syncfs need readable ones).
+    let tmp: Int32
+    let new: Int32
+    /// Whom new files must belong to: the Maildir root's owner, when that is not the user
+    /// smtpd runs as (a home Maildir stays manageable by its owner); nil: as created.
+    let owner: (user: uid_t, group: gid_t)?
+
+    private init(maildir: Maildir, tmp: Int32, new: Int32, owner: (uid_t, gid_t)?) {
+        self.maildir = maildir
+        self.tmp = tmp
+        self.new = new
+        self.owner = owner
+    }
+
+    deinit {
+        closeDescriptor(tmp)
+        closeDescriptor(new)
+    }
+
+    /// Walks to `maildir` and opens its folders; with `creating`, missing folders are made
+    /// (0700, owned like the folder they are made in when smtpd runs as root).
+    /// Equivalent to: `mkdir -p -m 0700 ROOT/{tmp,new,cur}`, minus every untrusted link.
+    static func open(_ maildir: Maildir, creating: Bool) throws(SystemError) -> OpenedMaildir {
+        guard Maildir.isValidRoot(maildir.root) else {
+            throw SystemError("maildir", maildir.root, errno: EINVAL)
+        }
+        let root = try walk(to: maildir.root, creating: creating)
+        defer { closeDescriptor(root.fd) }
+        var opened: [Int32] = []
+        do throws(SystemError) {
+            for (name, path) in [("tmp", maildir.tmp), ("new", maildir.new), ("cur", maildir.cur)] {
+                let child = try openFolder(
+                    root.fd, name, path: path, follow: false, creating: creating,
+                    parent: root.info)
+                opened.append(child.fd)
+            }
+        } catch {
+            for fd in opened { closeDescriptor(fd) }
+            throw error
+        }
+        closeDescriptor(opened[2])  // cur/ only has to exist: smtpd never writes there
+        let euid = geteuid()
+        let owner =
+            euid == 0 && root.info.st_uid != euid ? (root.info.st_uid, root.info.st_gid) : nil
+        return OpenedMaildir(maildir: maildir, tmp: opened[0], new: opened[1], owner: owner)
+    }
+
+    /// Opens the folder `path` (absolute, validated) component by component from `/`.
+    private static func walk(to path: String, creating: Bool) throws(SystemError) -> (
+        fd: Int32, info: Glibc.stat
+    ) {
+        var fd = try FileSystem.open("/", FileSystem.pathOnly | O_DIRECTORY)
+        var info: Glibc.stat
+        do {
+            info = try FileSystem.status(fd, path: "/")
+        } catch {
+            closeDescriptor(fd)
+            throw error
+        }
+        var trusted = isTrusted(info)
+        var reached = ""
+        let components = path.split(separator: "/")
+        for (index, component) in components.enumerated() {
+            reached += "/" + component
+            let isRoot = index == components.count - 1
+            let child: (fd: Int32, info: Glibc.stat)
+            do throws(SystemError) {
+                child = try openFolder(
+                    fd, String(component), path: reached, follow: trusted && !isRoot,
+                    creating: creating, parent: info, readable: false)
+            } catch {
+                closeDescriptor(fd)
+                throw error
+            }
+            closeDescriptor(fd)
+            (fd, info) = child
+            trusted = trusted && isTrusted(info)
+        }
+        return (fd, info)
+    }
+
+    /// Only root (or smtpd's own user) can change the entries of such a folder.
+    private static func isTrusted(_ info: Glibc.stat) -> Bool {
+        (info.st_uid == 0 || info.st_uid == geteuid()) && info.st_mode & 0o022 == 0
+    }
+
+    /// Opens (or makes) the folder `name` in `parent`. A symbolic link that may not be
+    /// followed is refused with ``Maildir/refusedLink``; anything else that is not a folder
+    /// fails with ENOTDIR.
+    private static func openFolder(
+        _ parent: Int32, _ name: String, path: String, follow: Bool, creating: Bool,
+        parent parentInfo: Glibc.stat, readable: Bool = true
+    ) throws(SystemError) -> (fd: Int32, info: Glibc.stat) {
+        let flags =
+            (readable ? O_RDONLY : FileSystem.pathOnly) | O_DIRECTORY | (follow ? 0 : O_NOFOLLOW)
+        var created = false
+        var fd: Int32
+        do {
+            fd = try FileSystem.openAt(parent, name, flags, path: path)
+        } catch  where error.errno == ENOENT && creating {
+            do {
+                try FileSystem.makeDirectoryAt(parent, name, mode: Maildir.folderMode, path: path)
+                created = true
+            } catch  where error.errno == EEXIST {
+                // Another writer was quicker; open what is there, under the same rules.
+            }
+            do {
+                fd = try FileSystem.openAt(
+                    parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, path: path)
+            } catch  where error.errno == ENOTDIR || error.errno == ELOOP {
+                throw notAFolder(parent, name, path: path, creating: true, followed: false)
+            }
+        } catch  where error.errno == ENOTDIR || error.errno == ELOOP {
+            throw notAFolder(
+                parent, name, path: path, creating: creating, followed: follow)
+        }
+        do {
+            if created && geteuid() == 0 && parentInfo.st_uid != 0 {
+                // A folder made in a user's folder belongs to that user, as if they made it.
+                try FileSystem.changeOwner(
+                    fd, user: parentInfo.st_uid, group: parentInfo.st_gid, path: path)
+            }
+            return (fd, try FileSystem.status(fd, path: path))
+        } catch {
+            closeDescriptor(fd)
+            throw error
+        }
+    }
+
+    private static func notAFolder(
+        _ parent: Int32, _ name: String, path: String, creating: Bool, followed: Bool
+    ) -> SystemError {
+        if !followed, let info = try? FileSystem.statusAt(parent, name, path: path),
+            info.st_mode & S_IFMT == S_IFLNK
+        {
+            return SystemError(Maildir.refusedLink, path, errno: ELOOP)
+        }
+        return SystemError(creating ? "mkdir" : "open", path, errno: ENOTDIR)
+    }
+}
