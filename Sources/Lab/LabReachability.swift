@@ -112,6 +112,15 @@ struct LabReachability {
         return walk(from: next, to: destination, sourceAddress: chosen, hops: hops - 1, into: &path)
     }
 
+    /// How well `route` matches `destination`: its prefix length (0 for a default route of
+    /// the same family), nil when it does not match.
+    private static func matchLength(_ route: LabRoute, _ destination: IPAddress) -> Int? {
+        if let target = route.destination {
+            return target.contains(destination) ? target.length : nil
+        }
+        return route.gateway?.family == destination.family ? 0 : nil
+    }
+
     /// The file's route `route(in:to:)` picks, nil when a connected network wins.
     private func routeTaken(in namespace: String?, to destination: IPAddress) -> LabRoute? {
         var best: (length: Int, route: LabRoute?)?
@@ -122,14 +131,7 @@ struct LabReachability {
             }
         }
         for route in spec.routes where route.namespace == namespace {
-            let length: Int
-            if let target = route.destination {
-                guard target.contains(destination) else { continue }
-                length = target.length
-            } else {
-                guard route.gateway?.family == destination.family else { continue }
-                length = 0
-            }
+            guard let length = Self.matchLength(route, destination) else { continue }
             if best == nil || length > best!.length { best = (length, route) }
         }
         return best?.route
@@ -149,14 +151,7 @@ struct LabReachability {
             consider(address.prefix.length, address.interface, destination)
         }
         for route in spec.routes where route.namespace == namespace {
-            let length: Int
-            if let target = route.destination {
-                guard target.contains(destination) else { continue }
-                length = target.length
-            } else {
-                guard route.gateway?.family == destination.family else { continue }
-                length = 0
-            }
+            guard let length = Self.matchLength(route, destination) else { continue }
             let nextHop = route.gateway ?? destination
             let interface =
                 route.device.map { LabInterface(name: $0, namespace: namespace) }

@@ -75,15 +75,7 @@ extension FileSystem {
             closeDescriptor(copy)
             throw SystemError("opendir", path, errno: code)
         }
-        defer { closedir(directory) }
-        var names: [String] = []
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names
+        return names(in: directory)
     }
 }
 

@@ -222,6 +222,12 @@ public enum FileSystem {
         guard let directory = opendir(path) else {
             throw SystemError("opendir", path, errno: errno)
         }
+        return names(in: directory)
+    }
+
+    /// readdir(3) to the end, then closedir(3).
+    /// XXX: names that are not UTF-8 are decoded lossily (and so cannot be opened again).
+    static func names(in directory: OpaquePointer) -> [String] {
         defer { closedir(directory) }
         var names: [String] = []
         while let entry = readdir(directory) {
