@@ -50,6 +50,12 @@ public struct ListenDirective: Sendable, Hashable {
     public var pkis: [String] = []
     public var ca: String?
     public var auth: ListenAuth = .none
+    /// MailLab `auth-plaintext`: AUTH is offered before TLS too, and `auth` needs no
+    /// `tls`/`smtps` (OpenSMTPD: `auth requires tls/smtps`).
+    public var authWithoutTLS = false
+    /// MailLab `auth-accept-any`: a test server's AUTH, accepting every user name and
+    /// password (the name is recorded). Needs `auth` or `auth-optional` without a table.
+    public var authAcceptAny = false
     public var tag: String?
     public var maskSource = false
     public var noDSN = false

@@ -66,6 +66,12 @@ extension ConfigParser {
                 try once("auth", token, &self)
                 let table = atTable ? try parseTableRef() : nil
                 listener.auth = option == "auth" ? .required(table) : .optional(table)
+            case "auth-plaintext":
+                try once("auth-plaintext", token, &self)
+                listener.authWithoutTLS = true
+            case "auth-accept-any":
+                try once("auth-accept-any", token, &self)
+                listener.authAcceptAny = true
             case "tag":
                 try once("tag", token, &self)
                 listener.tag = try tag()
@@ -101,9 +107,22 @@ extension ConfigParser {
         }
 
         if !portGiven { listener.port = listener.tls == .smtps ? 465 : 25 }
-        if case .none = listener.auth {
-        } else if listener.tls == .none {
-            throw fail("invalid listen option: auth requires tls/smtps", at: start)
+        switch listener.auth {
+        case .none:
+            if listener.authWithoutTLS || listener.authAcceptAny {
+                throw fail(
+                    "invalid listen option: \(listener.authAcceptAny ? "auth-accept-any" : "auth-plaintext") "
+                        + "requires auth or auth-optional", at: start)
+            }
+        case .required(let table), .optional(let table):
+            if listener.tls == .none && !listener.authWithoutTLS {
+                throw fail("invalid listen option: auth requires tls/smtps", at: start)
+            }
+            if listener.authAcceptAny && table != nil {
+                throw fail(
+                    "invalid listen option: auth-accept-any takes no credentials table",
+                    at: start)
+            }
         }
         if !listener.pkis.isEmpty && listener.tls == .none {
             throw fail("invalid listen option: pki requires tls/smtps", at: start)

@@ -26,10 +26,12 @@ public struct Message: Sendable, Equatable {
     public var size: Int
     /// `"SMTP"` after HELO, `"ESMTP"` after EHLO (also under TLS, as OpenSMTPD logs it).
     public var protocolName: String
+    /// The user name the client authenticated as (AUTH), nil without AUTH.
+    public var authenticatedUser: String?
 
     public init(
         id: String, sender: ReversePath, recipients: [AcceptedRecipient], content: [UInt8],
-        protocolName: String
+        protocolName: String, authenticatedUser: String? = nil
     ) {
         self.id = id
         self.sender = sender
@@ -37,6 +39,7 @@ public struct Message: Sendable, Equatable {
         self.content = content
         self.size = content.count
         self.protocolName = protocolName
+        self.authenticatedUser = authenticatedUser
     }
 
     /// Lines to put before `content` in the recipient's file: `Return-Path: <sender>`
@@ -97,6 +100,9 @@ public enum SessionEvent: Sendable, Equatable {
     case log(String)
     /// A trace line (`smtpd -T smtp` style), only if tracing is enabled.
     case trace(String)
+    /// Check these credentials, then call `authenticationFinished`. Input waits meanwhile.
+    /// OpenSMTPD: `IMSG_SMTP_AUTHENTICATE` to the lookup process.
+    case authenticate(AuthenticationRequest)
     /// Flush the replies (the `220 2.0.0 Ready to start TLS`), then start the TLS handshake
     /// and call `tlsEstablished` when it is done. Input meanwhile is discarded.
     case startTLS

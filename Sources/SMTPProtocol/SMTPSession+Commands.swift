@@ -20,7 +20,7 @@ extension SMTPSession {
         CommandEntry(
             verb: "STARTTLS", check: { $0.checkStartTLS($1) },
             proceed: { s, _ in s.proceedStartTLS() }),
-        CommandEntry(verb: "AUTH", check: { s, _ in s.checkNotOffered() }, proceed: { _, _ in }),
+        CommandEntry(verb: "AUTH", check: { $0.checkAuth($1) }, proceed: { $0.proceedAuth($1) }),
         CommandEntry(
             verb: "MAIL FROM", check: { $0.checkMailFrom($1) }, proceed: { $0.proceedMailFrom($1) }),
         CommandEntry(
@@ -53,10 +53,19 @@ extension SMTPSession {
             closeSession(reason: "quit")
             return
         }
-        lastCommand = line
-        if tracing { trace("\(tracePrefix)<<< \(ASCII.visible(line))") }
+        let masked = maskedAuthLine(line)
+        lastCommand = masked ?? line
+        if tracing { trace("\(tracePrefix)<<< \(ASCII.visible(lastCommand))") }
         if lineMode == .strict && !endedWithCRLF {
             reply("500 5.5.2 Syntax error: bare <LF> received")
+            if inAuthDialogue {
+                authUser = []
+                enterState(.helo)
+            }
+            return
+        }
+        if inAuthDialogue {
+            authDialogueLine(line)
             return
         }
         let (verb, arguments) = Self.split(line)
@@ -114,16 +123,6 @@ extension SMTPSession {
         return true
     }
 
-    /// AUTH: no authentication is offered on any listener.
-    mutating func checkNotOffered() -> Bool {
-        if heloName == nil || transaction != nil {
-            reply(Self.notAllowed)
-        } else {
-            reply("503 5.5.1 Invalid command: Command not supported")
-        }
-        return false
-    }
-
     mutating func checkMailFrom(_ arguments: [UInt8]?) -> Bool {
         if heloName == nil || transaction != nil {
             reply(Self.notAllowed)
@@ -131,6 +130,10 @@ extension SMTPSession {
         }
         if configuration.tlsOffer == .required && !isSecure {
             reply("530 5.5.1 Invalid command: Must issue a STARTTLS command first")
+            return false
+        }
+        if configuration.authOffer == .required && authenticatedUser == nil {
+            reply("530 5.5.1 Invalid command: Must issue an AUTH command first")
             return false
         }
         if messageCount >= limits.maxMessagesPerSession {
@@ -211,6 +214,9 @@ extension SMTPSession {
         if advertisesStartTLS {
             reply("250-STARTTLS")
         }
+        if advertisesAuth {
+            reply("250-AUTH PLAIN LOGIN")
+        }
         if configuration.advertisePipelining {
             reply("250-PIPELINING")
         }
@@ -250,7 +256,8 @@ extension SMTPSession {
             return
         }
         let context = RecipientContext(
-            peer: peer, heloName: heloName ?? "", sender: current.sender)
+            peer: peer, heloName: heloName ?? "", sender: current.sender,
+            authenticatedUser: authenticatedUser, isSecure: isSecure)
         switch policy.evaluate(address, context: context) {
         case .accept(let route):
             let envelopeID = (current.messageID << 32) | (environment.random() & 0xFFFF_FFFF)

@@ -21,6 +21,7 @@ extension SMTPSession {
         received += configuration.softwareName.utf8
         received += (extended ? ") with ESMTP" : ") with SMTP").utf8
         if isSecure { received.append(UInt8(ascii: "S")) }
+        if authenticatedUser != nil { received.append(UInt8(ascii: "A")) }
         received += " id ".utf8
         received += transaction.messageIDText.utf8
         received += receivedTLSComment.utf8
@@ -81,7 +82,7 @@ extension SMTPSession {
         let message = Message(
             id: transaction.messageIDText, sender: transaction.sender,
             recipients: transaction.recipients, content: phase.content.bytes,
-            protocolName: extended ? "ESMTP" : "SMTP")
+            protocolName: extended ? "ESMTP" : "SMTP", authenticatedUser: authenticatedUser)
         pendingDelivery = message
         events.append(.deliver(message))
     }

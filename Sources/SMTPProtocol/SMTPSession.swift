@@ -14,6 +14,10 @@ public struct SMTPSession {
         case connected = "STATE_CONNECTED"
         case tls = "STATE_TLS"
         case helo = "STATE_HELO"
+        case authInit = "STATE_AUTH_INIT"
+        case authUsername = "STATE_AUTH_USERNAME"
+        case authPassword = "STATE_AUTH_PASSWORD"
+        case authFinalize = "STATE_AUTH_FINALIZE"
         case body = "STATE_BODY"
         case quit = "STATE_QUIT"
     }
@@ -75,6 +79,13 @@ public struct SMTPSession {
     var awaitingTLS = false
     var tls: TLSDetails?
     var bannerSent = false
+    /// The user name (as logged) while an `.authenticate` is outstanding; input waits.
+    var pendingAuthentication: String? { didSet { updateWantsInput() } }
+    /// The AUTH LOGIN user name between its 334 and the password.
+    var authUser: [UInt8] = []
+    /// Set by a 235; the `A` in `ESMTPSA` and what `match auth` sees.
+    public internal(set) var authenticatedUser: String?
+    var authFailures = 0
 
     /// True under TLS (STARTTLS done, or an SMTPS listener). OpenSMTPD: `SF_SECURE`.
     public var isSecure: Bool { configuration.implicitTLS || tls != nil }
@@ -103,7 +114,9 @@ public struct SMTPSession {
     /// messages).
     public private(set) var wantsInput = true
 
-    private mutating func updateWantsInput() { wantsInput = !closed && pendingDelivery == nil }
+    private mutating func updateWantsInput() {
+        wantsInput = !closed && pendingDelivery == nil && pendingAuthentication == nil
+    }
 
     /// Banner and the `smtp connected` log line. Call once, first. With `implicitTLS` the
     /// banner waits: `.startTLS` first, the banner after `tlsEstablished`.
@@ -215,7 +228,9 @@ public struct SMTPSession {
 
     /// Takes complete lines while the session can act on them.
     mutating func processInput() {
-        while !closed && pendingDelivery == nil && state != .new && !awaitingTLS {
+        while !closed && pendingDelivery == nil && pendingAuthentication == nil && state != .new
+            && !awaitingTLS
+        {
             switch framer.next() {
             case .needMore:
                 return

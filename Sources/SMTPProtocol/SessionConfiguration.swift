@@ -19,6 +19,12 @@ public struct SessionConfiguration: Sendable {
     /// SMTPS (`listen … smtps`): TLS from the first byte, so the session is secure from the
     /// start and STARTTLS is not offered. The server calls `tlsEstablished` before `start`.
     public var implicitTLS = false
+    /// AUTH PLAIN/LOGIN on this listener (OpenSMTPD `listen … auth|auth-optional`).
+    public var authOffer = AuthOffer.none
+    /// MailLab `auth-plaintext`: AUTH is offered before TLS too. Departure: OpenSMTPD offers
+    /// AUTH only under TLS (`ADVERTISE_AUTH` needs `SF_SECURE`) and refuses `auth` on a
+    /// listener without `tls`/`smtps`; a lab emulating a plaintext submission port needs it.
+    public var authWithoutTLS = false
 
     public init(serverName: String, listenerIsLocal: Bool) {
         self.serverName = serverName
@@ -32,6 +38,15 @@ public enum TLSOffer: Sendable, Equatable {
     /// `tls`: EHLO advertises STARTTLS.
     case starttls
     /// `tls-require`: advertised, and MAIL before it gets `530 5.5.1`.
+    case required
+}
+
+/// What a listener offers for AUTH. OpenSMTPD: `F_AUTH`, `F_AUTH_REQUIRE`.
+public enum AuthOffer: Sendable, Equatable {
+    case none
+    /// `auth-optional`: advertised; MAIL is accepted without it.
+    case optional
+    /// `auth`: advertised, and MAIL before it gets `530 5.5.1`.
     case required
 }
 

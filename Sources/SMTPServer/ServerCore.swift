@@ -13,6 +13,8 @@ struct ListenerPlan: Sendable {
     var traceID: String
     /// STARTTLS or SMTPS; nil for a plain listener.
     var tls: ListenerTLS? = nil
+    /// AUTH on this listener; nil: not offered.
+    var auth: ListenerAuth? = nil
 }
 
 /// State shared by all sessions of a server: the store, the log, counters and, per loop,

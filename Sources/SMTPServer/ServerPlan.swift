@@ -67,11 +67,6 @@ struct ServerPlan {
         options: MailServer.Options, identity: LocalIdentity, interfaces: [InterfaceAddress]
     ) throws(ServerErrors) -> ([ListenerPlan], RecipientRouter) {
         let location = directive.location.description
-        if directive.auth != .none {
-            throw ServerErrors(
-                "listen on \(directive.target): AUTH is not supported by MailLab yet",
-                location: location)
-        }
         if directive.verifyClient || directive.ca != nil {
             throw ServerErrors(
                 "listen on \(directive.target): client certificate verification (verify, ca) "
@@ -83,6 +78,14 @@ struct ServerPlan {
             tls = try ListenerTLS.load(directive, serverName: name, configuration: configuration)
         } catch {
             throw ServerErrors(errors: [error])
+        }
+        let auth: ListenerAuth?
+        do throws(ServerError) {
+            auth = try ListenerAuth.load(directive, configuration: configuration, log: options.log)
+        } catch {
+            throw ServerErrors(errors: [
+                ServerError(error.message, location: error.location ?? location)
+            ])
         }
         var names = identity.names
         names.insert(name.lowercased())
@@ -107,7 +110,7 @@ struct ServerPlan {
                 isLocal: address.host == "127.0.0.1" || address.host == "::1",
                 tag: directive.tag,
                 policy: router, traceID: String(0x5600_0000_0000 + index * 0x1000, radix: 16),
-                tls: tls)
+                tls: tls, auth: auth)
         }
         return (plans, router)
     }

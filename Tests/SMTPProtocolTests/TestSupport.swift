@@ -59,6 +59,10 @@ let localPeer = PeerInfo(address: "127.0.0.1", hostName: "localhost")
 struct Driver {
     var session: SMTPSession
     var outcome: DeliveryOutcome = .delivered
+    /// Answers every `.authenticate` at once.
+    var authenticate: @Sendable (AuthenticationRequest) -> SMTPSession.AuthenticationResult = {
+        _ in .rejected
+    }
     private(set) var events: [SessionEvent] = []
 
     init(
@@ -89,6 +93,9 @@ struct Driver {
         while index < produced.count {
             if case .deliver = produced[index] {
                 produced += session.deliveryFinished(outcome)
+            }
+            if case .authenticate(let request) = produced[index] {
+                produced += session.authenticationFinished(authenticate(request))
             }
             index += 1
         }

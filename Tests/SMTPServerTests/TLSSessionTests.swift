@@ -182,14 +182,18 @@ struct TLSConfigCheckTests {
             "\(result.errors)")
     }
 
-    @Test("auth on a listener is still refused with a clear message")
-    func authRefused() throws {
+    @Test("auth on a tls listener passes smtpd -n; a credentials file that is missing does not")
+    func authChecked() throws {
         let files = try #require(TLSFiles.shared)
         let text = try config(key: files.key).replacing("tls pki vm", with: "tls pki vm auth")
-        let result = try check(text)
+        #expect(try check(text).status == 0)
+        let missing =
+            "table creds \"/nonexistent/maillab-creds\"\n"
+            + text.replacing("tls pki vm auth", with: "tls pki vm auth <creds>")
+        let result = try check(missing)
         #expect(result.status == 1)
         #expect(
-            result.errors.contains(":3: listen on 127.0.0.1: AUTH is not supported by MailLab yet"),
+            result.errors.contains(":1: table /nonexistent/maillab-creds: cannot be read"),
             "\(result.errors)")
     }
 }
