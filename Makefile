@@ -5,9 +5,9 @@ SWIFT        ?= swift
 BUILD        ?= .build/debug
 LAB          ?= seed
 CONF         ?= conf/smtpd-local.conf
-# System packages: build (libmnl-dev, libssl-dev, pkg-config) and the real clients, servers
+# System packages: build (libmnl-dev, libssl-dev, libcrypt-dev, pkg-config) and the real clients, servers
 # and readers the tests talk to.
-DEB_PACKAGES := libmnl-dev libssl-dev pkg-config openssl iproute2 python3 curl swaks \
+DEB_PACKAGES := libmnl-dev libssl-dev libcrypt-dev pkg-config openssl iproute2 python3 curl swaks \
                 netcat-openbsd python3-aiosmtpd mblaze
 
 .PHONY: deps build test run fmt lint lab-up lab-down demo bench bench-lab mlab-fast clean

@@ -64,7 +64,9 @@ extension ConfigParser {
                 listener.ca = name
             case "auth", "auth-optional":
                 try once("auth", token, &self)
-                let table = atTable ? try parseTableRef() : nil
+                // The MailLab words that may follow are options, not a table value.
+                let atOption = at("auth-plaintext") || at("auth-accept-any")
+                let table = atTable && !atOption ? try parseTableRef() : nil
                 listener.auth = option == "auth" ? .required(table) : .optional(table)
             case "auth-plaintext":
                 try once("auth-plaintext", token, &self)

@@ -74,3 +74,48 @@ import Testing
         #expect(config.listeners.map(\.port) == [25, 26])
     }
 }
+
+@Suite("listen: auth, auth-optional and the MailLab words auth-plaintext, auth-accept-any")
+struct ListenAuthTests {
+    let rule = "\nmatch for any reject"
+
+    func listener(_ line: String) throws -> ListenDirective {
+        try parse("pki mail cert \"/c\" key \"/k\"\ntable creds { u = p }\n" + line + anyRule)
+            .listeners[0]
+    }
+
+    @Test("auth and auth-optional, with or without a table; plaintext and accept-any flags")
+    func parsed() throws {
+        #expect(try listener("listen on lo tls pki mail auth").auth == .required(nil))
+        #expect(
+            try listener("listen on lo tls pki mail auth <creds>").auth
+                == .required(.named("creds")))
+        #expect(try listener("listen on lo smtps pki mail auth-optional").auth == .optional(nil))
+        let plaintext = try listener("listen on lo auth-optional <creds> auth-plaintext")
+        #expect(plaintext.authWithoutTLS && plaintext.auth == .optional(.named("creds")))
+        let any = try listener("listen on lo port 2525 auth-accept-any auth auth-plaintext")
+        #expect(any.authAcceptAny && any.authWithoutTLS && any.auth == .required(nil))
+        #expect(try !listener("listen on lo tls pki mail auth").authAcceptAny)
+    }
+
+    @Test("each MailLab word needs auth or auth-optional; accept-any takes no table")
+    func refused() {
+        #expect(
+            errors("listen on lo auth-plaintext" + rule) == [
+                "smtpd.conf:1: invalid listen option: auth-plaintext requires auth or auth-optional"
+            ])
+        #expect(
+            errors("listen on lo port 2525 auth-accept-any" + rule) == [
+                "smtpd.conf:1: invalid listen option: auth-accept-any requires auth or auth-optional"
+            ])
+        #expect(
+            errors("table t { u = p }\nlisten on lo auth <t> auth-accept-any auth-plaintext" + rule)
+                == [
+                    "smtpd.conf:2: invalid listen option: auth-accept-any takes no credentials table"
+                ])
+        #expect(
+            errors("listen on lo auth-plaintext auth-plaintext auth" + rule) == [
+                "smtpd.conf:1: auth-plaintext already specified"
+            ])
+    }
+}
