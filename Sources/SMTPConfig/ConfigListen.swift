@@ -59,6 +59,8 @@ public struct ListenDirective: Sendable, Hashable {
     public var tag: String?
     public var maskSource = false
     public var noDSN = false
+    /// MailLab `no-smtputf8`: SMTPUTF8 neither advertised nor accepted (as OpenSMTPD 6.8).
+    public var noSMTPUTF8 = false
     public var receivedAuth = false
     public var proxyV2 = false
     public var senders: TableRef?

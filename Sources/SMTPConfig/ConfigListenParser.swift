@@ -89,6 +89,9 @@ extension ConfigParser {
             case "received-auth":
                 try once("received-auth", token, &self)
                 listener.receivedAuth = true
+            case "no-smtputf8":
+                try once("no-smtputf8", token, &self)
+                listener.noSMTPUTF8 = true
             case "no-dsn":
                 try once("no-dsn", token, &self)
                 listener.noDSN = true

@@ -2,11 +2,16 @@
 /// `smtp_tx_rcpt_to`), each refusal carrying its reply.
 enum ESMTPParameters {
     /// Checks MAIL parameters in order; returns the refusal reply, or nil if all are fine.
-    /// Accepted: `AUTH=` (ignored), `SIZE=`, `BODY=7BIT|8BITMIME`, `RET=`, `ENVID=`.
-    static func checkMail(_ parameters: [[UInt8]], limits: SessionLimits) -> String? {
+    /// Accepted: `AUTH=` (ignored), `SIZE=`, `BODY=7BIT|8BITMIME`, `RET=`, `ENVID=`, and
+    /// `SMTPUTF8` (no value) where the listener offers it.
+    static func checkMail(_ parameters: [[UInt8]], limits: SessionLimits, smtputf8: Bool = false)
+        -> String?
+    {
         for parameter in parameters {
             if let refusal = controlCharacterRefusal(parameter) { return refusal }
             if ASCII.hasPrefixIgnoringCase(parameter, "AUTH=") {
+                continue
+            } else if smtputf8 && ASCII.equalsIgnoringCase(parameter, "SMTPUTF8") {
                 continue
             } else if ASCII.hasPrefixIgnoringCase(parameter, "SIZE=") {
                 // Departure: OpenSMTPD parses SIZE= but neither validates nor enforces it.

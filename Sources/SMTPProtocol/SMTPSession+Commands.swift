@@ -44,6 +44,9 @@ extension SMTPSession {
     ]
 
     static let notAllowed = "503 5.5.1 Invalid command: Command not allowed at this point."
+    /// A UTF-8 address in a transaction whose MAIL had no `SMTPUTF8` (RFC 6531 §3.5,
+    /// enhanced status from RFC 6533 §3; text as Postfix's).
+    static let undeclaredUTF8 = "553 5.6.7 Must declare SMTPUTF8 to send unicode address"
 
     /// One command line (CR stripped). OpenSMTPD: the command part of `smtp_io` and
     /// `smtp_command`.
@@ -188,7 +191,8 @@ extension SMTPSession {
     func parsePath(_ arguments: [UInt8]?, allowNull: Bool) -> ParsedPath? {
         guard let arguments else { return nil }
         return AddressParser.parse(
-            arguments, allowNull: allowNull, serverName: serverName, limits: limits)
+            arguments, allowNull: allowNull, serverName: serverName, limits: limits,
+            allowUTF8: configuration.smtputf8)
     }
 
     // MARK: - Proceed
@@ -220,6 +224,9 @@ extension SMTPSession {
         if configuration.advertisePipelining {
             reply("250-PIPELINING")
         }
+        if configuration.smtputf8 {
+            reply("250-SMTPUTF8")
+        }
         reply("250 HELP")
     }
 
@@ -232,12 +239,22 @@ extension SMTPSession {
 
     mutating func proceedMailFrom(_ arguments: [UInt8]?) {
         guard let parsed = parsePath(arguments, allowNull: true) else { return }
-        if let refusal = ESMTPParameters.checkMail(parsed.parameters, limits: limits) {
+        if let refusal = ESMTPParameters.checkMail(
+            parsed.parameters, limits: limits, smtputf8: configuration.smtputf8)
+        {
             reply(refusal)
+            return
+        }
+        let declared =
+            configuration.smtputf8
+            && parsed.parameters.contains { ASCII.equalsIgnoringCase($0, "SMTPUTF8") }
+        if parsed.isInternational && !declared {
+            reply(Self.undeclaredUTF8)
             return
         }
         transaction = Transaction(
             messageID: environment.random() & 0xFFFF_FFFF, sender: parsed.path)
+        transaction?.smtputf8 = declared
         reply("250 2.0.0 Ok")
     }
 
@@ -247,6 +264,10 @@ extension SMTPSession {
         else { return }
         if let refusal = ESMTPParameters.checkRecipient(parsed.parameters, limits: limits) {
             reply(refusal)
+            return
+        }
+        if parsed.isInternational && !current.smtputf8 {
+            reply(Self.undeclaredUTF8)
             return
         }
         // The same address twice is one recipient: one file, not two.

@@ -19,7 +19,10 @@ extension SMTPSession {
         received += serverName.utf8
         received += " (".utf8
         received += configuration.softwareName.utf8
-        received += (extended ? ") with ESMTP" : ") with SMTP").utf8
+        // RFC 6531 §4.3: UTF8SMTP, UTF8SMTPS, UTF8SMTPA, UTF8SMTPSA.
+        received +=
+            (transaction.smtputf8 ? ") with UTF8SMTP" : extended ? ") with ESMTP" : ") with SMTP")
+            .utf8
         if isSecure { received.append(UInt8(ascii: "S")) }
         if authenticatedUser != nil { received.append(UInt8(ascii: "A")) }
         received += " id ".utf8

@@ -41,6 +41,8 @@ public struct SMTPSession {
         var recipients: [AcceptedRecipient] = []
         var envelopeIDs: [UInt64] = []
         var recipientKeys: Set<String> = []
+        /// MAIL had `SMTPUTF8`: UTF-8 addresses allowed, `UTF8SMTP` in `Received:`.
+        var smtputf8 = false
 
         var messageIDText: String { Hex.string(messageID, digits: 8) }
     }

@@ -12,6 +12,11 @@ public struct SessionConfiguration: Sendable {
     /// Departure: EHLO advertises `PIPELINING`. Pipelined commands are answered in order
     /// whether or not this is advertised (OpenSMTPD refuses pipelining and closes).
     public var advertisePipelining = true
+    /// SMTPUTF8 (RFC 6531): EHLO advertises it, MAIL takes the `SMTPUTF8` parameter, and
+    /// with it UTF-8 local parts and domains are accepted. Departure: OpenSMTPD 6.8 has no
+    /// SMTPUTF8 (`503 5.5.4 Invalid command arguments: Unsupported option SMTPUTF8`); false
+    /// gives exactly that.
+    public var smtputf8 = true
     /// Emit `.trace` events like `smtpd -T smtp`.
     public var traceEnabled = false
     /// STARTTLS on this listener (OpenSMTPD `listen … tls|tls-require`).

@@ -15,6 +15,8 @@ struct ListenerPlan: Sendable {
     var tls: ListenerTLS? = nil
     /// AUTH on this listener; nil: not offered.
     var auth: ListenerAuth? = nil
+    /// SMTPUTF8 offered (MailLab `no-smtputf8` switches it off).
+    var smtputf8 = true
 }
 
 /// State shared by all sessions of a server: the store, the log, counters and, per loop,

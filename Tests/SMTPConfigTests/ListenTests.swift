@@ -119,3 +119,17 @@ struct ListenAuthTests {
             ])
     }
 }
+
+@Suite("listen: no-smtputf8 (MailLab)")
+struct ListenExtensionSwitchTests {
+    @Test("no-smtputf8 sets the switch once; twice is an error")
+    func noSMTPUTF8() throws {
+        let rule = "\nmatch for any reject"
+        #expect(try parse("listen on lo no-smtputf8" + rule).listeners[0].noSMTPUTF8)
+        #expect(try !parse("listen on lo" + rule).listeners[0].noSMTPUTF8)
+        #expect(
+            errors("listen on lo no-smtputf8 no-smtputf8" + rule) == [
+                "smtpd.conf:1: no-smtputf8 already specified"
+            ])
+    }
+}

@@ -44,6 +44,7 @@ func fixedEnvironment(seed: UInt64 = 42, now: Int64 = fixedNow) -> SessionEnviro
 func referenceConfiguration(_ instance: Transcript.Instance = .reference) -> SessionConfiguration {
     var configuration = SessionConfiguration(serverName: "vm", listenerIsLocal: true)
     configuration.advertisePipelining = false
+    configuration.smtputf8 = false
     configuration.traceEnabled = true
     if instance == .smallInstance {
         configuration.limits.maxMessageSize = 1000

@@ -51,14 +51,14 @@ private func receivedHeaders(_ count: Int) -> String {
 
 let referenceChecks: [ReferenceCheck] = [
     ReferenceCheck(
-        name: "1 EHLO (departure: PIPELINING advertised)", helo: false,
+        name: "1 EHLO (departures: PIPELINING and SMTPUTF8 advertised)", helo: false,
         steps: [
             (
                 "EHLO defaultNS\r\n",
                 [
                     "250-vm Hello defaultNS [127.0.0.1], pleased to meet you", "250-8BITMIME",
                     "250-ENHANCEDSTATUSCODES", "250-SIZE 36700160", "250-DSN", "250-PIPELINING",
-                    "250 HELP",
+                    "250-SMTPUTF8", "250 HELP",
                 ]
             )
         ], after: .open),
@@ -308,7 +308,7 @@ let referenceChecks: [ReferenceCheck] = [
                 [
                     "250-vm Hello defaultNS [127.0.0.1], pleased to meet you", "250-8BITMIME",
                     "250-ENHANCEDSTATUSCODES", "250-SIZE 1000", "250-DSN", "250-PIPELINING",
-                    "250 HELP",
+                    "250-SMTPUTF8", "250 HELP",
                 ]
             ),
             (
