@@ -61,6 +61,9 @@ public struct ListenDirective: Sendable, Hashable {
     public var noDSN = false
     /// MailLab `no-smtputf8`: SMTPUTF8 neither advertised nor accepted (as OpenSMTPD 6.8).
     public var noSMTPUTF8 = false
+    /// MailLab `no-chunking`: CHUNKING and BINARYMIME neither advertised nor accepted (BDAT
+    /// is an unknown command, as in OpenSMTPD 6.8).
+    public var noChunking = false
     public var receivedAuth = false
     public var proxyV2 = false
     public var senders: TableRef?

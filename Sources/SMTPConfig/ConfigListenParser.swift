@@ -92,6 +92,9 @@ extension ConfigParser {
             case "no-smtputf8":
                 try once("no-smtputf8", token, &self)
                 listener.noSMTPUTF8 = true
+            case "no-chunking":
+                try once("no-chunking", token, &self)
+                listener.noChunking = true
             case "no-dsn":
                 try once("no-dsn", token, &self)
                 listener.noDSN = true

@@ -4,9 +4,10 @@ enum ESMTPParameters {
     /// Checks MAIL parameters in order; returns the refusal reply, or nil if all are fine.
     /// Accepted: `AUTH=` (ignored), `SIZE=`, `BODY=7BIT|8BITMIME`, `RET=`, `ENVID=`, and
     /// `SMTPUTF8` (no value) where the listener offers it.
-    static func checkMail(_ parameters: [[UInt8]], limits: SessionLimits, smtputf8: Bool = false)
-        -> String?
-    {
+    static func checkMail(
+        _ parameters: [[UInt8]], limits: SessionLimits, smtputf8: Bool = false,
+        binaryMIME: Bool = false
+    ) -> String? {
         for parameter in parameters {
             if let refusal = controlCharacterRefusal(parameter) { return refusal }
             if ASCII.hasPrefixIgnoringCase(parameter, "AUTH=") {
@@ -24,6 +25,8 @@ enum ESMTPParameters {
                     return "552 5.3.4 Message too big for system: "
                         + "Message size exceeds fixed maximum message size"
                 }
+            } else if binaryMIME && ASCII.equalsIgnoringCase(parameter, "BODY=BINARYMIME") {
+                continue
             } else if ASCII.equalsIgnoringCase(parameter, "BODY=7BIT")
                 || ASCII.equalsIgnoringCase(parameter, "BODY=8BITMIME")
             {

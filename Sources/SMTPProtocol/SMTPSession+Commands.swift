@@ -27,6 +27,7 @@ extension SMTPSession {
             verb: "RCPT TO", check: { $0.checkRcptTo($1) }, proceed: { $0.proceedRcptTo($1) }),
         CommandEntry(
             verb: "DATA", check: { $0.checkData($1) }, proceed: { s, _ in s.proceedData() }),
+        CommandEntry(verb: "BDAT", check: { $0.checkBdat($1) }, proceed: { $0.proceedBdat($1) }),
         CommandEntry(
             verb: "RSET", check: { $0.checkRset($1) }, proceed: { s, _ in s.proceedRset() }),
         CommandEntry(
@@ -72,7 +73,8 @@ extension SMTPSession {
             return
         }
         let (verb, arguments) = Self.split(line)
-        guard let entry = Self.commands.first(where: { ASCII.equalsIgnoringCase(verb, $0.verb) })
+        guard let entry = Self.commands.first(where: { ASCII.equalsIgnoringCase(verb, $0.verb) }),
+            entry.verb != "BDAT" || configuration.chunking
         else {
             reply("500 5.5.1 Invalid command: Command unrecognized")
             return
@@ -176,6 +178,14 @@ extension SMTPSession {
             reply("503 5.5.4 Invalid command arguments: No recipient specified")
             return false
         }
+        if data != nil {
+            reply("503 5.5.1 Invalid command: DATA not allowed after BDAT")
+            return false
+        }
+        if transaction.binaryMIME {
+            reply("503 5.5.1 Invalid command: BODY=BINARYMIME needs BDAT")
+            return false
+        }
         return true
     }
 
@@ -224,6 +234,10 @@ extension SMTPSession {
         if configuration.advertisePipelining {
             reply("250-PIPELINING")
         }
+        if configuration.chunking {
+            reply("250-CHUNKING")
+            reply("250-BINARYMIME")
+        }
         if configuration.smtputf8 {
             reply("250-SMTPUTF8")
         }
@@ -240,7 +254,8 @@ extension SMTPSession {
     mutating func proceedMailFrom(_ arguments: [UInt8]?) {
         guard let parsed = parsePath(arguments, allowNull: true) else { return }
         if let refusal = ESMTPParameters.checkMail(
-            parsed.parameters, limits: limits, smtputf8: configuration.smtputf8)
+            parsed.parameters, limits: limits, smtputf8: configuration.smtputf8,
+            binaryMIME: configuration.chunking)
         {
             reply(refusal)
             return
@@ -255,6 +270,10 @@ extension SMTPSession {
         transaction = Transaction(
             messageID: environment.random() & 0xFFFF_FFFF, sender: parsed.path)
         transaction?.smtputf8 = declared
+        let binaryMIME =
+            configuration.chunking
+            && parsed.parameters.contains { ASCII.equalsIgnoringCase($0, "BODY=BINARYMIME") }
+        transaction?.binaryMIME = binaryMIME
         reply("250 2.0.0 Ok")
     }
 
@@ -297,6 +316,7 @@ extension SMTPSession {
     mutating func proceedRset() {
         reply("250 2.0.0 Reset state")
         transaction = nil
+        data = nil
     }
 
     mutating func proceedQuit() {

@@ -2,8 +2,15 @@
 /// `smtp_tx_dataline`, `smtp_message_end`.
 extension SMTPSession {
     mutating func proceedData() {
-        guard let transaction else { return }
+        guard transaction != nil else { return }
         reply("354 Enter mail, end with \".\" on a line by itself")
+        beginMessage()
+        enterState(.body)
+    }
+
+    /// The `Received:` line and the content it starts (DATA and the first BDAT).
+    mutating func beginMessage() {
+        guard let transaction else { return }
         let date = DateText.format(unixSeconds: environment.now())
         // Built as bytes into the buffer the message then grows in (room for a small
         // message), not as a chain of interpolated strings: this runs for every message.
@@ -42,7 +49,6 @@ extension SMTPSession {
                 received: received, serverName: serverName,
                 addDateAndMessageID: configuration.listenerIsLocal, dateText: date,
                 limits: limits, messageIDRandom: environment.random))
-        enterState(.body)
     }
 
     /// One line inside DATA. Which "." ends the message depends on `lineMode`; a lone "."

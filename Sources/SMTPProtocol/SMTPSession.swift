@@ -18,6 +18,8 @@ public struct SMTPSession {
         case authUsername = "STATE_AUTH_USERNAME"
         case authPassword = "STATE_AUTH_PASSWORD"
         case authFinalize = "STATE_AUTH_FINALIZE"
+        /// MailLab: the bytes of a BDAT chunk (OpenSMTPD has no CHUNKING).
+        case bdat = "STATE_BDAT"
         case body = "STATE_BODY"
         case quit = "STATE_QUIT"
     }
@@ -43,6 +45,8 @@ public struct SMTPSession {
         var recipientKeys: Set<String> = []
         /// MAIL had `SMTPUTF8`: UTF-8 addresses allowed, `UTF8SMTP` in `Received:`.
         var smtputf8 = false
+        /// MAIL had `BODY=BINARYMIME`: only BDAT may carry the message.
+        var binaryMIME = false
 
         var messageIDText: String { Hex.string(messageID, digits: 8) }
     }
@@ -53,6 +57,8 @@ public struct SMTPSession {
         var countedSize = 0
         var error: MessageError?
         var previousLineEndedCRLF = true
+        /// BDAT: the bytes after the last LF, continued by the next chunk.
+        var partialLine: [UInt8] = []
     }
 
     let configuration: SessionConfiguration
@@ -88,6 +94,9 @@ public struct SMTPSession {
     /// Set by a 235; the `A` in `ESMTPSA` and what `match auth` sees.
     public internal(set) var authenticatedUser: String?
     var authFailures = 0
+    /// The chunk being read: bytes still to come, its size, LAST, and the refusal to
+    /// send once its bytes are consumed (a refused chunk is still read, RFC 3030 §2).
+    var chunk = Chunk()
 
     /// True under TLS (STARTTLS done, or an SMTPS listener). OpenSMTPD: `SF_SECURE`.
     public var isSecure: Bool { configuration.implicitTLS || tls != nil }
@@ -233,6 +242,10 @@ public struct SMTPSession {
         while !closed && pendingDelivery == nil && pendingAuthentication == nil && state != .new
             && !awaitingTLS
         {
+            if state == .bdat {
+                guard chunkBytes() else { return }
+                continue
+            }
             switch framer.next() {
             case .needMore:
                 return

@@ -17,6 +17,10 @@ public struct SessionConfiguration: Sendable {
     /// SMTPUTF8 (`503 5.5.4 Invalid command arguments: Unsupported option SMTPUTF8`); false
     /// gives exactly that.
     public var smtputf8 = true
+    /// CHUNKING and BINARYMIME (RFC 3030): EHLO advertises both, `BDAT n [LAST]` is a
+    /// command and MAIL takes `BODY=BINARYMIME`. Departure: OpenSMTPD 6.8 has neither
+    /// (`500 5.5.1 Invalid command: Command unrecognized` for BDAT); false gives exactly that.
+    public var chunking = true
     /// Emit `.trace` events like `smtpd -T smtp`.
     public var traceEnabled = false
     /// STARTTLS on this listener (OpenSMTPD `listen … tls|tls-require`).

@@ -57,6 +57,9 @@ public final class MailServer: Sendable {
         /// SMTPUTF8 on the `catchAll`/`inMemory` listener (configured servers: on unless
         /// `listen … no-smtputf8`).
         public var smtputf8 = true
+        /// CHUNKING/BINARYMIME (BDAT) on the `catchAll`/`inMemory` listener (configured
+        /// servers: on unless `listen … no-chunking`).
+        public var chunking = true
         /// The most a failed AUTH waits before its 535, a random share of it each time:
         /// OpenSMTPD's timing-attack protection (`smtp_auth_failure_pause`, up to 1 s).
         public var authFailureDelaySeconds: Double = 1
@@ -191,7 +194,7 @@ public final class MailServer: Sendable {
             policy: CatchAllPolicy(mailbox: mailbox), traceID: "560000000000", tls: tls,
             auth: options.authentication.map {
                 ListenerAuth(offer: $0.offer, withoutTLS: $0.withoutTLS, checker: $0.checker)
-            }, smtputf8: options.smtputf8)
+            }, smtputf8: options.smtputf8, chunking: options.chunking)
     }
 
     private let limits: SessionLimits
@@ -313,6 +316,7 @@ public final class MailServer: Sendable {
         plan.tls?.apply(to: &configuration)
         plan.auth?.apply(to: &configuration)
         configuration.smtputf8 = plan.smtputf8
+        configuration.chunking = plan.chunking
         let peerInfo = PeerInfo(address: peer.host, hostName: HostNames.reverseName(of: peer))
         let session = SMTPSession(
             configuration: configuration, peer: peerInfo, policy: plan.policy,

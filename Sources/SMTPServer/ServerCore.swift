@@ -17,6 +17,8 @@ struct ListenerPlan: Sendable {
     var auth: ListenerAuth? = nil
     /// SMTPUTF8 offered (MailLab `no-smtputf8` switches it off).
     var smtputf8 = true
+    /// CHUNKING/BINARYMIME offered (MailLab `no-chunking` switches them off).
+    var chunking = true
 }
 
 /// State shared by all sessions of a server: the store, the log, counters and, per loop,

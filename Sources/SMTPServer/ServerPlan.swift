@@ -110,7 +110,8 @@ struct ServerPlan {
                 isLocal: address.host == "127.0.0.1" || address.host == "::1",
                 tag: directive.tag,
                 policy: router, traceID: String(0x5600_0000_0000 + index * 0x1000, radix: 16),
-                tls: tls, auth: auth, smtputf8: !directive.noSMTPUTF8)
+                tls: tls, auth: auth, smtputf8: !directive.noSMTPUTF8,
+                chunking: !directive.noChunking)
         }
         return (plans, router)
     }

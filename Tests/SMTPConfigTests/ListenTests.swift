@@ -120,7 +120,7 @@ struct ListenAuthTests {
     }
 }
 
-@Suite("listen: no-smtputf8 (MailLab)")
+@Suite("listen: no-smtputf8 and no-chunking (MailLab)")
 struct ListenExtensionSwitchTests {
     @Test("no-smtputf8 sets the switch once; twice is an error")
     func noSMTPUTF8() throws {
@@ -130,6 +130,19 @@ struct ListenExtensionSwitchTests {
         #expect(
             errors("listen on lo no-smtputf8 no-smtputf8" + rule) == [
                 "smtpd.conf:1: no-smtputf8 already specified"
+            ])
+    }
+
+    @Test("no-chunking sets the switch once, independent of no-smtputf8")
+    func noChunking() throws {
+        let rule = "\nmatch for any reject"
+        let both = try parse("listen on lo no-chunking no-smtputf8" + rule).listeners[0]
+        #expect(both.noChunking && both.noSMTPUTF8)
+        let one = try parse("listen on lo no-chunking" + rule).listeners[0]
+        #expect(one.noChunking && !one.noSMTPUTF8)
+        #expect(
+            errors("listen on lo no-chunking no-chunking" + rule) == [
+                "smtpd.conf:1: no-chunking already specified"
             ])
     }
 }

@@ -45,6 +45,7 @@ func referenceConfiguration(_ instance: Transcript.Instance = .reference) -> Ses
     var configuration = SessionConfiguration(serverName: "vm", listenerIsLocal: true)
     configuration.advertisePipelining = false
     configuration.smtputf8 = false
+    configuration.chunking = false
     configuration.traceEnabled = true
     if instance == .smallInstance {
         configuration.limits.maxMessageSize = 1000

@@ -185,10 +185,11 @@ let openSMTPDTranscriptCases: [Transcript] = {
 
     @Test(arguments: openSMTPDTranscriptCases)
     func replay(_ transcript: Transcript) async throws {
-        // OpenSMTPD 6.8 has no SMTPUTF8: the listener says so (MailLab `no-smtputf8`), and
-        // the corpus is replayed unchanged. MailLab's SMTPUTF8 is tested in SMTPUTF8Tests.
+        // OpenSMTPD 6.8 has no SMTPUTF8 and no CHUNKING: the listener says so (MailLab
+        // `no-smtputf8 no-chunking`), and the corpus is replayed unchanged. MailLab's own are
+        // tested in SMTPUTF8*Tests and Chunking*Tests.
         let listener = localDeliveryConfig.replacingOccurrences(
-            of: "port 2525\n", with: "port 2525 no-smtputf8\n")
+            of: "port 2525\n", with: "port 2525 no-smtputf8 no-chunking\n")
         let config =
             transcript.limitsInstance
             ? listener + "\nsmtp max-message-size 1000\nsmtp limit max-rcpt 2 max-mails 2\n"

@@ -63,7 +63,8 @@ struct TLSSessionTests {
                 "S: 503 5.5.1 Invalid command: Command not allowed at this point.",
                 "S: 250-vm Hello y [127.0.0.1], pleased to meet you",
                 "S: 250-8BITMIME", "S: 250-ENHANCEDSTATUSCODES", "S: 250-SIZE 36700160",
-                "S: 250-DSN", "S: 250-PIPELINING", "S: 250-SMTPUTF8", "S: 250 HELP",
+                "S: 250-DSN", "S: 250-PIPELINING", "S: 250-CHUNKING", "S: 250-BINARYMIME",
+                "S: 250-SMTPUTF8", "S: 250 HELP",
                 "S: 250 2.0.0 Ok",
             ])
         #expect(log.lines.contains { $0.contains("smtp tls ciphers=TLSv1.") })
