@@ -6,7 +6,7 @@ enum ESMTPParameters {
     /// `SMTPUTF8` (no value) where the listener offers it.
     static func checkMail(
         _ parameters: [[UInt8]], limits: SessionLimits, smtputf8: Bool = false,
-        binaryMIME: Bool = false
+        binaryMIME: Bool = false, dsn: Bool = true
     ) -> String? {
         for parameter in parameters {
             if let refusal = controlCharacterRefusal(parameter) { return refusal }
@@ -31,9 +31,9 @@ enum ESMTPParameters {
                 || ASCII.equalsIgnoringCase(parameter, "BODY=8BITMIME")
             {
                 continue
-            } else if ASCII.hasPrefixIgnoringCase(parameter, "RET=") {
+            } else if dsn && ASCII.hasPrefixIgnoringCase(parameter, "RET=") {
                 continue
-            } else if ASCII.hasPrefixIgnoringCase(parameter, "ENVID=") {
+            } else if dsn && ASCII.hasPrefixIgnoringCase(parameter, "ENVID=") {
                 let value = parameter.dropFirst(6)
                 if value.count > limits.maxEnvelopeIDLength {
                     return "503 5.5.4 Invalid command arguments: option too large, truncated: "
@@ -48,10 +48,13 @@ enum ESMTPParameters {
     }
 
     /// Checks RCPT parameters in order: `NOTIFY=` (NEVER alone), `ORCPT=`.
-    static func checkRecipient(_ parameters: [[UInt8]], limits: SessionLimits) -> String? {
+    /// Without `dsn` (`no-dsn`) both are unsupported options, as in OpenSMTPD.
+    static func checkRecipient(_ parameters: [[UInt8]], limits: SessionLimits, dsn: Bool = true)
+        -> String?
+    {
         for parameter in parameters {
             if let refusal = controlCharacterRefusal(parameter) { return refusal }
-            if ASCII.hasPrefixIgnoringCase(parameter, "NOTIFY=") {
+            if dsn && ASCII.hasPrefixIgnoringCase(parameter, "NOTIFY=") {
                 let values = parameter.dropFirst(7).split(
                     separator: 0x2C, omittingEmptySubsequences: false)
                 let never = values.contains { ASCII.equalsIgnoringCase($0, "NEVER") }
@@ -63,7 +66,7 @@ enum ESMTPParameters {
                 if never && other {
                     return "553 NOTIFY option NEVER cannot be combined with other options"
                 }
-            } else if ASCII.hasPrefixIgnoringCase(parameter, "ORCPT=") {
+            } else if dsn && ASCII.hasPrefixIgnoringCase(parameter, "ORCPT=") {
                 // 6.8 text_to_mailaddr: only the sizes of user and domain can fail.
                 let value = parameter.dropFirst(6)
                 let at = value.lastIndex(of: 0x40)

@@ -5,11 +5,17 @@ public struct AcceptedRecipient: Sendable, Equatable {
     /// (`osdrefuser@localhost`, `osdrefuser@[127.0.0.1]`; `<user>` becomes `user@servername`).
     public var original: String
     public var route: RecipientRoute
+    /// NOTIFY= and ORCPT= (RFC 3461), for the bounces of a relay.
+    public var dsn: RecipientDSN
 
-    public init(address: MailAddress, original: String, route: RecipientRoute) {
+    public init(
+        address: MailAddress, original: String, route: RecipientRoute,
+        dsn: RecipientDSN = RecipientDSN()
+    ) {
         self.address = address
         self.original = original
         self.route = route
+        self.dsn = dsn
     }
 }
 
@@ -28,10 +34,12 @@ public struct Message: Sendable, Equatable {
     public var protocolName: String
     /// The user name the client authenticated as (AUTH), nil without AUTH.
     public var authenticatedUser: String?
+    /// RET= and ENVID= of MAIL (RFC 3461).
+    public var dsn: DSNRequest
 
     public init(
         id: String, sender: ReversePath, recipients: [AcceptedRecipient], content: [UInt8],
-        protocolName: String, authenticatedUser: String? = nil
+        protocolName: String, authenticatedUser: String? = nil, dsn: DSNRequest = DSNRequest()
     ) {
         self.id = id
         self.sender = sender
@@ -40,6 +48,7 @@ public struct Message: Sendable, Equatable {
         self.size = content.count
         self.protocolName = protocolName
         self.authenticatedUser = authenticatedUser
+        self.dsn = dsn
     }
 
     /// Lines to put before `content` in the recipient's file: `Return-Path: <sender>`

@@ -224,7 +224,9 @@ extension SMTPSession {
         reply("250-8BITMIME")
         reply("250-ENHANCEDSTATUSCODES")
         reply("250-SIZE \(limits.maxMessageSize)")
-        reply("250-DSN")
+        if configuration.dsn {
+            reply("250-DSN")
+        }
         if advertisesStartTLS {
             reply("250-STARTTLS")
         }
@@ -255,7 +257,7 @@ extension SMTPSession {
         guard let parsed = parsePath(arguments, allowNull: true) else { return }
         if let refusal = ESMTPParameters.checkMail(
             parsed.parameters, limits: limits, smtputf8: configuration.smtputf8,
-            binaryMIME: configuration.chunking)
+            binaryMIME: configuration.chunking, dsn: configuration.dsn)
         {
             reply(refusal)
             return
@@ -274,6 +276,7 @@ extension SMTPSession {
             configuration.chunking
             && parsed.parameters.contains { ASCII.equalsIgnoringCase($0, "BODY=BINARYMIME") }
         transaction?.binaryMIME = binaryMIME
+        transaction?.dsn = ESMTPParameters.dsnRequest(parsed.parameters)
         reply("250 2.0.0 Ok")
     }
 
@@ -281,7 +284,9 @@ extension SMTPSession {
         guard let parsed = parsePath(arguments, allowNull: false),
             case .address(let address) = parsed.path, let current = transaction
         else { return }
-        if let refusal = ESMTPParameters.checkRecipient(parsed.parameters, limits: limits) {
+        if let refusal = ESMTPParameters.checkRecipient(
+            parsed.parameters, limits: limits, dsn: configuration.dsn)
+        {
             reply(refusal)
             return
         }
@@ -302,7 +307,9 @@ extension SMTPSession {
         case .accept(let route):
             let envelopeID = (current.messageID << 32) | (environment.random() & 0xFFFF_FFFF)
             transaction?.recipients.append(
-                AcceptedRecipient(address: address, original: address.description, route: route))
+                AcceptedRecipient(
+                    address: address, original: address.description, route: route,
+                    dsn: ESMTPParameters.recipientDSN(parsed.parameters)))
             transaction?.envelopeIDs.append(envelopeID)
             transaction?.recipientKeys.insert(key)
             reply("250 2.1.5 Destination address valid: Recipient ok")

@@ -91,7 +91,8 @@ extension SMTPSession {
         let message = Message(
             id: transaction.messageIDText, sender: transaction.sender,
             recipients: transaction.recipients, content: phase.content.bytes,
-            protocolName: extended ? "ESMTP" : "SMTP", authenticatedUser: authenticatedUser)
+            protocolName: extended ? "ESMTP" : "SMTP", authenticatedUser: authenticatedUser,
+            dsn: transaction.dsn)
         pendingDelivery = message
         events.append(.deliver(message))
     }

@@ -47,6 +47,8 @@ public struct SMTPSession {
         var smtputf8 = false
         /// MAIL had `BODY=BINARYMIME`: only BDAT may carry the message.
         var binaryMIME = false
+        /// MAIL's RET= and ENVID=.
+        var dsn = DSNRequest()
 
         var messageIDText: String { Hex.string(messageID, digits: 8) }
     }

@@ -21,6 +21,10 @@ public struct SessionConfiguration: Sendable {
     /// command and MAIL takes `BODY=BINARYMIME`. Departure: OpenSMTPD 6.8 has neither
     /// (`500 5.5.1 Invalid command: Command unrecognized` for BDAT); false gives exactly that.
     public var chunking = true
+    /// DSN (RFC 3461): EHLO advertises it and MAIL/RCPT take RET, ENVID, NOTIFY, ORCPT.
+    /// OpenSMTPD: `ADVERTISE_EXT_DSN`, off with `listen … no-dsn` (the parameters are then
+    /// unsupported options).
+    public var dsn = true
     /// Emit `.trace` events like `smtpd -T smtp`.
     public var traceEnabled = false
     /// STARTTLS on this listener (OpenSMTPD `listen … tls|tls-require`).

@@ -317,6 +317,7 @@ public final class MailServer: Sendable {
         plan.auth?.apply(to: &configuration)
         configuration.smtputf8 = plan.smtputf8
         configuration.chunking = plan.chunking
+        configuration.dsn = plan.dsn
         let peerInfo = PeerInfo(address: peer.host, hostName: HostNames.reverseName(of: peer))
         let session = SMTPSession(
             configuration: configuration, peer: peerInfo, policy: plan.policy,

@@ -19,6 +19,8 @@ struct ListenerPlan: Sendable {
     var smtputf8 = true
     /// CHUNKING/BINARYMIME offered (MailLab `no-chunking` switches them off).
     var chunking = true
+    /// DSN offered (OpenSMTPD `no-dsn` switches it off).
+    var dsn = true
 }
 
 /// State shared by all sessions of a server: the store, the log, counters and, per loop,
