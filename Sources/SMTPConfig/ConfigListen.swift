@@ -64,6 +64,12 @@ public struct ListenDirective: Sendable, Hashable {
     /// MailLab `no-chunking`: CHUNKING and BINARYMIME neither advertised nor accepted (BDAT
     /// is an unknown command, as in OpenSMTPD 6.8).
     public var noChunking = false
+    /// MailLab `no-pipelining`: PIPELINING is not advertised. Pipelined commands are still
+    /// answered in order: refusing them (OpenSMTPD's `500 … Pipelining not supported`)
+    /// would depend on how TCP happened to split the client's bytes.
+    public var noPipelining = false
+    /// MailLab `no-8bitmime`: 8BITMIME neither advertised nor accepted (`BODY=8BITMIME`).
+    public var no8BitMIME = false
     public var receivedAuth = false
     public var proxyV2 = false
     public var senders: TableRef?

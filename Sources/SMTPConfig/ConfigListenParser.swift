@@ -95,6 +95,12 @@ extension ConfigParser {
             case "no-chunking":
                 try once("no-chunking", token, &self)
                 listener.noChunking = true
+            case "no-pipelining":
+                try once("no-pipelining", token, &self)
+                listener.noPipelining = true
+            case "no-8bitmime":
+                try once("no-8bitmime", token, &self)
+                listener.no8BitMIME = true
             case "no-dsn":
                 try once("no-dsn", token, &self)
                 listener.noDSN = true

@@ -6,7 +6,7 @@ enum ESMTPParameters {
     /// `SMTPUTF8` (no value) where the listener offers it.
     static func checkMail(
         _ parameters: [[UInt8]], limits: SessionLimits, smtputf8: Bool = false,
-        binaryMIME: Bool = false, dsn: Bool = true
+        binaryMIME: Bool = false, dsn: Bool = true, eightBitMIME: Bool = true
     ) -> String? {
         for parameter in parameters {
             if let refusal = controlCharacterRefusal(parameter) { return refusal }
@@ -28,7 +28,7 @@ enum ESMTPParameters {
             } else if binaryMIME && ASCII.equalsIgnoringCase(parameter, "BODY=BINARYMIME") {
                 continue
             } else if ASCII.equalsIgnoringCase(parameter, "BODY=7BIT")
-                || ASCII.equalsIgnoringCase(parameter, "BODY=8BITMIME")
+                || (eightBitMIME && ASCII.equalsIgnoringCase(parameter, "BODY=8BITMIME"))
             {
                 continue
             } else if dsn && ASCII.hasPrefixIgnoringCase(parameter, "RET=") {

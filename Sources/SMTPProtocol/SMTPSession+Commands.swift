@@ -221,7 +221,9 @@ extension SMTPSession {
         extended = true
         enterState(.helo)
         reply("250-\(serverName) Hello \(name) [\(peer.address)], pleased to meet you")
-        reply("250-8BITMIME")
+        if configuration.eightBitMIME {
+            reply("250-8BITMIME")
+        }
         reply("250-ENHANCEDSTATUSCODES")
         reply("250-SIZE \(limits.maxMessageSize)")
         if configuration.dsn {
@@ -257,7 +259,8 @@ extension SMTPSession {
         guard let parsed = parsePath(arguments, allowNull: true) else { return }
         if let refusal = ESMTPParameters.checkMail(
             parsed.parameters, limits: limits, smtputf8: configuration.smtputf8,
-            binaryMIME: configuration.chunking, dsn: configuration.dsn)
+            binaryMIME: configuration.chunking, dsn: configuration.dsn,
+            eightBitMIME: configuration.eightBitMIME)
         {
             reply(refusal)
             return

@@ -12,6 +12,9 @@ public struct SessionConfiguration: Sendable {
     /// Departure: EHLO advertises `PIPELINING`. Pipelined commands are answered in order
     /// whether or not this is advertised (OpenSMTPD refuses pipelining and closes).
     public var advertisePipelining = true
+    /// 8BITMIME (RFC 6152): EHLO advertises it and MAIL takes `BODY=8BITMIME`. MailLab
+    /// `no-8bitmime` switches both off (`BODY=8BITMIME` is then an unsupported option).
+    public var eightBitMIME = true
     /// SMTPUTF8 (RFC 6531): EHLO advertises it, MAIL takes the `SMTPUTF8` parameter, and
     /// with it UTF-8 local parts and domains are accepted. Departure: OpenSMTPD 6.8 has no
     /// SMTPUTF8 (`503 5.5.4 Invalid command arguments: Unsupported option SMTPUTF8`); false

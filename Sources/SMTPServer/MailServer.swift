@@ -318,6 +318,8 @@ public final class MailServer: Sendable {
         configuration.smtputf8 = plan.smtputf8
         configuration.chunking = plan.chunking
         configuration.dsn = plan.dsn
+        configuration.advertisePipelining = plan.pipelining
+        configuration.eightBitMIME = plan.eightBitMIME
         let peerInfo = PeerInfo(address: peer.host, hostName: HostNames.reverseName(of: peer))
         let session = SMTPSession(
             configuration: configuration, peer: peerInfo, policy: plan.policy,

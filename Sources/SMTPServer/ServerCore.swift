@@ -21,6 +21,10 @@ struct ListenerPlan: Sendable {
     var chunking = true
     /// DSN offered (OpenSMTPD `no-dsn` switches it off).
     var dsn = true
+    /// PIPELINING advertised (MailLab `no-pipelining` switches it off).
+    var pipelining = true
+    /// 8BITMIME offered (MailLab `no-8bitmime` switches it off).
+    var eightBitMIME = true
 }
 
 /// State shared by all sessions of a server: the store, the log, counters and, per loop,

@@ -111,7 +111,8 @@ struct ServerPlan {
                 tag: directive.tag,
                 policy: router, traceID: String(0x5600_0000_0000 + index * 0x1000, radix: 16),
                 tls: tls, auth: auth, smtputf8: !directive.noSMTPUTF8,
-                chunking: !directive.noChunking, dsn: !directive.noDSN)
+                chunking: !directive.noChunking, dsn: !directive.noDSN,
+                pipelining: !directive.noPipelining, eightBitMIME: !directive.no8BitMIME)
         }
         return (plans, router)
     }

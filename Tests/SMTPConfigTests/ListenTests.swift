@@ -145,4 +145,16 @@ struct ListenExtensionSwitchTests {
                 "smtpd.conf:1: no-chunking already specified"
             ])
     }
+
+    @Test("no-pipelining and no-8bitmime set their switches once")
+    func noPipeliningAnd8BitMIME() throws {
+        let rule = "\nmatch for any reject"
+        let both = try parse("listen on lo no-pipelining no-8bitmime" + rule).listeners[0]
+        #expect(both.noPipelining && both.no8BitMIME && !both.noChunking)
+        #expect(try !parse("listen on lo" + rule).listeners[0].noPipelining)
+        #expect(
+            errors("listen on lo no-8bitmime no-8bitmime" + rule) == [
+                "smtpd.conf:1: no-8bitmime already specified"
+            ])
+    }
 }

@@ -42,13 +42,13 @@ import Testing
         "MAIL FROM:<ü@b> SMTPUTF8\r\n", "RSET\r\n", "MAIL FROM:<a@b> BODY=BINARYMIME\r\n",
         "RSET\r\n",
         // With CHUNKING its one byte is read, then refused (no transaction).
-        "BDAT 1 LAST\r\nx",
+        "BDAT 1 LAST\r\nx", "MAIL FROM:<a@b> BODY=8BITMIME\r\n", "RSET\r\n",
     ]
 
     @Test("default listener: DSN, SMTPUTF8, CHUNKING, BINARYMIME offered and accepted")
     func allOn() throws {
         let (ehlo, replies) = try converse("", probes)
-        for keyword in ["DSN", "PIPELINING", "CHUNKING", "BINARYMIME", "SMTPUTF8"] {
+        for keyword in ["8BITMIME", "DSN", "PIPELINING", "CHUNKING", "BINARYMIME", "SMTPUTF8"] {
             #expect(ehlo.contains(keyword), "\(ehlo)")
         }
         #expect(replies[0] == "250 2.0.0 Ok")
@@ -56,6 +56,7 @@ import Testing
         #expect(replies[4] == "250 2.0.0 Ok")
         #expect(replies[6] == "250 2.0.0 Ok")
         #expect(replies[8] == "503 5.5.1 Invalid command: Command not allowed at this point.")
+        #expect(replies[9] == "250 2.0.0 Ok")
     }
 
     @Test(
@@ -74,13 +75,19 @@ import Testing
                 "no-chunking", "CHUNKING", 6,
                 "503 5.5.4 Invalid command arguments: Unsupported option BODY=BINARYMIME"
             ),
+            (
+                "no-8bitmime", "8BITMIME", 9,
+                "503 5.5.4 Invalid command arguments: Unsupported option BODY=8BITMIME"
+            ),
+            // Not advertised; pipelined commands are still answered (see ConfigListen).
+            ("no-pipelining", "PIPELINING", 1, "250 2.0.0 Reset state"),
             ("no-chunking", "BINARYMIME", 8, "500 5.5.1 Invalid command: Command unrecognized"),
         ])
     func oneOff(_ option: String, _ keyword: String, _ probe: Int, _ refusal: String) throws {
         let (ehlo, replies) = try converse(option, probes)
         #expect(!ehlo.contains(keyword), "\(ehlo)")
         #expect(replies[probe] == refusal)
-        let others = ["DSN", "SMTPUTF8", "CHUNKING"].filter {
+        let others = ["8BITMIME", "DSN", "SMTPUTF8", "CHUNKING", "PIPELINING"].filter {
             !(option == "no-chunking" && $0 == "CHUNKING") && $0 != keyword
         }
         for other in others { #expect(ehlo.contains(other), "\(ehlo)") }
