@@ -5,12 +5,12 @@ SWIFT        ?= swift
 BUILD        ?= .build/debug
 LAB          ?= seed
 CONF         ?= conf/smtpd-local.conf
-# System packages: build (libmnl-dev, libssl-dev, pkg-config) and the real clients, servers
+# System packages: build (libmnl-dev, libssl-dev, libcrypt-dev, pkg-config) and the real clients, servers
 # and readers the tests talk to.
-DEB_PACKAGES := libmnl-dev libssl-dev pkg-config openssl iproute2 python3 curl swaks \
+DEB_PACKAGES := libmnl-dev libssl-dev libcrypt-dev pkg-config openssl iproute2 python3 curl swaks \
                 netcat-openbsd python3-aiosmtpd mblaze librsvg2-bin
 
-.PHONY: deps build test run fmt lint lab-up lab-down demo bench bench-lab mlab-fast clean
+.PHONY: deps build test run fmt lint lab-up lab-down demo bench bench-config bench-lab mlab-fast clean
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -53,6 +53,11 @@ demo: build
 
 bench: deps
 	bench/run.sh
+
+# smtpd -n on 1k/10k/20k/40k match rules (BENCHMARKS.md, "Config parsing").
+bench-config: deps
+	$(SWIFT) build -c release --product smtpd
+	bench/config-scaling.sh
 
 # mlab linked to start fast (README "Performance"): the Swift runtime, libstdc++ and libgcc
 # linked in and no PIE, so the loader maps only libc, libm and libmnl and relocates almost

@@ -27,7 +27,7 @@ let package = Package(
     ],
     targets: [
         // C surface: the Glibc pieces Swift does not import (see docs/ARCHITECTURE.md).
-        .target(name: "CSystem"),
+        .target(name: "CSystem", linkerSettings: [.linkedLibrary("crypt")]),
         .systemLibrary(
             name: "CMNL", pkgConfig: "libmnl",
             providers: [.apt(["libmnl-dev"])]),

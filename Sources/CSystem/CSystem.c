@@ -123,3 +123,66 @@ int csystem_set_thread_name(pthread_t thread, const char *name) { return pthread
 
 void csystem_syslog(int priority, const char *message) { syslog(priority, "%s", message); }
 int csystem_daemon(int nochdir, int noclose) { return daemon(nochdir, noclose); }
+
+#include <crypt.h>
+#include <shadow.h>
+
+int csystem_crypt_check(const char *password, const char *hash) {
+    struct crypt_data *data = calloc(1, sizeof *data);
+    if (data == NULL) return -1;
+    errno = 0;
+    const char *result = crypt_r(password, hash, data);
+    int answer;
+    /* libxcrypt answers a failure token starting with '*' (or NULL) for a bad setting. */
+    if (result == NULL || result[0] == '*') {
+        if (errno == 0) errno = EINVAL;
+        answer = -1;
+    } else {
+        size_t a = strlen(result), b = strlen(hash);
+        unsigned char diff = (unsigned char)(a != b);
+        size_t n = a < b ? a : b;
+        for (size_t i = 0; i < n; i++) diff |= (unsigned char)(result[i] ^ hash[i]);
+        answer = diff == 0;
+    }
+    explicit_bzero(data, sizeof *data);
+    free(data);
+    return answer;
+}
+
+int csystem_crypt_new(const char *password, const char *prefix, char *out, size_t out_size) {
+    char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+    if (crypt_gensalt_rn(prefix, 0, NULL, 0, salt, sizeof salt) == NULL) return -1;
+    struct crypt_data *data = calloc(1, sizeof *data);
+    if (data == NULL) return -1;
+    const char *result = crypt_r(password, salt, data);
+    int answer = -1;
+    if (result != NULL && result[0] != '*' && strlen(result) < out_size) {
+        strcpy(out, result);
+        answer = 0;
+    } else if (errno == 0) {
+        errno = EINVAL;
+    }
+    explicit_bzero(data, sizeof *data);
+    free(data);
+    return answer;
+}
+
+int csystem_user_password_hash(const char *name, char *out, size_t out_size) {
+    char buffer[4096];
+    struct spwd entry, *found = NULL;
+    errno = 0;
+    if (getspnam_r(name, &entry, buffer, sizeof buffer, &found) == 0 && found != NULL) {
+        if (strlen(found->sp_pwdp) >= out_size) { errno = ERANGE; return -1; }
+        strcpy(out, found->sp_pwdp);
+        explicit_bzero(buffer, sizeof buffer);
+        return 0;
+    }
+    struct passwd pw, *pwfound = NULL;
+    if (getpwnam_r(name, &pw, buffer, sizeof buffer, &pwfound) == 0 && pwfound != NULL) {
+        if (strlen(pwfound->pw_passwd) >= out_size) { errno = ERANGE; return -1; }
+        strcpy(out, pwfound->pw_passwd);
+        return 0;
+    }
+    if (errno == ENOENT || errno == ESRCH) errno = 0;
+    return -1;
+}

@@ -65,6 +65,63 @@ public enum ChatScriptParser {
                     continue
                 }
                 action = .send(DotStuffing.encode(lines: content.map(String.init)))
+            case "auth":
+                // `auth plain USER PASS`: one AUTH PLAIN line with the initial response.
+                // `auth login USER PASS`: AUTH LOGIN, then the user and the password each
+                // after its 334. The reply to the credentials is the script's to expect.
+                let words = trimmed.split(whereSeparator: { $0 == " " || $0 == "\t" })
+                guard words.count == 3, ["plain", "login"].contains(words[0].lowercased()) else {
+                    fail("auth needs plain|login USER PASS, got \"\(trimmed)\"", at: number)
+                    continue
+                }
+                let (user, password) = (String(words[1]), String(words[2]))
+                if words[0].lowercased() == "plain" {
+                    let response = Base64Text.encode(Array("\0\(user)\0\(password)".utf8))
+                    action = .send(Array("AUTH PLAIN \(response)\r\n".utf8))
+                } else if group != nil {
+                    fail("auth login waits for its 334 replies: not inside a pipeline", at: number)
+                    continue
+                } else {
+                    let prompt = ReplyExpectation(parsing: "334")!
+                    for action in [
+                        ChatAction.send(Array("AUTH LOGIN\r\n".utf8)), .expect(prompt),
+                        .send(Array((Base64Text.encode(Array(user.utf8)) + "\r\n").utf8)),
+                        .expect(prompt),
+                        .send(Array((Base64Text.encode(Array(password.utf8)) + "\r\n").utf8)),
+                    ] {
+                        steps.append(ChatStep(line: stepLine, action: action))
+                    }
+                    continue
+                }
+            case "bdat":
+                // `bdat [last] <<END`: the lines up to END, each ended by CRLF, sent as one
+                // chunk after `BDAT n [LAST]` (RFC 3030: no dot stuffing, no terminator).
+                let words = trimmed.split(whereSeparator: { $0 == " " || $0 == "\t" })
+                let last = words.count == 2 && words[0].lowercased() == "last"
+                guard let marker = words.last, marker.hasPrefix("<<"), marker.count > 2,
+                    words.count == 1 || last
+                else {
+                    fail(
+                        "bdat needs [last] and a here-document marker: bdat last <<END", at: number)
+                    continue
+                }
+                let end = marker.dropFirst(2)
+                let start = number
+                var chunk: [UInt8] = []
+                var ended = false
+                while let next = lines.popFirst() {
+                    number += 1
+                    if next == end {
+                        ended = true
+                        break
+                    }
+                    chunk += Array(next.utf8) + [13, 10]
+                }
+                guard ended else {
+                    fail("bdat <<\(end) is never ended by a line \"\(end)\"", at: start)
+                    continue
+                }
+                action = .send(Array("BDAT \(chunk.count)\(last ? " LAST" : "")\r\n".utf8) + chunk)
             case "expect":
                 if trimmed.lowercased() == "close" {
                     action = .expectClose
@@ -95,7 +152,7 @@ public enum ChatScriptParser {
                 continue
             default:
                 fail(
-                    "unknown command \"\(keyword)\" (connect, send, send-raw, body, expect, pipeline, end, timeout, sleep, close)",
+                    "unknown command \"\(keyword)\" (connect, send, send-raw, body, auth, bdat, expect, pipeline, end, timeout, sleep, close)",
                     at: number)
                 continue
             }

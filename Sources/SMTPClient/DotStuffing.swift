@@ -3,6 +3,26 @@
 public enum DotStuffing {
     /// Encodes `content` (LF or CRLF line ends; a missing final line end is added) for the
     /// wire, terminator included. A CR not followed by LF is kept as a byte of its line.
+    /// `content` with CRLF line ends (LF or CRLF in, one added at the end if missing),
+    /// nothing stuffed and no terminator: a BDAT body (RFC 3030).
+    public static func crlfLines(_ content: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(content.count + content.count / 40 + 2)
+        var index = 0
+        while index < content.count {
+            let byte = content[index]
+            if byte == 13, index + 1 < content.count, content[index + 1] == 10 {
+                index += 1
+                continue  // the LF that follows writes the CRLF
+            }
+            if byte == 10 { out.append(13) }
+            out.append(byte)
+            index += 1
+        }
+        if out.last != 10 { out += [13, 10] }
+        return out
+    }
+
     public static func encode(_ content: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(content.count + content.count / 40 + 5)

@@ -22,6 +22,13 @@ public struct SendOptions: Sendable {
     public var body = "This is a test mailing"
     public var quitAfter: SendStage = .dot
     public var timeout: Double = 30
+    /// AUTH PLAIN (RFC 4954) with these credentials after EHLO; the server must offer it.
+    public var auth: (user: String, password: String)?
+    /// `MAIL FROM:<…> SMTPUTF8` (RFC 6531); the server must offer SMTPUTF8.
+    public var smtputf8 = false
+    /// Send the message with BDAT (RFC 3030) in chunks of at most this many bytes instead
+    /// of DATA; the server must offer CHUNKING.
+    public var bdatChunkSize: Int?
 
     public init(from: String, to: [String], ehlo: String) {
         self.from = from
@@ -40,6 +47,8 @@ public enum SendStatus: Int32, Sendable {
     case noRecipient = 24
     case dataFailed = 25
     case messageRefused = 26
+    /// AUTH not offered or refused (swaks: 28).
+    case authFailed = 28
 }
 
 /// A swaks-style transaction: connect, banner, EHLO (HELO after a 5xx), MAIL, RCPT for each
@@ -85,8 +94,33 @@ private struct SendSession {
             else { return quit(.heloFailed) }
         }
         if options.quitAfter == .ehlo { return quit(.ok) }
+        let keywords = Set(ehlo.lines.dropFirst().map { $0.uppercased() })
 
-        guard let mail = command("MAIL FROM:<\(options.from)>") else { return closing(.mailFailed) }
+        if let auth = options.auth {
+            let offered = keywords.contains {
+                $0.hasPrefix("AUTH ") && $0.split(separator: " ").contains("PLAIN")
+            }
+            guard offered else {
+                output("*** Server does not offer AUTH PLAIN")
+                return quit(.authFailed)
+            }
+            let response = Base64Text.encode(Array("\0\(auth.user)\0\(auth.password)".utf8))
+            guard let answer = command("AUTH PLAIN \(response)") else {
+                return closing(.authFailed)
+            }
+            guard answer.code == 235 else { return quit(.authFailed) }
+        }
+        if options.smtputf8 && !keywords.contains("SMTPUTF8") {
+            output("*** Server does not offer SMTPUTF8")
+            return quit(.mailFailed)
+        }
+        if options.bdatChunkSize != nil && !keywords.contains("CHUNKING") {
+            output("*** Server does not offer CHUNKING")
+            return quit(.dataFailed)
+        }
+
+        let mailLine = "MAIL FROM:<\(options.from)>" + (options.smtputf8 ? " SMTPUTF8" : "")
+        guard let mail = command(mailLine) else { return closing(.mailFailed) }
         guard mail.isPositive else { return quit(.mailFailed) }
         if options.quitAfter == .mail { return quit(.ok) }
 
@@ -99,6 +133,7 @@ private struct SendSession {
         }
         guard accepted > 0 else { return quit(.noRecipient) }
         if options.quitAfter == .rcpt { return quit(.ok) }
+        if let size = options.bdatChunkSize { return sendChunks(size: size) }
 
         guard let data = command("DATA") else { return closing(.dataFailed) }
         guard data.code == 354 else { return quit(.dataFailed) }
@@ -116,6 +151,29 @@ private struct SendSession {
         }
         guard let accepted = reply() else { return closing(.messageRefused) }
         return quit(accepted.isPositive ? .ok : .messageRefused)
+    }
+
+    /// BDAT n, each chunk answered before the next (no pipelining): CRLF line ends, no dot
+    /// stuffing, the last chunk marked LAST.
+    func sendChunks(size: Int) -> SendStatus {
+        let content = DotStuffing.crlfLines(message())
+        var offset = 0
+        repeat {
+            let end = min(content.count, offset + size)
+            let last = end == content.count
+            let line = "BDAT \(end - offset)\(last ? " LAST" : "")"
+            do {
+                try connection.send(line)
+                try connection.write(Array(content[offset..<end]))
+            } catch {
+                output("*** \(error)")
+                return closing(.messageRefused)
+            }
+            guard let answer = reply() else { return closing(.messageRefused) }
+            guard answer.isPositive else { return quit(last ? .messageRefused : .dataFailed) }
+            offset = end
+            if last { return quit(.ok) }
+        } while true
     }
 
     func message() -> [UInt8] {

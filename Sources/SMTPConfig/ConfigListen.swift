@@ -50,9 +50,26 @@ public struct ListenDirective: Sendable, Hashable {
     public var pkis: [String] = []
     public var ca: String?
     public var auth: ListenAuth = .none
+    /// MailLab `auth-plaintext`: AUTH is offered before TLS too, and `auth` needs no
+    /// `tls`/`smtps` (OpenSMTPD: `auth requires tls/smtps`).
+    public var authWithoutTLS = false
+    /// MailLab `auth-accept-any`: a test server's AUTH, accepting every user name and
+    /// password (the name is recorded). Needs `auth` or `auth-optional` without a table.
+    public var authAcceptAny = false
     public var tag: String?
     public var maskSource = false
     public var noDSN = false
+    /// MailLab `no-smtputf8`: SMTPUTF8 neither advertised nor accepted (as OpenSMTPD 6.8).
+    public var noSMTPUTF8 = false
+    /// MailLab `no-chunking`: CHUNKING and BINARYMIME neither advertised nor accepted (BDAT
+    /// is an unknown command, as in OpenSMTPD 6.8).
+    public var noChunking = false
+    /// MailLab `no-pipelining`: PIPELINING is not advertised. Pipelined commands are still
+    /// answered in order: refusing them (OpenSMTPD's `500 … Pipelining not supported`)
+    /// would depend on how TCP happened to split the client's bytes.
+    public var noPipelining = false
+    /// MailLab `no-8bitmime`: 8BITMIME neither advertised nor accepted (`BODY=8BITMIME`).
+    public var no8BitMIME = false
     public var receivedAuth = false
     public var proxyV2 = false
     public var senders: TableRef?

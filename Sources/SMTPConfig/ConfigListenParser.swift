@@ -64,8 +64,16 @@ extension ConfigParser {
                 listener.ca = name
             case "auth", "auth-optional":
                 try once("auth", token, &self)
-                let table = atTable ? try parseTableRef() : nil
+                // The MailLab words that may follow are options, not a table value.
+                let atOption = at("auth-plaintext") || at("auth-accept-any")
+                let table = atTable && !atOption ? try parseTableRef() : nil
                 listener.auth = option == "auth" ? .required(table) : .optional(table)
+            case "auth-plaintext":
+                try once("auth-plaintext", token, &self)
+                listener.authWithoutTLS = true
+            case "auth-accept-any":
+                try once("auth-accept-any", token, &self)
+                listener.authAcceptAny = true
             case "tag":
                 try once("tag", token, &self)
                 listener.tag = try tag()
@@ -81,6 +89,18 @@ extension ConfigParser {
             case "received-auth":
                 try once("received-auth", token, &self)
                 listener.receivedAuth = true
+            case "no-smtputf8":
+                try once("no-smtputf8", token, &self)
+                listener.noSMTPUTF8 = true
+            case "no-chunking":
+                try once("no-chunking", token, &self)
+                listener.noChunking = true
+            case "no-pipelining":
+                try once("no-pipelining", token, &self)
+                listener.noPipelining = true
+            case "no-8bitmime":
+                try once("no-8bitmime", token, &self)
+                listener.no8BitMIME = true
             case "no-dsn":
                 try once("no-dsn", token, &self)
                 listener.noDSN = true
@@ -101,9 +121,22 @@ extension ConfigParser {
         }
 
         if !portGiven { listener.port = listener.tls == .smtps ? 465 : 25 }
-        if case .none = listener.auth {
-        } else if listener.tls == .none {
-            throw fail("invalid listen option: auth requires tls/smtps", at: start)
+        switch listener.auth {
+        case .none:
+            if listener.authWithoutTLS || listener.authAcceptAny {
+                throw fail(
+                    "invalid listen option: \(listener.authAcceptAny ? "auth-accept-any" : "auth-plaintext") "
+                        + "requires auth or auth-optional", at: start)
+            }
+        case .required(let table), .optional(let table):
+            if listener.tls == .none && !listener.authWithoutTLS {
+                throw fail("invalid listen option: auth requires tls/smtps", at: start)
+            }
+            if listener.authAcceptAny && table != nil {
+                throw fail(
+                    "invalid listen option: auth-accept-any takes no credentials table",
+                    at: start)
+            }
         }
         if !listener.pkis.isEmpty && listener.tls == .none {
             throw fail("invalid listen option: pki requires tls/smtps", at: start)

@@ -8,6 +8,8 @@ struct ParsedPath: Equatable {
     var path: ReversePath
     /// ESMTP parameters after `>`, split on single spaces, empty ones dropped.
     var parameters: [[UInt8]]
+    /// The address holds UTF-8 (only possible with `allowUTF8`): it needs SMTPUTF8.
+    var isInternational = false
 }
 
 /// OpenSMTPD 6.6.2+ `smtp_mailaddr` + `text_to_mailaddr` + `valid_localpart`, with the
@@ -16,8 +18,11 @@ struct ParsedPath: Equatable {
 enum AddressParser {
     /// Parses `<…> PARAM PARAM` (the text after `MAIL FROM:`/`RCPT TO:` and its spaces).
     /// An empty domain becomes `serverName`; `<>` is allowed only if `allowNull`.
+    /// With `allowUTF8` (an SMTPUTF8 listener) local part and domain may hold UTF-8 as
+    /// `UTF8Address` allows; the result then says whether they did.
     static func parse(
-        _ argument: [UInt8], allowNull: Bool, serverName: String, limits: SessionLimits
+        _ argument: [UInt8], allowNull: Bool, serverName: String, limits: SessionLimits,
+        allowUTF8: Bool = false
     ) -> ParsedPath? {
         guard argument.first == 0x3C, let close = argument.firstIndex(of: 0x3E) else {
             return nil
@@ -47,18 +52,25 @@ enum AddressParser {
         if allowNull && user.isEmpty && domain.isEmpty {
             return ParsedPath(path: .null, parameters: parameters)
         }
-        guard !user.isEmpty, isDotAtom(user) else { return nil }
+        let international =
+            allowUTF8 && (user.contains { $0 >= 0x80 } || domain.contains { $0 >= 0x80 })
+        guard !user.isEmpty,
+            international ? UTF8Address.isLocalPart(user) : isDotAtom(user)
+        else { return nil }
         let domainText: String
         if domain.isEmpty {
             domainText = serverName
         } else {
-            guard DomainName.isValid(domain, maxLength: limits.maxDomainLength) else {
-                return nil
-            }
+            let valid =
+                international && domain.first != 0x5B
+                ? UTF8Address.isDomain(domain, maxLength: limits.maxDomainLength)
+                : DomainName.isValid(domain, maxLength: limits.maxDomainLength)
+            guard valid else { return nil }
             domainText = ASCII.string(domain)
         }
         let address = MailAddress(localPart: ASCII.string(user), domain: domainText)
-        return ParsedPath(path: .address(address), parameters: parameters)
+        return ParsedPath(
+            path: .address(address), parameters: parameters, isInternational: international)
     }
 
     /// `valid_localpart`: atoms of letters, digits and ``!#$%&'*/?^`{|}~+-=_`` joined by

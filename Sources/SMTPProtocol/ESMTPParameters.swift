@@ -2,15 +2,19 @@
 /// `smtp_tx_rcpt_to`), each refusal carrying its reply.
 enum ESMTPParameters {
     /// Checks MAIL parameters in order; returns the refusal reply, or nil if all are fine.
-    /// Accepted: `AUTH=` (ignored), `SIZE=`, `BODY=7BIT|8BITMIME`, `RET=`, `ENVID=`.
-    /// `freeStorage` (asked only for `SIZE=`): what the store can take now.
+    /// Accepted: `AUTH=` (ignored), `SIZE=`, `BODY=7BIT|8BITMIME`, `RET=`, `ENVID=`, and
+    /// `SMTPUTF8` (no value) where the listener offers it. `freeStorage` (asked only for
+    /// `SIZE=`): what the store can take now.
     static func checkMail(
-        _ parameters: [[UInt8]], limits: SessionLimits,
+        _ parameters: [[UInt8]], limits: SessionLimits, smtputf8: Bool = false,
+        binaryMIME: Bool = false, dsn: Bool = true, eightBitMIME: Bool = true,
         freeStorage: (@Sendable () -> Int?)? = nil
     ) -> String? {
         for parameter in parameters {
             if let refusal = controlCharacterRefusal(parameter) { return refusal }
             if ASCII.hasPrefixIgnoringCase(parameter, "AUTH=") {
+                continue
+            } else if smtputf8 && ASCII.equalsIgnoringCase(parameter, "SMTPUTF8") {
                 continue
             } else if ASCII.hasPrefixIgnoringCase(parameter, "SIZE=") {
                 // Departure: OpenSMTPD parses SIZE= but neither validates nor enforces it.
@@ -27,13 +31,15 @@ enum ESMTPParameters {
                     // RFC 1870 §6.1: temporarily not enough room, 452 at MAIL.
                     return "452 4.3.1 Insufficient system storage"
                 }
+            } else if binaryMIME && ASCII.equalsIgnoringCase(parameter, "BODY=BINARYMIME") {
+                continue
             } else if ASCII.equalsIgnoringCase(parameter, "BODY=7BIT")
-                || ASCII.equalsIgnoringCase(parameter, "BODY=8BITMIME")
+                || (eightBitMIME && ASCII.equalsIgnoringCase(parameter, "BODY=8BITMIME"))
             {
                 continue
-            } else if ASCII.hasPrefixIgnoringCase(parameter, "RET=") {
+            } else if dsn && ASCII.hasPrefixIgnoringCase(parameter, "RET=") {
                 continue
-            } else if ASCII.hasPrefixIgnoringCase(parameter, "ENVID=") {
+            } else if dsn && ASCII.hasPrefixIgnoringCase(parameter, "ENVID=") {
                 let value = parameter.dropFirst(6)
                 if value.count > limits.maxEnvelopeIDLength {
                     return "503 5.5.4 Invalid command arguments: option too large, truncated: "
@@ -48,10 +54,13 @@ enum ESMTPParameters {
     }
 
     /// Checks RCPT parameters in order: `NOTIFY=` (NEVER alone), `ORCPT=`.
-    static func checkRecipient(_ parameters: [[UInt8]], limits: SessionLimits) -> String? {
+    /// Without `dsn` (`no-dsn`) both are unsupported options, as in OpenSMTPD.
+    static func checkRecipient(_ parameters: [[UInt8]], limits: SessionLimits, dsn: Bool = true)
+        -> String?
+    {
         for parameter in parameters {
             if let refusal = controlCharacterRefusal(parameter) { return refusal }
-            if ASCII.hasPrefixIgnoringCase(parameter, "NOTIFY=") {
+            if dsn && ASCII.hasPrefixIgnoringCase(parameter, "NOTIFY=") {
                 let values = parameter.dropFirst(7).split(
                     separator: 0x2C, omittingEmptySubsequences: false)
                 let never = values.contains { ASCII.equalsIgnoringCase($0, "NEVER") }
@@ -63,7 +72,7 @@ enum ESMTPParameters {
                 if never && other {
                     return "553 NOTIFY option NEVER cannot be combined with other options"
                 }
-            } else if ASCII.hasPrefixIgnoringCase(parameter, "ORCPT=") {
+            } else if dsn && ASCII.hasPrefixIgnoringCase(parameter, "ORCPT=") {
                 // 6.8 text_to_mailaddr: only the sizes of user and domain can fail.
                 let value = parameter.dropFirst(6)
                 let at = value.lastIndex(of: 0x40)

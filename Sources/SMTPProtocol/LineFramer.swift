@@ -48,6 +48,16 @@ struct LineFramer {
         scanned = 0
     }
 
+    /// Up to `count` buffered bytes as they are, consumed: a BDAT chunk (RFC 3030) is not
+    /// made of lines.
+    mutating func take(upTo count: Int) -> ArraySlice<UInt8> {
+        let end = min(buffer.count, start + count)
+        let taken = buffer[start..<end]
+        start = end
+        scanned = start
+        return taken
+    }
+
     mutating func next() -> Next {
         let from = max(scanned, start)
         // memchr, not a Swift loop over the array: this scan is the hottest code of a

@@ -5,11 +5,17 @@ public struct AcceptedRecipient: Sendable, Equatable {
     /// (`osdrefuser@localhost`, `osdrefuser@[127.0.0.1]`; `<user>` becomes `user@servername`).
     public var original: String
     public var route: RecipientRoute
+    /// NOTIFY= and ORCPT= (RFC 3461), for the bounces of a relay.
+    public var dsn: RecipientDSN
 
-    public init(address: MailAddress, original: String, route: RecipientRoute) {
+    public init(
+        address: MailAddress, original: String, route: RecipientRoute,
+        dsn: RecipientDSN = RecipientDSN()
+    ) {
         self.address = address
         self.original = original
         self.route = route
+        self.dsn = dsn
     }
 }
 
@@ -26,10 +32,14 @@ public struct Message: Sendable, Equatable {
     public var size: Int
     /// `"SMTP"` after HELO, `"ESMTP"` after EHLO (also under TLS, as OpenSMTPD logs it).
     public var protocolName: String
+    /// The user name the client authenticated as (AUTH), nil without AUTH.
+    public var authenticatedUser: String?
+    /// RET= and ENVID= of MAIL (RFC 3461).
+    public var dsn: DSNRequest
 
     public init(
         id: String, sender: ReversePath, recipients: [AcceptedRecipient], content: [UInt8],
-        protocolName: String
+        protocolName: String, authenticatedUser: String? = nil, dsn: DSNRequest = DSNRequest()
     ) {
         self.id = id
         self.sender = sender
@@ -37,6 +47,8 @@ public struct Message: Sendable, Equatable {
         self.content = content
         self.size = content.count
         self.protocolName = protocolName
+        self.authenticatedUser = authenticatedUser
+        self.dsn = dsn
     }
 
     /// Lines to put before `content` in the recipient's file: `Return-Path: <sender>`
@@ -97,6 +109,9 @@ public enum SessionEvent: Sendable, Equatable {
     case log(String)
     /// A trace line (`smtpd -T smtp` style), only if tracing is enabled.
     case trace(String)
+    /// Check these credentials, then call `authenticationFinished`. Input waits meanwhile.
+    /// OpenSMTPD: `IMSG_SMTP_AUTHENTICATE` to the lookup process.
+    case authenticate(AuthenticationRequest)
     /// Flush the replies (the `220 2.0.0 Ready to start TLS`), then start the TLS handshake
     /// and call `tlsEstablished` when it is done. Input meanwhile is discarded.
     case startTLS

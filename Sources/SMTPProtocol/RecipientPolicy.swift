@@ -3,11 +3,20 @@ public struct RecipientContext: Sendable {
     public var peer: PeerInfo
     public var heloName: String
     public var sender: ReversePath
+    /// The AUTH user name; nil for a client that did not authenticate (`match auth`).
+    public var authenticatedUser: String?
+    /// Under TLS (`match tls`).
+    public var isSecure: Bool
 
-    public init(peer: PeerInfo, heloName: String, sender: ReversePath) {
+    public init(
+        peer: PeerInfo, heloName: String, sender: ReversePath, authenticatedUser: String? = nil,
+        isSecure: Bool = false
+    ) {
         self.peer = peer
         self.heloName = heloName
         self.sender = sender
+        self.authenticatedUser = authenticatedUser
+        self.isSecure = isSecure
     }
 }
 

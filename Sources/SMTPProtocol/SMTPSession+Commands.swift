@@ -20,13 +20,14 @@ extension SMTPSession {
         CommandEntry(
             verb: "STARTTLS", check: { $0.checkStartTLS($1) },
             proceed: { s, _ in s.proceedStartTLS() }),
-        CommandEntry(verb: "AUTH", check: { s, _ in s.checkNotOffered() }, proceed: { _, _ in }),
+        CommandEntry(verb: "AUTH", check: { $0.checkAuth($1) }, proceed: { $0.proceedAuth($1) }),
         CommandEntry(
             verb: "MAIL FROM", check: { $0.checkMailFrom($1) }, proceed: { $0.proceedMailFrom($1) }),
         CommandEntry(
             verb: "RCPT TO", check: { $0.checkRcptTo($1) }, proceed: { $0.proceedRcptTo($1) }),
         CommandEntry(
             verb: "DATA", check: { $0.checkData($1) }, proceed: { s, _ in s.proceedData() }),
+        CommandEntry(verb: "BDAT", check: { $0.checkBdat($1) }, proceed: { $0.proceedBdat($1) }),
         CommandEntry(
             verb: "RSET", check: { $0.checkRset($1) }, proceed: { s, _ in s.proceedRset() }),
         CommandEntry(
@@ -44,6 +45,9 @@ extension SMTPSession {
     ]
 
     static let notAllowed = "503 5.5.1 Invalid command: Command not allowed at this point."
+    /// A UTF-8 address in a transaction whose MAIL had no `SMTPUTF8` (RFC 6531 §3.5,
+    /// enhanced status from RFC 6533 §3; text as Postfix's).
+    static let undeclaredUTF8 = "553 5.6.7 Must declare SMTPUTF8 to send unicode address"
 
     /// One command line (CR stripped). OpenSMTPD: the command part of `smtp_io` and
     /// `smtp_command`.
@@ -53,14 +57,24 @@ extension SMTPSession {
             closeSession(reason: "quit")
             return
         }
-        lastCommand = line
-        if tracing { trace("\(tracePrefix)<<< \(ASCII.visible(line))") }
+        let masked = maskedAuthLine(line)
+        lastCommand = masked ?? line
+        if tracing { trace("\(tracePrefix)<<< \(ASCII.visible(lastCommand))") }
         if lineMode == .strict && !endedWithCRLF {
             reply("500 5.5.2 Syntax error: bare <LF> received")
+            if inAuthDialogue {
+                authUser = []
+                enterState(.helo)
+            }
+            return
+        }
+        if inAuthDialogue {
+            authDialogueLine(line)
             return
         }
         let (verb, arguments) = Self.split(line)
-        guard let entry = Self.commands.first(where: { ASCII.equalsIgnoringCase(verb, $0.verb) })
+        guard let entry = Self.commands.first(where: { ASCII.equalsIgnoringCase(verb, $0.verb) }),
+            entry.verb != "BDAT" || configuration.chunking
         else {
             reply("500 5.5.1 Invalid command: Command unrecognized")
             return
@@ -114,16 +128,6 @@ extension SMTPSession {
         return true
     }
 
-    /// AUTH: no authentication is offered on any listener.
-    mutating func checkNotOffered() -> Bool {
-        if heloName == nil || transaction != nil {
-            reply(Self.notAllowed)
-        } else {
-            reply("503 5.5.1 Invalid command: Command not supported")
-        }
-        return false
-    }
-
     mutating func checkMailFrom(_ arguments: [UInt8]?) -> Bool {
         if heloName == nil || transaction != nil {
             reply(Self.notAllowed)
@@ -131,6 +135,10 @@ extension SMTPSession {
         }
         if configuration.tlsOffer == .required && !isSecure {
             reply("530 5.5.1 Invalid command: Must issue a STARTTLS command first")
+            return false
+        }
+        if configuration.authOffer == .required && authenticatedUser == nil {
+            reply("530 5.5.1 Invalid command: Must issue an AUTH command first")
             return false
         }
         if messageCount >= limits.maxMessagesPerSession {
@@ -170,6 +178,14 @@ extension SMTPSession {
             reply("503 5.5.4 Invalid command arguments: No recipient specified")
             return false
         }
+        if data != nil {
+            reply("503 5.5.1 Invalid command: DATA not allowed after BDAT")
+            return false
+        }
+        if transaction.binaryMIME {
+            reply("503 5.5.1 Invalid command: BODY=BINARYMIME needs BDAT")
+            return false
+        }
         return true
     }
 
@@ -185,7 +201,8 @@ extension SMTPSession {
     func parsePath(_ arguments: [UInt8]?, allowNull: Bool) -> ParsedPath? {
         guard let arguments else { return nil }
         return AddressParser.parse(
-            arguments, allowNull: allowNull, serverName: serverName, limits: limits)
+            arguments, allowNull: allowNull, serverName: serverName, limits: limits,
+            allowUTF8: configuration.smtputf8)
     }
 
     // MARK: - Proceed
@@ -204,15 +221,29 @@ extension SMTPSession {
         extended = true
         enterState(.helo)
         reply("250-\(serverName) Hello \(name) [\(peer.address)], pleased to meet you")
-        reply("250-8BITMIME")
+        if configuration.eightBitMIME {
+            reply("250-8BITMIME")
+        }
         reply("250-ENHANCEDSTATUSCODES")
         reply("250-SIZE \(limits.maxMessageSize)")
-        reply("250-DSN")
+        if configuration.dsn {
+            reply("250-DSN")
+        }
         if advertisesStartTLS {
             reply("250-STARTTLS")
         }
+        if advertisesAuth {
+            reply("250-AUTH PLAIN LOGIN")
+        }
         if configuration.advertisePipelining {
             reply("250-PIPELINING")
+        }
+        if configuration.chunking {
+            reply("250-CHUNKING")
+            reply("250-BINARYMIME")
+        }
+        if configuration.smtputf8 {
+            reply("250-SMTPUTF8")
         }
         reply("250 HELP")
     }
@@ -227,13 +258,28 @@ extension SMTPSession {
     mutating func proceedMailFrom(_ arguments: [UInt8]?) {
         guard let parsed = parsePath(arguments, allowNull: true) else { return }
         if let refusal = ESMTPParameters.checkMail(
-            parsed.parameters, limits: limits, freeStorage: environment.freeStorage)
+            parsed.parameters, limits: limits, smtputf8: configuration.smtputf8,
+            binaryMIME: configuration.chunking, dsn: configuration.dsn,
+            eightBitMIME: configuration.eightBitMIME, freeStorage: environment.freeStorage)
         {
             reply(refusal)
             return
         }
+        let declared =
+            configuration.smtputf8
+            && parsed.parameters.contains { ASCII.equalsIgnoringCase($0, "SMTPUTF8") }
+        if parsed.isInternational && !declared {
+            reply(Self.undeclaredUTF8)
+            return
+        }
         transaction = Transaction(
             messageID: environment.random() & 0xFFFF_FFFF, sender: parsed.path)
+        transaction?.smtputf8 = declared
+        let binaryMIME =
+            configuration.chunking
+            && parsed.parameters.contains { ASCII.equalsIgnoringCase($0, "BODY=BINARYMIME") }
+        transaction?.binaryMIME = binaryMIME
+        transaction?.dsn = ESMTPParameters.dsnRequest(parsed.parameters)
         reply("250 2.0.0 Ok")
     }
 
@@ -241,8 +287,14 @@ extension SMTPSession {
         guard let parsed = parsePath(arguments, allowNull: false),
             case .address(let address) = parsed.path, let current = transaction
         else { return }
-        if let refusal = ESMTPParameters.checkRecipient(parsed.parameters, limits: limits) {
+        if let refusal = ESMTPParameters.checkRecipient(
+            parsed.parameters, limits: limits, dsn: configuration.dsn)
+        {
             reply(refusal)
+            return
+        }
+        if parsed.isInternational && !current.smtputf8 {
+            reply(Self.undeclaredUTF8)
             return
         }
         // The same address twice is one recipient: one file, not two.
@@ -252,12 +304,15 @@ extension SMTPSession {
             return
         }
         let context = RecipientContext(
-            peer: peer, heloName: heloName ?? "", sender: current.sender)
+            peer: peer, heloName: heloName ?? "", sender: current.sender,
+            authenticatedUser: authenticatedUser, isSecure: isSecure)
         switch policy.evaluate(address, context: context) {
         case .accept(let route):
             let envelopeID = (current.messageID << 32) | (environment.random() & 0xFFFF_FFFF)
             transaction?.recipients.append(
-                AcceptedRecipient(address: address, original: address.description, route: route))
+                AcceptedRecipient(
+                    address: address, original: address.description, route: route,
+                    dsn: ESMTPParameters.recipientDSN(parsed.parameters)))
             transaction?.envelopeIDs.append(envelopeID)
             transaction?.recipientKeys.insert(key)
             reply("250 2.1.5 Destination address valid: Recipient ok")
@@ -271,6 +326,7 @@ extension SMTPSession {
     mutating func proceedRset() {
         reply("250 2.0.0 Reset state")
         transaction = nil
+        data = nil
     }
 
     mutating func proceedQuit() {

@@ -2,8 +2,15 @@
 /// `smtp_tx_dataline`, `smtp_message_end`.
 extension SMTPSession {
     mutating func proceedData() {
-        guard let transaction else { return }
+        guard transaction != nil else { return }
         reply("354 Enter mail, end with \".\" on a line by itself")
+        beginMessage()
+        enterState(.body)
+    }
+
+    /// The `Received:` line and the content it starts (DATA and the first BDAT).
+    mutating func beginMessage() {
+        guard let transaction else { return }
         let date = DateText.format(unixSeconds: environment.now())
         // Built as bytes into the buffer the message then grows in (room for a small
         // message), not as a chain of interpolated strings: this runs for every message.
@@ -19,8 +26,12 @@ extension SMTPSession {
         received += serverName.utf8
         received += " (".utf8
         received += configuration.softwareName.utf8
-        received += (extended ? ") with ESMTP" : ") with SMTP").utf8
+        // RFC 6531 §4.3: UTF8SMTP, UTF8SMTPS, UTF8SMTPA, UTF8SMTPSA.
+        received +=
+            (transaction.smtputf8 ? ") with UTF8SMTP" : extended ? ") with ESMTP" : ") with SMTP")
+            .utf8
         if isSecure { received.append(UInt8(ascii: "S")) }
+        if authenticatedUser != nil { received.append(UInt8(ascii: "A")) }
         received += " id ".utf8
         received += transaction.messageIDText.utf8
         received += receivedTLSComment.utf8
@@ -38,7 +49,6 @@ extension SMTPSession {
                 received: received, serverName: serverName,
                 addDateAndMessageID: configuration.listenerIsLocal, dateText: date,
                 limits: limits, messageIDRandom: environment.random))
-        enterState(.body)
     }
 
     /// One line inside DATA. Which "." ends the message depends on `lineMode`; a lone "."
@@ -81,7 +91,8 @@ extension SMTPSession {
         let message = Message(
             id: transaction.messageIDText, sender: transaction.sender,
             recipients: transaction.recipients, content: phase.content.bytes,
-            protocolName: extended ? "ESMTP" : "SMTP")
+            protocolName: extended ? "ESMTP" : "SMTP", authenticatedUser: authenticatedUser,
+            dsn: transaction.dsn)
         pendingDelivery = message
         events.append(.deliver(message))
     }

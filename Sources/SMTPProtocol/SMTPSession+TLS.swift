@@ -19,6 +19,7 @@ extension SMTPSession {
             heloName = nil
             extended = false
             transaction = nil
+            authenticatedUser = nil
             // OpenSMTPD enters STATE_HELO with the HELO name cleared: MAIL gets 503 until
             // a new EHLO.
             enterState(.helo)

@@ -14,6 +14,12 @@ public struct SMTPSession {
         case connected = "STATE_CONNECTED"
         case tls = "STATE_TLS"
         case helo = "STATE_HELO"
+        case authInit = "STATE_AUTH_INIT"
+        case authUsername = "STATE_AUTH_USERNAME"
+        case authPassword = "STATE_AUTH_PASSWORD"
+        case authFinalize = "STATE_AUTH_FINALIZE"
+        /// MailLab: the bytes of a BDAT chunk (OpenSMTPD has no CHUNKING).
+        case bdat = "STATE_BDAT"
         case body = "STATE_BODY"
         case quit = "STATE_QUIT"
     }
@@ -37,6 +43,12 @@ public struct SMTPSession {
         var recipients: [AcceptedRecipient] = []
         var envelopeIDs: [UInt64] = []
         var recipientKeys: Set<String> = []
+        /// MAIL had `SMTPUTF8`: UTF-8 addresses allowed, `UTF8SMTP` in `Received:`.
+        var smtputf8 = false
+        /// MAIL had `BODY=BINARYMIME`: only BDAT may carry the message.
+        var binaryMIME = false
+        /// MAIL's RET= and ENVID=.
+        var dsn = DSNRequest()
 
         var messageIDText: String { Hex.string(messageID, digits: 8) }
     }
@@ -47,6 +59,8 @@ public struct SMTPSession {
         var countedSize = 0
         var error: MessageError?
         var previousLineEndedCRLF = true
+        /// BDAT: the bytes after the last LF, continued by the next chunk.
+        var partialLine: [UInt8] = []
     }
 
     let configuration: SessionConfiguration
@@ -75,6 +89,16 @@ public struct SMTPSession {
     var awaitingTLS = false
     var tls: TLSDetails?
     var bannerSent = false
+    /// The user name (as logged) while an `.authenticate` is outstanding; input waits.
+    var pendingAuthentication: String? { didSet { updateWantsInput() } }
+    /// The AUTH LOGIN user name between its 334 and the password.
+    var authUser: [UInt8] = []
+    /// Set by a 235; the `A` in `ESMTPSA` and what `match auth` sees.
+    public internal(set) var authenticatedUser: String?
+    var authFailures = 0
+    /// The chunk being read: bytes still to come, its size, LAST, and the refusal to
+    /// send once its bytes are consumed (a refused chunk is still read, RFC 3030 §2).
+    var chunk = Chunk()
 
     /// True under TLS (STARTTLS done, or an SMTPS listener). OpenSMTPD: `SF_SECURE`.
     public var isSecure: Bool { configuration.implicitTLS || tls != nil }
@@ -103,7 +127,9 @@ public struct SMTPSession {
     /// messages).
     public private(set) var wantsInput = true
 
-    private mutating func updateWantsInput() { wantsInput = !closed && pendingDelivery == nil }
+    private mutating func updateWantsInput() {
+        wantsInput = !closed && pendingDelivery == nil && pendingAuthentication == nil
+    }
 
     /// Banner and the `smtp connected` log line. Call once, first. With `implicitTLS` the
     /// banner waits: `.startTLS` first, the banner after `tlsEstablished`.
@@ -215,7 +241,13 @@ public struct SMTPSession {
 
     /// Takes complete lines while the session can act on them.
     mutating func processInput() {
-        while !closed && pendingDelivery == nil && state != .new && !awaitingTLS {
+        while !closed && pendingDelivery == nil && pendingAuthentication == nil && state != .new
+            && !awaitingTLS
+        {
+            if state == .bdat {
+                guard chunkBytes() else { return }
+                continue
+            }
             switch framer.next() {
             case .needMore:
                 return

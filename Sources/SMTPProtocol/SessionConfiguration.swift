@@ -12,6 +12,22 @@ public struct SessionConfiguration: Sendable {
     /// Departure: EHLO advertises `PIPELINING`. Pipelined commands are answered in order
     /// whether or not this is advertised (OpenSMTPD refuses pipelining and closes).
     public var advertisePipelining = true
+    /// 8BITMIME (RFC 6152): EHLO advertises it and MAIL takes `BODY=8BITMIME`. MailLab
+    /// `no-8bitmime` switches both off (`BODY=8BITMIME` is then an unsupported option).
+    public var eightBitMIME = true
+    /// SMTPUTF8 (RFC 6531): EHLO advertises it, MAIL takes the `SMTPUTF8` parameter, and
+    /// with it UTF-8 local parts and domains are accepted. Departure: OpenSMTPD 6.8 has no
+    /// SMTPUTF8 (`503 5.5.4 Invalid command arguments: Unsupported option SMTPUTF8`); false
+    /// gives exactly that.
+    public var smtputf8 = true
+    /// CHUNKING and BINARYMIME (RFC 3030): EHLO advertises both, `BDAT n [LAST]` is a
+    /// command and MAIL takes `BODY=BINARYMIME`. Departure: OpenSMTPD 6.8 has neither
+    /// (`500 5.5.1 Invalid command: Command unrecognized` for BDAT); false gives exactly that.
+    public var chunking = true
+    /// DSN (RFC 3461): EHLO advertises it and MAIL/RCPT take RET, ENVID, NOTIFY, ORCPT.
+    /// OpenSMTPD: `ADVERTISE_EXT_DSN`, off with `listen … no-dsn` (the parameters are then
+    /// unsupported options).
+    public var dsn = true
     /// Emit `.trace` events like `smtpd -T smtp`.
     public var traceEnabled = false
     /// STARTTLS on this listener (OpenSMTPD `listen … tls|tls-require`).
@@ -19,6 +35,12 @@ public struct SessionConfiguration: Sendable {
     /// SMTPS (`listen … smtps`): TLS from the first byte, so the session is secure from the
     /// start and STARTTLS is not offered. The server calls `tlsEstablished` before `start`.
     public var implicitTLS = false
+    /// AUTH PLAIN/LOGIN on this listener (OpenSMTPD `listen … auth|auth-optional`).
+    public var authOffer = AuthOffer.none
+    /// MailLab `auth-plaintext`: AUTH is offered before TLS too. Departure: OpenSMTPD offers
+    /// AUTH only under TLS (`ADVERTISE_AUTH` needs `SF_SECURE`) and refuses `auth` on a
+    /// listener without `tls`/`smtps`; a lab emulating a plaintext submission port needs it.
+    public var authWithoutTLS = false
 
     public init(serverName: String, listenerIsLocal: Bool) {
         self.serverName = serverName
@@ -32,6 +54,15 @@ public enum TLSOffer: Sendable, Equatable {
     /// `tls`: EHLO advertises STARTTLS.
     case starttls
     /// `tls-require`: advertised, and MAIL before it gets `530 5.5.1`.
+    case required
+}
+
+/// What a listener offers for AUTH. OpenSMTPD: `F_AUTH`, `F_AUTH_REQUIRE`.
+public enum AuthOffer: Sendable, Equatable {
+    case none
+    /// `auth-optional`: advertised; MAIL is accepted without it.
+    case optional
+    /// `auth`: advertised, and MAIL before it gets `530 5.5.1`.
     case required
 }
 

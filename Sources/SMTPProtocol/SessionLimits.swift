@@ -54,5 +54,16 @@ public struct SessionLimits: Sendable, Equatable {
     /// RFC 5321 §4.5.3.1.5 (OpenSMTPD truncates only at 4096).
     public var replyLineMax = 512
 
+    /// Failed AUTH attempts (535) per session; the last one is followed by
+    /// `421 4.7.0 <name> Too many authentication failures, closing connection`.
+    /// Departure: OpenSMTPD only delays each 535 by a random 0–1 s (its owner does that here)
+    /// and never closes for it (Postfix: `smtpd_hard_error_limit`).
+    public var maxAuthFailures = 3
+
+    /// Longest decoded AUTH response (PLAIN's whole `authzid NUL authcid NUL passwd`, LOGIN's
+    /// user name or password); more is `501 5.5.2 Syntax error: Syntax error`.
+    /// OpenSMTPD: the 1024-byte `buf` of `smtp_rfc4954_auth_plain`, NUL included.
+    public var maxAuthResponseLength = 1023
+
     public init() {}
 }

@@ -15,6 +15,8 @@ public struct DeliveredMessage: Sendable {
     /// Maildir files, one per stored recipient (none for the in-memory store and for
     /// recipients of a `maildir "/dev/null"` action).
     public var files: [String]
+    /// The user name the client authenticated as (AUTH); nil without AUTH.
+    public var authenticatedUser: String?
 
     /// The content as text (lossy for non-UTF-8 bytes).
     public var text: String { String(decoding: content, as: UTF8.self) }
@@ -118,5 +120,6 @@ extension DeliveredMessage {
         let first = message.recipients.first.map { message.deliveryHeaders(for: $0) } ?? []
         content = first + message.content
         self.files = files
+        authenticatedUser = message.authenticatedUser
     }
 }

@@ -55,7 +55,46 @@ public final class MailServer: Sendable {
         /// TLS for the `catchAll`/`inMemory` listener (configured servers take theirs from
         /// `pki` and `listen … tls|tls-require|smtps`).
         public var tls: TLSSetting?
+        /// AUTH for the `catchAll`/`inMemory` listener (configured servers take theirs from
+        /// `listen … auth|auth-optional`). nil: not offered.
+        public var authentication: AuthenticationSetting?
+        /// SMTPUTF8 on the `catchAll`/`inMemory` listener (configured servers: on unless
+        /// `listen … no-smtputf8`).
+        public var smtputf8 = true
+        /// CHUNKING/BINARYMIME (BDAT) on the `catchAll`/`inMemory` listener (configured
+        /// servers: on unless `listen … no-chunking`).
+        public var chunking = true
+        /// The most a failed AUTH waits before its 535, a random share of it each time:
+        /// OpenSMTPD's timing-attack protection (`smtp_auth_failure_pause`, up to 1 s).
+        public var authFailureDelaySeconds: Double = 1
         public init() {}
+    }
+
+    /// AUTH on the `catchAll`/`inMemory` listener.
+    public struct AuthenticationSetting: Sendable {
+        /// `.optional` (AUTH offered, MAIL allowed without it) or `.required`.
+        public var offer: AuthOffer
+        /// Offer AUTH before TLS too (MailLab `auth-plaintext`); without TLS it must be true
+        /// for AUTH to be offered at all.
+        public var withoutTLS: Bool
+        public var checker: any CredentialChecker
+
+        public init(
+            offer: AuthOffer = .optional, withoutTLS: Bool = true,
+            checker: any CredentialChecker
+        ) {
+            self.offer = offer
+            self.withoutTLS = withoutTLS
+            self.checker = checker
+        }
+
+        /// The test-server mode (MailLab `auth-accept-any`): every user name and password is
+        /// accepted, and the name is recorded in `DeliveredMessage.authenticatedUser`.
+        public static func acceptAny(offer: AuthOffer = .optional, withoutTLS: Bool = true)
+            -> AuthenticationSetting
+        {
+            AuthenticationSetting(offer: offer, withoutTLS: withoutTLS, checker: AnyCredentials())
+        }
     }
 
     /// A certificate and key for a listener, and how TLS is offered there.
@@ -162,7 +201,10 @@ public final class MailServer: Sendable {
         return ListenerPlan(
             address: .v4(host: "127.0.0.1", port: port),
             serverName: options.serverName ?? HostNames.serverName(), isLocal: true, tag: nil,
-            policy: CatchAllPolicy(mailbox: mailbox), traceID: "560000000000", tls: tls)
+            policy: CatchAllPolicy(mailbox: mailbox), traceID: "560000000000", tls: tls,
+            auth: options.authentication.map {
+                ListenerAuth(offer: $0.offer, withoutTLS: $0.withoutTLS, checker: $0.checker)
+            }, smtputf8: options.smtputf8, chunking: options.chunking)
     }
 
     private let limits: SessionLimits
@@ -306,12 +348,22 @@ public final class MailServer: Sendable {
         configuration.limits = limits
         configuration.traceEnabled = options.trace
         plan.tls?.apply(to: &configuration)
+        plan.auth?.apply(to: &configuration)
+        configuration.smtputf8 = plan.smtputf8
+        configuration.chunking = plan.chunking
+        configuration.dsn = plan.dsn
+        configuration.advertisePipelining = plan.pipelining
+        configuration.eightBitMIME = plan.eightBitMIME
         let peerInfo = PeerInfo(address: peer.host, hostName: HostNames.reverseName(of: peer))
         let session = SMTPSession(
             configuration: configuration, peer: peerInfo, policy: plan.policy,
             environment: options.environment)
         let handler = SessionHandler(
-            core: core, session: session, tls: plan.tls?.context, timeouts: options.timeouts)
+            core: core, session: session, tls: plan.tls?.context, timeouts: options.timeouts,
+            credentials: plan.auth.map {
+                SessionHandler.Credentials(
+                    checker: $0.checker, failureDelaySeconds: options.authFailureDelaySeconds)
+            })
         let connection = Connection(fd: fd, peer: peer, local: plan.address, loop: loop)
         do {
             try connection.start(

@@ -162,7 +162,11 @@ struct RecipientRouter: RecipientPolicy {
         case .fromRDNS(let ref):
             guard let name = context.peer.hostName else { return false }
             return ref.map { matches($0, name) } ?? true
-        case .fromAuth, .auth, .tls: return false  // no AUTH or TLS on MailLab listeners yet
+        case .fromAuth(let ref), .auth(let ref):
+            // `auth`: any authenticated user; `auth <t>`: one the table lists.
+            guard let user = context.authenticatedUser else { return false }
+            return ref.map { matches($0, user) } ?? true
+        case .tls: return context.isSecure
         case .fromMailFrom(let ref), .mailFrom(let ref): return matchesAddress(ref, context.sender)
         case .forAny: return true
         case .forLocal: return environment.localNames.contains(recipient.domain.lowercased())

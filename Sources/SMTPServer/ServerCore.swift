@@ -13,6 +13,18 @@ struct ListenerPlan: Sendable {
     var traceID: String
     /// STARTTLS or SMTPS; nil for a plain listener.
     var tls: ListenerTLS? = nil
+    /// AUTH on this listener; nil: not offered.
+    var auth: ListenerAuth? = nil
+    /// SMTPUTF8 offered (MailLab `no-smtputf8` switches it off).
+    var smtputf8 = true
+    /// CHUNKING/BINARYMIME offered (MailLab `no-chunking` switches them off).
+    var chunking = true
+    /// DSN offered (OpenSMTPD `no-dsn` switches it off).
+    var dsn = true
+    /// PIPELINING advertised (MailLab `no-pipelining` switches it off).
+    var pipelining = true
+    /// 8BITMIME offered (MailLab `no-8bitmime` switches it off).
+    var eightBitMIME = true
 }
 
 /// State shared by all sessions of a server: the store, the log, counters and, per loop,

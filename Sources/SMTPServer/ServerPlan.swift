@@ -33,6 +33,10 @@ struct ServerPlan {
         if configuration.listeners.isEmpty {
             errors.append(ServerError("no listen directive: nothing to listen on"))
         }
+        // A table used by two listeners (or by a listener's auth and a rule) is read once per
+        // use: say each problem once.
+        var said: Set<String> = []
+        errors = errors.filter { said.insert($0.description).inserted }
         guard errors.isEmpty else { throw ServerErrors(errors: errors) }
         fixed.remove(MaildirStore.discardPath)
         fixedMaildirs = fixed.sorted()
@@ -67,11 +71,6 @@ struct ServerPlan {
         options: MailServer.Options, identity: LocalIdentity, interfaces: [InterfaceAddress]
     ) throws(ServerErrors) -> ([ListenerPlan], RecipientRouter) {
         let location = directive.location.description
-        if directive.auth != .none {
-            throw ServerErrors(
-                "listen on \(directive.target): AUTH is not supported by MailLab yet",
-                location: location)
-        }
         if directive.verifyClient || directive.ca != nil {
             throw ServerErrors(
                 "listen on \(directive.target): client certificate verification (verify, ca) "
@@ -83,6 +82,14 @@ struct ServerPlan {
             tls = try ListenerTLS.load(directive, serverName: name, configuration: configuration)
         } catch {
             throw ServerErrors(errors: [error])
+        }
+        let auth: ListenerAuth?
+        do throws(ServerError) {
+            auth = try ListenerAuth.load(directive, configuration: configuration, log: options.log)
+        } catch {
+            throw ServerErrors(errors: [
+                ServerError(error.message, location: error.location ?? location)
+            ])
         }
         var names = identity.names
         names.insert(name.lowercased())
@@ -107,7 +114,9 @@ struct ServerPlan {
                 isLocal: address.host == "127.0.0.1" || address.host == "::1",
                 tag: directive.tag,
                 policy: router, traceID: String(0x5600_0000_0000 + index * 0x1000, radix: 16),
-                tls: tls)
+                tls: tls, auth: auth, smtputf8: !directive.noSMTPUTF8,
+                chunking: !directive.noChunking, dsn: !directive.noDSN,
+                pipelining: !directive.noPipelining, eightBitMIME: !directive.no8BitMIME)
         }
         return (plans, router)
     }

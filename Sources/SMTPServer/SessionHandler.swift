@@ -25,10 +25,21 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
     private var deadlineTimer: LoopTimer?
     private var timerAt = UInt64.max
 
-    init(core: ServerCore, session: SMTPSession, tls: TLSContext?, timeouts: SMTPTimeouts) {
+    /// Who checks AUTH credentials on this listener, and how long a failure may wait.
+    struct Credentials: Sendable {
+        var checker: any CredentialChecker
+        var failureDelaySeconds: Double
+    }
+    private let credentials: Credentials?
+
+    init(
+        core: ServerCore, session: SMTPSession, tls: TLSContext?, timeouts: SMTPTimeouts,
+        credentials: Credentials?
+    ) {
         self.core = core
         self.session = session
         self.tls = tls
+        self.credentials = credentials
         deadlines = SessionDeadlines(timeouts, now: Clock.monotonicNanoseconds())
     }
 
@@ -138,6 +149,8 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
                 connection.close(afterFlush: true)
             case .log(let line), .trace(let line):
                 logLines.append(line)
+            case .authenticate(let request):
+                authenticate(request, loop: connection.loop)
             case .startTLS:
                 // The 220 goes out in plaintext before the handshake starts.
                 connection.write(output)
@@ -184,6 +197,31 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         }
         core.log(["\(session.id) smtp timeout=\(kind.rawValue) exceeded"], on: loop)
         handle(session.timedOut())
+    }
+
+    /// Checks the credentials on a thread of their own (a bcrypt check takes a visible time
+    /// and must not hold up the loop's other sessions), then answers the session on its loop.
+    /// A failure waits a random share of `failureDelaySeconds` first, as OpenSMTPD does.
+    private func authenticate(_ request: AuthenticationRequest, loop: EventLoop) {
+        guard let credentials else {
+            handle(session.authenticationFinished(.temporaryFailure))
+            return
+        }
+        do {
+            try SystemThread.start(name: "smtpd-auth", detached: true) { [self] in
+                let result = credentials.checker.check(request)
+                if result == .rejected && credentials.failureDelaySeconds > 0 {
+                    Clock.sleep(seconds: Double.random(in: 0..<credentials.failureDelaySeconds))
+                }
+                loop.execute { [self] in
+                    handle(session.authenticationFinished(result))
+                    if peerFinished && session.wantsInput { handle(session.inputClosed()) }
+                }
+            }
+        } catch {
+            core.log(["warn: cannot start an authentication thread: \(error)"], on: loop)
+            handle(session.authenticationFinished(.temporaryFailure))
+        }
     }
 
     private func deliver(_ message: Message, loop: EventLoop) {

@@ -11,7 +11,8 @@ struct SendCommand: ParsableCommand {
         abstract: "Send one message and show the SMTP transcript, like swaks.",
         discussion: """
             Exit status as swaks: 0 sent, 2 connection failed, 21 banner, 22 EHLO/HELO, \
-            23 MAIL, 24 no recipient accepted, 25 DATA, 26 message refused after the dot.
+            23 MAIL, 24 no recipient accepted, 25 DATA, 26 message refused after the dot, \
+            28 AUTH not offered or refused.
             """)
 
     @Option(help: "Server to connect to.") var server = "127.0.0.1"
@@ -30,6 +31,14 @@ struct SendCommand: ParsableCommand {
     )
     var quitAfter: SendStage = .dot
     @Option(help: "Seconds allowed per reply.") var timeout: Double = 30
+    @Option(help: "AUTH PLAIN as USER:PASS after EHLO (USER alone: an empty password).")
+    var auth: String?
+    @Flag(help: "Send MAIL FROM with the SMTPUTF8 parameter (UTF-8 addresses).")
+    var smtputf8 = false
+    @Option(
+        name: .customLong("bdat"),
+        help: "Send the message with BDAT in chunks of this many bytes instead of DATA.")
+    var bdat: Int?
 
     func validate() throws {
         if to.isEmpty { throw ValidationError("name at least one --to recipient") }
@@ -37,6 +46,10 @@ struct SendCommand: ParsableCommand {
             throw ValidationError("--body and --data exclude each other")
         }
         if timeout <= 0 { throw ValidationError("--timeout needs a positive number of seconds") }
+        if let bdat, bdat <= 0 { throw ValidationError("--bdat needs a positive chunk size") }
+        if let auth, auth.isEmpty || auth.hasPrefix(":") {
+            throw ValidationError("--auth needs USER[:PASS]")
+        }
     }
 
     func run() throws {
@@ -50,6 +63,12 @@ struct SendCommand: ParsableCommand {
         if let data { options.data = Array(try readTextFile(data).utf8) }
         options.quitAfter = quitAfter
         options.timeout = timeout
+        if let auth {
+            let parts = auth.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+            options.auth = (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
+        }
+        options.smtputf8 = smtputf8
+        options.bdatChunkSize = bdat
         let status = SMTPSend.run(options) { writeToStandardOutput($0 + "\n") }
         if status != .ok { throw ExitCode(status.rawValue) }
     }

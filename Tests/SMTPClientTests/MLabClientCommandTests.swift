@@ -304,7 +304,8 @@ struct AioSMTPDTests {
             .filter { $0.hasSuffix(".chat") }.sorted()
         #expect(
             names == [
-                "bad-sender.chat", "header-rule.chat", "pipelined.chat", "relay.chat", "seed.chat",
+                "auth-bdat.chat", "bad-sender.chat", "header-rule.chat", "pipelined.chat",
+                "relay.chat", "seed.chat",
             ])
         for name in names {
             let text = try String(contentsOfFile: chatDirectory + "/" + name, encoding: .utf8)

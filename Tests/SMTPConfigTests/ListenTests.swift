@@ -74,3 +74,87 @@ import Testing
         #expect(config.listeners.map(\.port) == [25, 26])
     }
 }
+
+@Suite("listen: auth, auth-optional and the MailLab words auth-plaintext, auth-accept-any")
+struct ListenAuthTests {
+    let rule = "\nmatch for any reject"
+
+    func listener(_ line: String) throws -> ListenDirective {
+        try parse("pki mail cert \"/c\" key \"/k\"\ntable creds { u = p }\n" + line + anyRule)
+            .listeners[0]
+    }
+
+    @Test("auth and auth-optional, with or without a table; plaintext and accept-any flags")
+    func parsed() throws {
+        #expect(try listener("listen on lo tls pki mail auth").auth == .required(nil))
+        #expect(
+            try listener("listen on lo tls pki mail auth <creds>").auth
+                == .required(.named("creds")))
+        #expect(try listener("listen on lo smtps pki mail auth-optional").auth == .optional(nil))
+        let plaintext = try listener("listen on lo auth-optional <creds> auth-plaintext")
+        #expect(plaintext.authWithoutTLS && plaintext.auth == .optional(.named("creds")))
+        let any = try listener("listen on lo port 2525 auth-accept-any auth auth-plaintext")
+        #expect(any.authAcceptAny && any.authWithoutTLS && any.auth == .required(nil))
+        #expect(try !listener("listen on lo tls pki mail auth").authAcceptAny)
+    }
+
+    @Test("each MailLab word needs auth or auth-optional; accept-any takes no table")
+    func refused() {
+        #expect(
+            errors("listen on lo auth-plaintext" + rule) == [
+                "smtpd.conf:1: invalid listen option: auth-plaintext requires auth or auth-optional"
+            ])
+        #expect(
+            errors("listen on lo port 2525 auth-accept-any" + rule) == [
+                "smtpd.conf:1: invalid listen option: auth-accept-any requires auth or auth-optional"
+            ])
+        #expect(
+            errors("table t { u = p }\nlisten on lo auth <t> auth-accept-any auth-plaintext" + rule)
+                == [
+                    "smtpd.conf:2: invalid listen option: auth-accept-any takes no credentials table"
+                ])
+        #expect(
+            errors("listen on lo auth-plaintext auth-plaintext auth" + rule) == [
+                "smtpd.conf:1: auth-plaintext already specified"
+            ])
+    }
+}
+
+@Suite("listen: no-smtputf8 and no-chunking (MailLab)")
+struct ListenExtensionSwitchTests {
+    @Test("no-smtputf8 sets the switch once; twice is an error")
+    func noSMTPUTF8() throws {
+        let rule = "\nmatch for any reject"
+        #expect(try parse("listen on lo no-smtputf8" + rule).listeners[0].noSMTPUTF8)
+        #expect(try !parse("listen on lo" + rule).listeners[0].noSMTPUTF8)
+        #expect(
+            errors("listen on lo no-smtputf8 no-smtputf8" + rule) == [
+                "smtpd.conf:1: no-smtputf8 already specified"
+            ])
+    }
+
+    @Test("no-chunking sets the switch once, independent of no-smtputf8")
+    func noChunking() throws {
+        let rule = "\nmatch for any reject"
+        let both = try parse("listen on lo no-chunking no-smtputf8" + rule).listeners[0]
+        #expect(both.noChunking && both.noSMTPUTF8)
+        let one = try parse("listen on lo no-chunking" + rule).listeners[0]
+        #expect(one.noChunking && !one.noSMTPUTF8)
+        #expect(
+            errors("listen on lo no-chunking no-chunking" + rule) == [
+                "smtpd.conf:1: no-chunking already specified"
+            ])
+    }
+
+    @Test("no-pipelining and no-8bitmime set their switches once")
+    func noPipeliningAnd8BitMIME() throws {
+        let rule = "\nmatch for any reject"
+        let both = try parse("listen on lo no-pipelining no-8bitmime" + rule).listeners[0]
+        #expect(both.noPipelining && both.no8BitMIME && !both.noChunking)
+        #expect(try !parse("listen on lo" + rule).listeners[0].noPipelining)
+        #expect(
+            errors("listen on lo no-8bitmime no-8bitmime" + rule) == [
+                "smtpd.conf:1: no-8bitmime already specified"
+            ])
+    }
+}

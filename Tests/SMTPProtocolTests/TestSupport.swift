@@ -45,6 +45,8 @@ func fixedEnvironment(seed: UInt64 = 42, now: Int64 = fixedNow) -> SessionEnviro
 func referenceConfiguration(_ instance: Transcript.Instance = .reference) -> SessionConfiguration {
     var configuration = SessionConfiguration(serverName: "vm", listenerIsLocal: true)
     configuration.advertisePipelining = false
+    configuration.smtputf8 = false
+    configuration.chunking = false
     configuration.traceEnabled = true
     if instance == .limits {
         configuration.limits.maxMessageSize = 1000
@@ -60,6 +62,10 @@ let localPeer = PeerInfo(address: "127.0.0.1", hostName: "localhost")
 struct Driver {
     var session: SMTPSession
     var outcome: DeliveryOutcome = .delivered
+    /// Answers every `.authenticate` at once.
+    var authenticate: @Sendable (AuthenticationRequest) -> SMTPSession.AuthenticationResult = {
+        _ in .rejected
+    }
     private(set) var events: [SessionEvent] = []
 
     init(
@@ -90,6 +96,9 @@ struct Driver {
         while index < produced.count {
             if case .deliver = produced[index] {
                 produced += session.deliveryFinished(outcome)
+            }
+            if case .authenticate(let request) = produced[index] {
+                produced += session.authenticationFinished(authenticate(request))
             }
             index += 1
         }

@@ -65,3 +65,37 @@ func shippedScriptPassesAgainstTheDefaultServer(name: String) throws {
     #expect(outcome.failure?.line == 4)
     #expect(outcome.failure?.got.hasPrefix("250 ") == true)
 }
+
+@Test func authAndBdatScriptPassesAgainstAnAcceptAnyServer() async throws {
+    var options = MailServer.Options()
+    options.authentication = .acceptAny()
+    let server = try MailServer.inMemory(options: options)
+    try server.start()
+    defer { server.stop() }
+    let outcome = try runScript("auth-bdat.chat", against: server)
+    #expect(outcome.failure == nil, "\(outcome.transcript.joined(separator: "\n"))")
+    let message = try await server.nextMessage(timeout: 5)
+    #expect(message.authenticatedUser == "tester")
+    #expect(message.text.hasSuffix("\n\nfirst chunk\nsecond chunk\n"))
+    #expect(message.text.contains("\nSubject: two chunks\n"))
+}
+
+@Test func authAndBdatStepsBecomeTheirBytes() throws {
+    let script = try ChatScriptParser.parse(
+        """
+        auth plain u p
+        bdat last <<X
+        a
+        X
+        """, name: "steps.chat")
+    #expect(
+        script.steps.map(\.action) == [
+            .send(Array("AUTH PLAIN AHUAcA==\r\n".utf8)), .send(Array("BDAT 3 LAST\r\na\r\n".utf8)),
+        ])
+    #expect(throws: ChatScriptErrors.self) {
+        try ChatScriptParser.parse("pipeline\nauth login u p\nend\n", name: "bad.chat")
+    }
+    #expect(throws: ChatScriptErrors.self) {
+        try ChatScriptParser.parse("auth cram-md5 u p\n", name: "bad.chat")
+    }
+}

@@ -64,7 +64,9 @@ struct TLSSessionTests {
                 "S: 503 5.5.1 Invalid command: Command not allowed at this point.",
                 "S: 250-vm Hello y [127.0.0.1], pleased to meet you",
                 "S: 250-8BITMIME", "S: 250-ENHANCEDSTATUSCODES", "S: 250-SIZE 36700160",
-                "S: 250-DSN", "S: 250-PIPELINING", "S: 250 HELP", "S: 250 2.0.0 Ok",
+                "S: 250-DSN", "S: 250-PIPELINING", "S: 250-CHUNKING", "S: 250-BINARYMIME",
+                "S: 250-SMTPUTF8", "S: 250 HELP",
+                "S: 250 2.0.0 Ok",
             ])
         #expect(log.lines.contains { $0.contains("smtp tls ciphers=TLSv1.") })
     }
@@ -180,14 +182,17 @@ struct TLSConfigCheckTests {
             "\(result.errors)")
     }
 
-    @Test("auth on a listener is still refused with a clear message")
-    func authRefused() throws {
+    @Test("auth on a tls listener passes smtpd -n; a credentials file that is missing does not")
+    func authChecked() throws {
         let files = try TestCertificate.make()
         let text = try config(key: files.key).replacing("tls pki vm", with: "tls pki vm auth")
-        let result = try check(text)
+        #expect(try check(text).status == 0)
+        let missing =
+            "table creds \"/nonexistent/maillab-creds\"\n"
+            + text.replacing("tls pki vm auth", with: "tls pki vm auth <creds>")
+        let result = try check(missing)
         #expect(result.status == 1)
-        #expect(
-            result.errors.contains(":3: listen on 127.0.0.1: AUTH is not supported by MailLab yet"),
-            "\(result.errors)")
+        let line = ":1: table /nonexistent/maillab-creds: open: No such file or directory"
+        #expect(result.errors.components(separatedBy: line).count - 1 == 1, "\(result.errors)")
     }
 }

@@ -58,6 +58,17 @@ pid_t csystem_spawn_netns_exec(const char *path, char *const argv[], char *const
                                int netns_fd, int remount_sys, const char *netns_name,
                                int *report_fd);
 
+/// 1 if `password` hashes to `hash` under crypt(3) (libxcrypt: bcrypt `$2b$`, SHA-512 `$6$`,
+/// …), 0 if not, -1 with errno set if the hash cannot be used (unknown method, malformed).
+/// crypt_r with its state on the heap; the comparison takes the same time for every byte.
+int csystem_crypt_check(const char *password, const char *hash);
+/// `password` hashed with a new salt for `prefix` (`$2b$`, `$6$`) into `out` (a C string),
+/// as `smtpctl encrypt` writes it. 0, or -1 with errno set.
+int csystem_crypt_new(const char *password, const char *prefix, char *out, size_t out_size);
+/// The password hash of a system user: the shadow entry's (getspnam_r), else the passwd
+/// entry's (getpwnam_r). 0, or -1 (no such user, errno 0; or errno from the lookup).
+int csystem_user_password_hash(const char *name, char *out, size_t out_size);
+
 #include <syslog.h>
 /// syslog(3) without varargs.
 void csystem_syslog(int priority, const char *message);
