@@ -73,9 +73,11 @@ mlab-fast: deps
 	$(SWIFT) build -c release --product mlab --scratch-path $(FAST) $(FAST_LINK)
 	@echo "built $(FAST)/release/mlab"
 
-# mlab lab up+down of the daisy lab against the same `ip` commands (root).
+# mlab lab up+down of the daisy lab and of the 50-namespace lab (conf/lab-big.conf) against
+# the same `ip` commands (root).
 bench-lab: mlab-fast
 	MLAB=$(FAST)/release/mlab bench/lab-vs-ip.sh 20
+	MLAB=$(FAST)/release/mlab bench/lab-big-vs-ip.sh 5
 
 clean:
 	rm -rf .build
