@@ -120,10 +120,14 @@ extension ConfigParser {
         switch word {
         case "sender", "rcpt", "client":
             advance()
-            let value = try parseString("an address")
-            let address =
-                value.hasPrefix("<") && value.hasSuffix(">") && value.count >= 2
-                ? String(value.dropFirst().dropLast()) : value
+            let address: String
+            if accept(symbol: "<") {
+                // `<alice@example.org>` as in SMTP; `<>` is the null sender.
+                address = at(symbol: ">") ? "" : try parseString("an address")
+                try expect(symbol: ">")
+            } else {
+                address = try parseString("an address")
+            }
             let slot: WritableKeyPath<FaultCondition, String?> =
                 word == "sender" ? \.sender : word == "rcpt" ? \.recipient : \.client
             guard condition[keyPath: slot] == nil else {

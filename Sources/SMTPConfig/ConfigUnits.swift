@@ -53,7 +53,9 @@ enum ConfigUnits {
 
     /// MailLab fault delays: a number 0…86400000 followed by `ms`, `s` or `m`; nanoseconds.
     static func duration(_ text: String) -> UInt64? {
-        let units: [(String, UInt64)] = [("ms", 1_000_000), ("s", 1_000_000_000), ("m", 60_000_000_000)]
+        let units: [(String, UInt64)] = [
+            ("ms", 1_000_000), ("s", 1_000_000_000), ("m", 60_000_000_000),
+        ]
         for (suffix, factor) in units where text.hasSuffix(suffix) {
             let number = text.dropLast(suffix.count)
             guard !number.isEmpty, number.allSatisfy({ $0.isASCII && $0.isNumber }),

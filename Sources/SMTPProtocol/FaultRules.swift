@@ -50,7 +50,8 @@ public struct FaultReply: Sendable, Equatable {
     /// Text after the code, one element per line.
     public var lines: [String]
 
-    /// Parses `"451 4.7.1 Try later"` lines; all must have the same code, 200…599, and an
+    /// Parses `"451 4.7.1 Try later"` lines (`451-…` is taken too: the dashes are written
+    /// anew); all must have the same code, 200…599, and an
     /// enhanced status code, where given, must be of the code's class (RFC 3463).
     public init(parsing replyLines: [String]) throws(FaultRuleError) {
         guard !replyLines.isEmpty else { throw FaultRuleError("a reply needs at least one line") }
@@ -59,7 +60,7 @@ public struct FaultReply: Sendable, Equatable {
         for line in replyLines {
             let bytes = Array(line.utf8)
             guard bytes.count >= 3, bytes[0...2].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-                bytes.count == 3 || bytes[3] == UInt8(ascii: " "),
+                bytes.count == 3 || bytes[3] == UInt8(ascii: " ") || bytes[3] == UInt8(ascii: "-"),
                 let value = Int(String(decoding: bytes[0...2], as: UTF8.self)),
                 (200...599).contains(value)
             else {

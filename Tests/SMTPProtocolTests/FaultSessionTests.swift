@@ -99,7 +99,8 @@ struct FaultSessionTests {
         let events = driver.run(to: stage)
         #expect(events.replies == [code])
         #expect(events.messages.isEmpty)
-        #expect(events.logs.contains { $0.contains("smtp fault stage=\(stage.rawValue) session=1") })
+        #expect(
+            events.logs.contains { $0.contains("smtp fault stage=\(stage.rawValue) session=1") })
         if stage == .connect {
             #expect(events.closes == 1)
         } else {
@@ -193,7 +194,9 @@ struct FaultSessionTests {
         let events = driver.run(to: .afterData)
         #expect(events.replies.map(normalized) == ["250 2.0.0 MSGID Message accepted for delivery"])
         #expect(events.messages.isEmpty)
-        #expect(events.logs.contains { $0.contains("accept-and-drop") && $0.contains("NOTHING STORED") })
+        #expect(
+            events.logs.contains { $0.contains("accept-and-drop") && $0.contains("NOTHING STORED") }
+        )
         // The session goes on: a second message is stored as usual.
         _ = driver.send("MAIL FROM:<a@b.example>")
         _ = driver.send("RCPT TO:<root@localhost>")
@@ -222,7 +225,8 @@ struct FaultSessionTests {
             return replies.filter { $0.hasPrefix("451") || $0.hasPrefix("250 2.1.5") }
                 .map { $0.hasPrefix("451") ? "x" : "." }
         }
-        #expect(rcptReplies(FaultCondition(recipient: "OSDREFUSER@localhost")) == [".", "x", ".", "x"])
+        #expect(
+            rcptReplies(FaultCondition(recipient: "OSDREFUSER@localhost")) == [".", "x", ".", "x"])
         #expect(rcptReplies(FaultCondition(recipientNumber: 1)) == ["x", ".", "x", "."])
         #expect(rcptReplies(FaultCondition(message: 2)) == [".", ".", "x", "x"])
         #expect(rcptReplies(FaultCondition(sender: "bob@example.org")) == [".", ".", ".", "."])
@@ -264,7 +268,9 @@ struct FaultSessionTests {
             }
         }
         #expect(
-            reason { () throws(FaultRuleError) in try FaultRule(stage: .rcpt, action: .acceptAndDrop) }
+            reason { () throws(FaultRuleError) in
+                try FaultRule(stage: .rcpt, action: .acceptAndDrop)
+            }
                 == "accept-and-drop is only possible at after-data")
         #expect(
             reason { () throws(FaultRuleError) in
