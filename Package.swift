@@ -43,7 +43,8 @@ let package = Package(
         // LinuxSystem).
         .target(name: "SMTPProtocol", swiftSettings: strict),
         .target(
-            name: "SMTPConfig", dependencies: ["LinuxSystem", "SMTPProtocol"], swiftSettings: strict),
+            name: "SMTPConfig", dependencies: ["LinuxSystem", "SMTPProtocol"],
+            swiftSettings: strict),
         .target(name: "MailMessage", swiftSettings: strict),
 
         // System-facing pieces.
