@@ -66,7 +66,7 @@ extension ConfigParser {
             advance()
             throw fail(
                 "syntax error: unknown statement \"\(keyword)\" (expected listen, table, action, "
-                    + "match, pki, ca, smtp, queue, fault, include, a macro definition, or the old "
+                    + "match, pki, ca, smtp, queue, include, a macro definition, or the old "
                     + "accept, reject, limit, …)", at: token)
         }
     }
