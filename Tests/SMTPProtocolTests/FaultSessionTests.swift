@@ -236,6 +236,48 @@ struct FaultSessionTests {
         #expect(rcptReplies(FaultCondition(client: "::1")) == [".", ".", ".", "."])
     }
 
+    @Test("with faults, any split of the input gives the same replies")
+    func splitsGiveTheSameReplies() {
+        let rules = [
+            rule(.rcpt, .delay(nanoseconds: 1_000)),
+            rule(.rcpt, reply("451 4.7.1 Second"), FaultCondition(recipientNumber: 2)),
+            rule(.afterData, .delay(nanoseconds: 2_000)),
+        ]
+        let input = Array(
+            ("EHLO x\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<root@localhost>\r\n"
+                + "RCPT TO:<osdrefuser@localhost>\r\nDATA\r\nSubject: s\r\n\r\nb\r\n.\r\nQUIT\r\n")
+                .utf8)
+        func replies(chunks sizes: [Int]) -> [String] {
+            var driver = FaultDriver(rules)
+            var events = driver.start()
+            var offset = 0
+            var turn = 0
+            while offset < input.count {
+                let size = min(sizes[turn % sizes.count], input.count - offset)
+                var produced = driver.settle(
+                    driver.session.receive(Array(input[offset..<offset + size])))
+                // The server would end each delay before feeding more once reading resumes.
+                while !produced.delays.isEmpty, !driver.session.wantsInput {
+                    events += produced
+                    produced = driver.elapse()
+                }
+                events += produced
+                offset += size
+                turn += 1
+            }
+            return events.replies.map(normalized)
+        }
+        let whole = replies(chunks: [input.count])
+        #expect(whole.contains("451 4.7.1 Second"))
+        #expect(whole.last == "221 2.0.0 Bye")
+        #expect(replies(chunks: [1]) == whole)
+        var generator = SplitMix64(seed: 11)
+        for _ in 0..<20 {
+            let sizes = (0..<8).map { _ in Int(generator.next() % 17) + 1 }
+            #expect(replies(chunks: sizes) == whole, "chunks \(sizes)")
+        }
+    }
+
     /// One session with one RCPT: "x" if the 50 % rule fired.
     private static func draws(seed: UInt64, sessions: Int) -> String {
         let rules = [rule(.rcpt, reply("451 4.7.1 Maybe"), probability: 0.5)]
