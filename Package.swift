@@ -42,7 +42,9 @@ let package = Package(
         // Pure logic: no I/O (SMTPConfig reads the files it is told to include, through
         // LinuxSystem).
         .target(name: "SMTPProtocol", swiftSettings: strict),
-        .target(name: "SMTPConfig", dependencies: ["LinuxSystem"], swiftSettings: strict),
+        .target(
+            name: "SMTPConfig", dependencies: ["LinuxSystem", "SMTPProtocol"],
+            swiftSettings: strict),
         .target(name: "MailMessage", swiftSettings: strict),
 
         // System-facing pieces.

@@ -30,6 +30,7 @@ extension ConfigParser {
             try expect("limit")
             try limitPairs()
         case "srs": try srs()
+        case "fault": try fault()
         case "admd":
             advance()
             config.admd = try parseString("an ADMD identifier")

@@ -50,4 +50,19 @@ enum ConfigUnits {
         else { return nil }
         return value * factor
     }
+
+    /// MailLab fault delays: a number 0…86400000 followed by `ms`, `s` or `m`; nanoseconds.
+    static func duration(_ text: String) -> UInt64? {
+        let units: [(String, UInt64)] = [
+            ("ms", 1_000_000), ("s", 1_000_000_000), ("m", 60_000_000_000),
+        ]
+        for (suffix, factor) in units where text.hasSuffix(suffix) {
+            let number = text.dropLast(suffix.count)
+            guard !number.isEmpty, number.allSatisfy({ $0.isASCII && $0.isNumber }),
+                let value = UInt64(number), value <= 86_400_000_000_000 / factor
+            else { return nil }
+            return value * factor
+        }
+        return nil
+    }
 }

@@ -1,3 +1,5 @@
+import SMTPProtocol
+
 /// `pki NAME cert "F" key "F" dhe …` (old: `certificate`).
 public struct PKIDeclaration: Sendable, Hashable {
     public var certificate: String?
@@ -49,6 +51,10 @@ public struct SMTPConfiguration: Sendable {
     public var maxMessageSize = 36_700_160
     /// MailLab: `smtp timeout command|data|session DURATION`.
     public var timeouts = SMTPTimeouts()
+    /// MailLab: `fault at STAGE ACTION …`, in file order (docs/FAULTS.md).
+    public var faults: [FaultRule] = []
+    /// MailLab: `fault seed N`; nil: a random seed, logged at start.
+    public var faultSeed: UInt64?
     /// MailLab: `smtp limit max-sessions N` (nil: as many as the descriptor limit allows).
     public var maxSessions: Int?
     /// MailLab: `smtp limit max-sessions-per-address N` (nil: no limit, so that a benchmark

@@ -115,4 +115,10 @@ public enum SessionEvent: Sendable, Equatable {
     /// Flush the replies (the `220 2.0.0 Ready to start TLS`), then start the TLS handshake
     /// and call `tlsEstablished` when it is done. Input meanwhile is discarded.
     case startTLS
+    /// MailLab fault injection: flush the replies, wait this long, then call `delayElapsed`.
+    /// Input waits meanwhile.
+    case delay(nanoseconds: UInt64)
+    /// MailLab fault injection: close the connection abortively (RST: `SO_LINGER` 0, then
+    /// `close`), dropping whatever has not been sent.
+    case reset
 }

@@ -73,14 +73,17 @@ extension SMTPSession {
             return
         }
         let (verb, arguments) = Self.split(line)
-        guard let entry = Self.commands.first(where: { ASCII.equalsIgnoringCase(verb, $0.verb) }),
-            entry.verb != "BDAT" || configuration.chunking
+        guard
+            let index = Self.commands.firstIndex(where: {
+                ASCII.equalsIgnoringCase(verb, $0.verb)
+            }),
+            Self.commands[index].verb != "BDAT" || configuration.chunking
         else {
             reply("500 5.5.1 Invalid command: Command unrecognized")
             return
         }
-        if entry.check(&self, arguments) {
-            entry.proceed(&self, arguments)
+        if Self.commands[index].check(&self, arguments) {
+            proceedWithFaults(index, arguments: arguments)
         }
     }
 

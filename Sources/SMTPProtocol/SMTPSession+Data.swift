@@ -93,7 +93,6 @@ extension SMTPSession {
             recipients: transaction.recipients, content: phase.content.bytes,
             protocolName: extended ? "ESMTP" : "SMTP", authenticatedUser: authenticatedUser,
             dsn: transaction.dsn)
-        pendingDelivery = message
-        events.append(.deliver(message))
+        deliverWithFaults(message)
     }
 }

@@ -14,7 +14,7 @@ extension SMTPSession {
         log("smtp tls ciphers=\(details.text)")
         framer.discardBuffered()
         if !bannerSent {
-            sendBanner()
+            bannerWithFaults()
         } else {
             heloName = nil
             extended = false

@@ -43,6 +43,8 @@ public struct SMTPSession {
         var recipients: [AcceptedRecipient] = []
         var envelopeIDs: [UInt64] = []
         var recipientKeys: Set<String> = []
+        /// RCPT commands that passed their checks: what a fault rule's recipient number counts.
+        var rcptCount = 0
         /// MAIL had `SMTPUTF8`: UTF-8 addresses allowed, `UTF8SMTP` in `Received:`.
         var smtputf8 = false
         /// MAIL had `BODY=BINARYMIME`: only BDAT may carry the message.
@@ -99,6 +101,12 @@ public struct SMTPSession {
     /// The chunk being read: bytes still to come, its size, LAST, and the refusal to
     /// send once its bytes are consumed (a refused chunk is still read, RFC 3030 §2).
     var chunk = Chunk()
+    /// This session's fault rules (MailLab fault injection); nil: none. Set before `start`.
+    public var faults: SessionFaults?
+    /// Set while a fault's `.delay` runs: input waits, `delayElapsed` goes on.
+    var faultPause: FaultPause? { didSet { updateWantsInput() } }
+    /// MAIL commands that passed their checks: what a fault rule's message number counts.
+    var transactionCount = 0
 
     /// True under TLS (STARTTLS done, or an SMTPS listener). OpenSMTPD: `SF_SECURE`.
     public var isSecure: Bool { configuration.implicitTLS || tls != nil }
@@ -120,7 +128,7 @@ public struct SMTPSession {
         self.framer = LineFramer(lineMax: configuration.limits.lineMax)
     }
 
-    /// False while a `.deliver` is outstanding or after `.close`: do not read meanwhile.
+    /// False while a `.deliver`, `.authenticate` or `.delay` is outstanding or after `.close`: do not read meanwhile.
     /// True while a TLS handshake is pending: the connection must read to complete it.
     /// Stored, not computed: a caller holding the session in a class property reads a field,
     /// where a getter call made it copy the whole session first (16,000 copies per 2,000
@@ -128,7 +136,8 @@ public struct SMTPSession {
     public private(set) var wantsInput = true
 
     private mutating func updateWantsInput() {
-        wantsInput = !closed && pendingDelivery == nil && pendingAuthentication == nil
+        wantsInput =
+            !closed && pendingDelivery == nil && pendingAuthentication == nil && faultPause == nil
     }
 
     /// Banner and the `smtp connected` log line. Call once, first. With `implicitTLS` the
@@ -143,7 +152,7 @@ public struct SMTPSession {
             events.append(.startTLS)
             return drainEvents()
         }
-        sendBanner()
+        bannerWithFaults()
         return drainEvents()
     }
 
@@ -242,7 +251,7 @@ public struct SMTPSession {
     /// Takes complete lines while the session can act on them.
     mutating func processInput() {
         while !closed && pendingDelivery == nil && pendingAuthentication == nil && state != .new
-            && !awaitingTLS
+            && !awaitingTLS && faultPause == nil
         {
             if state == .bdat {
                 guard chunkBytes() else { return }

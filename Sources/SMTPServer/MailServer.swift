@@ -67,6 +67,9 @@ public final class MailServer: Sendable {
         /// The most a failed AUTH waits before its 535, a random share of it each time:
         /// OpenSMTPD's timing-attack protection (`smtp_auth_failure_pause`, up to 1 s).
         public var authFailureDelaySeconds: Double = 1
+        /// MailLab fault injection: rules that make sessions fail on purpose (docs/FAULTS.md).
+        /// nil: none. A configured server takes its `fault …` statements instead.
+        public var faults: FaultPlan?
         public init() {}
     }
 
@@ -139,9 +142,24 @@ public final class MailServer: Sendable {
         options.maxSessions = configuration.maxSessions ?? options.maxSessions
         options.maxSessionsPerAddress =
             configuration.maxSessionsPerAddress ?? options.maxSessionsPerAddress
+        options.faults = Self.faultPlan(configuration)
         try self.init(
             plans: plan.listeners, options: options, limits: plan.limits,
             fixedMaildirs: plan.fixedMaildirs)
+    }
+
+    /// The `fault …` statements of `configuration` as a plan (nil without any); without
+    /// `fault seed`, a random seed, which `start` logs so that the run can be repeated.
+    public static func faultPlan(_ configuration: SMTPConfiguration) -> FaultPlan? {
+        guard !configuration.faults.isEmpty else { return nil }
+        return FaultPlan(
+            rules: configuration.faults, seed: configuration.faultSeed ?? RandomPool.shared.next())
+    }
+
+    /// Sessions that begin from now on get `plan` (nil: no faults); running sessions keep
+    /// theirs. What `smtpd` does on SIGHUP with the file's `fault …` statements.
+    public func replaceFaults(_ plan: FaultPlan?) {
+        core.replaceFaults(plan)
     }
 
     /// Checks what `init(configuration:)` would check (listen targets against this network
@@ -245,7 +263,7 @@ public final class MailServer: Sendable {
             store: store, recordsMessages: options.recordsMessages, trace: options.trace,
             log: options.log, maxSessions: maxSessions,
             maxSessionsPerAddress: options.maxSessionsPerAddress,
-            loops: group.loops, names: names)
+            loops: group.loops, names: names, faults: options.faults)
     }
 
     /// Binds every listener and starts serving. Removes stale tmp/ files of the configured
@@ -290,6 +308,10 @@ public final class MailServer: Sendable {
             throw ServerErrors(errors: errors)
         }
         listeners.withLock { $0 = bound }
+        if let faults = options.faults {
+            options.log.write(
+                "info: fault injection: \(faults.rules.count) rule(s), seed=\(faults.seed)")
+        }
         let core = self.core
         let limits = self.limits
         let options = self.options
@@ -355,9 +377,10 @@ public final class MailServer: Sendable {
         configuration.advertisePipelining = plan.pipelining
         configuration.eightBitMIME = plan.eightBitMIME
         let peerInfo = PeerInfo(address: peer.host, hostName: HostNames.reverseName(of: peer))
-        let session = SMTPSession(
+        var session = SMTPSession(
             configuration: configuration, peer: peerInfo, policy: plan.policy,
             environment: options.environment)
+        session.faults = core.nextSessionFaults()
         let handler = SessionHandler(
             core: core, session: session, tls: plan.tls?.context, timeouts: options.timeouts,
             credentials: plan.auth.map {

@@ -41,14 +41,19 @@ final class ServerCore: Sendable {
     let perAddress: AddressSessionCount?
     let activeSessions = Atomic<Int>(0)
     let pendingDeliveries = Atomic<Int>(0)
+    /// The fault rules new sessions get (nil: none), replaceable while running.
+    private let faultPlan: Mutex<FaultPlan?>
+    /// Sessions begun since the server started: what a fault rule's session number counts.
+    private let sessionsBegun = Atomic<Int>(0)
     private let registries: [ObjectIdentifier: LoopSessions]
     private let names: [SocketAddress: String]
 
     init(
         store: any MessageStore, recordsMessages: Bool, trace: Bool, log: LogSink, maxSessions: Int,
         maxSessionsPerAddress: Int? = nil, loops: [EventLoop],
-        names: [SocketAddress: String]
+        names: [SocketAddress: String], faults: FaultPlan?
     ) {
+        faultPlan = Mutex(faults)
         self.store = store
         self.recordsMessages = recordsMessages
         self.trace = trace
@@ -62,6 +67,24 @@ final class ServerCore: Sendable {
     }
 
     func log(_ line: String) { logSink.write(line) }
+
+    /// The next session's share of the fault rules; nil without rules (and then no session
+    /// number is taken).
+    func nextSessionFaults() -> SessionFaults? {
+        guard let plan = faultPlan.withLock({ $0 }), !plan.rules.isEmpty else { return nil }
+        return plan.session(number: sessionsBegun.add(1, ordering: .relaxed).newValue)
+    }
+
+    /// Sessions that begin from now on get `plan`; sessions already running keep theirs.
+    /// Session numbers go on counting.
+    func replaceFaults(_ plan: FaultPlan?) {
+        faultPlan.withLock { $0 = plan }
+        if let plan {
+            log("info: fault injection: \(plan.rules.count) rule(s), seed=\(plan.seed)")
+        } else {
+            log("info: fault injection: off")
+        }
+    }
 
     /// Logs lines of a session on `loop` (call on that loop). They go out together just
     /// before the loop waits again: one write(2) per round of the loop, not one per line (a

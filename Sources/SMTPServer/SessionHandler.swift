@@ -1,3 +1,4 @@
+import Glibc
 import LinuxSystem
 import MaildirDelivery
 import Reactor
@@ -24,6 +25,8 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
     /// The timer for `deadlines.next`, and the time it was set for.
     private var deadlineTimer: LoopTimer?
     private var timerAt = UInt64.max
+    /// The timer of a fault rule's `.delay`.
+    private var faultTimer: LoopTimer?
 
     /// Who checks AUTH credentials on this listener, and how long a failure may wait.
     struct Credentials: Sendable {
@@ -99,6 +102,8 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         self.connection = nil
         deadlineTimer?.cancel()
         deadlineTimer = nil
+        faultTimer?.cancel()
+        faultTimer = nil
         if session.wantsInput { _ = session.inputClosed() }
         core.sessionEnded(self, peer: connection.peer.host, on: connection.loop)
     }
@@ -156,6 +161,17 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
                 connection.write(output)
                 output = []
                 startTLS(on: connection)
+            case .delay(let nanoseconds):
+                connection.write(output)
+                output = []
+                faultTimer = connection.loop.schedule(after: nanoseconds) { [weak self] in
+                    self?.faultDelayElapsed()
+                }
+            case .reset:
+                connection.write(output)
+                output = []
+                closing = true
+                resetConnection(connection)
             }
         }
         if !output.isEmpty { connection.write(output) }
@@ -164,6 +180,29 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
     }
 
     private static let dataReply = Array("354 ".utf8)
+
+    private func faultDelayElapsed() {
+        faultTimer = nil
+        guard connection != nil, !closing else { return }
+        handle(session.delayElapsed())
+        if peerFinished && session.wantsInput { handle(session.inputClosed()) }
+    }
+
+    /// An abortive close: with `SO_LINGER` 0, `close` sends RST instead of FIN.
+    private func resetConnection(_ connection: Connection) {
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        do {
+            _ = try checkedCall("setsockopt SO_LINGER", "session \(session.id)") {
+                setsockopt(
+                    connection.fd, SOL_SOCKET, SO_LINGER, &linger,
+                    socklen_t(MemoryLayout<Glibc.linger>.size))
+            }
+        } catch {
+            // The close then sends FIN: the client sees a disconnect, not a reset.
+            core.log(["warn: \(error)"], on: connection.loop)
+        }
+        connection.close(afterFlush: false)
+    }
 
     /// One timer, for the earliest deadline; moved only when that deadline comes sooner.
     private func armDeadlineTimer(on loop: EventLoop) {

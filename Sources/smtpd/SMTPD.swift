@@ -8,6 +8,7 @@ import SMTPServer
 /// smtpd: MailLab's SMTP server with OpenSMTPD's command line. Parses the config, enters the
 /// requested network namespace before any thread exists, starts the server, and waits for
 /// SIGINT/SIGTERM to stop it gracefully (deliveries in flight are finished and answered).
+/// SIGHUP re-reads the file's `fault …` statements (MailLab fault injection).
 @main
 enum SMTPD {
     static let version = "MailLab smtpd 0.1"
@@ -104,8 +105,7 @@ enum SMTPD {
             var received: Int32 = 0
             guard sigwait(&signals, &received) == 0 else { continue }
             if received == SIGHUP {
-                options.log.write(
-                    "info: SIGHUP ignored (restart smtpd to reload its configuration)")
+                FaultReload.reload(server, arguments: arguments, log: options.log)
                 continue
             }
             options.log.write("info: received signal \(received), stopping")

@@ -1,5 +1,6 @@
 import Foundation
 import MailLabTesting
+import SMTPProtocol
 import SMTPServer
 import Synchronization
 import Testing
@@ -77,5 +78,28 @@ import Testing
             return !seen.contains { $0 === server }
         }
         #expect(fresh, "test case \(index) shares a server")
+    }
+}
+
+/// The trait's `configure` carries fault rules to the test's server.
+@Suite struct MailServerTraitFaultTests {
+    @Test(
+        .mailServer(configure: { options in
+            options.faults = FaultPlan(
+                rules: [
+                    try! FaultRule(
+                        stage: .rcpt, action: .reply(try! FaultReply(parsing: ["451 4.7.1 Later"])))
+                ], seed: 1)
+        }))
+    func faultRulesReachTheTraitServer() async throws {
+        let server = try #require(MailServer.current)
+        let reply = try await blocking { [port = server.port] in
+            let client = try LineClient(port: port)
+            _ = try client.readReply()
+            _ = try client.command("HELO x")
+            _ = try client.command("MAIL FROM:<a@example.org>")
+            return try client.command("RCPT TO:<b@example.org>")
+        }
+        #expect(reply == "451 4.7.1 Later")
     }
 }
