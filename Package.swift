@@ -78,7 +78,8 @@ let package = Package(
             name: "Lab", dependencies: ["Netlink", "Namespaces", "LinuxSystem"],
             swiftSettings: strict),
         .target(
-            name: "SMTPClient", dependencies: ["CSystem", "LinuxSystem", "Namespaces"],
+            name: "SMTPClient",
+            dependencies: ["CSystem", "LinuxSystem", "Namespaces", "SMTPProtocol"],
             swiftSettings: strict),
 
         // Thin command-line front ends.

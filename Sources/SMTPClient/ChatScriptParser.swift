@@ -1,3 +1,4 @@
+import SMTPProtocol
 /// Parses the chat script format (docs/CLIENT.md). All errors are collected.
 public enum ChatScriptParser {
     public static func parse(_ text: String, name: String) throws(ChatScriptErrors) -> ChatScript {
@@ -76,7 +77,7 @@ public enum ChatScriptParser {
                 }
                 let (user, password) = (String(words[1]), String(words[2]))
                 if words[0].lowercased() == "plain" {
-                    let response = Base64Text.encode(Array("\0\(user)\0\(password)".utf8))
+                    let response = Base64.encode(Array("\0\(user)\0\(password)".utf8))
                     action = .send(Array("AUTH PLAIN \(response)\r\n".utf8))
                 } else if group != nil {
                     fail("auth login waits for its 334 replies: not inside a pipeline", at: number)
@@ -85,9 +86,9 @@ public enum ChatScriptParser {
                     let prompt = ReplyExpectation(parsing: "334")!
                     for action in [
                         ChatAction.send(Array("AUTH LOGIN\r\n".utf8)), .expect(prompt),
-                        .send(Array((Base64Text.encode(Array(user.utf8)) + "\r\n").utf8)),
+                        .send(Array((Base64.encode(Array(user.utf8)) + "\r\n").utf8)),
                         .expect(prompt),
-                        .send(Array((Base64Text.encode(Array(password.utf8)) + "\r\n").utf8)),
+                        .send(Array((Base64.encode(Array(password.utf8)) + "\r\n").utf8)),
                     ] {
                         steps.append(ChatStep(line: stepLine, action: action))
                     }

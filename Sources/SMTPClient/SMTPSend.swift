@@ -1,4 +1,5 @@
 import LinuxSystem
+import SMTPProtocol
 /// The stages of a transaction `mlab send --quit-after` can stop at (swaks' names).
 public enum SendStage: String, Sendable, CaseIterable, Comparable {
     case connect, banner, ehlo, mail, rcpt, data, dot
@@ -104,7 +105,7 @@ private struct SendSession {
                 output("*** Server does not offer AUTH PLAIN")
                 return quit(.authFailed)
             }
-            let response = Base64Text.encode(Array("\0\(auth.user)\0\(auth.password)".utf8))
+            let response = Base64.encode(Array("\0\(auth.user)\0\(auth.password)".utf8))
             guard let answer = command("AUTH PLAIN \(response)") else {
                 return closing(.authFailed)
             }

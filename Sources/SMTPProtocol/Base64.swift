@@ -1,6 +1,6 @@
 /// Base64 (RFC 4648 §4) as AUTH exchanges it (RFC 4954 §4): strict, so that a malformed
 /// response is a syntax error rather than a guess.
-enum Base64 {
+public enum Base64 {
     /// The decoded bytes, or nil for anything that is not canonical base64: a length that is
     /// not a multiple of 4, a byte outside the alphabet (white space included), `=` anywhere
     /// but at the end, or more than `limit` decoded bytes. The empty string decodes to
@@ -40,8 +40,8 @@ enum Base64 {
         return output.count <= limit ? output : nil
     }
 
-    /// For the replies and the client side.
-    static func encode(_ bytes: some Collection<UInt8>) -> String {
+    /// For the replies and the client side (`mlab send --auth`, chat scripts).
+    public static func encode(_ bytes: some Collection<UInt8>) -> String {
         let alphabet = Array(
             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
         let input = Array(bytes)
