@@ -29,23 +29,6 @@ public func checkedCall<T: FixedWidthInteger>(
     try systemCall(operation(), object(), body)!
 }
 
-/// `systemCall` with the failure as a value: the result, or errno. For callers that branch
-/// on the errno (EINPROGRESS, ENOENT) rather than report it.
-@inlinable @inline(__always)
-public func retryingCall<T: FixedWidthInteger>(_ body: () -> T) -> Result<T, Errno> {
-    do throws(SystemError) {
-        return .success(try checkedCall("", nil, body))
-    } catch {
-        return .failure(Errno(error.errno))
-    }
-}
-
-/// An errno as an `Error`, for `retryingCall`'s result.
-public struct Errno: Error, Sendable, Equatable {
-    public var code: Int32
-    @inlinable public init(_ code: Int32) { self.code = code }
-}
-
 /// Closes a descriptor. Never retried on EINTR: on Linux the descriptor is gone anyway, and a
 /// retry could close a descriptor another thread just opened.
 @inlinable
