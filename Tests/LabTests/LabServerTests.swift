@@ -57,13 +57,25 @@ struct LabServerTests {
 
     func isGone(_ pid: pid_t) -> Bool { kill(pid, 0) != 0 && errno == ESRCH }
 
+    /// True if the namespace of process `pid` has a TCP socket listening on 10.0.0.2:25, read
+    /// from its /proc/PID/net/tcp (one file read, no namespace hop: the quickest look there is,
+    /// taken right after `up` returns).
+    func listensOnSeedPort(_ pid: pid_t) -> Bool {
+        let table = (try? String(contentsOfFile: "/proc/\(pid)/net/tcp", encoding: .utf8)) ?? ""
+        return table.split(separator: "\n").contains {
+            let fields = $0.split(separator: " ")
+            return fields.count > 3 && fields[1] == "0200000A:0019" && fields[3] == "0A"
+        }
+    }
+
     @Test func seedSmtpdListensWhenUpReturnsAndTheSeedChatPassesAndDownLeavesNothing() throws {
         try withLabScratch { scratch in
             try withMaildir { maildir in
                 let (spec, _, _) = try seedLab(scratch, maildir: maildir)
                 let report = try Lab.up(spec)
-                #expect(report.started.count == 1)
                 // No sleep, no retry: up returned, so smtpd is listening.
+                let pid = try #require(report.started.first?.record.pid)
+                #expect(listensOnSeedPort(pid))
                 #expect(try banner(scratch).hasPrefix("220 "))
                 let chat = try runToEnd(
                     mlabPath,
@@ -98,6 +110,22 @@ struct LabServerTests {
         }
     }
 
+    @Test func upWaitsForASlowStartingSmtpdToListen() throws {
+        try withLabScratch { scratch in
+            try withMaildir { maildir in
+                // Comments smtpd must read before it binds: a start that takes a while.
+                let padding = String(
+                    repeating: "# a comment smtpd reads before it binds its listeners\n",
+                    count: 30_000)
+                let (spec, _, _) = try seedLab(scratch, maildir: maildir) { padding + $0 }
+                let report = try Lab.up(spec)
+                let pid = try #require(report.started.first?.record.pid)
+                #expect(listensOnSeedPort(pid))
+                _ = try Lab.down(spec)
+            }
+        }
+    }
+
     @Test func aServerThatDiedIsRestartedByASecondUp() throws {
         try withLabScratch { scratch in
             try withMaildir { maildir in
@@ -118,6 +146,7 @@ struct LabServerTests {
                 #expect(again.applied.isEmpty)
                 let second = try #require(again.started.first?.record)
                 #expect(second.pid != first.pid)
+                #expect(listensOnSeedPort(second.pid))
                 #expect(try banner(scratch).hasPrefix("220 "))
                 #expect(try Lab.status(spec).isUp)
                 // A third up finds it running and changes nothing.
@@ -202,8 +231,8 @@ struct LabServerRecordTests {
         let same = LabServerRecord(line: 1, pid: getpid(), startTime: start, log: "")
         #expect(same.isRunning)
         let reused = LabServerRecord(line: 1, pid: getpid(), startTime: start + 1, log: "")
-        #expect(!reused.isRunning)
-        // Were the start time ignored, this would SIGTERM the test process itself.
+        // Were the start time ignored, stop() would SIGTERM the test process itself.
+        try #require(!reused.isRunning)
         #expect(try reused.stop() == false)
     }
 
