@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <errno.h>
 #include <dirent.h>
+#include <linux/close_range.h>
+#include <sys/syscall.h>
 #include <limits.h>
 #include <stdlib.h>
 
@@ -86,7 +88,7 @@ static void child_fail(int report, int stage) {
 
 pid_t csystem_spawn_netns_exec(const char *path, char *const argv[], char *const envp[],
                                int netns_fd, int remount_sys, const char *netns_name,
-                               int *report_fd) {
+                               int output_fd, int *report_fd) {
     struct bind_list binds;
     bind_list_read(remount_sys ? netns_name : NULL, &binds);
     int report[2];
@@ -99,6 +101,17 @@ pid_t csystem_spawn_netns_exec(const char *path, char *const argv[], char *const
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
+        if (output_fd >= 0) {
+            int null_fd = open("/dev/null", O_RDONLY);
+            if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(output_fd, 1) < 0 ||
+                dup2(output_fd, 2) < 0)
+                child_fail(report[1], 6);
+            if (null_fd > 2) close(null_fd);
+            if (setsid() < 0) child_fail(report[1], 7);
+            // A server outlives the caller: it must not hold the caller's other descriptors
+            // (a pipe someone reads to its end) open. Close-on-exec, so `report` still works.
+            syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+        }
         if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) != 0) child_fail(report[1], 1);
         if (remount_sys) {
             if (unshare(CLONE_NEWNS) != 0) child_fail(report[1], 2);

@@ -1,4 +1,5 @@
 import Glibc
+import LinuxSystem
 import Namespaces
 import Netlink
 
@@ -37,9 +38,11 @@ public typealias LabFaultInjection = (_ index: Int, _ step: LabStep) throws -> V
 
 /// What `up` did.
 public struct LabUpReport: Sendable {
-    /// The steps applied, in order (empty: the lab was already up).
+    /// The steps applied, in order (empty: the network was already up).
     public var applied: [LabStep]
-    public var isUnchanged: Bool { applied.isEmpty }
+    /// The servers started (for the first time, or again after they died), ready.
+    public var started: [(server: LabServer, record: LabServerRecord)] = []
+    public var isUnchanged: Bool { applied.isEmpty && started.isEmpty }
 }
 
 /// Bringing labs up and down, and comparing them with reality.
@@ -77,15 +80,34 @@ public enum Lab {
             try LabOwnership.refuseAdoption(spec, items: items, made: previous?.made ?? [])
         }
         var applied: [(LabStep, Forwarding?)] = []
+        var started: [(server: LabServer, record: LabServerRecord)] = []
+        func fail(_ failure: LabError) -> LabError {
+            var failure = failure
+            failure.file = spec.file
+            for (server, record) in started.reversed() {
+                do {
+                    _ = try LabServerProcess.stop(record)
+                } catch {
+                    failure.rollbackFailures.append(
+                        "stop \(server.summary(spec.renaming)) (pid \(record.pid)): \(error)")
+                }
+            }
+            failure.rollbackFailures += rollback(applied, context: context).failures
+            if previous == nil {
+                // Nothing of the lab stays, its server logs neither (the error quotes them).
+                FileSystem.removeTree(LabServerProcess.directory(of: spec.instanceName))
+            }
+            failure.rolledBack =
+                started.reversed().map { "\($0.server.summary(spec.renaming)) (stopped)" }
+                + applied.reversed().map { $0.0.summary(spec.renaming) }
+            return failure
+        }
         func fail(_ step: LabStep, _ error: any Error) -> LabError {
             let reason = (error as? NetlinkError)?.reason ?? "\(error)"
-            var failure = LabError(
-                location: spec.location(step.line),
-                message: "\(step.summary(spec.renaming)): \(reason)")
-            failure.file = spec.file
-            failure.rollbackFailures = rollback(applied, context: context).failures
-            failure.rolledBack = applied.reversed().map { $0.0.summary(spec.renaming) }
-            return failure
+            return fail(
+                LabError(
+                    location: spec.location(step.line),
+                    message: "\(step.summary(spec.renaming)): \(reason)"))
         }
         for item in items where item.state == .missing {
             do {
@@ -97,6 +119,21 @@ public enum Lab {
                 throw fail(item.step, error)
             }
         }
+        // Servers last, once the network they listen on is up; one still running from an
+        // earlier `up` is kept, one that died is started again.
+        state.servers = previous?.servers ?? []
+        let smtpd = LabServerProcess.smtpdPath()
+        for server in spec.servers {
+            let index = state.servers.firstIndex { $0.line == server.line }
+            if let index, LabServerProcess.isRunning(state.servers[index]) { continue }
+            do {
+                let record = try LabServerProcess.start(server, in: spec, smtpd: smtpd)
+                started.append((server, record))
+                if let index { state.servers[index] = record } else { state.servers.append(record) }
+            } catch {
+                throw fail(error)
+            }
+        }
         state.made = previous?.made ?? []
         for (step, replaced) in applied
         where !state.made.contains(where: { $0.action == step.action }) {
@@ -106,9 +143,9 @@ public enum Lab {
             try state.save()
         } catch {
             if let last = applied.last?.0 { throw fail(last, error) }
-            throw error
+            throw fail(error)
         }
-        return LabUpReport(applied: applied.map(\.0))
+        return LabUpReport(applied: applied.map(\.0), started: started)
     }
 
     /// Undoes `applied` in reverse; returns what it undid (in the file's words, when given a
@@ -159,10 +196,27 @@ public enum Lab {
         -> [String]
     {
         guard let state = try LabState.load(spec.instanceName) else { return [] }
+        // Servers first, while their namespaces still exist.
+        var stopped: [String] = []
+        var failures: [String] = []
+        for record in state.servers.reversed() {
+            let name =
+                spec.servers.first { $0.line == record.line }?.summary(spec.renaming)
+                ?? "server of line \(record.line)"
+            do {
+                if try LabServerProcess.stop(record) {
+                    stopped.append("\(name) (pid \(record.pid) stopped)")
+                }
+            } catch {
+                failures.append("stop \(name) (pid \(record.pid)): \(error)")
+            }
+        }
+        for action in stopped { progress(action) }
         let context = LabContext()
         let changes = state.made.map { (LabStep(action: $0.action, line: 0), $0.previous) }
-        let (undone, failures) = rollback(
+        let (undone, undoFailures) = rollback(
             changes, context: context, renaming: spec.renaming, toleratingGone: true)
+        failures += undoFailures
         for action in undone { progress(action) }
         if !failures.isEmpty {
             throw LabError(
@@ -170,7 +224,7 @@ public enum Lab {
                 message: "lab \(spec.name): down failed:\n" + failures.joined(separator: "\n"))
         }
         try LabState.remove(spec.instanceName)
-        return undone
+        return stopped + undone
     }
 
     /// Every object of the lab compared with what exists, in `up`'s order, plus drift:
@@ -179,8 +233,15 @@ public enum Lab {
         let context = LabContext()
         do {
             let observation = try LabObservation(spec, context: context)
+            let records = try LabState.load(spec.instanceName)?.servers ?? []
             return LabStatus(
-                items: compare(spec, with: observation), drift: drift(spec, in: observation))
+                items: compare(spec, with: observation), drift: drift(spec, in: observation),
+                servers: spec.servers.map { server in
+                    let record = records.first { $0.line == server.line }
+                    return LabServerStatus(
+                        server: server, record: record,
+                        isRunning: record.map(LabServerProcess.isRunning) ?? false)
+                })
         } catch {
             throw LabError(location: spec.file, message: "\(error)")
         }
@@ -200,9 +261,32 @@ public struct LabStatus: Sendable {
     public var items: [LabItem]
     /// Undeclared objects found, one line each.
     public var drift: [String]
+    /// The lab's servers, in file order.
+    public var servers: [LabServerStatus] = []
 
-    /// True when everything is present and nothing else is there.
-    public var isUp: Bool { items.allSatisfy { $0.state == .present } && drift.isEmpty }
-    /// True when nothing of the lab exists.
-    public var isDown: Bool { items.allSatisfy { $0.state != .present } }
+    /// True when everything is present, every server runs and nothing else is there.
+    public var isUp: Bool {
+        items.allSatisfy { $0.state == .present } && drift.isEmpty
+            && servers.allSatisfy(\.isRunning)
+    }
+    /// True when nothing of the lab exists or runs.
+    public var isDown: Bool {
+        items.allSatisfy { $0.state != .present } && !servers.contains(where: \.isRunning)
+    }
+}
+
+/// A lab server against its state-file record.
+public struct LabServerStatus: Sendable {
+    public var server: LabServer
+    /// What the last `up` recorded (nil: never started, or the lab is down).
+    public var record: LabServerRecord?
+    public var isRunning: Bool
+
+    /// `running  smtpd gruen conf/smtpd.conf (pid 42, log /run/mlab/labs/seed/…)`.
+    public func line(_ renaming: LabRenaming) -> String {
+        let summary = server.summary(renaming)
+        guard let record else { return "stopped  \(summary) (not started)" }
+        return (isRunning ? "running  " : "DEAD     ")
+            + "\(summary) (pid \(record.pid), log \(record.log))"
+    }
 }

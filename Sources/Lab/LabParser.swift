@@ -137,13 +137,15 @@ private struct Parser {
         case "bridge": bridge(words, line: line)
         case "addr": address(words, line: line)
         case "route": route(words, line: line)
+        case "smtpd": smtpd(words, line: line)
+        case "run": run(words, line: line)
         default:
-            let known = ["lab", "netns", "veth", "bridge", "addr", "route"]
+            let known = ["lab", "netns", "veth", "bridge", "addr", "route", "smtpd", "run"]
             let hint = NearMiss.hint(for: words[0], among: known)
             error(
                 line,
                 hint.isEmpty
-                    ? "unknown statement \"\(words[0])\" (expected lab, netns, veth, bridge, addr or route)"
+                    ? "unknown statement \"\(words[0])\" (expected lab, netns, veth, bridge, addr, route, smtpd or run)"
                     : "unknown statement \"\(words[0])\"\(hint)"
             )
         }
@@ -296,6 +298,29 @@ private struct Parser {
                 line, "destination \(destination) and gateway \(gateway) are of different families")
         }
         spec.routes.append(route)
+    }
+
+    /// `smtpd NS CONFIG`: a relative CONFIG is relative to the lab file, like an include.
+    mutating func smtpd(_ words: [String], line: Int) {
+        guard words.count == 3 else { return error(line, "usage: smtpd NS CONFIG") }
+        guard let namespace = namespace(words[1], line: line) else { return }
+        var config = words[2]
+        if !config.hasPrefix("/"), let slash = spec.file.lastIndex(of: "/") {
+            config = String(spec.file[...slash]) + config
+        }
+        spec.servers.append(
+            LabServer(namespace: namespace, kind: .smtpd(config: config), line: line))
+    }
+
+    /// `run NS -- CMD ARGS…`: the command as written (looked up in PATH, run in mlab's
+    /// working directory).
+    mutating func run(_ words: [String], line: Int) {
+        guard words.count >= 4, words[2] == "--" else {
+            return error(line, "usage: run NS -- COMMAND [ARGUMENT …]")
+        }
+        guard let namespace = namespace(words[1], line: line) else { return }
+        spec.servers.append(
+            LabServer(namespace: namespace, kind: .run(Array(words[3...])), line: line))
     }
 
     /// Checks that need the whole file: references, overlaps, gateways.

@@ -63,6 +63,8 @@ public struct LabSpec: Sendable {
     public var bridges: [LabBridge] = []
     public var addresses: [LabAddress] = []
     public var routes: [LabRoute] = []
+    /// Processes run inside the lab once its network is up, in file order.
+    public var servers: [LabServer] = []
     /// How the file's names were changed; messages give the file's names back.
     public var renaming: LabRenaming = .none
     /// Each statement as the file writes it (comments and extra blanks dropped), by line.

@@ -23,7 +23,9 @@ import Netlink
 /// made up IF NS
 /// made addr IF NS PREFIX
 /// made route NS DEST|default GATEWAY|- DEVICE|-
+/// server LINE PID STARTTIME LOG a server up started (`smtpd`, `run`), for down to stop
 /// ```
+/// Server logs and notify sockets live in the directory `/run/mlab/labs/LAB/`.
 public struct LabState: Sendable, Equatable {
     public struct Use: Sendable, Equatable {
         public var namespace: String
@@ -53,6 +55,7 @@ public struct LabState: Sendable, Equatable {
     public var uses: [Use] = []
     public var hostAddresses: [HostAddress] = []
     public var made: [Change] = []
+    public var servers: [LabServerRecord] = []
 
     /// Where the state files live: `$MLAB_STATE_DIR`, else `/run/mlab/labs`.
     public static var directory: String {
@@ -94,6 +97,7 @@ public struct LabState: Sendable, Equatable {
             "hostaddr \(Self.ns($0.host)) \($0.prefix) \($0.interface) \($0.line)"
         }
         lines += made.map { "made " + Self.words(of: $0).joined(separator: " ") }
+        lines += servers.map { "server \($0.line) \($0.pid) \($0.startTime) \($0.log)" }
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -144,6 +148,13 @@ public struct LabState: Sendable, Equatable {
                 hostAddresses.append(
                     HostAddress(
                         host: Self.namespace(w[1]), prefix: prefix, interface: w[3], line: number))
+            case ("server", 5...):
+                guard let number = Int(w[1]), let pid = pid_t(w[2]), let start = UInt64(w[3])
+                else { return nil }
+                servers.append(
+                    LabServerRecord(
+                        line: number, pid: pid, startTime: start,
+                        log: w.dropFirst(4).joined(separator: " ")))
             case ("made", 2...):
                 guard let change = Self.change(Array(w.dropFirst())) else { return nil }
                 made.append(change)
@@ -221,16 +232,22 @@ public struct LabState: Sendable, Equatable {
         return states
     }
 
+    /// Makes the state directory (and `/run/mlab` for the default one) and `extra` in it.
+    static func makeDirectory(_ extra: String? = nil) throws(SystemError) {
+        let parents = directory == "/run/mlab/labs" ? ["/run/mlab"] : []
+        for directory in parents + [directory] + (extra.map { [$0] } ?? [])
+        where !FileSystem.exists(directory) {
+            do {
+                try FileSystem.mkdir(directory, mode: 0o755)
+            } catch  where error.errno == EEXIST {}
+        }
+    }
+
     /// Writes the state (a temporary file renamed over the old one: never half a state).
     func save() throws(LabError) {
         let path = Self.path(of: lab)
         do {
-            let parents = Self.directory == "/run/mlab/labs" ? ["/run/mlab"] : []
-            for directory in parents + [Self.directory] where !FileSystem.exists(directory) {
-                do {
-                    try FileSystem.mkdir(directory, mode: 0o755)
-                } catch  where error.errno == EEXIST {}
-            }
+            try Self.makeDirectory()
             let temporary = path + ".tmp-\(getpid())"
             try FileSystem.writeFile(temporary, Array(text.utf8))
             try FileSystem.rename(temporary, path)
@@ -239,8 +256,9 @@ public struct LabState: Sendable, Equatable {
         }
     }
 
-    /// Removes the state file.
+    /// Removes the state file and the lab's directory (server logs).
     static func remove(_ lab: String) throws(LabError) {
+        FileSystem.removeTree(LabServerProcess.directory(of: lab))
         do {
             try FileSystem.unlink(path(of: lab))
         } catch  where error.errno == ENOENT {

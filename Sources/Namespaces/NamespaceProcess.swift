@@ -28,7 +28,7 @@ extension NetworkNamespace {
             var report: Int32 = -1
             let pid = try checkedCall("fork") {
                 path.withCString { cPath in
-                    csystem_spawn_netns_exec(cPath, &argv, environ, fd, 1, name, &report)
+                    csystem_spawn_netns_exec(cPath, &argv, environ, fd, 1, name, -1, &report)
                 }
             }
             let failure = childFailure(report, path: path)
@@ -42,7 +42,7 @@ extension NetworkNamespace {
     }
 
     /// What the child reported before exec, if it failed: {stage, errno} on the pipe.
-    private static func childFailure(_ report: Int32, path: String) -> SystemError? {
+    static func childFailure(_ report: Int32, path: String) -> SystemError? {
         var message: (Int32, Int32) = (0, 0)
         let count = withUnsafeMutableBytes(of: &message) { raw in
             try? checkedCall("read") { read(report, raw.baseAddress, raw.count) }
@@ -50,7 +50,7 @@ extension NetworkNamespace {
         guard count == MemoryLayout<(Int32, Int32)>.size else { return nil }
         let steps = [
             "", "setns", "unshare(CLONE_NEWNS)", "mount --make-rslave /", "mount -t sysfs /sys",
-            "execve \(path)",
+            "execve \(path)", "dup2 stdio", "setsid",
         ]
         let stage = Int(message.0)
         return SystemError(stage < steps.count ? steps[stage] : "stage \(stage)", errno: message.1)

@@ -39,7 +39,7 @@ struct LabCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "up",
             abstract:
-                "Create what is missing; roll everything back on failure. A second up changes nothing."
+                "Create what is missing, then start the lab's servers and wait until they are ready; roll everything back on failure. A second up changes nothing but restarting servers that died."
         )
         @OptionGroup var lab: LabOptions
         @Flag(help: "Print nothing but errors.") var quiet = false
@@ -54,10 +54,16 @@ struct LabCommand: ParsableCommand {
             let report = try Lab.up(
                 spec, adopt: adopt, progress: { step in if !quiet { print("+ \(step)") } })
             guard !quiet else { return }
+            for (server, record) in report.started {
+                print(
+                    "+ \(server.summary(spec.renaming)): ready (pid \(record.pid), log \(record.log))"
+                )
+            }
             print(
                 report.isUnchanged
                     ? "lab \(spec.name): already up, nothing changed"
-                    : "lab \(spec.name): up (\(changes(report.applied.count)))")
+                    : "lab \(spec.name): up (\(changes(report.applied.count + report.started.count)))"
+            )
         }
     }
 
@@ -65,7 +71,8 @@ struct LabCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "down",
             abstract:
-                "Undo exactly what up made (its state file under /run/mlab/labs), nothing else.")
+                "Stop the lab's servers, undo exactly what up made (its state file under /run/mlab/labs), nothing else."
+        )
         @OptionGroup var lab: LabOptions
         @Flag(help: "Print nothing but errors.") var quiet = false
 
@@ -91,6 +98,7 @@ struct LabCommand: ParsableCommand {
             let status = try Lab.status(spec)
             for item in status.items { print(item) }
             for extra in status.drift { print("drift    \(extra)") }
+            for server in status.servers { print(server.line(spec.renaming)) }
             let missing = status.items.filter { $0.state != .present }.count
             if status.isUp {
                 print("lab \(spec.name): up")

@@ -26,6 +26,43 @@ struct LabParserTests {
         #expect(spec.veths.first?.first == LabInterface(name: "aaa", namespace: nil))
         #expect(spec.veths.first?.second == LabInterface(name: "bbb", namespace: "gruen"))
         #expect(spec.addresses.map(\.prefix.description) == ["10.0.0.1/24", "10.0.0.2/24"])
+        #expect(spec.servers.map(\.kind) == [.smtpd(config: "smtpd.conf")])
+        #expect(spec.servers.first?.namespace == "gruen")
+    }
+
+    @Test func serverStatementsParseWithTheConfigRelativeToTheLabFile() throws {
+        let spec = try LabParser.parse(
+            "smtpd gruen smtpd.conf\nnetns gruen\nsmtpd host /etc/smtpd.conf\nrun gruen -- nc -l 10.0.0.2 7\n",
+            file: "conf/lab-x.conf", renaming: LabRenaming(namespacePrefix: "p-"))
+        #expect(
+            spec.servers == [
+                LabServer(namespace: "p-gruen", kind: .smtpd(config: "conf/smtpd.conf"), line: 1),
+                LabServer(namespace: nil, kind: .smtpd(config: "/etc/smtpd.conf"), line: 3),
+                LabServer(
+                    namespace: "p-gruen", kind: .run(["nc", "-l", "10.0.0.2", "7"]), line: 4),
+            ])
+        #expect(spec.servers[0].summary(spec.renaming) == "smtpd gruen conf/smtpd.conf")
+        #expect(spec.servers[2].summary(spec.renaming) == "run gruen -- nc -l 10.0.0.2 7")
+        #expect(
+            try LabParser.parse("netns a\nsmtpd a s.conf\n", file: "lab.conf").servers.first?.kind
+                == .smtpd(config: "s.conf"))
+    }
+
+    @Test func malformedServerStatementsAreNamed() {
+        #expect(
+            errors(
+                "netns gruen\nsmtpd gruen\nsmtpd gruen a b\nrun gruen sleep 1\nrun gruen --\nsmtpd gruenn x.conf\n"
+            ) == [
+                "t.conf:2: usage: smtpd NS CONFIG",
+                "t.conf:3: usage: smtpd NS CONFIG",
+                "t.conf:4: usage: run NS -- COMMAND [ARGUMENT …]",
+                "t.conf:5: usage: run NS -- COMMAND [ARGUMENT …]",
+                "t.conf:6: unknown namespace \"gruenn\" (did you mean gruen?)",
+            ])
+        #expect(
+            errors("smtp gruen x.conf\n") == [
+                "t.conf:1: unknown statement \"smtp\" (did you mean smtpd?)"
+            ])
     }
 
     @Test func renamingPrefixesNamesAndReplacesHost() throws {
@@ -138,7 +175,7 @@ struct LabParserTests {
         let text = "frobnicate\nnetns g\nnetns g\naddr x@g 1.2.3.4/8\nveth q@host\n"
         #expect(
             errors(text) == [
-                "t.conf:1: unknown statement \"frobnicate\" (expected lab, netns, veth, bridge, addr or route)",
+                "t.conf:1: unknown statement \"frobnicate\" (expected lab, netns, veth, bridge, addr, route, smtpd or run)",
                 "t.conf:3: duplicate namespace g (first declared on line 2)",
                 "t.conf:4: unknown interface x@g (declare it with veth or bridge)",
                 "t.conf:5: usage: veth IF@NS IF@NS",

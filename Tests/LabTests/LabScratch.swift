@@ -2,6 +2,7 @@ import NamespaceTestSupport
 import Foundation
 import Glibc
 import Lab
+import LinuxSystem
 import Namespaces
 import Netlink
 import Testing
@@ -44,9 +45,20 @@ final class LabScratch: @unchecked Sendable {
         return names.filter { $0.hasPrefix(prefix) }
     }
 
+    /// The servers this scratch's labs have running, as their state files record them.
+    func servers() -> [LabServerRecord] {
+        stateFiles().filter { $0.hasSuffix(".state") }.flatMap { name in
+            let text =
+                (try? String(contentsOfFile: LabState.directory + "/" + name, encoding: .utf8))
+                ?? ""
+            return (LabState(text: text)?.servers ?? []).filter(\.isRunning)
+        }
+    }
+
     func teardown() {
+        for server in servers() { _ = try? server.stop() }
         for name in leftovers() { try? NetworkNamespace.delete(name) }
-        for name in stateFiles() { unlink(LabState.directory + "/" + name) }
+        for name in stateFiles() { FileSystem.removeTree(LabState.directory + "/" + name) }
     }
 
 }

@@ -19,7 +19,7 @@ struct LabUpDownTests {
             #expect(second.isUnchanged)
 
             let removed = try Lab.down(spec)
-            #expect(removed.count == spec.namespaces.count)
+            #expect(removed.count == spec.namespaces.count + spec.servers.count)
             #expect(scratch.leftovers().isEmpty)
             #expect(!(try iproute("netns", "list").contains(scratch.prefix)))
             #expect(try Lab.down(spec).isEmpty)

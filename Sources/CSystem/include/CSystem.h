@@ -52,11 +52,13 @@ void csystem_block_signals(const int *signals, int count, sigset_t *out);
 /// /sys remounted and /etc/netns/NAME/* bound over /etc (what `ip netns exec` does; the list
 /// is read before fork). Returns the pid, or -1 with errno set. `*report_fd` is then the read
 /// end of a close-on-exec pipe: end of file if exec succeeded, else two ints {stage, errno}
-/// (1 setns, 2 unshare, 3 make / rslave, 4 mount /sys, 5 execve; the child has exited with
-/// 127 and must still be reaped). The caller closes it.
+/// (1 setns, 2 unshare, 3 make / rslave, 4 mount /sys, 5 execve, 6 stdio, 7 setsid; the child has exited with
+/// 127 and must still be reaped). The caller closes it. With `output_fd` >= 0 the child is
+/// detached, for a server that outlives the caller: a session of its own (setsid), stdin
+/// from /dev/null, stdout and stderr on `output_fd`; -1 inherits the caller's three.
 pid_t csystem_spawn_netns_exec(const char *path, char *const argv[], char *const envp[],
                                int netns_fd, int remount_sys, const char *netns_name,
-                               int *report_fd);
+                               int output_fd, int *report_fd);
 
 /// 1 if `password` hashes to `hash` under crypt(3) (libxcrypt: bcrypt `$2b$`, SHA-512 `$6$`,
 /// …), 0 if not, -1 with errno set if the hash cannot be used (unknown method, malformed).
