@@ -8,7 +8,7 @@ CONF         ?= conf/smtpd-local.conf
 # System packages: build (libmnl-dev, libssl-dev, libcrypt-dev, pkg-config) and the real clients, servers
 # and readers the tests talk to.
 DEB_PACKAGES := libmnl-dev libssl-dev libcrypt-dev pkg-config openssl iproute2 python3 curl swaks \
-                netcat-openbsd python3-aiosmtpd mblaze librsvg2-bin
+                netcat-openbsd python3-aiosmtpd mblaze librsvg2-bin tmux
 
 .PHONY: deps build test run fmt lint lab-up lab-down demo bench bench-config bench-lab mlab-fast clean
 

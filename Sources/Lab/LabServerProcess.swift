@@ -224,15 +224,11 @@ enum LabServerProcess {
 
     /// smtpd next to the running program (mlab's own directory), else from PATH.
     static func smtpdPath() -> String {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        if count > 0 {
-            let executable = String(
-                decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            if let slash = executable.lastIndex(of: "/") {
-                let candidate = String(executable[...slash]) + "smtpd"
-                if access(candidate, X_OK) == 0 { return candidate }
-            }
+        if let executable = FileSystem.currentExecutable(),
+            let slash = executable.lastIndex(of: "/")
+        {
+            let candidate = String(executable[...slash]) + "smtpd"
+            if access(candidate, X_OK) == 0 { return candidate }
         }
         return "smtpd"
     }

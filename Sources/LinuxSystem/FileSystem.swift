@@ -88,6 +88,17 @@ public enum FileSystem {
         return String(cString: made)
     }
 
+    /// The running program's own path (readlink of /proc/self/exe), nil if unreadable.
+    public static func currentExecutable() -> String? {
+        var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = buffer.withUnsafeMutableBufferPointer { raw in
+            raw.withMemoryRebound(to: CChar.self) {
+                readlink("/proc/self/exe", $0.baseAddress!, $0.count - 1)
+            }
+        }
+        return count > 0 ? String(decoding: buffer[..<count], as: UTF8.self) : nil
+    }
+
     /// True if `path` exists (access(2) with F_OK).
     public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 

@@ -9,7 +9,9 @@ struct LabCommand: ParsableCommand {
         commandName: "lab",
         abstract: "Bring a lab file up or down, compare it with reality, probe it.",
         discussion: "The lab file format is described in docs/LABS.md.",
-        subcommands: [Up.self, Down.self, Status.self, Check.self, Graph.self, Bench.self])
+        subcommands: [
+            Up.self, Down.self, Status.self, Check.self, Graph.self, Shell.self, Bench.self,
+        ])
 
     /// The lab file and how to rename it (to run a lab twice side by side, or in tests).
     struct LabOptions: ParsableArguments {
