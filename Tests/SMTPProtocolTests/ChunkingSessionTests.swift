@@ -20,14 +20,7 @@ private func run(_ bytes: [UInt8], chunks: [Int] = [Int.max], maxSize: Int? = ni
 {
     var driver = Driver(configuration: chunkingConfiguration(maxSize: maxSize))
     driver.start()
-    var offset = 0
-    var turn = 0
-    while offset < bytes.count {
-        let end = min(bytes.count, offset + max(1, chunks[turn % chunks.count]))
-        driver.send(Array(bytes[offset..<end]))
-        offset = end
-        turn += 1
-    }
+    driver.send(bytes, inChunks: chunks)
     return driver.events
 }
 

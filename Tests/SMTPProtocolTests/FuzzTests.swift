@@ -35,14 +35,7 @@ struct FuzzTests {
     static func run(_ bytes: [UInt8], chunks: [Int], small: Bool, seed: UInt64) -> [SessionEvent] {
         var driver = Driver(configuration: limits(small), environment: fixedEnvironment(seed: seed))
         driver.start()
-        var offset = 0
-        var turn = 0
-        while offset < bytes.count {
-            let end = min(bytes.count, offset + max(1, chunks[turn % chunks.count]))
-            driver.send(Array(bytes[offset..<end]))
-            offset = end
-            turn += 1
-        }
+        driver.send(bytes, inChunks: chunks)
         driver.disconnect()
         return driver.events
     }

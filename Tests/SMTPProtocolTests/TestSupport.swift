@@ -87,6 +87,18 @@ struct Driver {
     @discardableResult
     mutating func send(_ bytes: [UInt8]) -> [SessionEvent] { settle(session.receive(bytes)) }
 
+    /// Sends `bytes` split into pieces of the given sizes, in turn (a size below 1 counts as 1).
+    mutating func send(_ bytes: [UInt8], inChunks chunks: [Int]) {
+        var offset = 0
+        var turn = 0
+        while offset < bytes.count {
+            let end = min(bytes.count, offset + max(1, chunks[turn % chunks.count]))
+            send(Array(bytes[offset..<end]))
+            offset = end
+            turn += 1
+        }
+    }
+
     @discardableResult
     mutating func disconnect() -> [SessionEvent] { settle(session.inputClosed()) }
 
