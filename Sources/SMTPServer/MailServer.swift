@@ -435,6 +435,10 @@ public final class MailServer: Sendable {
     /// Sessions open right now.
     public var sessionCount: Int { core.activeSessions.load(ordering: .relaxed) }
 
+    /// The relay queue, for `smtpctl` and tests; nil while the configuration has no relay
+    /// action.
+    public var queueControl: (any QueueControl)? { nil }
+
     /// Stops accepting, lets deliveries in flight finish and be answered, tells the
     /// remaining sessions `421` and closes them, then stops the threads. Waits at most
     /// `graceSeconds` for deliveries. Idempotent. Do not call from a completion of this
