@@ -21,6 +21,8 @@ let package = Package(
         .library(name: "SMTPClient", targets: ["SMTPClient"]),
         .executable(name: "smtpd", targets: ["smtpd"]),
         .executable(name: "mlab", targets: ["mlab"]),
+        // The power-cut test's LD_PRELOAD shim (docs/DURABILITY.md); not for users.
+        .library(name: "PowerCutSyncfs", type: .dynamic, targets: ["PowerCutSyncfs"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
@@ -137,6 +139,14 @@ let package = Package(
                 "Lab", "Netlink", "Namespaces", "LinuxSystem", "NamespaceTestSupport",
                 "MailLabTestSupport",
             ]),
+        // The power-cut test's tools (docs/DURABILITY.md): a FUSE file system that forgets
+        // everything not flushed on "power off", and the shim that lets it see syncfs.
+        .systemLibrary(
+            name: "CFuse3", path: "Tests/PowerCut/CFuse3", pkgConfig: "fuse3",
+            providers: [.apt(["libfuse3-dev"])]),
+        .executableTarget(
+            name: "powercut-fs", dependencies: ["CFuse3"], path: "Tests/PowerCut/PowerCutFS"),
+        .target(name: "PowerCutSyncfs", path: "Tests/PowerCut/PowerCutSyncfs"),
         .testTarget(
             name: "SMTPClientTests",
             dependencies: [
