@@ -155,3 +155,23 @@ let package = Package(
             ]),
     ]
 )
+
+// libFuzzer targets (docs/FUZZING.md), only for `make fuzz` (MAILLAB_FUZZ set): built with
+// `-sanitize=fuzzer,address -enable-testing` (the address parser is internal), each an
+// executable whose main is libFuzzer's.
+if Context.environment["MAILLAB_FUZZ"] != nil {
+    let fuzzTargets: [(name: String, dependency: String)] = [
+        ("FuzzSession", "SMTPProtocol"), ("FuzzAddress", "SMTPProtocol"),
+        ("FuzzConfig", "SMTPConfig"), ("FuzzLab", "Lab"), ("FuzzChat", "SMTPClient"),
+        ("FuzzMIME", "MailMessage"),
+    ]
+    package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/FuzzSupport"))
+    for target in fuzzTargets {
+        package.targets.append(
+            .executableTarget(
+                name: target.name,
+                dependencies: [.byName(name: target.dependency), "FuzzSupport"],
+                path: "Fuzz/\(target.name)",
+                swiftSettings: strict + [.unsafeFlags(["-parse-as-library"])]))
+    }
+}
