@@ -19,6 +19,8 @@ let package = Package(
         .library(name: "Namespaces", targets: ["Namespaces"]),
         .library(name: "Netlink", targets: ["Netlink"]),
         .library(name: "SMTPClient", targets: ["SMTPClient"]),
+        .library(name: "DNSMessage", targets: ["DNSMessage"]),
+        .library(name: "DNSClient", targets: ["DNSClient"]),
         .executable(name: "smtpd", targets: ["smtpd"]),
         .executable(name: "mlab", targets: ["mlab"]),
         // The power-cut test's LD_PRELOAD shim (docs/DURABILITY.md); not for users.
@@ -83,6 +85,12 @@ let package = Package(
             name: "SMTPClient",
             dependencies: ["CSystem", "LinuxSystem", "Namespaces", "SMTPProtocol"],
             swiftSettings: strict),
+        // DNS: the pure message codec, and the stub resolver (resolv.conf, UDP/TCP, MX for
+        // mail) on top of it.
+        .target(name: "DNSMessage", swiftSettings: strict),
+        .target(
+            name: "DNSClient", dependencies: ["DNSMessage", "LinuxSystem", "Namespaces"],
+            swiftSettings: strict),
 
         // Thin command-line front ends.
         .executableTarget(
@@ -93,7 +101,7 @@ let package = Package(
             name: "mlab",
             dependencies: [
                 "Lab", "Netlink", "Namespaces", "SMTPClient", "MaildirDelivery",
-                "MaildirInspection", "LinuxSystem",
+                "MaildirInspection", "LinuxSystem", "DNSClient", "DNSMessage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -152,6 +160,13 @@ let package = Package(
             dependencies: [
                 "SMTPClient", "Reactor", "Netlink", "Namespaces", "LinuxSystem",
                 "MailLabTestSupport",
+            ]),
+        .testTarget(name: "DNSMessageTests", dependencies: ["DNSMessage"]),
+        .testTarget(
+            name: "DNSClientTests",
+            dependencies: [
+                "DNSClient", "DNSMessage", "Lab", "Netlink", "Namespaces", "LinuxSystem",
+                "NamespaceTestSupport", "MailLabTestSupport",
             ]),
     ]
 )

@@ -65,6 +65,8 @@ public struct LabSpec: Sendable {
     public var routes: [LabRoute] = []
     /// Processes run inside the lab once its network is up, in file order.
     public var servers: [LabServer] = []
+    /// The resolv.conf files of namespaces (`resolv` statements).
+    public var resolvers: [LabResolver] = []
     /// How the file's names were changed; messages give the file's names back.
     public var renaming: LabRenaming = .none
     /// Each statement as the file writes it (comments and extra blanks dropped), by line.

@@ -23,6 +23,7 @@ import Netlink
 /// made up IF NS
 /// made addr IF NS PREFIX
 /// made route NS DEST|default GATEWAY|- DEVICE|-
+/// made resolv NS NAMESERVER,… SEARCH,…|-
 /// server LINE PID STARTTIME LOG a server up started (`smtpd`, `run`), for down to stop
 /// ```
 /// Server logs and notify sockets live in the directory `/run/mlab/labs/LAB/`.
@@ -127,6 +128,11 @@ public struct LabState: Sendable, Equatable {
                 "route", ns(route.namespace), route.destination.map { "\($0)" } ?? "default",
                 route.gateway.map { "\($0)" } ?? "-", route.device ?? "-",
             ]
+        case .writeResolvConf(let namespace, let nameservers, let search):
+            return [
+                "resolv", namespace, nameservers.map { "\($0)" }.joined(separator: ","),
+                search.isEmpty ? "-" : search.joined(separator: ","),
+            ]
         }
     }
 
@@ -194,6 +200,12 @@ public struct LabState: Sendable, Equatable {
             }
             route.device = w[4] == "-" ? nil : w[4]
             return Change(action: .addRoute(route))
+        case ("resolv", 4):
+            let nameservers = w[2].split(separator: ",").compactMap { IPAddress(String($0)) }
+            guard !nameservers.isEmpty else { return nil }
+            let search = w[3] == "-" ? [] : w[3].split(separator: ",").map(String.init)
+            return Change(
+                action: .writeResolvConf(namespace: w[1], nameservers: nameservers, search: search))
         default: return nil
         }
     }
