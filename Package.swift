@@ -19,6 +19,8 @@ let package = Package(
         .library(name: "Namespaces", targets: ["Namespaces"]),
         .library(name: "Netlink", targets: ["Netlink"]),
         .library(name: "SMTPClient", targets: ["SMTPClient"]),
+        .library(name: "DHCP", targets: ["DHCP"]),
+        .library(name: "DHCPClient", targets: ["DHCPClient"]),
         .executable(name: "smtpd", targets: ["smtpd"]),
         .executable(name: "mlab", targets: ["mlab"]),
     ],
@@ -46,6 +48,7 @@ let package = Package(
             name: "SMTPConfig", dependencies: ["LinuxSystem", "SMTPProtocol"],
             swiftSettings: strict),
         .target(name: "MailMessage", swiftSettings: strict),
+        .target(name: "DHCP", swiftSettings: strict),
 
         // System-facing pieces.
         .target(
@@ -75,7 +78,11 @@ let package = Package(
             name: "Netlink", dependencies: ["CMNL", "CSystem", "LinuxSystem", "Namespaces"],
             swiftSettings: strict),
         .target(
-            name: "Lab", dependencies: ["Netlink", "Namespaces", "LinuxSystem"],
+            name: "DHCPClient", dependencies: ["DHCP", "Netlink", "Namespaces", "LinuxSystem"],
+            swiftSettings: strict),
+        .target(
+            name: "Lab",
+            dependencies: ["Netlink", "Namespaces", "LinuxSystem", "DHCP", "DHCPClient"],
             swiftSettings: strict),
         .target(
             name: "SMTPClient",
@@ -91,7 +98,7 @@ let package = Package(
             name: "mlab",
             dependencies: [
                 "Lab", "Netlink", "Namespaces", "SMTPClient", "MaildirDelivery",
-                "MaildirInspection", "LinuxSystem",
+                "MaildirInspection", "LinuxSystem", "DHCP", "DHCPClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -100,6 +107,7 @@ let package = Package(
         .testTarget(
             name: "SMTPProtocolTests", dependencies: ["SMTPProtocol", "MailLabTestSupport"]),
         .testTarget(name: "SMTPConfigTests", dependencies: ["SMTPConfig"]),
+        .testTarget(name: "DHCPTests", dependencies: ["DHCP"]),
         .testTarget(
             name: "ReactorTests",
             dependencies: ["Reactor", "CSystem", "LinuxSystem", "MailLabTestSupport"]),
@@ -135,7 +143,7 @@ let package = Package(
             name: "LabTests",
             dependencies: [
                 "Lab", "Netlink", "Namespaces", "LinuxSystem", "NamespaceTestSupport",
-                "MailLabTestSupport",
+                "MailLabTestSupport", "DHCP", "DHCPClient",
             ]),
         .testTarget(
             name: "SMTPClientTests",
