@@ -10,6 +10,7 @@ CONF         ?= conf/smtpd-local.conf
 DEB_PACKAGES := libmnl-dev libssl-dev libcrypt-dev pkg-config openssl iproute2 python3 curl swaks \
                 netcat-openbsd python3-aiosmtpd mblaze librsvg2-bin tmux
 DEB_PACKAGES += fuse3 libfuse3-dev   # the power-cut test (docs/DURABILITY.md): powercut-fs
+DEB_PACKAGES += dnsmasq-base isc-dhcp-client   # the lab's DHCP server (upstream) and the course's dhclient
 
 .PHONY: deps build test run fmt lint lab-up lab-down demo bench bench-config bench-lab mlab-fast clean \
         fuzz sanitize

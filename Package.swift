@@ -21,6 +21,8 @@ let package = Package(
         .library(name: "SMTPClient", targets: ["SMTPClient"]),
         .library(name: "DNSMessage", targets: ["DNSMessage"]),
         .library(name: "DNSClient", targets: ["DNSClient"]),
+        .library(name: "DHCP", targets: ["DHCP"]),
+        .library(name: "DHCPClient", targets: ["DHCPClient"]),
         .executable(name: "smtpd", targets: ["smtpd"]),
         .executable(name: "mlab", targets: ["mlab"]),
         // The power-cut test's LD_PRELOAD shim (docs/DURABILITY.md); not for users.
@@ -50,6 +52,7 @@ let package = Package(
             name: "SMTPConfig", dependencies: ["LinuxSystem", "SMTPProtocol"],
             swiftSettings: strict),
         .target(name: "MailMessage", swiftSettings: strict),
+        .target(name: "DHCP", swiftSettings: strict),
 
         // System-facing pieces.
         .target(
@@ -79,7 +82,11 @@ let package = Package(
             name: "Netlink", dependencies: ["CMNL", "CSystem", "LinuxSystem", "Namespaces"],
             swiftSettings: strict),
         .target(
-            name: "Lab", dependencies: ["Netlink", "Namespaces", "LinuxSystem"],
+            name: "DHCPClient", dependencies: ["DHCP", "Netlink", "Namespaces", "LinuxSystem"],
+            swiftSettings: strict),
+        .target(
+            name: "Lab",
+            dependencies: ["Netlink", "Namespaces", "LinuxSystem", "DHCP", "DHCPClient"],
             swiftSettings: strict),
         .target(
             name: "SMTPClient",
@@ -101,7 +108,8 @@ let package = Package(
             name: "mlab",
             dependencies: [
                 "Lab", "Netlink", "Namespaces", "SMTPClient", "MaildirDelivery",
-                "MaildirInspection", "LinuxSystem", "DNSClient", "DNSMessage",
+                "MaildirInspection", "LinuxSystem", "DNSClient", "DNSMessage", "DHCP",
+                "DHCPClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -110,6 +118,7 @@ let package = Package(
         .testTarget(
             name: "SMTPProtocolTests", dependencies: ["SMTPProtocol", "MailLabTestSupport"]),
         .testTarget(name: "SMTPConfigTests", dependencies: ["SMTPConfig"]),
+        .testTarget(name: "DHCPTests", dependencies: ["DHCP"]),
         .testTarget(
             name: "ReactorTests",
             dependencies: ["Reactor", "CSystem", "LinuxSystem", "MailLabTestSupport"]),
@@ -145,7 +154,7 @@ let package = Package(
             name: "LabTests",
             dependencies: [
                 "Lab", "Netlink", "Namespaces", "LinuxSystem", "NamespaceTestSupport",
-                "MailLabTestSupport",
+                "MailLabTestSupport", "DHCP", "DHCPClient",
             ]),
         // The power-cut test's tools (docs/DURABILITY.md): a FUSE file system that forgets
         // everything not flushed on "power off", and the shim that lets it see syncfs.
