@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "Namespaces", targets: ["Namespaces"]),
         .library(name: "Netlink", targets: ["Netlink"]),
         .library(name: "SMTPClient", targets: ["SMTPClient"]),
+        .library(name: "MailQueue", targets: ["MailQueue"]),
         .executable(name: "smtpd", targets: ["smtpd"]),
         .executable(name: "mlab", targets: ["mlab"]),
     ],
@@ -58,11 +59,15 @@ let package = Package(
             name: "MaildirInspection",
             dependencies: ["MaildirDelivery", "MailMessage", "LinuxSystem"],
             swiftSettings: strict),
+        // The relay queue: spool, scheduler, the client side of SMTP to next hops, bounces.
+        .target(
+            name: "MailQueue", dependencies: ["LinuxSystem", "SMTPProtocol", "SMTPClient"],
+            swiftSettings: strict),
         .target(
             name: "SMTPServer",
             dependencies: [
                 "Reactor", "SMTPProtocol", "SMTPConfig", "MaildirDelivery", "LinuxSystem",
-                "CSystem",
+                "CSystem", "MailQueue",
             ],
             swiftSettings: strict),
         // The Swift Testing trait for tests that need a mail server (a library for users).
@@ -136,6 +141,13 @@ let package = Package(
             dependencies: [
                 "Lab", "Netlink", "Namespaces", "LinuxSystem", "NamespaceTestSupport",
                 "MailLabTestSupport",
+            ]),
+        .testTarget(
+            name: "MailQueueTests",
+            dependencies: [
+                "MailQueue", "SMTPProtocol", "SMTPClient", "SMTPServer", "SMTPConfig",
+                "MaildirInspection", "LinuxSystem", "Netlink", "Namespaces",
+                "NamespaceTestSupport", "MailLabTestSupport",
             ]),
         .testTarget(
             name: "SMTPClientTests",
