@@ -144,11 +144,7 @@ let package = Package(
             ]),
         .testTarget(
             name: "MailQueueTests",
-            dependencies: [
-                "MailQueue", "SMTPProtocol", "SMTPClient", "SMTPServer", "SMTPConfig",
-                "MaildirInspection", "LinuxSystem", "Netlink", "Namespaces",
-                "NamespaceTestSupport", "MailLabTestSupport",
-            ]),
+            dependencies: ["MailQueue", "SMTPProtocol", "SMTPClient", "LinuxSystem"]),
         .testTarget(
             name: "SMTPClientTests",
             dependencies: [

@@ -61,17 +61,14 @@ final class RelayConnection {
         return .failure(last)
     }
 
-    /// Runs one transaction; the connection stays usable when `reusable` is true after it.
+    /// Runs one transaction; the connection stays open for the next one when the next hop
+    /// is ready for it afterwards (`isUsable`).
     func send(_ transaction: RelayClientSession.Transaction) -> Result<
         RelayClientSession.TransactionResult, RelayFailure
     > {
         switch drive(session.begin(transaction)) {
-        case .finished(let result):
-            // RSET or `.ready` may still be due: read until ready (or broken).
-            if case .ready = drive([], afterFinish: true) {
-            } else {
-                close()
-            }
+        case .finished(let result, let reusable):
+            if !reusable { close() }
             return .success(result)
         case .failed(let reply):
             close()
@@ -99,15 +96,14 @@ final class RelayConnection {
 
     private enum Outcome {
         case ready
-        case finished(RelayClientSession.TransactionResult)
+        /// A transaction ended; `reusable` when the session is ready for another.
+        case finished(RelayClientSession.TransactionResult, reusable: Bool)
         case failed(SMTPReply)
     }
 
     /// Carries out `events`, then reads and feeds replies until the session is ready, has
     /// finished a transaction, or failed.
-    private func drive(_ initial: [RelayClientSession.Event], afterFinish: Bool = false)
-        -> Outcome
-    {
+    private func drive(_ initial: [RelayClientSession.Event]) -> Outcome {
         var pending = initial[...]
         var finished: RelayClientSession.TransactionResult?
         let closed = SMTPReply(code: 421, lines: ["4.4.2 connection closed"])
@@ -125,17 +121,18 @@ final class RelayConnection {
                     return .failed(
                         SMTPReply(code: 421, lines: ["4.7.0 TLS to the next hop not supported"]))
                 case .ready:
-                    return finished.map { .finished($0) } ?? .ready
+                    return finished.map { .finished($0, reusable: true) } ?? .ready
                 case .finished(let result):
                     finished = result
                 case .failed(let reply):
-                    return finished.map { .finished($0) } ?? .failed(reply)
+                    return finished.map { .finished($0, reusable: false) } ?? .failed(reply)
                 case .closed:
-                    if let finished { return .finished(finished) }
-                    return .failed(afterFinish ? RelayClientSession.unknown : closed)
+                    return finished.map { .finished($0, reusable: false) } ?? .failed(closed)
                 }
             }
-            guard isOpen else { return finished.map { .finished($0) } ?? .failed(closed) }
+            guard isOpen else {
+                return finished.map { .finished($0, reusable: false) } ?? .failed(closed)
+            }
             switch read() {
             case .success(let bytes) where bytes.isEmpty:
                 pending = session.connectionLost("connection closed by \(endpoint.host)")[...]
