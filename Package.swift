@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "DNSClient", targets: ["DNSClient"]),
         .library(name: "DHCP", targets: ["DHCP"]),
         .library(name: "DHCPClient", targets: ["DHCPClient"]),
+        .library(name: "MailQueue", targets: ["MailQueue"]),
         .executable(name: "smtpd", targets: ["smtpd"]),
         .executable(name: "mlab", targets: ["mlab"]),
         // The power-cut test's LD_PRELOAD shim (docs/DURABILITY.md); not for users.
@@ -65,11 +66,15 @@ let package = Package(
             name: "MaildirInspection",
             dependencies: ["MaildirDelivery", "MailMessage", "LinuxSystem"],
             swiftSettings: strict),
+        // The relay queue: spool, scheduler, the client side of SMTP to next hops, bounces.
+        .target(
+            name: "MailQueue", dependencies: ["LinuxSystem", "SMTPProtocol", "SMTPClient"],
+            swiftSettings: strict),
         .target(
             name: "SMTPServer",
             dependencies: [
                 "Reactor", "SMTPProtocol", "SMTPConfig", "MaildirDelivery", "LinuxSystem",
-                "CSystem",
+                "CSystem", "MailQueue",
             ],
             swiftSettings: strict),
         // The Swift Testing trait for tests that need a mail server (a library for users).
@@ -164,6 +169,9 @@ let package = Package(
         .executableTarget(
             name: "powercut-fs", dependencies: ["CFuse3"], path: "Tests/PowerCut/PowerCutFS"),
         .target(name: "PowerCutSyncfs", path: "Tests/PowerCut/PowerCutSyncfs"),
+        .testTarget(
+            name: "MailQueueTests",
+            dependencies: ["MailQueue", "SMTPProtocol", "SMTPClient", "LinuxSystem"]),
         .testTarget(
             name: "SMTPClientTests",
             dependencies: [
