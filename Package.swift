@@ -26,6 +26,8 @@ let package = Package(
         .library(name: "MailQueue", targets: ["MailQueue"]),
         .executable(name: "smtpd", targets: ["smtpd"]),
         .executable(name: "mlab", targets: ["mlab"]),
+        .executable(name: "smtpctl", targets: ["smtpctl"]),
+        .library(name: "ControlClient", targets: ["ControlClient"]),
         // The power-cut test's LD_PRELOAD shim (docs/DURABILITY.md); not for users.
         .library(name: "PowerCutSyncfs", type: .dynamic, targets: ["PowerCutSyncfs"]),
     ],
@@ -54,6 +56,8 @@ let package = Package(
             swiftSettings: strict),
         .target(name: "MailMessage", swiftSettings: strict),
         .target(name: "DHCP", swiftSettings: strict),
+        // smtpctl's requests and responses on the control socket, and OpenSMTPD's listings.
+        .target(name: "ControlProtocol", swiftSettings: strict),
 
         // System-facing pieces.
         .target(
@@ -74,8 +78,12 @@ let package = Package(
             name: "SMTPServer",
             dependencies: [
                 "Reactor", "SMTPProtocol", "SMTPConfig", "MaildirDelivery", "LinuxSystem",
-                "CSystem", "MailQueue",
+                "CSystem", "MailQueue", "ControlProtocol",
             ],
+            swiftSettings: strict),
+        // The client side of the control socket (smtpctl, mlab).
+        .target(
+            name: "ControlClient", dependencies: ["ControlProtocol", "LinuxSystem"],
             swiftSettings: strict),
         // The Swift Testing trait for tests that need a mail server (a library for users).
         .target(
@@ -119,7 +127,16 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        .executableTarget(
+            name: "smtpctl",
+            dependencies: [
+                "ControlClient", "ControlProtocol", "CSystem", "LinuxSystem",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict),
+
         .testTarget(name: "LinuxSystemTests", dependencies: ["LinuxSystem"]),
+        .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol"]),
         .testTarget(
             name: "SMTPProtocolTests", dependencies: ["SMTPProtocol", "MailLabTestSupport"]),
         .testTarget(name: "SMTPConfigTests", dependencies: ["SMTPConfig"]),
@@ -138,7 +155,7 @@ let package = Package(
             dependencies: [
                 "SMTPServer", "SMTPProtocol", "SMTPConfig", "MaildirDelivery",
                 "MaildirInspection", "SMTPClient", "Netlink", "Namespaces", "LinuxSystem",
-                "MailLabTestSupport", "MailLabTesting",
+                "MailLabTestSupport", "MailLabTesting", "ControlProtocol", "ControlClient",
             ]),
         // Helpers shared by the test targets (not products): the policy for external tools,
         // a throw-away TLS certificate, OpenSMTPD's recorded transcripts (their files are in

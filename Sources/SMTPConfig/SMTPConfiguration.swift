@@ -64,6 +64,11 @@ public struct SMTPConfiguration: Sendable {
     public var faults: [FaultRule] = []
     /// MailLab: `fault seed N`; nil: a random seed, logged at start.
     public var faultSeed: UInt64?
+    /// MailLab: `control socket PATH` (nil: smtpd's `-s`, else /var/run/smtpd.sock).
+    public var controlSocket: String?
+    /// MailLab: `control group NAME`: its members may use the control socket besides root.
+    public var controlGroup: String?
+    public var controlGroupLocation: SourceLocation?
     /// MailLab: `smtp limit max-sessions N` (nil: as many as the descriptor limit allows).
     public var maxSessions: Int?
     /// MailLab: `smtp limit max-sessions-per-address N` (nil: no limit, so that a benchmark

@@ -329,7 +329,7 @@ public final class MailServer: Sendable {
             store: store, recordsMessages: options.recordsMessages, trace: options.trace,
             log: options.log, maxSessions: maxSessions,
             maxSessionsPerAddress: options.maxSessionsPerAddress,
-            loops: group.loops, names: names, faults: options.faults)
+            loops: group.loops, names: names, faults: options.faults, verbose: options.verbose)
     }
 
     /// Binds every listener and starts serving. Removes stale tmp/ files of the configured
@@ -448,6 +448,13 @@ public final class MailServer: Sendable {
             configuration: configuration, peer: peerInfo, policy: plan.policy,
             environment: options.environment)
         session.faults = core.nextSessionFaults()
+        core.sessionsTotal.add(1, ordering: .relaxed)
+        if core.verbose.load(ordering: .relaxed) {
+            core.log(
+                [
+                    "debug: smtp: session \(session.id): accepted from \(peer.host) on \(plan.address)"
+                ], on: loop)
+        }
         let handler = SessionHandler(
             core: core, session: session, tls: plan.tls?.context, timeouts: options.timeouts,
             credentials: plan.auth.map {
@@ -506,6 +513,27 @@ public final class MailServer: Sendable {
     /// action.
     public var queueControl: (any QueueControl)? { relay?.queue }
 
+    /// Whether sessions log `debug:` lines (`-v`; `smtpctl log verbose|brief`).
+    public var verbose: Bool {
+        get { core.verbose.load(ordering: .relaxed) }
+        set { core.verbose.store(newValue, ordering: .relaxed) }
+    }
+
+    /// The fault rules sessions beginning now get (nil: none).
+    public var faults: FaultPlan? { core.currentFaults }
+
+    /// Serves smtpctl on a unix socket (`control socket`, `smtpd -s`), on one of this
+    /// server's loops; `stop` closes it and removes the socket. Call after `start`.
+    public func startControl(_ settings: ControlSettings) throws(ServerError) {
+        guard let loop = group.loops.first else { throw ServerError("no event loop") }
+        let socket = try ControlSocket.open(settings)
+        let service = ControlService(core: core, queue: settings.queue)
+        socket.start(on: loop, service: service)
+        control.withLock { $0 = socket }
+    }
+
+    private let control = Mutex<ControlSocket?>(nil)
+
     /// Stops accepting, lets deliveries in flight finish and be answered, tells the
     /// remaining sessions `421` and closes them, then stops the threads. Waits at most
     /// `graceSeconds` for deliveries. Idempotent. Do not call from a completion of this
@@ -518,6 +546,10 @@ public final class MailServer: Sendable {
             return all
         }
         for listener in bound { listener.close() }
+        control.withLock { socket in
+            socket?.close()
+            socket = nil
+        }
         let deadline = Clock.monotonicNanoseconds() + UInt64(graceSeconds * 1_000_000_000)
         while core.pendingDeliveries.load(ordering: .relaxed) > 0
             && Clock.monotonicNanoseconds() < deadline

@@ -95,6 +95,8 @@ enum SMTPD {
             }
             exit(1)
         }
+        ControlStart.start(
+            server, configuration: configuration, arguments: arguments, log: options.log)
         do {
             try Readiness.notifySupervisor()
         } catch {
