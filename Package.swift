@@ -115,7 +115,9 @@ let package = Package(
         // Thin command-line front ends.
         .executableTarget(
             name: "smtpd",
-            dependencies: ["SMTPServer", "SMTPConfig", "Namespaces", "LinuxSystem"],
+            dependencies: [
+                "SMTPServer", "SMTPConfig", "Namespaces", "LinuxSystem", "MailQueue", "DNSClient",
+            ],
             swiftSettings: strict),
         .executableTarget(
             name: "mlab",
