@@ -1,0 +1,185 @@
+import Foundation
+import Glibc
+import MailQueue
+import SMTPServer
+import Testing
+
+/// The relay queue through the embedding API, on loopback: MX relaying through an injected
+/// lookup (never real DNS), `QueueControl` (show, schedule, remove, pause/resume, stats),
+/// connection reuse and the per-destination limit, and expiry.
+@Suite struct RelayQueueTests {
+    /// Exchangers of every domain: the given ones, whatever is asked.
+    struct LabExchangers: MailExchangerLookup {
+        var exchangers: [MailExchanger]
+        func mailExchangers(for domain: String) throws(MailExchangerError) -> [MailExchanger] {
+            guard domain == "mx.lab" else {
+                throw MailExchangerError(isPermanent: true, reason: "\(domain): no such domain")
+            }
+            return exchangers
+        }
+    }
+
+    static func relayConfig(nextHop: UInt16, extra: String = "") -> String {
+        """
+        queue directory "@MAILDIR@.spool"
+        queue retry 1s 2s
+        \(extra)
+        listen on 127.0.0.1
+        action "local" maildir "@MAILDIR@" user root
+        action "out" relay host "smtp://127.0.0.1:\(nextHop)"
+        action "mx" relay
+        match from any for domain "here.lab" action "local"
+        match from any for domain "there.lab" action "out"
+        match from any for domain "mx.lab" action "mx"
+        """
+    }
+
+    static func waitUntil(_ timeout: Double, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if condition() { return true }
+            usleep(20_000)
+        }
+        return condition()
+    }
+
+    @Test func mxRelayingTriesTheExchangersInPreferenceOrder() async throws {
+        let next = try InProcessServer()
+        defer { next.stop() }
+        let dead = try freePort()
+        let relay = try InProcessServer(config: Self.relayConfig(nextHop: dead)) {
+            $0.relayTimeoutSeconds = 5
+            $0.mailExchangers = LabExchangers(exchangers: [
+                MailExchanger(
+                    preference: 20, host: "mx2.mx.lab", addresses: ["127.0.0.1"], port: next.port),
+                MailExchanger(
+                    preference: 10, host: "mx1.mx.lab", addresses: ["127.0.0.1"], port: dead),
+            ])
+        }
+        defer { relay.stop() }
+        let reply = try sendMail(
+            host: "127.0.0.1", port: relay.port, from: "alice@here.lab", to: ["bob@mx.lab"],
+            subject: "via mx")
+        #expect(reply.hasPrefix("250 "), "\(reply)")
+        let message = try await next.server.nextMessage(timeout: 15)
+        #expect(message.recipients == ["bob@mx.lab"])
+        #expect(message.sender == "alice@here.lab")
+        #expect(message.text.contains("Subject: via mx\n"))
+    }
+
+    @Test func anMXRelayWithoutALookupWaitsWithATemporaryFailure() throws {
+        let relay = try InProcessServer(config: Self.relayConfig(nextHop: try freePort()))
+        defer { relay.stop() }
+        let control = try #require(relay.server.queueControl)
+        _ = try sendMail(
+            host: "127.0.0.1", port: relay.port, from: "alice@here.lab", to: ["bob@mx.lab"],
+            subject: "no lookup")
+        #expect(
+            Self.waitUntil(5) {
+                control.queueSnapshot().first?.lastError.contains("no MX lookup") == true
+            })
+        let envelope = try #require(control.queueSnapshot().first)
+        #expect(envelope.destination == "mx.lab")
+        #expect(envelope.recipient == "bob@mx.lab" && envelope.sender == "alice@here.lab")
+        #expect(envelope.retries >= 1)
+        #expect(maildirFiles(relay.maildir).isEmpty)  // no bounce: it waits
+    }
+
+    @Test func queueControlShowsSchedulesPausesAndRemoves() async throws {
+        let next = try InProcessServer()
+        defer { next.stop() }
+        let relay = try InProcessServer(
+            config: Self.relayConfig(nextHop: next.port, extra: "queue retry 1h"))
+        defer { relay.stop() }
+        let control = try #require(relay.server.queueControl)
+        control.pauseDelivery()
+        #expect(control.isDeliveryPaused)
+        _ = try sendMail(
+            host: "127.0.0.1", port: relay.port, from: "alice@here.lab", to: ["bob@there.lab"],
+            subject: "held")
+        _ = try sendMail(
+            host: "127.0.0.1", port: relay.port, from: "alice@here.lab",
+            to: ["carol@there.lab"], subject: "removed")
+        let snapshot = control.queueSnapshot()
+        #expect(snapshot.count == 2)
+        #expect(snapshot.allSatisfy { $0.state == .pending && $0.retries == 0 })
+        #expect(snapshot.allSatisfy { $0.destination == "smtp://127.0.0.1:\(next.port)" })
+        let stats = Dictionary(
+            uniqueKeysWithValues: control.statistics().map { ($0.name, $0.value) })
+        #expect(stats["queue.envelope"] == 2 && stats["queue.message"] == 2)
+
+        let carol = try #require(snapshot.first { $0.recipient == "carol@there.lab" })
+        #expect(control.remove(.envelope(carol.id)) == 1)
+        #expect(control.remove(.envelope(carol.id)) == 0)  // already gone
+        #expect(control.queueSnapshot().map(\.recipient) == ["bob@there.lab"])
+
+        control.resumeDelivery()
+        let message = try await next.server.nextMessage(timeout: 10)
+        #expect(message.recipients == ["bob@there.lab"])
+        #expect(Self.waitUntil(5) { control.queueSnapshot().isEmpty })
+        #expect(Self.waitUntil(5) { maildirFiles(relay.maildir + ".spool").isEmpty })
+        #expect(maildirFiles(relay.maildir).isEmpty)  // a removed envelope does not bounce
+        #expect(next.server.messages.count == 1)
+    }
+
+    @Test func scheduleRetriesADeferredEnvelopeAtOnce() async throws {
+        let port = try freePort()
+        let relay = try InProcessServer(
+            config: Self.relayConfig(nextHop: port, extra: "queue retry 1h")
+        ) { $0.relayTimeoutSeconds = 5 }
+        defer { relay.stop() }
+        let control = try #require(relay.server.queueControl)
+        _ = try sendMail(
+            host: "127.0.0.1", port: relay.port, from: "alice@here.lab", to: ["bob@there.lab"],
+            subject: "later")
+        #expect(Self.waitUntil(5) { control.queueSnapshot().first?.retries == 1 })
+        let deferred = try #require(control.queueSnapshot().first)
+        #expect(deferred.nextTry > deferred.lastTry + 3_000)  // an hour away
+        #expect(deferred.lastError.hasPrefix("421 4.4.1"), "\(deferred.lastError)")
+        // The next hop comes up on that port; `schedule all` does not wait the hour.
+        var options = MailServer.Options()
+        options.loops = 1
+        let next = try MailServer.catchAll(
+            maildir: relay.directory.path + "/next", port: port, options: options)
+        try next.start()
+        defer { next.stop() }
+        #expect(control.schedule(.all) == 1)
+        let message = try await next.nextMessage(timeout: 10)
+        #expect(message.recipients == ["bob@there.lab"])
+    }
+
+    @Test func sessionsAreReusedAndLimitedPerDestination() async throws {
+        let next = try InProcessServer()
+        defer { next.stop() }
+        let relay = try InProcessServer(config: Self.relayConfig(nextHop: next.port))
+        defer { relay.stop() }
+        let control = try #require(relay.server.queueControl)
+        control.pauseDelivery()
+        for n in 0..<10 {
+            _ = try sendMail(
+                host: "127.0.0.1", port: relay.port, from: "alice@here.lab",
+                to: ["bob@there.lab"], subject: "n\(n)")
+        }
+        control.resumeDelivery()
+        for _ in 0..<10 { _ = try await next.server.nextMessage(timeout: 10) }
+        let sessions = next.log.lines.filter { $0.contains("smtp connected") }.count
+        #expect(sessions >= 1 && sessions <= 4, "\(sessions) sessions for 10 messages")
+    }
+
+    @Test func anEnvelopePastItsTTLBouncesWithStatus447() throws {
+        let relay = try InProcessServer(
+            config: Self.relayConfig(nextHop: try freePort(), extra: "queue ttl 2s")
+        ) { $0.relayTimeoutSeconds = 5 }
+        defer { relay.stop() }
+        _ = try sendMail(
+            host: "127.0.0.1", port: relay.port, from: "alice@here.lab", to: ["bob@there.lab"],
+            subject: "too late")
+        let files = waitForMaildir(relay.maildir, count: 1, timeout: 15)
+        try #require(files.count == 1, "\(relay.log.lines.joined(separator: "\n"))")
+        let dsn = readText(files[0])
+        #expect(dsn.contains("Status: 4.4.7\n"), "\(dsn)")
+        #expect(dsn.contains("Diagnostic-Code: smtp; 4.4.7 Delivery time expired"), "\(dsn)")
+        #expect(dsn.contains("Final-Recipient: rfc822; bob@there.lab\n"))
+        #expect(Self.waitUntil(5) { maildirFiles(relay.maildir + ".spool").isEmpty })
+    }
+}
