@@ -1,5 +1,6 @@
 import Glibc
 import LinuxSystem
+import Reactor
 import SMTPClient
 import SMTPProtocol
 import Synchronization
@@ -15,12 +16,19 @@ public struct RelayRoute: Sendable, Equatable {
     public var nextHop: NextHop
     /// EHLO name (`helo`); nil: the server's name.
     public var helo: String?
+    /// STARTTLS: when offered (`smtp://`), required (`smtp+tls://`) or never.
     public var tls: RelayClientSession.TLSPolicy
+    /// TLS from the first byte (`smtps://`).
+    public var smtps: Bool
 
-    public init(nextHop: NextHop, helo: String? = nil, tls: RelayClientSession.TLSPolicy = .never) {
+    public init(
+        nextHop: NextHop, helo: String? = nil, tls: RelayClientSession.TLSPolicy = .never,
+        smtps: Bool = false
+    ) {
         self.nextHop = nextHop
         self.helo = helo
         self.tls = tls
+        self.smtps = smtps
     }
 }
 
@@ -110,6 +118,9 @@ public final class RelayQueue: Sendable {
 
     public let configuration: Configuration
     private let spool: QueueSpool
+    /// The client side of STARTTLS and SMTPS (nil if OpenSSL refused to make one: TLS
+    /// sessions then fail temporarily, saying so).
+    private let tlsContext: TLSContext?
     private let submitBounce: BounceSubmitter
     private let state = Mutex(State())
     /// Serializes spool rewrites, each taking its snapshot inside: a later state can never
@@ -125,6 +136,12 @@ public final class RelayQueue: Sendable {
         self.configuration = configuration
         self.submitBounce = submitBounce
         spool = try QueueSpool(root: configuration.spool)
+        do {
+            tlsContext = try TLSContext(client: nil)
+        } catch {
+            configuration.log("warn: queue: no client TLS: \(error)")
+            tlsContext = nil
+        }
         var entries: [String: Entry] = [:]
         for name in try spool.names() {
             do {
@@ -452,6 +469,7 @@ public final class RelayQueue: Sendable {
             }
             switch RelayConnection.open(
                 endpoints, heloName: route.helo ?? configuration.serverName, tls: route.tls,
+                smtps: route.smtps, tlsContext: tlsContext,
                 connectTimeout: configuration.connectTimeout, timeout: configuration.replyTimeout)
             {
             case .success(let opened):

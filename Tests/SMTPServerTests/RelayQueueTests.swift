@@ -1,6 +1,8 @@
 import Foundation
 import Glibc
+import MailLabTestSupport
 import MailQueue
+import SMTPConfig
 import SMTPServer
 import Testing
 
@@ -19,14 +21,16 @@ import Testing
         }
     }
 
-    static func relayConfig(nextHop: UInt16, extra: String = "") -> String {
+    static func relayConfig(
+        nextHop: UInt16, scheme: String = "smtp", extra: String = "", options: String = ""
+    ) -> String {
         """
         queue directory "@MAILDIR@.spool"
         queue retry 1s 2s
         \(extra)
         listen on 127.0.0.1
         action "local" maildir "@MAILDIR@" user root
-        action "out" relay host "smtp://127.0.0.1:\(nextHop)"
+        action "out" relay host "\(scheme)://127.0.0.1:\(nextHop)" \(options)
         action "mx" relay
         match from any for domain "here.lab" action "local"
         match from any for domain "there.lab" action "out"
@@ -182,4 +186,91 @@ import Testing
         #expect(dsn.contains("Final-Recipient: rfc822; bob@there.lab\n"))
         #expect(Self.waitUntil(5) { maildirFiles(relay.maildir + ".spool").isEmpty })
     }
+
+    /// A next hop with TLS (`mode`) on loopback.
+    static func tlsNextHop(_ mode: TLSMode) throws -> InProcessServer {
+        let files = try TestCertificate.make()
+        return try InProcessServer {
+            $0.tls = MailServer.TLSSetting(
+                certificate: files.certificate, key: files.key, mode: mode)
+        }
+    }
+
+    @Test(arguments: [
+        ("smtp", TLSMode.starttls, ""), ("smtp+tls", TLSMode.starttls, ""),
+        ("smtps", TLSMode.smtps, ""), ("smtp", TLSMode.starttls, "tls no-verify"),
+    ])
+    func tlsToTheNextHopWhenTheSchemeAsksForIt(scheme: String, mode: TLSMode, options: String)
+        async throws
+    {
+        let next = try Self.tlsNextHop(mode)
+        defer { next.stop() }
+        let relay = try InProcessServer(
+            config: Self.relayConfig(nextHop: next.port, scheme: scheme, options: options)
+        ) { $0.relayTimeoutSeconds = 5 }
+        defer { relay.stop() }
+        _ = try sendMail(
+            host: "127.0.0.1", port: relay.port, from: "alice@here.lab", to: ["bob@there.lab"],
+            subject: "secret")
+        let message = try await next.server.nextMessage(timeout: 10)
+        // The next hop's own Received line says the session was under TLS.
+        #expect(message.text.contains(") with ESMTPS id "), "\(message.text)")
+        #expect(message.text.contains("Subject: secret\n"))
+    }
+
+    @Test func smtpPlusTLSWaitsWhenTheNextHopHasNoSTARTTLS() throws {
+        let next = try InProcessServer()
+        defer { next.stop() }
+        let relay = try InProcessServer(
+            config: Self.relayConfig(
+                nextHop: next.port, scheme: "smtp+tls", extra: "queue retry 1h"))
+        defer { relay.stop() }
+        let control = try #require(relay.server.queueControl)
+        _ = try sendMail(
+            host: "127.0.0.1", port: relay.port, from: "alice@here.lab", to: ["bob@there.lab"],
+            subject: "not in clear")
+        #expect(
+            Self.waitUntil(5) {
+                control.queueSnapshot().first?.lastError.contains("4.7.10 STARTTLS required")
+                    == true
+            })
+        #expect(next.server.messages.isEmpty)
+    }
+
+    @Test func plainSMTPWithoutTLSStillDeliversAndSmtpNoTLSNeverStartsIt() async throws {
+        let next = try Self.tlsNextHop(.starttls)
+        defer { next.stop() }
+        let relay = try InProcessServer(
+            config: Self.relayConfig(nextHop: next.port, scheme: "smtp+notls"))
+        defer { relay.stop() }
+        _ = try sendMail(
+            host: "127.0.0.1", port: relay.port, from: "alice@here.lab", to: ["bob@there.lab"],
+            subject: "clear")
+        let message = try await next.server.nextMessage(timeout: 10)
+        #expect(message.text.contains(") with ESMTP id "), "\(message.text)")
+    }
+}
+
+/// What the queue does not carry out is refused before the server starts (`smtpd -n`),
+/// with the action's `FILE:LINE`.
+@Test func unsupportedRelayOptionsAreConfigurationErrors() throws {
+    let text = """
+        listen on 127.0.0.1
+        action "a" relay host "smtp://192.0.2.1" mail-from "x@y.lab"
+        action "b" relay host "smtp+tls://192.0.2.1" tls
+        action "c" relay host "smtps://192.0.2.1" tls no-verify helo relay.lab
+        action "d" relay backup
+        match for domain "a.lab" action "a"
+        match for domain "b.lab" action "b"
+        match for domain "c.lab" action "c"
+        match for domain "d.lab" action "d"
+        """
+    let configuration = try SMTPConfiguration.parse(text, fileName: "t.conf") { _ in "" }
+    let errors = MailServer.validate(configuration).map(\.description)
+    #expect(
+        errors == [
+            "t.conf:2: action \"a\": relay mail-from not supported by MailLab yet",
+            "t.conf:3: action \"b\": relay tls (certificate verification; tls no-verify works) not supported by MailLab yet",
+            "t.conf:5: action \"d\": relay backup not supported by MailLab yet",
+        ])
 }
