@@ -274,3 +274,32 @@ import Testing
             "t.conf:5: action \"d\": relay backup not supported by MailLab yet",
         ])
 }
+
+/// A message for a local user and two relayed ones: after its one 250, the Maildir file and
+/// one spool file (both relayed recipients in it) are on disk, and the spool file says who
+/// is pending.
+@Test func localAndRelayedRecipientsAreStoredTogetherBeforeThe250() throws {
+    let relay = try InProcessServer(
+        config: RelayQueueTests.relayConfig(nextHop: try freePort(), extra: "queue ttl 1h"))
+    defer { relay.stop() }
+    let control = try #require(relay.server.queueControl)
+    control.pauseDelivery()
+    let reply = try sendMail(
+        host: "127.0.0.1", port: relay.port, from: "alice@here.lab",
+        to: ["alice@here.lab", "bob@there.lab", "carol@there.lab"], subject: "mixed")
+    #expect(reply.hasPrefix("250 2.0.0 "), "\(reply)")
+    // No waiting: the 250 came after both were written.
+    #expect(maildirFiles(relay.maildir).count == 1)
+    let spooled = maildirFiles(relay.maildir + ".spool")
+    try #require(spooled.count == 1)
+    let file = readText(spooled[0])
+    #expect(file.hasPrefix("maillab-queue 1\n"))
+    #expect(file.contains(" out bob@there.lab ") && file.contains(" out carol@there.lab "))
+    // The local recipient is not queued: two recipient lines, not three.
+    #expect(file.components(separatedBy: "\nrcpt ").count - 1 == 2)
+    #expect(file.contains("\nexpires "))
+    #expect(file.contains("Subject: mixed\n"))
+    #expect(control.queueSnapshot().count == 2)
+    let envelope = try #require(control.queueSnapshot().first)
+    #expect(envelope.expires - envelope.created == 3_600)
+}
