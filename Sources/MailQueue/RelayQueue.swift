@@ -194,7 +194,7 @@ public final class RelayQueue: Sendable {
     public func enqueued(path: String, message: QueuedMessage) {
         let name = String(path.split(separator: "/").last ?? "")
         state.withLock { $0.entries[name] = Entry(message: message) }
-        dispatch()
+        dispatch(only: name)
     }
 
     // MARK: control
@@ -300,15 +300,17 @@ public final class RelayQueue: Sendable {
 
     /// Expires what is due to, hands due recipients to their destinations (starting
     /// delivery threads up to the limit), and finishes messages with nothing left to do.
-    private func dispatch() {
+    /// `only`: look at that message alone (a new one: the scheduler's tick sees the rest, so
+    /// an enqueue does not cost a walk over the whole queue).
+    private func dispatch(only: String? = nil) {
         let now = Clock.unixSeconds()
         let (starts, finishing, expired) = state.withLock {
             state -> ([String], [String], [String]) in
             guard !state.stopping else { return ([], [], []) }
             var finishing: [String] = []
             var expired: [String] = []
-            for name in state.entries.keys {
-                var entry = state.entries[name]!
+            for name in only.map({ [$0] }) ?? Array(state.entries.keys) {
+                guard var entry = state.entries[name] else { continue }
                 if entry.message.expires <= now {
                     for i in entry.message.recipients.indices
                     where entry.message.recipients[i].state == .pending
