@@ -172,7 +172,8 @@ public final class MailServer: Sendable {
     private static func relayParts(
         _ plan: ServerPlan, configuration: SMTPConfiguration, options: Options
     ) throws(ServerErrors) -> RelayParts? {
-        guard !plan.relayRoutes.isEmpty else { return nil }
+        // An in-memory server stores nothing, relayed recipients included: no spool.
+        guard !plan.relayRoutes.isEmpty, !options.inMemory else { return nil }
         var directory = configuration.queue.directory ?? defaultQueueDirectory
         if !directory.hasPrefix("/") {
             directory = (options.workingDirectory ?? currentDirectory()) + "/" + directory
