@@ -30,7 +30,16 @@ public final class QueueSpool: Sendable {
             throw error
         }
         lockDescriptor = fd
+        // Updates interrupted by a crash: the old state is still in new/, and with the lock
+        // held nobody else is writing one. (The writer's own tmp/ files are swept by the
+        // server with its Maildirs'.)
+        for name in (try? FileSystem.directoryEntries(root + "/tmp")) ?? []
+        where name.hasSuffix(Self.updateSuffix) {
+            _ = try? FileSystem.unlink(root + "/tmp/" + name)
+        }
     }
+
+    static let updateSuffix = ".update"
 
     deinit { closeDescriptor(lockDescriptor) }
 
@@ -48,7 +57,7 @@ public final class QueueSpool: Sendable {
 
     /// Replaces the message file `name` with `bytes`, durably.
     public func rewrite(_ name: String, _ bytes: [UInt8]) throws(SystemError) {
-        let temporary = root + "/tmp/" + name + ".update"
+        let temporary = root + "/tmp/" + name + Self.updateSuffix
         let fd = try FileSystem.open(
             temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode: 0o600)
         do {

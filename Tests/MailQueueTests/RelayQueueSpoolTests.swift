@@ -45,6 +45,7 @@ import Testing
         message.expires = Int64.max
         try FileSystem.writeFile(root + "/new/1.a.host", QueueFileCodec.encode(message))
         try FileSystem.writeFile(root + "/new/2.b.host", Array("not a queue file\n".utf8))
+        try FileSystem.writeFile(root + "/tmp/1.a.host.update", Array("half".utf8))
         let log = Lines()
         let queue = try RelayQueue(Self.configuration(root, log: log)) { _, _, done in done(true) }
         // Not started: nothing is attempted, the envelopes are as the file says.
@@ -59,6 +60,7 @@ import Testing
             })
         #expect(log.all.contains("info: queue: resumed 1 message(s) from \(root)"))
         #expect(FileSystem.exists(root + "/new/2.b.host"))
+        #expect(!FileSystem.exists(root + "/tmp/1.a.host.update"))  // an interrupted update
 
         #expect(Self.lockError(root) == SystemError("flock", root + "/lock", errno: EWOULDBLOCK))
         _ = queue
