@@ -303,3 +303,34 @@ import Testing
     let envelope = try #require(control.queueSnapshot().first)
     #expect(envelope.expires - envelope.created == 3_600)
 }
+
+/// Dropped sessions and 4xx are retried with backoff, and the message arrives once: the
+/// next hop (fault injection) resets the connection after the first DATA, greylists the
+/// second session, takes the third.
+@Test func droppedSessionsAndTemporaryRefusalsAreRetriedUntilDelivered() throws {
+    let next = try InProcessServer(
+        config: """
+            listen on 127.0.0.1
+            action "local" maildir "@MAILDIR@" user root
+            match from any for any action "local"
+            fault at after-data disconnect rst for session 1
+            fault at rcpt reply "451 4.7.1 Greylisted, try again" for session 2
+            """)
+    defer { next.stop() }
+    let relay = try InProcessServer(config: RelayQueueTests.relayConfig(nextHop: next.port)) {
+        $0.relayTimeoutSeconds = 5
+    }
+    defer { relay.stop() }
+    let reply = try sendMail(
+        host: "127.0.0.1", port: relay.port, from: "alice@here.lab", to: ["bob@there.lab"],
+        subject: "persist")
+    #expect(reply.hasPrefix("250 "), "\(reply)")
+    let files = waitForMaildir(next.maildir, count: 1, timeout: 20)
+    #expect(files.count == 1, "\(relay.log.lines.joined(separator: "\n"))")
+    let deferrals = relay.log.lines.filter { $0.contains(" deferred: ") }
+    #expect(deferrals.count == 2, "\(deferrals)")
+    #expect(deferrals.last?.contains("451 4.7.1 Greylisted") == true, "\(deferrals)")
+    #expect(RelayQueueTests.waitUntil(5) { maildirFiles(relay.maildir + ".spool").isEmpty })
+    Thread.sleep(forTimeInterval: 0.5)
+    #expect(maildirFiles(next.maildir).count == 1)  // once, not once per attempt
+}
