@@ -534,11 +534,15 @@ public final class RelayQueue: Sendable {
             state.entries[job.name] = entry
             return done
         }
-        for (index, outcome) in zip(job.indexes, outcomes) {
-            if case .deferred(let text) = outcome {
-                configuration.log("info: queue: \(job.name) recipient \(index) deferred: \(text)")
-            } else if case .failed(let text, _) = outcome {
-                configuration.log("info: queue: \(job.name) recipient \(index) failed: \(text)")
+        let addresses = state.withLock { state in
+            job.indexes.map { state.entries[job.name]?.message.recipients[$0].address }
+        }
+        for (address, outcome) in zip(addresses, outcomes) {
+            let to = "info: queue: \(job.name) to=<\(address.map(\.description) ?? "?")>"
+            switch outcome {
+            case .delivered: configuration.log("\(to) delivered")
+            case .deferred(let text): configuration.log("\(to) deferred: \(text)")
+            case .failed(let text, _): configuration.log("\(to) failed: \(text)")
             }
         }
         if finished { finalize(job.name) } else { persist(job.name) }
@@ -564,9 +568,12 @@ public final class RelayQueue: Sendable {
         let failures = message.recipients.filter {
             $0.state == .failed && Bounce.wantsFailureNotice($0)
         }.map { r in
-            Bounce.Failure(
-                recipient: r, status: Bounce.status(of: r.lastError), diagnostic: r.lastError,
-                remoteMTA: remoteName(in: r.lastError))
+            let remote = remoteName(in: r.lastError)
+            let diagnostic =
+                remote.map { String(r.lastError.dropLast(" (from \($0))".count)) } ?? r.lastError
+            return Bounce.Failure(
+                recipient: r, status: Bounce.status(of: diagnostic), diagnostic: diagnostic,
+                remoteMTA: remote)
         }
         let content = Bounce.compose(
             for: message, failures: failures, reportingMTA: configuration.serverName,
