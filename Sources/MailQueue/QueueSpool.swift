@@ -11,11 +11,15 @@ public final class QueueSpool: Sendable {
     public let root: String
     private let lockDescriptor: Int32
 
-    /// Opens (creating if needed, 0700) and locks `root`. Fails with EWOULDBLOCK when
+    /// Opens (creating it and its parent if needed, 0700) and locks `root`. Fails with EWOULDBLOCK when
     /// another process holds the lock.
     public init(root: String) throws(SystemError) {
         self.root = root
-        for path in [root, root + "/tmp", root + "/new", root + "/cur"] {
+        // The parent too: the default spool of a namespace is /var/spool/maillab/NAME.
+        let parent = String(root[..<(root.lastIndex(of: "/") ?? root.startIndex)])
+        var paths = [root, root + "/tmp", root + "/new", root + "/cur"]
+        if !parent.isEmpty && !FileSystem.exists(parent) { paths.insert(parent, at: 0) }
+        for path in paths {
             do {
                 try FileSystem.mkdir(path, mode: 0o700)
             } catch  where error.errno == EEXIST {

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import LinuxSystem
 import MailLabTestSupport
 import Synchronization
 import Testing
@@ -11,10 +12,11 @@ import Testing
 struct RelayNamespaceTests {
     /// One server's configuration: local domains into `maildir`, relayed domains to a host.
     static func config(
-        name: String, listen: [String], spool: String, local: [String] = [],
+        name: String, listen: [String], spool: String?, local: [String] = [],
         maildir: String = "", relays: [(domain: String, to: String)] = [], extra: String = ""
     ) -> String {
-        var lines = ["queue directory \"\(spool)\"", "queue retry 1s 2s"]
+        var lines = ["queue retry 1s 2s"]
+        if let spool { lines.append("queue directory \"\(spool)\"") }
         lines += listen.map { "listen on \($0) port 25 hostname \(name)" }
         if !local.isEmpty { lines.append("action \"local\" maildir \"\(maildir)\" user root") }
         for (index, relay) in relays.enumerated() {
@@ -168,6 +170,40 @@ struct RelayNamespaceTests {
         #expect(waitForEmptySpool(lab.path("blau-spool"), timeout: 20))
         Thread.sleep(forTimeInterval: 2)
         #expect(maildirFiles(gruenBox).count == 1)
+    }
+    @Test func relaysInTwoNamespacesEachGetTheirOwnDefaultSpool() throws {
+        let lab = try RelayChain(count: 3)
+        let spools = [0, 1].map { "/var/spool/maillab/" + lab.namespace($0) }
+        defer {
+            lab.teardown()
+            for spool in spools { FileSystem.removeTree(spool) }
+            rmdir("/var/spool/maillab")  // if this test made it (and it is empty)
+        }
+        try lab.create()
+        let rotBox = lab.path("rot-Maildir")
+        try lab.start(
+            2,
+            Self.config(
+                name: "rot.lab", listen: [lab.rightAddress(2)], spool: lab.path("rot-spool"),
+                local: ["rot.lab"], maildir: rotBox), name: "rot")
+        // No `queue directory` in either: without per-namespace defaults the second would
+        // find the first one's spool locked and not start.
+        try lab.start(
+            1,
+            Self.config(
+                name: "blau.lab", listen: [lab.rightAddress(1)], spool: nil,
+                relays: [("rot.lab", lab.rightAddress(2))]), name: "blau")
+        try lab.start(
+            0,
+            Self.config(
+                name: "gruen.lab", listen: [lab.rightAddress(0)], spool: nil,
+                relays: [("rot.lab", lab.rightAddress(1))]), name: "gruen")
+        let reply = try sendMail(
+            host: lab.rightAddress(0), from: "alice@gruen.lab", to: ["bob@rot.lab"],
+            subject: "default spools")
+        #expect(reply.hasPrefix("250 2.0.0 "), "\(reply)")
+        #expect(waitForMaildir(rotBox, count: 1, timeout: 20).count == 1)
+        for spool in spools { #expect(FileSystem.exists(spool + "/lock"), "\(spool)") }
     }
 }
 
