@@ -334,3 +334,18 @@ import Testing
     Thread.sleep(forTimeInterval: 0.5)
     #expect(maildirFiles(next.maildir).count == 1)  // once, not once per attempt
 }
+
+/// An action's own `ttl` wins over `queue ttl`.
+@Test func aRelayActionsTTLOverridesTheQueueTTL() throws {
+    let relay = try InProcessServer(
+        config: RelayQueueTests.relayConfig(
+            nextHop: try freePort(), extra: "queue ttl 1h", options: "ttl 30m"))
+    defer { relay.stop() }
+    let control = try #require(relay.server.queueControl)
+    control.pauseDelivery()
+    _ = try sendMail(
+        host: "127.0.0.1", port: relay.port, from: "alice@here.lab", to: ["bob@there.lab"],
+        subject: "ttl")
+    let envelope = try #require(control.queueSnapshot().first)
+    #expect(envelope.expires - envelope.created == 1_800)
+}
