@@ -72,7 +72,8 @@ let package = Package(
             swiftSettings: strict),
         // The relay queue: spool, scheduler, the client side of SMTP to next hops, bounces.
         .target(
-            name: "MailQueue", dependencies: ["LinuxSystem", "SMTPProtocol", "SMTPClient"],
+            name: "MailQueue",
+            dependencies: ["LinuxSystem", "SMTPProtocol", "SMTPClient", "Reactor"],
             swiftSettings: strict),
         .target(
             name: "SMTPServer",
