@@ -66,7 +66,7 @@ enum LabDiagnosis {
                     return direction
                         + "address \(hop.neighbour.prefix) missing on \(at(peer)) (line \(hop.neighbour.line))"
                 }
-                if hop.mustForward, let next = peer.namespace,
+                if hop.mustForward, case let next = peer.namespace,
                     let forwarding = observation[next].forwarding,
                     !(probe.address.isIPv4 ? forwarding.ipv4 : forwarding.ipv6)
                 {

@@ -16,7 +16,7 @@ import Netlink
 /// uses NAMESPACE LINE          a namespace of the lab (real, renamed name)
 /// hostaddr HOST PREFIX IF LINE an address the lab puts in its host ("-": the real one)
 /// made netns NAMESPACE         changes up made, in order (NS is "-" for the real host)
-/// made forwarding NAMESPACE V4 V6 PREV4 PREV6
+/// made forwarding NAMESPACE V4 V6 PREV4 PREV6   (PREV: the value down restores)
 /// made veth IF NS PEER PEERNS
 /// made bridge IF NS
 /// made master IF NS BRIDGE
@@ -111,7 +111,7 @@ public struct LabState: Sendable, Equatable {
         case .setForwarding(let name, let value):
             let previous = change.previous ?? Forwarding(ipv4: false, ipv6: false)
             return [
-                "forwarding", name, bit(value.ipv4), bit(value.ipv6), bit(previous.ipv4),
+                "forwarding", ns(name), bit(value.ipv4), bit(value.ipv6), bit(previous.ipv4),
                 bit(previous.ipv6),
             ]
         case .addVeth(let creator, let peer):
@@ -172,7 +172,8 @@ public struct LabState: Sendable, Equatable {
         case ("netns", 2): return Change(action: .addNamespace(w[1]))
         case ("forwarding", 6):
             return Change(
-                action: .setForwarding(w[1], Forwarding(ipv4: w[2] == "1", ipv6: w[3] == "1")),
+                action: .setForwarding(
+                    namespace(w[1]), Forwarding(ipv4: w[2] == "1", ipv6: w[3] == "1")),
                 previous: Forwarding(ipv4: w[4] == "1", ipv6: w[5] == "1"))
         case ("veth", 5): return Change(action: .addVeth(creator: interface(1), peer: interface(3)))
         case ("bridge", 3): return Change(action: .addBridge(interface(1)))

@@ -57,7 +57,7 @@ public struct LabTopology: Sendable {
         var boxes: [Box] = []
         var rowIndex: [LabInterface: (Int, Int)] = [:]
         for namespace in order {
-            let forwards = spec.namespaces.first { $0.name == namespace }?.forwards ?? false
+            let forwards = spec.forwards(namespace)
             var box = Box(
                 name: displayName(namespace), forwards: forwards, interfaces: [], bridges: [],
                 routes: [])
