@@ -299,5 +299,10 @@ struct LabCheckJSONTests {
         #expect(status == 0, "\(errors)")
         let ipv4 = try FileSystem.readFile("/proc/sys/net/ipv4/ip_forward", limit: 16).first
         #expect(output.hasPrefix(ipv4 == UInt8(ascii: "1") ? "ipv4 on " : "ipv4 off "), "\(output)")
+        // `-n host` is the host for the other low-level verbs too.
+        let (plain, addresses, _) = try mlab(["addr", "list"])
+        let (named, hostAddresses, hostErrors) = try mlab(["addr", "list", "-n", "host"])
+        #expect(plain == 0 && named == 0, "\(hostErrors)")
+        #expect(hostAddresses == addresses && addresses.contains("127.0.0.1"), "\(hostAddresses)")
     }
 }
