@@ -19,10 +19,10 @@ public struct LabProbeResult: Sendable {
     public var kind: LabProbeKind = .tcp(port: nil)
     /// The `expect` line the cell comes from (nil: derived from the file).
     public var line: Int?
-    /// The intent: the `expect` line's arrow, else what the lab file implies.
+    /// The intent: the `expect` line's arrow; without `expect` lines, what the file means
+    /// (the ends of a link, the target of a route) or lets through.
     public var expected: Bool
-    /// Whether the file's own objects give a path there and back (equal to `expected` when
-    /// there are no `expect` lines).
+    /// Whether the file's own objects give a path there and back.
     public var fileAllows: Bool
     /// What the probe found; nil when not probed (from the real host towards an address the
     /// lab does not route there: the probe could leave the machine by the host's default route).
@@ -83,7 +83,8 @@ extension Lab {
     }
 
     /// The cells to probe: each `expect` line's, else every (namespace, address of another
-    /// namespace) pair with the intent the file implies.
+    /// namespace) pair, meant to be reached where the file lets it through, where its links
+    /// join the two, or where a route of the source points at it.
     static func plannedProbes(_ spec: LabSpec, model: LabReachability) -> [LabProbeResult] {
         var planned: [LabProbeResult] = []
         let sources = spec.allNamespaces.filter { namespace in
@@ -96,7 +97,9 @@ extension Lab {
                     planned.append(
                         LabProbeResult(
                             source: source, destinationNamespace: address.interface.namespace,
-                            address: address.prefix.address, expected: reaches,
+                            address: address.prefix.address,
+                            expected: reaches
+                                || model.intended(from: source, to: address.prefix.address),
                             fileAllows: reaches))
                 }
             }

@@ -14,6 +14,26 @@ struct LabReachability {
         forwarding = Set(spec.allNamespaces.filter(spec.forwards))
     }
 
+    /// Whether the file means `source` to reach `destination`, whatever its forwarding and
+    /// routes make of it: the two ends of a link (one segment, one address family) are meant
+    /// to talk, and so is a namespace with a route of the file towards the address. `check`
+    /// without `expect` lines holds the file to this, so that a forgotten `forward`, a
+    /// missing route back or a link's ends on two subnets fail instead of passing as `--`.
+    func intended(from source: String?, to destination: IPAddress) -> Bool {
+        guard let target = spec.addresses.first(where: { $0.prefix.address == destination })
+        else { return false }
+        let segment = segments.segment(of: target.interface)
+        if spec.addresses.contains(where: {
+            $0.interface.namespace == source && $0.prefix.address.family == destination.family
+                && segments.segment(of: $0.interface) == segment
+        }) {
+            return true
+        }
+        return spec.routes.contains {
+            $0.namespace == source && ($0.destination?.contains(destination) ?? false)
+        }
+    }
+
     /// Whether a TCP connection from `source` to `destination` should complete: the SYN
     /// must get there and the SYN-ACK back to the source address the kernel picks.
     func reaches(from source: String?, to destination: IPAddress) -> Bool {

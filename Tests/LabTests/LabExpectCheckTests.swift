@@ -93,6 +93,38 @@ struct LabExpectCheckTests {
         )
     }
 
+    /// Without expect lines, the file's links and routes say what it means to reach: the
+    /// same three mistakes fail check with the same causes.
+    @Test(arguments: [
+        (
+            "netns blau forward", "netns blau", "gruen", "20.0.0.2",
+            "in the file: blau does not forward (packets from gruen to 20.0.0.2 pass through it): netns blau forward on line 15"
+        ),
+        (
+            "route rot 10.0.0.0/24 via 20.0.0.1", "", "gruen", "20.0.0.2",
+            "in the file, way back: no route in rot to 10.0.0.2"
+        ),
+        (
+            "addr ddd@blau 10.0.0.1/24", "addr ddd@blau 10.0.1.1/24", "gruen", "10.0.1.1",
+            "in the file: ccc@gruen 10.0.0.2/24 (line 19) and ddd@blau 10.0.1.1/24 (line 20) are on one link but on different subnets"
+        ),
+    ])
+    func withoutExpectLinesTheFilesLinksAndRoutesAreTheIntent(
+        old: String, new: String, source: String, address: String, cause: String
+    ) async throws {
+        let scratch = LabScratch()
+        defer { scratch.teardown() }
+        let spec = try daisy(scratch, replacing: [(old, new)], adding: "")
+        let result = try await checked(spec)
+        #expect(!result.passed)
+        #expect(!result.fromExpectLines)
+        let cell = result.probes.first {
+            $0.source == scratch.name(source) && $0.address == IPAddress(address)
+        }
+        #expect(cell?.expected == true && cell?.fileAllows == false && cell?.actual == false)
+        #expect(cell?.cause == cause)
+    }
+
     @Test func expectLinesReplaceTheDerivedIntent() async throws {
         let scratch = LabScratch()
         defer { scratch.teardown() }
