@@ -265,6 +265,28 @@ struct LabExpectCheckTests {
         #expect(try FileSystem.readFile("/proc/sys/net/ipv4/ip_forward", limit: 16) == real)
     }
 
+    @Test func twoLabsForwardingOneHostAreRefusedAsOverlapping() throws {
+        try withLabScratch { scratch in
+            func lab(_ name: String) throws -> LabSpec {
+                try LabParser.parse(
+                    "netns n\nveth e@n f@host\nforward host\n", file: "lab-\(name).conf",
+                    renaming: LabRenaming(
+                        namespacePrefix: scratch.prefix + name + "-",
+                        hostNamespace: scratch.name("host")))
+            }
+            let first = try lab("one")
+            _ = try Lab.up(first)
+            let error = #expect(throws: LabError.self) { try Lab.up(try lab("two")) }
+            #expect(
+                error?.description.contains(
+                    "lab-two.conf:3: forward host is also lab \(scratch.prefix)one-one's (lab-one.conf:3): the labs overlap"
+                ) == true, "\(error?.description ?? "")")
+            #expect(!NetworkNamespace.exists(scratch.prefix + "two-n"))
+            #expect(try NetworkNamespace.forwarding(in: scratch.name("host")).ipv4)
+            _ = try Lab.down(first)
+        }
+    }
+
     @Test func forwardHostOfTheRealHostIsAStepButOnlyWhenTheFileSaysSo() throws {
         // Read only: status compares, it never applies.
         let with = try LabParser.parse("forward host\n", file: "lab-fh.conf")
