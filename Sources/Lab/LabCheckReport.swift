@@ -105,23 +105,7 @@ extension LabCheckResult {
     )
         -> String
     {
-        func string(_ text: String?) -> String {
-            guard let text else { return "null" }
-            var out = "\""
-            for scalar in text.unicodeScalars {
-                switch scalar {
-                case "\"": out += "\\\""
-                case "\\": out += "\\\\"
-                case "\n": out += "\\n"
-                case "\t": out += "\\t"
-                case _ where scalar.value < 0x20:
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                default: out.unicodeScalars.append(scalar)
-                }
-            }
-            return out + "\""
-        }
+        let string = Self.jsonString
         func bool(_ value: Bool?) -> String { value.map { $0 ? "true" : "false" } ?? "null" }
         let cells = probes.map { probe in
             let (kind, port): (String, String) =
@@ -146,5 +130,31 @@ extension LabCheckResult {
             + "\"cells\":[" + cells.joined(separator: ",") + "],"
             + "\"silent\":[" + silent.map { string(namespaceName($0)) }.joined(separator: ",")
             + "]}"
+    }
+
+    /// `check --json` when there is no matrix (the lab is not up): the same object with no
+    /// cells, `passed` false and the error.
+    public static func json(lab: String, file: String, error: String) -> String {
+        "{\"lab\":\(jsonString(lab)),\"file\":\(jsonString(file)),\"passed\":false,"
+            + "\"error\":\(jsonString(error)),\"cells\":[],\"silent\":[]}"
+    }
+
+    /// `text` as a JSON string (nil: `null`).
+    static func jsonString(_ text: String?) -> String {
+        guard let text else { return "null" }
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
     }
 }

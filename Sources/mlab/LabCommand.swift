@@ -133,7 +133,14 @@ struct LabCommand: ParsableCommand {
         func run() throws {
             let spec = try lab.load()
             let timeout = timeout
-            let result = try waitFor { try await Lab.check(spec, timeoutMilliseconds: timeout) }
+            let result: LabCheckResult
+            do {
+                result = try waitFor { try await Lab.check(spec, timeoutMilliseconds: timeout) }
+            } catch let error as LabError where json {
+                // A grader reads stdout: it gets an object there too (the error also on stderr).
+                print(LabCheckResult.json(lab: spec.name, file: spec.file, error: "\(error)"))
+                throw error
+            }
             if json {
                 print(
                     result.json(

@@ -345,6 +345,17 @@ struct LabCheckJSONTests {
                 checked.status == 0 && checked.output == "ok\n",
                 "\(checked.errors)\n\(json)\n\(errors)")
             #expect(try mlab(["lab", "down", "--quiet"] + lab).0 == 0)
+
+            // A lab that is down: still one object on stdout, with the error.
+            let (downStatus, downJSON, _) = try mlab(["lab", "check", "--json"] + lab)
+            #expect(downStatus == 1)
+            let down = try runToEnd(
+                "/usr/bin/python3",
+                [
+                    "-c",
+                    "import json,sys; d=json.load(sys.stdin); assert d['passed'] is False and d['cells'] == [] and 'is not up' in d['error'], d; print('ok')",
+                ], input: downJSON)
+            #expect(down.output == "ok\n", "\(down.errors)\n\(downJSON)")
         }
     }
 

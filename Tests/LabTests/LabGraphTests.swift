@@ -37,6 +37,15 @@ import Testing
         #expect(svg.contains("20.0.0.0/24 via 10.0.0.1"))
     }
 
+    @Test func aHostThatForwardsIsDrawnAsARouter() throws {
+        let text = "netns a\nnetns b\nveth x@a y@host\nveth z@host w@b\n"
+        let plain = LabGraph.render(try LabParser.parse(text, file: "t.conf"), as: .dot)
+        let routed = LabGraph.render(
+            try LabParser.parse(text + "forward host\n", file: "t.conf"), as: .dot)
+        #expect(!plain.contains("host (router)"))
+        #expect(routed.contains("host (router)"), "\(routed)")
+    }
+
     @Test(.requires(.rsvgConvert), arguments: labs)
     func theSVGRendersToAPictureOfSaneSize(lab: String) throws {
         let directory = NSTemporaryDirectory() + "lab-graph-\(getpid())-\(lab)"
