@@ -65,7 +65,7 @@ extension Lab {
         }
         return probes.map { probe in
             var probe = probe
-            guard !probe.matches || (probe.expected && probe.actual == false) else { return probe }
+            guard !probe.matches else { return probe }
             if probe.expected {
                 probe.cause =
                     model.fileCause(from: probe.source, to: probe.address)
@@ -77,6 +77,8 @@ extension Lab {
                 let names = ([probe.source] + path.forward.map(\.neighbour.interface.namespace))
                     .map(spec.renaming.fileName(ofNamespace:))
                 probe.cause = "the file lets it through: " + names.joined(separator: " -> ")
+            } else {
+                probe.cause = "the file gives no path: something outside the lab's objects does"
             }
             return probe
         }

@@ -389,7 +389,8 @@ private struct Parser {
             guard let namespace = namespace(target, line: line) else { return }
             if namespace == source {
                 return error(
-                    line, "expect \(words[1]) -> \(words[1]): a namespace is not probed from itself"
+                    line,
+                    "expect \(words[1]) \(words[2]) \(words[1]): a namespace is not probed from itself"
                 )
             }
             expectation = .namespace(namespace)

@@ -187,8 +187,8 @@ struct LabReachability {
             let declaration = spec.namespaces.first { $0.name == next && $0.line > 0 }
             failure =
                 "\(name(next)) does not forward (packets from \(name(namespace)) to \(destination) pass through it): "
-                + (declaration.map { "netns \(name(next)) forward on line \($0.line)" }
-                    ?? "forward \(name(next))")
+                + (declaration.map { "line \($0.line) should say \"netns \(name(next)) forward\"" }
+                    ?? "add \"forward \(name(next))\"")
             return nil
         }
         return walk(

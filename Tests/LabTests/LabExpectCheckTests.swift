@@ -54,7 +54,7 @@ struct LabExpectCheckTests {
         #expect(cell?.expected == true && cell?.actual == false && cell?.line == 25)
         #expect(
             cell?.cause
-                == "in the file: blau does not forward (packets from gruen to 20.0.0.2 pass through it): netns blau forward on line 15"
+                == "in the file: blau does not forward (packets from gruen to 20.0.0.2 pass through it): line 15 should say \"netns blau forward\""
         )
         let matrix = result.matrix(namespaceName: spec.renaming.fileName(ofNamespace:))
         #expect(
@@ -98,7 +98,7 @@ struct LabExpectCheckTests {
     @Test(arguments: [
         (
             "netns blau forward", "netns blau", "gruen", "20.0.0.2",
-            "in the file: blau does not forward (packets from gruen to 20.0.0.2 pass through it): netns blau forward on line 15"
+            "in the file: blau does not forward (packets from gruen to 20.0.0.2 pass through it): line 15 should say \"netns blau forward\""
         ),
         (
             "route rot 10.0.0.0/24 via 20.0.0.1", "", "gruen", "20.0.0.2",
@@ -260,7 +260,7 @@ struct LabExpectCheckTests {
         #expect(!failed.passed)
         #expect(
             failed.probes.first { $0.kind == .icmp }?.cause
-                == "in the file: host does not forward (packets from a to 10.6.0.2 pass through it): forward host"
+                == "in the file: host does not forward (packets from a to 10.6.0.2 pass through it): add \"forward host\""
         )
         #expect(try FileSystem.readFile("/proc/sys/net/ipv4/ip_forward", limit: 16) == real)
     }
