@@ -46,6 +46,25 @@ import Testing
         #expect(routed.contains("host (router)"), "\(routed)")
     }
 
+    @Test func expectLinesAreDrawnAsANoteInEveryFormat() throws {
+        let text =
+            try String(contentsOfFile: packageRoot + "/conf/lab-daisy.conf", encoding: .utf8)
+            + "expect gruen -> rot\nexpect gruen -/-> blau:25\nexpect rot -> 10.0.0.2:80\n"
+        let spec = try LabParser.parse(text, file: "lab-daisy.conf")
+        let lines = ["gruen -> rot (ping)", "gruen -/-> blau:25 (TCP)", "rot -> 10.0.0.2:80 (TCP)"]
+        #expect(LabTopology(spec).intent == lines)
+        let dot = LabGraph.render(spec, as: .dot)
+        #expect(dot.contains("intent [shape=note, label=\"expect gruen -> rot (ping)\\l"), "\(dot)")
+        let mermaid = LabGraph.render(spec, as: .mermaid)
+        #expect(
+            mermaid.contains(
+                "  intent[\"expect gruen -> rot (ping)<br>expect gruen -/-> blau:25 (TCP)"))
+        let svg = LabGraph.render(spec, as: .svg)
+        #expect(svg.contains(">expect gruen -/-&gt; blau:25 (TCP)</text>"), "\(svg)")
+        // The shipped daisy, without expect lines, is drawn as before (its golden file).
+        #expect(!LabGraph.render(try self.spec("daisy"), as: .dot).contains("intent"))
+    }
+
     @Test(.requires(.rsvgConvert), arguments: labs)
     func theSVGRendersToAPictureOfSaneSize(lab: String) throws {
         let directory = NSTemporaryDirectory() + "lab-graph-\(getpid())-\(lab)"
