@@ -359,6 +359,27 @@ struct LabCheckJSONTests {
         }
     }
 
+    @Test func linkSetNetnsHostMovesALinkIntoTheNamespaceMlabRunsIn() async throws {
+        let scratch = LabScratch()
+        defer { scratch.teardown() }
+        let spec = try scratch.load("daisy")
+        _ = try Lab.up(spec)
+        // mlab run inside the stand-in host: its "host" is that namespace, never the real one.
+        let host = scratch.name("host")
+        let (status, _, errors) = try mlab([
+            "netns", "exec", host, "--", mlabPath, "link", "set-netns", "-n",
+            scratch.name("blau"), "ddd", "host",
+        ])
+        #expect(status == 0, "\(errors)")
+        #expect(try iproute("-n", host, "link").contains(" ddd@"))
+        #expect(!(try iproute("-n", scratch.name("blau"), "link").contains(" ddd@")))
+        let result = try await Lab.check(spec, timeoutMilliseconds: 200)
+        #expect(
+            result.probes.contains { $0.cause == "ddd@blau is in host, not in blau" },
+            "\(result.matrix(namespaceName: spec.renaming.fileName(ofNamespace:)))")
+        _ = try Lab.down(spec)
+    }
+
     @Test func netnsForwardHostShowsTheHostsForwarding() throws {
         let (status, output, errors) = try mlab(["netns", "forward", "host"])
         #expect(status == 0, "\(errors)")
