@@ -380,6 +380,25 @@ struct LabCheckJSONTests {
         _ = try Lab.down(spec)
     }
 
+    @Test func netnsForwardHostSetsTheForwardingOfTheNamespaceMlabRunsIn() throws {
+        try withLabScratch { scratch in
+            let real = try FileSystem.readFile("/proc/sys/net/ipv4/ip_forward", limit: 16)
+            // mlab run inside a scratch namespace: its host is that namespace.
+            let host = scratch.name("host")
+            try NetworkNamespace.add(host)
+            for (value, expected) in [("on", true), ("off", false)] {
+                let (status, _, errors) = try mlab([
+                    "netns", "exec", host, "--", mlabPath, "netns", "forward", "host", value,
+                ])
+                #expect(status == 0, "\(errors)")
+                #expect(
+                    try NetworkNamespace.forwarding(in: host)
+                        == Forwarding(ipv4: expected, ipv6: expected))
+                #expect(try FileSystem.readFile("/proc/sys/net/ipv4/ip_forward", limit: 16) == real)
+            }
+        }
+    }
+
     @Test func netnsForwardHostShowsTheHostsForwarding() throws {
         let (status, output, errors) = try mlab(["netns", "forward", "host"])
         #expect(status == 0, "\(errors)")
