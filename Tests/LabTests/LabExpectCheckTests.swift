@@ -305,8 +305,9 @@ struct LabExpectCheckTests {
     }
 }
 
+/// The mlab command line: check --json for graders, and `host` in the low-level verbs.
 @Suite(.enabled(if: isRoot, "needs root"), .requires(.mlab, .python3))
-struct LabCheckJSONTests {
+struct MLabCheckJSONAndHostVerbTests {
     @Test func checkJSONParsesWithPythonAndCarriesEveryCell() throws {
         try withLabScratch { scratch in
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
