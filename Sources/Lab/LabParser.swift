@@ -373,7 +373,8 @@ private struct Parser {
         default:
             return error(
                 line,
-                "expected -> (must reach) or -/-> (must not reach), got \"\(words[2])\"")
+                "expected -> (must reach) or -/-> (must not reach), got \"\(words[2])\""
+                    + NearMiss.hint(for: words[2], among: ["->", "-/->"]))
         }
         if IPAddress(words[1]) != nil {
             return error(line, "the source of expect is a namespace, not an address: \(usage)")

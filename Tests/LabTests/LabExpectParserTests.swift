@@ -69,7 +69,11 @@ struct LabExpectParserTests {
     @Test func expectMistakesAreNamedWithTheirLine() {
         #expect(
             errors("expect gruen => rot\n") == [
-                "t.conf:12: expected -> (must reach) or -/-> (must not reach), got \"=>\""
+                "t.conf:12: expected -> (must reach) or -/-> (must not reach), got \"=>\" (did you mean ->?)"
+            ])
+        #expect(
+            errors("expect gruen -/> rot\n") == [
+                "t.conf:12: expected -> (must reach) or -/-> (must not reach), got \"-/>\" (did you mean -/-> or ->?)"
             ])
         #expect(
             errors("expect gruenn -> rot\n") == [
