@@ -65,6 +65,9 @@ public struct ExternalTool: Sendable, CustomStringConvertible {
 
     public static let mlab = built("mlab")
     public static let smtpd = built("smtpd")
+    public static let smtpctl = built("smtpctl")
+    /// util-linux's setpriv: runs smtpctl as another user with chosen groups.
+    public static let setpriv = debian("util-linux", "/usr/bin/setpriv", name: "setpriv")
 
     /// A product of this package: next to the test bundle (`swift build` builds both into
     /// the same folder), else in `.build/debug` of the checkout.
