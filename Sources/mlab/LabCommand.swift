@@ -100,7 +100,12 @@ struct LabCommand: ParsableCommand {
             let status = try Lab.status(spec)
             for item in status.items { print(item) }
             for extra in status.drift { print("drift    \(extra)") }
-            for server in status.servers { print(server.line(spec.renaming)) }
+            for server in status.servers {
+                print(server.line(spec.renaming))
+                if server.isRunning, let socket = server.controlSocket {
+                    print("         " + ControlSummary.queueLine(socket: socket))
+                }
+            }
             let missing = status.items.filter { $0.state != .present }.count
             if status.isUp {
                 print("lab \(spec.name): up")
