@@ -311,6 +311,52 @@ struct SmtpctlTests {
     }
 }
 
+extension SmtpctlTests {
+    @Test("a socket another server (one that takes no lock, as OpenSMTPD) listens on is left alone")
+    func foreignListenerIsNotReplaced() throws {
+        let directory = try directory("ctlforeign")
+        defer { directory.remove() }
+        let socket = directory.path + "/smtpd.sock"
+        let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        defer { Glibc.close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in socket.utf8.enumerated() { raw[index] = byte }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        try #require(bound == 0 && listen(fd, 4) == 0)
+
+        let server = try SmtpdProcess(
+            config: seedConfig(maildir: directory.path + "/Maildir"), directory: directory,
+            extraArguments: ["-s", socket], readyHost: nil)
+        defer { server.stop() }
+        #expect(server.wait(timeout: 10) == 1)
+        #expect(server.log.contains("control socket \(socket): another server is listening on it"))
+        #expect(access(socket, F_OK) == 0)
+    }
+
+    @Test("smtpd -n names a control group that does not exist with FILE:LINE")
+    func checkOnlyReportsAnUnknownControlGroup() throws {
+        let directory = try directory("ctlcheck")
+        defer { directory.remove() }
+        let config = try directory.write(
+            "smtpd.conf",
+            seedConfig(maildir: directory.path + "/Maildir", port: "2525")
+                + "\ncontrol group no-such-group-mlt\n")
+        let result = try runProgram(smtpdPath, ["-n", "-f", config])
+        #expect(result.status == 1)
+        #expect(
+            result.errorOutput.contains(
+                "\(config):3: control group no-such-group-mlt: no such group"),
+            "\(result.errorOutput)")
+    }
+}
+
 /// The queue verbs against an embedded server whose queue is a `MemoryQueue`: what smtpctl
 /// prints, and what the queue holds afterwards.
 @Suite(.enabled(if: isRoot, "needs root (the control socket admits root)"), .requires(.smtpctl))

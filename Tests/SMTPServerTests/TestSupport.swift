@@ -379,7 +379,10 @@ final class SmtpdProcess {
             _ = FileManager.default.createFile(atPath: logPath, contents: nil)
             process = Process()
             process.executableURL = URL(fileURLWithPath: smtpdPath)
-            process.arguments = ["-d", "-f", configPath] + extraArguments
+            // Its own control socket unless the test names one: never /var/run/smtpd.sock.
+            let control =
+                extraArguments.contains("-s") ? [] : ["-s", directory.path + "/smtpd-\(port).sock"]
+            process.arguments = ["-d", "-f", configPath] + extraArguments + control
             process.currentDirectoryURL = URL(fileURLWithPath: directory.path)
             let log = FileHandle(forWritingAtPath: logPath)
             process.standardOutput = log
