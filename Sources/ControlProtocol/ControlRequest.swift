@@ -57,7 +57,8 @@ public enum ControlRequest: Sendable, Equatable {
         case .resumeMTA: "resume mta"
         case .log(let verbose): verbose ? "log verbose" : "log brief"
         case .showFaults: "show faults"
-        case .loadFaults(let name, _): "load faults \(name)"
+        // A newline in the name would end the command line early.
+        case .loadFaults(let name, _): "load faults \(name.replacing("\n", with: "?"))"
         case .clearFaults: "clear faults"
         }
     }
