@@ -27,6 +27,7 @@ struct SMTPCtl: ParsableCommand {
             moved = [first]
             arguments.removeFirst()
         }
+        arguments = Abbreviations.expand(arguments)
         // encrypt talks to no smtpd: a socket given before it is ignored.
         if arguments.first != "encrypt" { arguments += moved }
         main(arguments)

@@ -92,6 +92,13 @@ struct SmtpctlTests {
                 result.output
                     == "command failed: no relay queue: this configuration has no relay action\n")
         }
+        // Words abbreviated to a unique prefix, as OpenSMTPD's smtpctl takes them.
+        let abbreviated = try smtpctl(["-s", socket, "sh", "st"])
+        #expect(abbreviated.status == 0 && abbreviated.output.contains("scheduler.delivery.ok=1\n"))
+        #expect(
+            try smtpctl(["-s", socket, "sc", "a"]).output.hasPrefix(
+                "command failed: no relay queue"))
+        #expect(try smtpctl(["-s", socket, "s", "queue"]).status != 0)  // show or schedule?
         // The option may come after the verb too; a bad id is refused before smtpd is asked.
         #expect(try smtpctl(["show", "stats", "-s", socket]).status == 0)
         let bad = try smtpctl(["-s", socket, "schedule", "12345"])
