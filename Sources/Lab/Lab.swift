@@ -248,6 +248,11 @@ public enum Lab {
         }
     }
 
+    /// The control socket `up` gives an smtpd of the lab (`smtpd -s`); nil for `run`.
+    public static func controlSocket(of server: LabServer, in spec: LabSpec) -> String? {
+        LabServerProcess.controlSocket(of: server, in: spec)
+    }
+
     static func items(_ spec: LabSpec, context: LabContext) throws(LabError) -> [LabItem] {
         do {
             return compare(spec, with: try LabObservation(spec, context: context))

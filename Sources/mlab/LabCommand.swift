@@ -11,6 +11,7 @@ struct LabCommand: ParsableCommand {
         discussion: "The lab file format is described in docs/LABS.md.",
         subcommands: [
             Up.self, Down.self, Status.self, Check.self, Graph.self, Shell.self, Bench.self,
+            LabSmtpctlCommand.self,
         ])
 
     /// The lab file and how to rename it (to run a lab twice side by side, or in tests).

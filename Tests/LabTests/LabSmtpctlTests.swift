@@ -68,6 +68,25 @@ struct LabSmtpctlTests {
                     }.count == 1, "\(text)")
             }
 
+            // mlab lab smtpctl finds the socket itself; two smtpds in gruen need --line.
+            let lines = lab.split(separator: "\n", omittingEmptySubsequences: false)
+            let secondLine = try #require(lines.firstIndex { $0 == "smtpd gruen two.conf" }) + 1
+            let (viaLabStatus, viaLab, viaLabErrors) = try mlab(
+                ["lab", "smtpctl"] + arguments + [
+                    "gruen", "--line", "\(secondLine)", "show", "stats",
+                ])
+            #expect(viaLabStatus == 0, "\(viaLabErrors)")
+            #expect(viaLab.contains("control.session=1"))
+            let secondLog = try String(contentsOfFile: logs[1], encoding: .utf8)
+            #expect(secondLog.components(separatedBy: "command=\"show stats\"").count == 3)
+            let (ambiguous, _, ambiguousErrors) = try mlab(
+                ["lab", "smtpctl"] + arguments + ["gruen", "show", "stats"])
+            #expect(ambiguous != 0)
+            #expect(ambiguousErrors.contains("2 smtpds in gruen: name one with --line"))
+            let (missing, _, missingErrors) = try mlab(
+                ["lab", "smtpctl"] + arguments + ["host", "show", "stats"])
+            #expect(missing != 0 && missingErrors.contains("no smtpd in host"), "\(missingErrors)")
+
             let (downStatus, _, _) = try mlab(["lab", "down", "--quiet"] + arguments)
             #expect(downStatus == 0)
             for socket in sockets { #expect(access(socket, F_OK) != 0) }
