@@ -7,6 +7,7 @@ enum Abbreviations {
     static let verbs: [(verb: String, words: [String])] = [
         ("show", ["queue", "stats", "faults"]), ("schedule", ["all"]), ("remove", ["all"]),
         ("pause", ["mta"]), ("resume", ["mta"]), ("log", ["verbose", "brief"]),
+        ("trace", ["smtp"]), ("untrace", ["smtp"]),
         ("load", ["faults"]), ("clear", ["faults"]), ("encrypt", []),
     ]
 

@@ -7,7 +7,8 @@ import Testing
     static let requests: [ControlRequest] = [
         .showQueue, .showStats, .schedule(.all), .schedule(.message(0x1a2b_3c4d)),
         .schedule(.envelope(0x1a2b_3c4d_0000_0001)), .remove(.all), .remove(.message(7)),
-        .pauseMTA, .resumeMTA, .log(verbose: true), .log(verbose: false), .showFaults,
+        .pauseMTA, .resumeMTA, .log(verbose: true), .log(verbose: false), .traceSMTP(true),
+        .traceSMTP(false), .showFaults,
         .clearFaults,
         .loadFaults(
             name: "/tmp/f aults.conf",

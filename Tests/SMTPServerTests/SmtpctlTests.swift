@@ -212,6 +212,35 @@ struct SmtpctlTests {
         #expect(count("debug: smtp: session", in: server.log) == 2)
     }
 
+    @Test("trace smtp traces the dialogue of the sessions that begin afterwards; untrace stops it")
+    func traceSMTPAtRunTime() throws {
+        let directory = try directory("ctltrace")
+        defer { directory.remove() }
+        let socket = directory.path + "/smtpd.sock"
+        let server = try smtpd(directory, socket: socket)
+        defer { server.stop() }
+        func session(_ helo: String) throws {
+            let client = try LineClient(port: server.port)
+            _ = try client.readReply()
+            _ = try client.command("HELO \(helo)")
+            _ = try client.command("QUIT")
+        }
+        let sessionsBefore = count("smtp disconnected", in: server.log)
+        try session("before")
+        #expect(try smtpctl(["-s", socket, "trace", "smtp"]).output == "command succeeded\n")
+        try session("during")
+        #expect(server.waitForLog("<<< HELO during"))
+        #expect(try smtpctl(["-s", socket, "untrace", "smtp"]).status == 0)
+        try session("after")
+        let deadline = Date().addingTimeInterval(5)
+        while count("smtp disconnected", in: server.log) < sessionsBefore + 3 && Date() < deadline {
+            usleep(10_000)
+        }
+        #expect(count("smtp disconnected", in: server.log) == sessionsBefore + 3)
+        #expect(!server.log.contains("<<< HELO before"))
+        #expect(!server.log.contains("<<< HELO after"))
+    }
+
     @Test(
         "load faults takes effect for the next session; a running one keeps its rules; errors are FILE:LINE"
     )
