@@ -19,10 +19,17 @@ let package = Package(
         .library(name: "Namespaces", targets: ["Namespaces"]),
         .library(name: "Netlink", targets: ["Netlink"]),
         .library(name: "SMTPClient", targets: ["SMTPClient"]),
+        .library(name: "DNSMessage", targets: ["DNSMessage"]),
+        .library(name: "DNSClient", targets: ["DNSClient"]),
+        .library(name: "DHCP", targets: ["DHCP"]),
+        .library(name: "DHCPClient", targets: ["DHCPClient"]),
+        .library(name: "MailQueue", targets: ["MailQueue"]),
         .executable(name: "smtpd", targets: ["smtpd"]),
         .executable(name: "mlab", targets: ["mlab"]),
         .executable(name: "smtpctl", targets: ["smtpctl"]),
         .library(name: "ControlClient", targets: ["ControlClient"]),
+        // The power-cut test's LD_PRELOAD shim (docs/DURABILITY.md); not for users.
+        .library(name: "PowerCutSyncfs", type: .dynamic, targets: ["PowerCutSyncfs"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
@@ -48,6 +55,7 @@ let package = Package(
             name: "SMTPConfig", dependencies: ["LinuxSystem", "SMTPProtocol"],
             swiftSettings: strict),
         .target(name: "MailMessage", swiftSettings: strict),
+        .target(name: "DHCP", swiftSettings: strict),
         // smtpctl's requests and responses on the control socket, and OpenSMTPD's listings.
         .target(name: "ControlProtocol", swiftSettings: strict),
 
@@ -62,11 +70,15 @@ let package = Package(
             name: "MaildirInspection",
             dependencies: ["MaildirDelivery", "MailMessage", "LinuxSystem"],
             swiftSettings: strict),
+        // The relay queue: spool, scheduler, the client side of SMTP to next hops, bounces.
+        .target(
+            name: "MailQueue", dependencies: ["LinuxSystem", "SMTPProtocol", "SMTPClient"],
+            swiftSettings: strict),
         .target(
             name: "SMTPServer",
             dependencies: [
                 "Reactor", "SMTPProtocol", "SMTPConfig", "MaildirDelivery", "LinuxSystem",
-                "CSystem", "ControlProtocol",
+                "CSystem", "MailQueue", "ControlProtocol",
             ],
             swiftSettings: strict),
         // The client side of the control socket (smtpctl, mlab).
@@ -83,23 +95,36 @@ let package = Package(
             name: "Netlink", dependencies: ["CMNL", "CSystem", "LinuxSystem", "Namespaces"],
             swiftSettings: strict),
         .target(
-            name: "Lab", dependencies: ["Netlink", "Namespaces", "LinuxSystem"],
+            name: "DHCPClient", dependencies: ["DHCP", "Netlink", "Namespaces", "LinuxSystem"],
+            swiftSettings: strict),
+        .target(
+            name: "Lab",
+            dependencies: ["Netlink", "Namespaces", "LinuxSystem", "DHCP", "DHCPClient"],
             swiftSettings: strict),
         .target(
             name: "SMTPClient",
             dependencies: ["CSystem", "LinuxSystem", "Namespaces", "SMTPProtocol"],
             swiftSettings: strict),
+        // DNS: the pure message codec, and the stub resolver (resolv.conf, UDP/TCP, MX for
+        // mail) on top of it.
+        .target(name: "DNSMessage", swiftSettings: strict),
+        .target(
+            name: "DNSClient", dependencies: ["DNSMessage", "LinuxSystem", "Namespaces"],
+            swiftSettings: strict),
 
         // Thin command-line front ends.
         .executableTarget(
             name: "smtpd",
-            dependencies: ["SMTPServer", "SMTPConfig", "Namespaces", "LinuxSystem"],
+            dependencies: [
+                "SMTPServer", "SMTPConfig", "Namespaces", "LinuxSystem", "MailQueue", "DNSClient",
+            ],
             swiftSettings: strict),
         .executableTarget(
             name: "mlab",
             dependencies: [
                 "Lab", "Netlink", "Namespaces", "SMTPClient", "MaildirDelivery",
-                "MaildirInspection", "LinuxSystem", "ControlClient", "ControlProtocol",
+                "MaildirInspection", "LinuxSystem", "DNSClient", "DNSMessage", "DHCP",
+                "DHCPClient", "ControlClient", "ControlProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -117,6 +142,7 @@ let package = Package(
         .testTarget(
             name: "SMTPProtocolTests", dependencies: ["SMTPProtocol", "MailLabTestSupport"]),
         .testTarget(name: "SMTPConfigTests", dependencies: ["SMTPConfig"]),
+        .testTarget(name: "DHCPTests", dependencies: ["DHCP"]),
         .testTarget(
             name: "ReactorTests",
             dependencies: ["Reactor", "CSystem", "LinuxSystem", "MailLabTestSupport"]),
@@ -152,13 +178,51 @@ let package = Package(
             name: "LabTests",
             dependencies: [
                 "Lab", "Netlink", "Namespaces", "LinuxSystem", "NamespaceTestSupport",
-                "MailLabTestSupport",
+                "MailLabTestSupport", "DHCP", "DHCPClient",
             ]),
+        // The power-cut test's tools (docs/DURABILITY.md): a FUSE file system that forgets
+        // everything not flushed on "power off", and the shim that lets it see syncfs.
+        .systemLibrary(
+            name: "CFuse3", path: "Tests/PowerCut/CFuse3", pkgConfig: "fuse3",
+            providers: [.apt(["libfuse3-dev"])]),
+        .executableTarget(
+            name: "powercut-fs", dependencies: ["CFuse3"], path: "Tests/PowerCut/PowerCutFS"),
+        .target(name: "PowerCutSyncfs", path: "Tests/PowerCut/PowerCutSyncfs"),
+        .testTarget(
+            name: "MailQueueTests",
+            dependencies: ["MailQueue", "SMTPProtocol", "SMTPClient", "LinuxSystem"]),
         .testTarget(
             name: "SMTPClientTests",
             dependencies: [
                 "SMTPClient", "Reactor", "Netlink", "Namespaces", "LinuxSystem",
                 "MailLabTestSupport",
             ]),
+        .testTarget(name: "DNSMessageTests", dependencies: ["DNSMessage"]),
+        .testTarget(
+            name: "DNSClientTests",
+            dependencies: [
+                "DNSClient", "DNSMessage", "Lab", "Netlink", "Namespaces", "LinuxSystem",
+                "NamespaceTestSupport", "MailLabTestSupport",
+            ]),
     ]
 )
+
+// libFuzzer targets (docs/FUZZING.md), only for `make fuzz` (MAILLAB_FUZZ set): built with
+// `-sanitize=fuzzer,address -enable-testing` (the address parser is internal), each an
+// executable whose main is libFuzzer's.
+if Context.environment["MAILLAB_FUZZ"] != nil {
+    let fuzzTargets: [(name: String, dependency: String)] = [
+        ("FuzzSession", "SMTPProtocol"), ("FuzzAddress", "SMTPProtocol"),
+        ("FuzzConfig", "SMTPConfig"), ("FuzzLab", "Lab"), ("FuzzChat", "SMTPClient"),
+        ("FuzzMIME", "MailMessage"),
+    ]
+    package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/FuzzSupport"))
+    for target in fuzzTargets {
+        package.targets.append(
+            .executableTarget(
+                name: target.name,
+                dependencies: [.byName(name: target.dependency), "FuzzSupport"],
+                path: "Fuzz/\(target.name)",
+                swiftSettings: strict + [.unsafeFlags(["-parse-as-library"])]))
+    }
+}

@@ -18,9 +18,18 @@ public struct PKIDeclaration: Sendable, Hashable {
     }
 }
 
-/// Queue settings: parsed so that real configurations load; MailLab delivers at once and
-/// keeps no queue, so the server ignores them.
+/// Queue settings. `ttl` and MailLab's `directory` and `retry` are used by the relay queue;
+/// compression, encryption and bounce warnings are parsed so that real configurations load,
+/// and ignored.
 public struct QueueSettings: Sendable, Hashable {
+    /// MailLab `queue directory "PATH"`: where relayed messages wait (OpenSMTPD's is fixed at
+    /// build time; a lab runs several smtpd on one host, each needs its own). nil: the
+    /// default, `/var/spool/maillab`.
+    public var directory: String?
+    /// MailLab `queue retry MIN [MAX]`: seconds before the first retry of a deferred
+    /// recipient, doubled per attempt up to `retryMax`.
+    public var retryMin = 60
+    public var retryMax = 3_600
     public var compression = false
     public var encryption = false
     public var encryptionKey: String?

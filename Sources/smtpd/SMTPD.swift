@@ -74,6 +74,8 @@ enum SMTPD {
             }
         }
         options.log = arguments.foreground ? .standardError : .syslog
+        options.mailExchangers = MailExchangerResolution(
+            namespace: arguments.namespace, log: options.log)
 
         // Signals are taken by sigwait on this thread; block them before any thread starts.
         signal(SIGPIPE, SIG_IGN)

@@ -188,12 +188,12 @@ struct SmtpctlTests {
         func waitForSessions(_ n: Int) -> Bool {
             let deadline = Date().addingTimeInterval(5)
             while Date() < deadline {
-                if count("smtp disconnected", in: server.log) >= n { return true }
+                if count("smtp disconnected reason=quit", in: server.log) >= n { return true }
                 usleep(10_000)
             }
             return false
         }
-        let before = count("smtp disconnected", in: server.log)
+        let before = count("smtp disconnected reason=quit", in: server.log)
         try session()
         #expect(waitForSessions(before + 1))
         #expect(count("debug: smtp: session", in: server.log) == 0)
@@ -225,7 +225,7 @@ struct SmtpctlTests {
             _ = try client.command("HELO \(helo)")
             _ = try client.command("QUIT")
         }
-        let sessionsBefore = count("smtp disconnected", in: server.log)
+        let sessionsBefore = count("smtp disconnected reason=quit", in: server.log)
         try session("before")
         #expect(try smtpctl(["-s", socket, "trace", "smtp"]).output == "command succeeded\n")
         try session("during")
@@ -233,10 +233,12 @@ struct SmtpctlTests {
         #expect(try smtpctl(["-s", socket, "untrace", "smtp"]).status == 0)
         try session("after")
         let deadline = Date().addingTimeInterval(5)
-        while count("smtp disconnected", in: server.log) < sessionsBefore + 3 && Date() < deadline {
+        while count("smtp disconnected reason=quit", in: server.log) < sessionsBefore + 3
+            && Date() < deadline
+        {
             usleep(10_000)
         }
-        #expect(count("smtp disconnected", in: server.log) == sessionsBefore + 3)
+        #expect(count("smtp disconnected reason=quit", in: server.log) == sessionsBefore + 3)
         #expect(!server.log.contains("<<< HELO before"))
         #expect(!server.log.contains("<<< HELO after"))
     }
@@ -390,6 +392,83 @@ extension SmtpctlTests {
             result.errorOutput.contains(
                 "\(config):3: control group no-such-group-mlt: no such group"),
             "\(result.errorOutput)")
+    }
+}
+
+/// The queue verbs against smtpd's own relay queue: a message for a next hop that is down
+/// waits in the spool, and smtpctl lists, schedules, pauses and removes it.
+@Suite(
+    .enabled(if: isRoot, "needs root (the control socket admits root)"),
+    .requires(.smtpd, .smtpctl))
+struct SmtpctlRelayQueueTests {
+    @Test(
+        "show queue lists a waiting relay envelope; schedule, pause, resume and remove act on smtpd's queue"
+    )
+    func verbsAgainstTheRelayQueue() throws {
+        let directory = try TempDir("ctlrelay")
+        defer { directory.remove() }
+        let socket = directory.path + "/smtpd.sock"
+        let down = try freePort()  // nothing listens there: every attempt is refused
+        let server = try SmtpdProcess(
+            config: """
+                queue directory "\(directory.path)/spool"
+                queue retry 10m 20m
+                listen on 127.0.0.1 port @PORT@ hostname relay.test
+                action "out" relay host "smtp://127.0.0.1:\(down)"
+                match from any for domain "away.test" action "out"
+
+                """, directory: directory, extraArguments: ["-s", socket])
+        defer { server.stop() }
+        func run(_ arguments: String...) throws -> ProgramResult {
+            try runProgram(ExternalTool.smtpctl.path, ["-s", socket] + arguments)
+        }
+
+        let client = try LineClient(port: server.port)
+        _ = try client.readReply()
+        _ = try client.command("HELO x")
+        _ = try client.command("MAIL FROM:<alice@here.test>")
+        #expect(try client.command("RCPT TO:<bob@away.test>").hasPrefix("250 "))
+        #expect(try client.command("RCPT TO:<carol@away.test>").hasPrefix("250 "))
+        _ = try client.command("DATA")
+        #expect(try client.command("Subject: queued\r\n\r\nwaiting\r\n.").hasPrefix("250 "))
+
+        // The first attempt fails at once (connection refused); then both wait 10 minutes.
+        var lines: [String] = []
+        let deadline = Date().addingTimeInterval(10)
+        repeat {
+            lines = try run("show", "queue").output.split(separator: "\n").map(String.init)
+            if lines.count == 2
+                && lines.allSatisfy({
+                    $0.contains("|pending|") && $0.split(separator: "|").last?.isEmpty == false
+                })
+            {
+                break
+            }
+            usleep(50_000)
+        } while Date() < deadline
+        #expect(lines.count == 2, "\(lines)\n\(server.log)")
+        let fields = lines.first?.split(separator: "|", omittingEmptySubsequences: false) ?? []
+        // Thirteen fields, RUNSTATE itself being two (`pending|SECONDS`).
+        #expect(fields.count == 14, "\(lines)")
+        if fields.count == 14 {
+            #expect(fields[0].count == 16 && fields[0].allSatisfy(\.isHexDigit))
+            #expect(Array(fields[1...4]) == ["?", "mta", "", "alice@here.test"])
+            #expect(fields[5] == "bob@away.test" || fields[5] == "carol@away.test")
+            #expect(fields[6] == fields[5])
+            #expect(fields[10] == "1")  // one attempt so far
+            #expect(fields[11] == "pending")
+            #expect((0...600).contains(Int(fields[12]) ?? -1), "\(fields[12])")
+            #expect(!fields[13].isEmpty)  // why the attempt failed
+        }
+        let messageID = String(fields.first?.prefix(8) ?? "")
+
+        #expect(try run("pause", "mta").output == "command succeeded\n")
+        #expect(try run("pause", "mta").output == "command failed: mta is already paused\n")
+        #expect(try run("schedule", messageID).output == "2 envelopes scheduled\n")
+        #expect(try run("resume", "mta").output == "command succeeded\n")
+        #expect(try run("show", "stats").output.contains("uptime="))
+        #expect(try run("remove", "all").output == "2 envelopes removed\n")
+        #expect(try run("show", "queue").output == "")
     }
 }
 
