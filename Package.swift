@@ -125,7 +125,7 @@ let package = Package(
             dependencies: [
                 "Lab", "Netlink", "Namespaces", "SMTPClient", "MaildirDelivery",
                 "MaildirInspection", "LinuxSystem", "DNSClient", "DNSMessage", "DHCP",
-                "DHCPClient",
+                "DHCPClient", "ControlClient", "ControlProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),

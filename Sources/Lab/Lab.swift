@@ -343,11 +343,17 @@ public enum Lab {
                     let record = records.first { $0.line == server.line }
                     return LabServerStatus(
                         server: server, record: record,
-                        isRunning: record.map(LabServerProcess.isRunning) ?? false)
+                        isRunning: record.map(LabServerProcess.isRunning) ?? false,
+                        controlSocket: LabServerProcess.controlSocket(of: server, in: spec))
                 })
         } catch {
             throw LabError(location: spec.file, message: "\(error)")
         }
+    }
+
+    /// The control socket `up` gives an smtpd of the lab (`smtpd -s`); nil for `run`.
+    public static func controlSocket(of server: LabServer, in spec: LabSpec) -> String? {
+        LabServerProcess.controlSocket(of: server, in: spec)
     }
 
     static func items(_ spec: LabSpec, context: LabContext) throws(LabError) -> [LabItem] {
@@ -402,6 +408,8 @@ public struct LabServerStatus: Sendable {
     /// What the last `up` recorded (nil: never started, or the lab is down).
     public var record: LabServerRecord?
     public var isRunning: Bool
+    /// An smtpd's control socket (`smtpctl -s PATH`); nil for `run`.
+    public var controlSocket: String? = nil
 
     /// `running  smtpd gruen conf/smtpd.conf (pid 42, log /run/mlab/labs/seed/…)`.
     public func line(_ renaming: LabRenaming) -> String {

@@ -454,7 +454,7 @@ public final class MailServer: Sendable {
         var configuration = SessionConfiguration(
             serverName: plan.serverName, listenerIsLocal: plan.isLocal)
         configuration.limits = limits
-        configuration.traceEnabled = options.trace
+        configuration.traceEnabled = core.trace
         plan.tls?.apply(to: &configuration)
         plan.auth?.apply(to: &configuration)
         configuration.smtputf8 = plan.smtputf8

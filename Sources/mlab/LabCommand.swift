@@ -11,6 +11,7 @@ struct LabCommand: ParsableCommand {
         discussion: "The lab file format is described in docs/LABS.md.",
         subcommands: [
             Up.self, Down.self, Status.self, Check.self, Graph.self, Shell.self, Bench.self,
+            LabSmtpctlCommand.self,
         ])
 
     /// The lab file and how to rename it (to run a lab twice side by side, or in tests).
@@ -118,7 +119,12 @@ struct LabCommand: ParsableCommand {
             for item in status.items { print(item) }
             for extra in status.drift { print("drift    \(extra)") }
             for lease in status.leases { print(lease.line(spec.renaming)) }
-            for server in status.servers { print(server.line(spec.renaming)) }
+            for server in status.servers {
+                print(server.line(spec.renaming))
+                if server.isRunning, let socket = server.controlSocket {
+                    print("         " + ControlSummary.queueLine(socket: socket))
+                }
+            }
             let missing = status.items.filter { $0.state != .present }.count
             if status.isUp {
                 print("lab \(spec.name): up")

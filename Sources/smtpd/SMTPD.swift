@@ -55,9 +55,11 @@ enum SMTPD {
         options.verbose = arguments.verbose
         options.recordsMessages = false
         if arguments.checkOnly {
-            let problems = MailServer.validate(configuration, options: options)
+            let problems =
+                MailServer.validate(configuration, options: options).map(\.description)
+                + ControlStart.problems(configuration)
             guard problems.isEmpty else {
-                for problem in problems { printError(problem.description) }
+                for problem in problems { printError(problem) }
                 exit(1)
             }
             printError("configuration OK")

@@ -66,6 +66,9 @@ public struct ExternalTool: Sendable, CustomStringConvertible {
 
     public static let mlab = built("mlab")
     public static let smtpd = built("smtpd")
+    public static let smtpctl = built("smtpctl")
+    /// util-linux's setpriv: runs smtpctl as another user with chosen groups.
+    public static let setpriv = debian("util-linux", "/usr/bin/setpriv", name: "setpriv")
     /// The power-cut file system and its syncfs shim (docs/DURABILITY.md): FUSE needs
     /// /dev/fuse and root.
     public static let powercutFS = ExternalTool(
