@@ -123,7 +123,8 @@ struct LabUplinkParserTests {
             errors("uplink br0@sw\n") == [
                 "t.conf:8: usage: uplink BRIDGE@NS PORT IF@NS, or uplink BRIDGE@NS nic NAME"
             ])
-        #expect(errors("addr c@g dhcp\n") == ["t.conf:8: unknown interface c@g (did you mean b@g?)"])
+        #expect(
+            errors("addr c@g dhcp\n") == ["t.conf:8: unknown interface c@g (did you mean b@g?)"])
         #expect(
             errors("addr a@sw dhcp\n") == [
                 "t.conf:8: a@sw is a bridge port: put the address on the bridge"
