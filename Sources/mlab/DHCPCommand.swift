@@ -59,6 +59,9 @@ struct DHCPCommand: ParsableCommand, PrivilegedVerb {
                 interface: interface, namespace: netns.namespace, hostName: hostname,
                 timeout: timeout)
             applied = try DHCPClient.apply(lease, interface: interface, namespace: netns.namespace)
+        } catch .netlink(_, let error) {
+            // A missing interface is told in mlab's words, with where it is instead.
+            throw error
         } catch {
             throw VerbError(description: "mlab \(error)")
         }
@@ -78,6 +81,8 @@ struct DHCPCommand: ParsableCommand, PrivilegedVerb {
             try DHCPClient.release(
                 held.lease, applied: held.applied, interface: interface,
                 namespace: netns.namespace)
+        } catch .netlink(_, let error) {
+            throw error
         } catch {
             throw VerbError(description: "mlab \(error)")
         }

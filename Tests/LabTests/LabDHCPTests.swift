@@ -151,6 +151,10 @@ struct LabDHCPTests {
             let status = try Lab.status(spec)
             #expect(status.isUp, "\(status.drift) \(status.leases.map { $0.line(spec.renaming) })")
             #expect(status.drift.isEmpty)
+            // A second up keeps the leases it holds.
+            let again = try Lab.up(spec)
+            #expect(again.isUnchanged)
+            #expect(try address(in: gruen, of: "bbb") == gruenAddress)
 
             // down releases each lease while dnsmasq still runs: dnsmasq drops it at once.
             var releasedSeen: [String] = []
@@ -264,6 +268,32 @@ struct LabDHCPTests {
             }
             #expect(scratch.leftovers().isEmpty)
             #expect(scratch.stateFiles().isEmpty)
+        }
+    }
+
+    @Test func mlabDhcpWithoutAServerSaysWhatItSentAndChangesNothing() throws {
+        try withLabScratch { scratch in
+            let spec = try uplinkLab(scratch) {
+                $0.replacingOccurrences(of: "upstream wan@lan", with: "# upstream wan@lan")
+                    .replacingOccurrences(of: "addr bbb@gruen dhcp\n", with: "")
+                    .replacingOccurrences(of: "addr yyy@blau dhcp\n", with: "")
+                    .replacingOccurrences(of: "smtpd gruen smtpd.conf\n", with: "")
+            }
+            _ = try Lab.up(spec)
+            let blau = scratch.name("blau")
+            let (status, _, errors) = try mlab(["dhcp", "--timeout", "1.5", "-n", blau, "yyy"])
+            #expect(status == 1)
+            #expect(
+                errors
+                    == "Error: mlab dhcp on yyy@\(blau): no lease after 1.5 s (sent 2 DHCPDISCOVER; is a DHCP server on this network?)\n"
+            )
+            #expect(try address(in: blau, of: "yyy") == nil)
+            let (released, _, nothing) = try mlab(["dhcp", "-n", blau, "yyy", "--release"])
+            #expect(released == 1 && nothing.contains("no lease held"), "\(nothing)")
+            let (missing, _, noSuch) = try mlab(["dhcp", "-n", blau, "yyz"])
+            #expect(missing == 1)
+            #expect(noSuch.contains("no interface \"yyz\" in namespace \(blau)"), "\(noSuch)")
+            _ = try Lab.down(spec)
         }
     }
 }

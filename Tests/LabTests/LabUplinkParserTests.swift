@@ -151,4 +151,20 @@ struct LabUplinkParserTests {
         #expect(throws: LabError.self) { _ = try Lab.up(spec, allowNICs: ["eth0"]) }
         #expect(!NetworkNamespace.exists("mltnic-sw"))
     }
+
+    @Test func leasesSurviveTheStateFile() throws {
+        let text = """
+            lab p-uplink
+            file conf/lab-uplink.conf
+            lease 25 bbb p-gruen 192.168.178.150/24 192.168.178.1 192.168.178.1 02:aa:bb:cc:dd:ee 3600 192.168.178.150/24 192.168.178.1
+
+            """
+        let state = try #require(LabState(text: text))
+        #expect(state.leases.count == 1)
+        #expect(state.leases.first?.interface == LabInterface(name: "bbb", namespace: "p-gruen"))
+        #expect(state.leases.first?.lease.address.description == "192.168.178.150")
+        #expect(state.leases.first?.applied.router == IPAddress("192.168.178.1"))
+        #expect(state.text == text)
+        #expect(LabState(text: text.replacingOccurrences(of: "/24 192", with: "/99 192")) == nil)
+    }
 }
