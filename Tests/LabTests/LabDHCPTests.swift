@@ -3,6 +3,7 @@ import Glibc
 import Lab
 import LinuxSystem
 import MailLabTestSupport
+import Netlink
 import NamespaceTestSupport
 import Namespaces
 import Testing
@@ -295,5 +296,26 @@ struct LabDHCPTests {
             #expect(noSuch.contains("no interface \"yyz\" in namespace \(blau)"), "\(noSuch)")
             _ = try Lab.down(spec)
         }
+    }
+
+    @Test func checkProbesTheLeasedAddressesFromTheOutsideNetwork() async throws {
+        let scratch = LabScratch()
+        defer { scratch.teardown() }
+        let spec = try uplinkLab(scratch) {
+            $0.replacingOccurrences(of: "smtpd gruen smtpd.conf\n", with: "")
+        }
+        let report = try Lab.up(spec)
+        let gruen = try #require(
+            report.leases.first { $0.interface.namespace == scratch.name("gruen") })
+        let result = try await Lab.check(spec)
+        #expect(result.passed, "\(result.matrix())")
+        #expect(
+            result.probes.contains {
+                $0.source == scratch.name("lan")
+                    && $0.address == IPAddress.v4(gruen.lease.address.value) && $0.expected
+                    && $0.actual == true
+            })
+        _ = try Lab.down(spec)
+        #expect(scratch.leftovers().isEmpty)
     }
 }
