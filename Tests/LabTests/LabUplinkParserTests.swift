@@ -1,4 +1,6 @@
+import DHCPClient
 import Lab
+import LinuxSystem
 import Namespaces
 import Netlink
 import Testing
@@ -166,5 +168,19 @@ struct LabUplinkParserTests {
         #expect(state.leases.first?.applied.router == IPAddress("192.168.178.1"))
         #expect(state.text == text)
         #expect(LabState(text: text.replacingOccurrences(of: "/24 192", with: "/99 192")) == nil)
+    }
+
+    @Test func aRealNICIsToldFromVirtualLinksBySysfs() throws {
+        let sysfs = try FileSystem.makeTemporaryDirectory(prefix: "mlt-sysfs")
+        defer { FileSystem.removeTree(sysfs) }
+        for path in ["/class", "/class/net", "/class/net/enp5s0", "/class/net/veth0"] {
+            try FileSystem.mkdir(sysfs + path, mode: 0o755)
+        }
+        try FileSystem.mkdir(sysfs + "/class/net/enp5s0/device", mode: 0o755)
+        #expect(DHCPClient.isRealNIC("enp5s0", sysfs: sysfs))
+        #expect(!DHCPClient.isRealNIC("veth0", sysfs: sysfs))
+        #expect(!DHCPClient.isRealNIC("nothere", sysfs: sysfs))
+        #expect(!DHCPClient.isRealNIC("../enp5s0", sysfs: sysfs + "/class"))
+        #expect(!DHCPClient.isRealNIC("lo"))
     }
 }
