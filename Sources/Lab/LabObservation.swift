@@ -179,6 +179,22 @@ func compare(_ spec: LabSpec, with actual: LabObservation) -> [LabItem] {
         }
         add(.addRoute(route), route.line, present ? .present : .missing)
     }
+    for resolver in spec.resolvers {
+        let wanted = LabResolver.contents(
+            nameservers: resolver.nameservers, search: resolver.search)
+        let state: LabItem.State
+        switch LabResolver.current(resolver.namespace) {
+        case nil: state = .missing
+        case wanted: state = .present
+        default:
+            state = .conflict(
+                "\(LabResolver.path(of: resolver.namespace)) exists with other contents")
+        }
+        add(
+            .writeResolvConf(
+                namespace: resolver.namespace, nameservers: resolver.nameservers,
+                search: resolver.search), resolver.line, state)
+    }
     return items
 }
 

@@ -141,18 +141,19 @@ private struct Parser {
         case "route": route(words, line: line)
         case "smtpd": smtpd(words, line: line)
         case "run": run(words, line: line)
+        case "resolv": resolv(words, line: line)
         case "upstream": upstream(words, line: line)
         case "uplink": uplink(words, line: line)
         default:
             let known = [
-                "lab", "netns", "veth", "bridge", "addr", "route", "smtpd", "run", "upstream",
-                "uplink",
+                "lab", "netns", "veth", "bridge", "addr", "route", "smtpd", "run", "resolv",
+                "upstream", "uplink",
             ]
             let hint = NearMiss.hint(for: words[0], among: known)
             error(
                 line,
                 hint.isEmpty
-                    ? "unknown statement \"\(words[0])\" (expected lab, netns, veth, bridge, uplink, addr, route, upstream, smtpd or run)"
+                    ? "unknown statement \"\(words[0])\" (expected lab, netns, veth, bridge, uplink, addr, route, upstream, resolv, smtpd or run)"
                     : "unknown statement \"\(words[0])\"\(hint)"
             )
         }
@@ -341,6 +342,47 @@ private struct Parser {
             LabServer(namespace: namespace, kind: .run(Array(words[3...])), line: line))
     }
 
+    /// `resolv NS nameserver ADDR [nameserver ADDR …] [search DOMAIN …]`.
+    mutating func resolv(_ words: [String], line: Int) {
+        let usage = "usage: resolv NS nameserver ADDRESS [nameserver ADDRESS …] [search DOMAIN …]"
+        guard words.count >= 4 else { return error(line, usage) }
+        if words[1] == "host" {
+            return error(
+                line,
+                "resolv host: the host's /etc/resolv.conf is not the lab's to write (name a namespace of the lab)"
+            )
+        }
+        guard let namespace = namespace(words[1], line: line), let namespace else { return }
+        var nameservers: [IPAddress] = []
+        var search: [String] = []
+        var index = 2
+        while index < words.count {
+            switch words[index] {
+            case "nameserver" where index + 1 < words.count && search.isEmpty:
+                guard let address = IPAddress(words[index + 1]) else {
+                    return error(line, "malformed name server address \"\(words[index + 1])\"")
+                }
+                nameservers.append(address)
+                index += 2
+            case "search" where index + 1 < words.count:
+                search = Array(words[(index + 1)...])
+                index = words.count
+            default: return error(line, usage)
+            }
+        }
+        if nameservers.isEmpty { return error(line, usage) }
+        if nameservers.count > 3 {
+            return error(line, "at most 3 name servers (glibc reads no more)")
+        }
+        if let earlier = spec.resolvers.first(where: { $0.namespace == namespace }) {
+            return error(
+                line,
+                "duplicate resolv for \(words[1]) (first on line \(earlier.line))")
+        }
+        spec.resolvers.append(
+            LabResolver(namespace: namespace, nameservers: nameservers, search: search, line: line))
+    }
+
     /// `upstream IF@NS dhcp FIRST-LAST [router A] [dns A[,A…]] [lease SECONDS]`.
     mutating func upstream(_ words: [String], line: Int) {
         let usage =
@@ -433,6 +475,16 @@ private struct Parser {
 
     /// Checks that need the whole file: references, overlaps, gateways.
     mutating func validate() {
+        // A lab's resolver is a server inside the lab: never one off the machine.
+        let labAddresses = Set(spec.addresses.map(\.prefix.address))
+        for resolver in spec.resolvers {
+            for address in resolver.nameservers where !labAddresses.contains(address) {
+                error(
+                    resolver.line,
+                    "name server \(address) is no address of this lab (a lab's resolver must run inside it, e.g. dnsmasq with run)"
+                )
+            }
+        }
         for uplink in uplinkPorts {
             guard let index = spec.bridges.firstIndex(where: { $0.bridge == uplink.bridge }) else {
                 error(

@@ -81,6 +81,8 @@ public struct LabSpec: Sendable {
     public var routes: [LabRoute] = []
     /// Processes run inside the lab once its network is up, in file order.
     public var servers: [LabServer] = []
+    /// The resolv.conf files of namespaces (`resolv` statements).
+    public var resolvers: [LabResolver] = []
     /// Interfaces that get their address by DHCP once the lab's DHCP servers run.
     public var dhcpAddresses: [LabDHCPAddress] = []
     /// Real NICs plugged into a bridge (never in the shipped labs or tests).

@@ -25,6 +25,7 @@ import Netlink
 /// made up IF NS
 /// made addr IF NS PREFIX
 /// made route NS DEST|default GATEWAY|- DEVICE|-
+/// made resolv NS NAMESERVER,… SEARCH,…|-
 /// server LINE PID STARTTIME LOG a server up started (`smtpd`, `run`, `upstream`), for down to stop
 /// lease LINE IF NS ADDRESS/LEN SERVER ROUTER|- MAC SECONDS PREFIX ROUTER|-
 ///                              a DHCP lease up took (`addr IF@NS dhcp`) and what it applied,
@@ -147,6 +148,11 @@ public struct LabState: Sendable, Equatable {
                 "route", ns(route.namespace), route.destination.map { "\($0)" } ?? "default",
                 route.gateway.map { "\($0)" } ?? "-", route.device ?? "-",
             ]
+        case .writeResolvConf(let namespace, let nameservers, let search):
+            return [
+                "resolv", namespace, nameservers.map { "\($0)" }.joined(separator: ","),
+                search.isEmpty ? "-" : search.joined(separator: ","),
+            ]
         }
     }
 
@@ -228,6 +234,12 @@ public struct LabState: Sendable, Equatable {
             }
             route.device = w[4] == "-" ? nil : w[4]
             return Change(action: .addRoute(route))
+        case ("resolv", 4):
+            let nameservers = w[2].split(separator: ",").compactMap { IPAddress(String($0)) }
+            guard !nameservers.isEmpty else { return nil }
+            let search = w[3] == "-" ? [] : w[3].split(separator: ",").map(String.init)
+            return Change(
+                action: .writeResolvConf(namespace: w[1], nameservers: nameservers, search: search))
         default: return nil
         }
     }

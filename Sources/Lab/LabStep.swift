@@ -14,6 +14,8 @@ public struct LabStep: Sendable, CustomStringConvertible {
         case setUp(LabInterface)
         case addAddress(LabInterface, IPPrefix)
         case addRoute(LabRoute)
+        /// `/etc/netns/NS/resolv.conf` with these servers and search domains.
+        case writeResolvConf(namespace: String, nameservers: [IPAddress], search: [String])
     }
 
     public var action: Action
@@ -46,6 +48,11 @@ public struct LabStep: Sendable, CustomStringConvertible {
             if let gateway = route.gateway { text += " via \(gateway)" }
             if let device = route.device { text += " dev \(device)" }
             return text
+        case .writeResolvConf(let namespace, let nameservers, let search):
+            return "printf '"
+                + LabResolver.contents(nameservers: nameservers, search: search)
+                .split(separator: "\n").dropFirst().joined(separator: "\\n")
+                + "\\n' > \(LabResolver.path(of: namespace))"
         }
     }
 }
@@ -76,6 +83,10 @@ extension LabStep {
                 text += " dev \(renaming.fileName(ofInterface: device))"
             }
             return text
+        case .writeResolvConf(let namespace, let nameservers, let search):
+            return "resolv \(ns(namespace)) "
+                + nameservers.map { "nameserver \($0)" }.joined(separator: " ")
+                + (search.isEmpty ? "" : " search " + search.joined(separator: " "))
         }
     }
 }
@@ -127,6 +138,9 @@ extension LabStep {
         case .addRoute(let route):
             try context.handle(route.namespace).addRoute(
                 route.destination, via: route.gateway, device: route.device)
+        case .writeResolvConf(let namespace, let nameservers, let search):
+            try LabResolver.write(
+                namespace, contents: LabResolver.contents(nameservers: nameservers, search: search))
         }
         return nil
     }
@@ -188,6 +202,10 @@ extension LabStep {
                     // Gone with its link already.
                 }
             }
+        case .writeResolvConf(let namespace, _, _):
+            // Outside the namespace: deleting the namespace does not take it along.
+            try LabResolver.remove(namespace)
+            return true
         }
         return false
     }

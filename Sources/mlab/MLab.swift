@@ -13,7 +13,7 @@ struct MLab: ParsableCommand {
             NetnsCommand.self, LabCommand.self, LinkCommand.self, AddrCommand.self,
             RouteCommand.self,
             BridgeCommand.self, MaildirCommand.self,
-            NcCommand.self, ChatCommand.self, SendCommand.self, PingCommand.self,
+            NcCommand.self, ChatCommand.self, SendCommand.self, PingCommand.self, MXCommand.self,
             DHCPCommand.self,
         ])
 

@@ -72,6 +72,8 @@ enum SMTPD {
             }
         }
         options.log = arguments.foreground ? .standardError : .syslog
+        options.mailExchangers = MailExchangerResolution(
+            namespace: arguments.namespace, log: options.log)
 
         // Signals are taken by sigwait on this thread; block them before any thread starts.
         signal(SIGPIPE, SIG_IGN)
@@ -95,6 +97,8 @@ enum SMTPD {
             }
             exit(1)
         }
+        ControlStart.start(
+            server, configuration: configuration, arguments: arguments, log: options.log)
         do {
             try Readiness.notifySupervisor()
         } catch {
