@@ -318,4 +318,31 @@ struct LabDHCPTests {
         _ = try Lab.down(spec)
         #expect(scratch.leftovers().isEmpty)
     }
+
+    /// The `--allow-nic` path without a real NIC: the lab's host is a scratch namespace and
+    /// the "NIC" a veth end the test made in it (its peer elsewhere), which the lab did not
+    /// make: up plugs it into the bridge, down unplugs it and leaves it.
+    @Test func anAllowedNICIsPluggedInByUpAndUnpluggedByDown() throws {
+        try withLabScratch { scratch in
+            let host = scratch.name("host")
+            let far = scratch.name("far")
+            try NetworkNamespace.add(host)
+            try NetworkNamespace.add(far)
+            try NetlinkHandle(namespace: host).addVeth("nic0", peer: "nic1", peerNamespace: far)
+            let spec = try LabParser.parse(
+                "bridge br0@host\nuplink br0@host nic nic0\n", file: "t.conf",
+                renaming: scratch.renaming)
+            let report = try Lab.up(spec, allowNICs: ["nic0"])
+            #expect(
+                report.applied.map(\.description).contains("ip -n \(host) link set nic0 master br0")
+            )
+            #expect(try iproute("-n", host, "link", "show", "nic0").contains("master br0"))
+            let status = try Lab.status(spec)
+            #expect(status.isUp, "\(status.items) \(status.drift)")
+            _ = try Lab.down(spec)
+            let after = try iproute("-n", host, "link", "show", "nic0")
+            #expect(!after.contains("master"), "\(after)")
+            #expect(!(try iproute("-n", host, "link").contains("br0")))
+        }
+    }
 }
