@@ -345,4 +345,32 @@ struct LabDHCPTests {
             #expect(!(try iproute("-n", host, "link").contains("br0")))
         }
     }
+
+    @Test func aServerFailingAfterTheLeasesGivesThemBack() throws {
+        try withLabScratch { scratch in
+            let directory = try FileSystem.makeTemporaryDirectory(prefix: "mlt-dhcp-bad")
+            defer { FileSystem.removeTree(directory) }
+            try "listen on bbx port 25\n".write(
+                toFile: directory + "/smtpd.conf", atomically: true, encoding: .utf8)
+            let spec = try uplinkLab(scratch) {
+                $0.replacingOccurrences(
+                    of: "smtpd gruen smtpd.conf", with: "smtpd gruen \(directory)/smtpd.conf")
+            }
+            #expect {
+                _ = try Lab.up(spec)
+            } throws: { error in
+                let text = "\(error)"
+                return text.contains("lab-uplink.conf:28: smtpd gruen ")
+                    && text.contains(
+                        "rolled back the 28 changes it had made: addr yyy@blau dhcp (released 192.168.178."
+                    )
+                    && text.contains("addr bbb@gruen dhcp (released 192.168.178.")
+                    && text.contains(
+                        "upstream wan@lan dhcp 192.168.178.100-192.168.178.199 router 192.168.178.1 (stopped)"
+                    )
+            }
+            #expect(scratch.leftovers().isEmpty)
+            #expect(scratch.stateFiles().isEmpty)
+        }
+    }
 }
