@@ -63,7 +63,8 @@ public enum Lab {
     /// A NIC uplink (`uplink … nic NAME`) is refused unless `allowNICs` names the NIC.
     public static func up(
         _ spec: LabSpec, adopt: Bool = false, allowNICs: Set<String> = [],
-        faultInjection: LabFaultInjection? = nil, progress: (LabStep) -> Void = { _ in }
+        dhcpTimeout: Double = Lab.dhcpTimeout, faultInjection: LabFaultInjection? = nil,
+        progress: (LabStep) -> Void = { _ in }
     ) throws(LabError) -> LabUpReport {
         for uplink in spec.nicUplinks where !allowNICs.contains(uplink.nic) {
             throw LabError(
@@ -217,7 +218,7 @@ public enum Lab {
         return LabUpReport(applied: applied.map(\.0), started: started, leases: taken)
     }
 
-    /// How long `up` waits for each DHCP lease.
+    /// How long `up` waits for each DHCP lease, unless told otherwise.
     public static let dhcpTimeout = 10.0
 
     /// True while the lease's address is on its link.

@@ -143,6 +143,10 @@ extension Lab {
     public static func check(_ spec: LabSpec, timeoutMilliseconds: Int32 = 400) async throws
         -> LabCheckResult
     {
+        // Addresses and default routes that DHCP gave (`addr … dhcp`) are probed like the
+        // file's own.
+        let leases = (try? LabState.load(spec.instanceName))??.leases ?? []
+        let spec = spec.adding(leases)
         let model = LabReachability(spec)
         // A lab that is down has nothing to probe: say so instead of a matrix of failures.
         if !spec.namespaces.isEmpty,

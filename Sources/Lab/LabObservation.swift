@@ -210,7 +210,10 @@ func compare(_ spec: LabSpec, with actual: LabObservation) -> [LabItem] {
 func drift(_ spec: LabSpec, in actual: LabObservation, leases: [LabState.Lease] = []) -> [String] {
     var extras: [String] = []
     let owned = Set(spec.namespaces.map(\.name))
-    let declaredLinks = Set(spec.interfaces)
+    // A NIC plugged in by `uplink … nic` is the lab's to watch, not drift.
+    let declaredLinks = Set(
+        spec.interfaces
+            + spec.nicUplinks.map { LabInterface(name: $0.nic, namespace: $0.bridge.namespace) })
     // What DHCP put there (`addr IF@NS dhcp`) is the lab's too.
     let declaredAddresses = Set(
         spec.addresses.map { "\($0.interface) \($0.prefix)" }

@@ -161,3 +161,23 @@ public struct LabSpec: Sendable {
         }
     }
 }
+
+extension LabSpec {
+    /// The spec with what `up`'s leases put on the links as if the file declared it: each
+    /// address on the line of its `addr … dhcp`, and its default route via the router.
+    func adding(_ leases: [LabState.Lease]) -> LabSpec {
+        var spec = self
+        for lease in leases {
+            spec.addresses.append(
+                LabAddress(
+                    interface: lease.interface, prefix: lease.applied.address, line: lease.line))
+            if let router = lease.applied.router {
+                spec.routes.append(
+                    LabRoute(
+                        namespace: lease.interface.namespace, destination: nil, gateway: router,
+                        device: lease.interface.name, line: lease.line))
+            }
+        }
+        return spec
+    }
+}

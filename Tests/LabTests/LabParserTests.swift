@@ -12,7 +12,7 @@ struct LabParserTests {
         }
     }
 
-    @Test(arguments: ["seed", "daisy", "bridge", "mail"])
+    @Test(arguments: ["seed", "daisy", "bridge", "uplink", "mail"])
     func shippedLabsParse(lab: String) throws {
         let spec = try LabScratch().load(lab)
         #expect(spec.name == lab)
