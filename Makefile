@@ -9,6 +9,7 @@ CONF         ?= conf/smtpd-local.conf
 # and readers the tests talk to.
 DEB_PACKAGES := libmnl-dev libssl-dev libcrypt-dev pkg-config openssl iproute2 python3 curl swaks \
                 netcat-openbsd python3-aiosmtpd mblaze librsvg2-bin tmux
+DEB_PACKAGES += dnsmasq-base   # the lab DNS server (conf/lab-mail.conf, DNSClient tests), run through `run NS -- dnsmasq`; the package starts no service
 
 .PHONY: deps build test run fmt lint lab-up lab-down demo bench bench-config bench-lab mlab-fast clean
 
