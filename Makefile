@@ -11,7 +11,7 @@ DEB_PACKAGES := libmnl-dev libssl-dev libcrypt-dev pkg-config openssl iproute2 p
                 netcat-openbsd python3-aiosmtpd mblaze librsvg2-bin tmux
 DEB_PACKAGES += dnsmasq-base   # the lab DNS server (conf/lab-mail.conf, DNSClient tests), run through `run NS -- dnsmasq`; the package starts no service
 
-.PHONY: deps build test run fmt lint lab-up lab-down demo bench bench-config bench-lab mlab-fast clean
+.PHONY: deps build test run fmt lint lab-up lab-down demo demo-mail bench bench-config bench-lab mlab-fast clean
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -51,6 +51,11 @@ lab-down: build
 
 demo: build
 	scripts/demo.sh
+
+# The mail lab (conf/lab-mail.conf): gruen -> blau (relay by MX, DNS from the lab's dnsmasq)
+# -> rot's Maildir, a queued message delivered after rot comes back, lab down (root).
+demo-mail: build
+	scripts/demo-mail.sh
 
 bench: deps
 	bench/run.sh
