@@ -9,9 +9,9 @@ import NamespaceTestSupport
 import Namespaces
 import Testing
 
-/// A throw-away lab for one test: namespaces `dnst-PID-TAG-srv` (dnsmasq, and a mute UDP
-/// socket on a second address) and `…-cli` (the client, with a resolv.conf of its own),
-/// joined by a veth. Nothing lives in the host; teardown runs `down` and deletes what is left.
+/// A throw-away lab for one test: namespaces `dnst-PID-TAG-srv` (dnsmasq on 10.53.0.1; a
+/// second address, 10.53.0.9, where no DNS server listens unless a test binds one, is srv's
+/// own name server) and `…-cli` (the client, asking 10.53.0.1), joined by a veth. Nothing lives in the host; teardown runs `down` and deletes what is left.
 final class DNSLab: @unchecked Sendable {
     let prefix: String
     let spec: LabSpec
@@ -51,6 +51,7 @@ final class DNSLab: @unchecked Sendable {
             addr d0@srv 10.53.0.9/24
             addr c0@cli 10.53.0.2/24
             resolv cli nameserver 10.53.0.1 search t.lab
+            resolv srv nameserver 10.53.0.9
             run srv -- \(Self.dnsmasq)
             \(extra)
             """
@@ -228,7 +229,8 @@ struct DNSLabTests {
             let client = lab.name("cli")
             #expect(
                 ResolverConfiguration.path(forNamespace: client) == LabResolver.path(of: client))
-            #expect(ResolverConfiguration.path(forNamespace: lab.name("srv")) == "/etc/resolv.conf")
+            #expect(
+                ResolverConfiguration.path(forNamespace: lab.name("none")) == "/etc/resolv.conf")
             // A program started in cli as `ip netns exec` starts it reads it as /etc/resolv.conf.
             let inside = try NetworkNamespace.exec(
                 client, arguments: ["grep", "-qx", "nameserver 10.53.0.1", "/etc/resolv.conf"])
