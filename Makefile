@@ -9,9 +9,11 @@ CONF         ?= conf/smtpd-local.conf
 # and readers the tests talk to.
 DEB_PACKAGES := libmnl-dev libssl-dev libcrypt-dev pkg-config openssl iproute2 python3 curl swaks \
                 netcat-openbsd python3-aiosmtpd mblaze librsvg2-bin tmux
-DEB_PACKAGES += dnsmasq-base   # the lab DNS server (conf/lab-mail.conf, DNSClient tests), run through `run NS -- dnsmasq`; the package starts no service
+DEB_PACKAGES += fuse3 libfuse3-dev   # the power-cut test (docs/DURABILITY.md): powercut-fs
+DEB_PACKAGES += dnsmasq-base isc-dhcp-client   # the lab's DHCP server (upstream) and the course's dhclient
 
-.PHONY: deps build test run fmt lint lab-up lab-down demo demo-mail bench bench-config bench-lab mlab-fast clean
+.PHONY: deps build test run fmt lint lab-up lab-down demo demo-mail bench bench-config bench-lab \
+        mlab-fast clean fuzz sanitize
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -85,5 +87,40 @@ bench-lab: mlab-fast
 	MLAB=$(FAST)/release/mlab bench/lab-vs-ip.sh 20
 	MLAB=$(FAST)/release/mlab bench/lab-big-vs-ip.sh 5
 
+# libFuzzer targets (docs/FUZZING.md), each run FUZZ_SECONDS on one core, its corpus kept in
+# $(FUZZ_BUILD)/corpus between runs and started from the seeds Fuzz/make-seeds.py takes from
+# the tests' inputs. Crashes land in $(FUZZ_BUILD)/artifacts/TARGET/; any crash fails the run.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= FuzzSession FuzzAddress FuzzConfig FuzzLab FuzzChat FuzzMIME
+FUZZ_BUILD   := .build-fuzz
+fuzz: deps
+	@for t in $(FUZZ_TARGETS); do \
+	  MAILLAB_FUZZ=1 $(SWIFT) build -c release --scratch-path $(FUZZ_BUILD) \
+	    -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing --product $$t || exit 1; \
+	done
+	python3 Fuzz/make-seeds.py $(FUZZ_BUILD)/seeds
+	@failed=""; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/artifacts/$$t $(FUZZ_BUILD)/logs; \
+	  echo "== $$t: $(FUZZ_SECONDS) s"; \
+	  nice $(FUZZ_BUILD)/release/$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
+	    -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/artifacts/$$t/ \
+	    $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/seeds/$$t > $(FUZZ_BUILD)/logs/$$t.log 2>&1 \
+	    || failed="$$failed $$t"; \
+	  grep -E "^Done|number_of_executed_units|ERROR|==[0-9]+==" $(FUZZ_BUILD)/logs/$$t.log | head -5; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: crashes in$$failed (see $(FUZZ_BUILD)/logs)"; exit 1; fi
+
+# The test suite under AddressSanitizer (SANITIZE_FILTER narrows it), then the reactor,
+# Maildir and server tests under ThreadSanitizer (TSAN_FILTER); each in its own build folder.
+SANITIZE_FILTER ?= .
+TSAN_FILTER     ?= ReactorTests|MaildirTests|SMTPServerTests
+sanitize: deps
+	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
+	$(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan --parallel \
+	  --filter '$(SANITIZE_FILTER)'
+	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
+	$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --parallel \
+	  --filter '$(TSAN_FILTER)'
+
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz .build-asan .build-tsan

@@ -21,8 +21,15 @@ let package = Package(
         .library(name: "SMTPClient", targets: ["SMTPClient"]),
         .library(name: "DNSMessage", targets: ["DNSMessage"]),
         .library(name: "DNSClient", targets: ["DNSClient"]),
+        .library(name: "DHCP", targets: ["DHCP"]),
+        .library(name: "DHCPClient", targets: ["DHCPClient"]),
+        .library(name: "MailQueue", targets: ["MailQueue"]),
         .executable(name: "smtpd", targets: ["smtpd"]),
         .executable(name: "mlab", targets: ["mlab"]),
+        .executable(name: "smtpctl", targets: ["smtpctl"]),
+        .library(name: "ControlClient", targets: ["ControlClient"]),
+        // The power-cut test's LD_PRELOAD shim (docs/DURABILITY.md); not for users.
+        .library(name: "PowerCutSyncfs", type: .dynamic, targets: ["PowerCutSyncfs"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
@@ -48,6 +55,9 @@ let package = Package(
             name: "SMTPConfig", dependencies: ["LinuxSystem", "SMTPProtocol"],
             swiftSettings: strict),
         .target(name: "MailMessage", swiftSettings: strict),
+        .target(name: "DHCP", swiftSettings: strict),
+        // smtpctl's requests and responses on the control socket, and OpenSMTPD's listings.
+        .target(name: "ControlProtocol", swiftSettings: strict),
 
         // System-facing pieces.
         .target(
@@ -60,12 +70,20 @@ let package = Package(
             name: "MaildirInspection",
             dependencies: ["MaildirDelivery", "MailMessage", "LinuxSystem"],
             swiftSettings: strict),
+        // The relay queue: spool, scheduler, the client side of SMTP to next hops, bounces.
+        .target(
+            name: "MailQueue", dependencies: ["LinuxSystem", "SMTPProtocol", "SMTPClient"],
+            swiftSettings: strict),
         .target(
             name: "SMTPServer",
             dependencies: [
                 "Reactor", "SMTPProtocol", "SMTPConfig", "MaildirDelivery", "LinuxSystem",
-                "CSystem",
+                "CSystem", "MailQueue", "ControlProtocol",
             ],
+            swiftSettings: strict),
+        // The client side of the control socket (smtpctl, mlab).
+        .target(
+            name: "ControlClient", dependencies: ["ControlProtocol", "LinuxSystem"],
             swiftSettings: strict),
         // The Swift Testing trait for tests that need a mail server (a library for users).
         .target(
@@ -77,7 +95,11 @@ let package = Package(
             name: "Netlink", dependencies: ["CMNL", "CSystem", "LinuxSystem", "Namespaces"],
             swiftSettings: strict),
         .target(
-            name: "Lab", dependencies: ["Netlink", "Namespaces", "LinuxSystem"],
+            name: "DHCPClient", dependencies: ["DHCP", "Netlink", "Namespaces", "LinuxSystem"],
+            swiftSettings: strict),
+        .target(
+            name: "Lab",
+            dependencies: ["Netlink", "Namespaces", "LinuxSystem", "DHCP", "DHCPClient"],
             swiftSettings: strict),
         .target(
             name: "SMTPClient",
@@ -93,21 +115,34 @@ let package = Package(
         // Thin command-line front ends.
         .executableTarget(
             name: "smtpd",
-            dependencies: ["SMTPServer", "SMTPConfig", "Namespaces", "LinuxSystem"],
+            dependencies: [
+                "SMTPServer", "SMTPConfig", "Namespaces", "LinuxSystem", "MailQueue", "DNSClient",
+            ],
             swiftSettings: strict),
         .executableTarget(
             name: "mlab",
             dependencies: [
                 "Lab", "Netlink", "Namespaces", "SMTPClient", "MaildirDelivery",
-                "MaildirInspection", "LinuxSystem", "DNSClient", "DNSMessage",
+                "MaildirInspection", "LinuxSystem", "DNSClient", "DNSMessage", "DHCP",
+                "DHCPClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict),
+
+        .executableTarget(
+            name: "smtpctl",
+            dependencies: [
+                "ControlClient", "ControlProtocol", "CSystem", "LinuxSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
 
         .testTarget(name: "LinuxSystemTests", dependencies: ["LinuxSystem"]),
+        .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol"]),
         .testTarget(
             name: "SMTPProtocolTests", dependencies: ["SMTPProtocol", "MailLabTestSupport"]),
         .testTarget(name: "SMTPConfigTests", dependencies: ["SMTPConfig"]),
+        .testTarget(name: "DHCPTests", dependencies: ["DHCP"]),
         .testTarget(
             name: "ReactorTests",
             dependencies: ["Reactor", "CSystem", "LinuxSystem", "MailLabTestSupport"]),
@@ -122,7 +157,7 @@ let package = Package(
             dependencies: [
                 "SMTPServer", "SMTPProtocol", "SMTPConfig", "MaildirDelivery",
                 "MaildirInspection", "SMTPClient", "Netlink", "Namespaces", "LinuxSystem",
-                "MailLabTestSupport", "MailLabTesting",
+                "MailLabTestSupport", "MailLabTesting", "ControlProtocol", "ControlClient",
             ]),
         // Helpers shared by the test targets (not products): the policy for external tools,
         // a throw-away TLS certificate, OpenSMTPD's recorded transcripts (their files are in
@@ -143,8 +178,19 @@ let package = Package(
             name: "LabTests",
             dependencies: [
                 "Lab", "Netlink", "Namespaces", "LinuxSystem", "NamespaceTestSupport",
-                "MailLabTestSupport",
+                "MailLabTestSupport", "DHCP", "DHCPClient",
             ]),
+        // The power-cut test's tools (docs/DURABILITY.md): a FUSE file system that forgets
+        // everything not flushed on "power off", and the shim that lets it see syncfs.
+        .systemLibrary(
+            name: "CFuse3", path: "Tests/PowerCut/CFuse3", pkgConfig: "fuse3",
+            providers: [.apt(["libfuse3-dev"])]),
+        .executableTarget(
+            name: "powercut-fs", dependencies: ["CFuse3"], path: "Tests/PowerCut/PowerCutFS"),
+        .target(name: "PowerCutSyncfs", path: "Tests/PowerCut/PowerCutSyncfs"),
+        .testTarget(
+            name: "MailQueueTests",
+            dependencies: ["MailQueue", "SMTPProtocol", "SMTPClient", "LinuxSystem"]),
         .testTarget(
             name: "SMTPClientTests",
             dependencies: [
@@ -160,3 +206,23 @@ let package = Package(
             ]),
     ]
 )
+
+// libFuzzer targets (docs/FUZZING.md), only for `make fuzz` (MAILLAB_FUZZ set): built with
+// `-sanitize=fuzzer,address -enable-testing` (the address parser is internal), each an
+// executable whose main is libFuzzer's.
+if Context.environment["MAILLAB_FUZZ"] != nil {
+    let fuzzTargets: [(name: String, dependency: String)] = [
+        ("FuzzSession", "SMTPProtocol"), ("FuzzAddress", "SMTPProtocol"),
+        ("FuzzConfig", "SMTPConfig"), ("FuzzLab", "Lab"), ("FuzzChat", "SMTPClient"),
+        ("FuzzMIME", "MailMessage"),
+    ]
+    package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/FuzzSupport"))
+    for target in fuzzTargets {
+        package.targets.append(
+            .executableTarget(
+                name: target.name,
+                dependencies: [.byName(name: target.dependency), "FuzzSupport"],
+                path: "Fuzz/\(target.name)",
+                swiftSettings: strict + [.unsafeFlags(["-parse-as-library"])]))
+    }
+}

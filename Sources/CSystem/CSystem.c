@@ -199,3 +199,19 @@ int csystem_user_password_hash(const char *name, char *out, size_t out_size) {
     if (errno == ENOENT || errno == ESRCH) errno = 0;
     return -1;
 }
+
+int csystem_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid) {
+    struct ucred credentials;
+    socklen_t length = sizeof credentials;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) return -1;
+    *pid = credentials.pid;
+    *uid = credentials.uid;
+    *gid = credentials.gid;
+    return 0;
+}
+
+int csystem_peer_groups(int fd, gid_t *groups, int max) {
+    socklen_t length = (socklen_t)(max * sizeof(gid_t));
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &length) != 0) return -1;
+    return (int)(length / sizeof(gid_t));
+}

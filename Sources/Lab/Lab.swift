@@ -1,3 +1,5 @@
+import DHCP
+import DHCPClient
 import Glibc
 import LinuxSystem
 import Namespaces
@@ -42,7 +44,9 @@ public struct LabUpReport: Sendable {
     public var applied: [LabStep]
     /// The servers started (for the first time, or again after they died), ready.
     public var started: [(server: LabServer, record: LabServerRecord)] = []
-    public var isUnchanged: Bool { applied.isEmpty && started.isEmpty }
+    /// The DHCP leases taken for `addr IF@NS dhcp` (a lease still held is not taken again).
+    public var leases: [LabState.Lease] = []
+    public var isUnchanged: Bool { applied.isEmpty && started.isEmpty && leases.isEmpty }
 }
 
 /// Bringing labs up and down, and comparing them with reality.
@@ -53,10 +57,21 @@ public enum Lab {
     /// namespace or host network (both files' lines named), an object of the wrong kind in the
     /// way, and — unless `adopt` — a namespace or link that exists but this lab did not make.
     /// What `up` made is recorded in the lab's state file (`LabState`), for `down`.
+    ///
+    /// Order: the network, then the DHCP servers (`upstream`), then the leases of `addr IF@NS
+    /// dhcp`, then the other servers (an smtpd listening on a DHCP address needs it first).
+    /// A NIC uplink (`uplink … nic NAME`) is refused unless `allowNICs` names the NIC.
     public static func up(
-        _ spec: LabSpec, adopt: Bool = false, faultInjection: LabFaultInjection? = nil,
-        progress: (LabStep) -> Void = { _ in }
+        _ spec: LabSpec, adopt: Bool = false, allowNICs: Set<String> = [],
+        faultInjection: LabFaultInjection? = nil, progress: (LabStep) -> Void = { _ in }
     ) throws(LabError) -> LabUpReport {
+        for uplink in spec.nicUplinks where !allowNICs.contains(uplink.nic) {
+            throw LabError(
+                location: spec.location(uplink.line),
+                message:
+                    "uplink \(spec.renaming.fileName(of: uplink.bridge)) nic \(uplink.nic): plugging the real NIC \(uplink.nic) into a lab bridge puts the lab on this machine's real network; refused unless named with --allow-nic \(uplink.nic)"
+            )
+        }
         let previous = try LabState.load(spec.instanceName)
         var state = LabState(claimsOf: spec)
         try LabOwnership.refuseOverlaps(
@@ -81,9 +96,20 @@ public enum Lab {
         }
         var applied: [(LabStep, Forwarding?)] = []
         var started: [(server: LabServer, record: LabServerRecord)] = []
+        var taken: [LabState.Lease] = []
         func fail(_ failure: LabError) -> LabError {
             var failure = failure
             failure.file = spec.file
+            // Leases first, while their server still runs.
+            for record in taken.reversed() {
+                do throws(DHCPClientError) {
+                    try DHCPClient.release(
+                        record.lease, applied: record.applied, interface: record.interface.name,
+                        namespace: record.interface.namespace)
+                } catch {
+                    failure.rollbackFailures.append("release \(record.lease.address): \(error)")
+                }
+            }
             for (server, record) in started.reversed() {
                 do {
                     _ = try LabServerProcess.stop(record)
@@ -98,7 +124,10 @@ public enum Lab {
                 FileSystem.removeTree(LabServerProcess.directory(of: spec.instanceName))
             }
             failure.rolledBack =
-                started.reversed().map { "\($0.server.summary(spec.renaming)) (stopped)" }
+                taken.reversed().map {
+                    "addr \(spec.renaming.fileName(of: $0.interface)) dhcp (released \($0.lease.address))"
+                }
+                + started.reversed().map { "\($0.server.summary(spec.renaming)) (stopped)" }
                 + applied.reversed().map { $0.0.summary(spec.renaming) }
             return failure
         }
@@ -120,20 +149,60 @@ public enum Lab {
             }
         }
         // Servers last, once the network they listen on is up; one still running from an
-        // earlier `up` is kept, one that died is started again.
+        // earlier `up` is kept, one that died is started again. DHCP servers first, then the
+        // leases they give, then the rest.
         state.servers = previous?.servers ?? []
         let smtpd = LabServerProcess.smtpdPath()
-        for server in spec.servers {
-            let index = state.servers.firstIndex { $0.line == server.line }
-            if let index, LabServerProcess.isRunning(state.servers[index]) { continue }
-            do {
-                let record = try LabServerProcess.start(server, in: spec, smtpd: smtpd)
-                started.append((server, record))
-                if let index { state.servers[index] = record } else { state.servers.append(record) }
-            } catch {
-                throw fail(error)
+        func start(_ servers: [LabServer]) throws(LabError) {
+            for server in servers {
+                let index = state.servers.firstIndex { $0.line == server.line }
+                if let index, LabServerProcess.isRunning(state.servers[index]) { continue }
+                do {
+                    let record = try LabServerProcess.start(server, in: spec, smtpd: smtpd)
+                    started.append((server, record))
+                    if let index {
+                        state.servers[index] = record
+                    } else {
+                        state.servers.append(record)
+                    }
+                } catch {
+                    throw fail(error)
+                }
             }
         }
+        let isDHCPServer: (LabServer) -> Bool = {
+            if case .dhcpServer = $0.kind { return true }
+            return false
+        }
+        try start(spec.servers.filter(isDHCPServer))
+        state.leases = previous?.leases ?? []
+        for dhcp in spec.dhcpAddresses {
+            if let held = state.leases.first(where: {
+                $0.line == dhcp.line && $0.interface == dhcp.interface
+            }), isApplied(held) {
+                continue
+            }
+            state.leases.removeAll { $0.line == dhcp.line }
+            do throws(DHCPClientError) {
+                let lease = try DHCPClient.acquire(
+                    interface: dhcp.interface.name, namespace: dhcp.interface.namespace,
+                    hostName: spec.renaming.fileName(ofNamespace: dhcp.interface.namespace),
+                    timeout: dhcpTimeout)
+                let applied = try DHCPClient.apply(
+                    lease, interface: dhcp.interface.name, namespace: dhcp.interface.namespace)
+                let record = LabState.Lease(
+                    line: dhcp.line, interface: dhcp.interface, lease: lease, applied: applied)
+                taken.append(record)
+                state.leases.append(record)
+            } catch {
+                throw fail(
+                    LabError(
+                        location: spec.location(dhcp.line),
+                        message: "addr \(spec.renaming.fileName(of: dhcp.interface)) dhcp: \(error)"
+                    ))
+            }
+        }
+        try start(spec.servers.filter { !isDHCPServer($0) })
         state.made = previous?.made ?? []
         for (step, replaced) in applied
         where !state.made.contains(where: { $0.action == step.action }) {
@@ -145,7 +214,17 @@ public enum Lab {
             if let last = applied.last?.0 { throw fail(last, error) }
             throw fail(error)
         }
-        return LabUpReport(applied: applied.map(\.0), started: started)
+        return LabUpReport(applied: applied.map(\.0), started: started, leases: taken)
+    }
+
+    /// How long `up` waits for each DHCP lease.
+    public static let dhcpTimeout = 10.0
+
+    /// True while the lease's address is on its link.
+    static func isApplied(_ record: LabState.Lease) -> Bool {
+        let addresses = try? NetlinkHandle(namespace: record.interface.namespace).addresses(
+            of: record.interface.name)
+        return addresses?.contains { $0.prefix == record.applied.address } ?? false
     }
 
     /// Undoes `applied` in reverse; returns what it undid (in the file's words, when given a
@@ -196,7 +275,23 @@ public enum Lab {
         -> [String]
     {
         guard let state = try LabState.load(spec.instanceName) else { return [] }
-        // Servers first, while their namespaces still exist.
+        // Leases first, while their DHCP server runs; a lease that cannot be given back (its
+        // namespace deleted by hand) is no reason to keep the rest of the lab.
+        var released: [String] = []
+        for record in state.leases.reversed() {
+            let name = "addr \(spec.renaming.fileName(of: record.interface)) dhcp"
+            guard record.interface.namespace.map(NetworkNamespace.exists) ?? true else { continue }
+            do throws(DHCPClientError) {
+                try DHCPClient.release(
+                    record.lease, applied: record.applied, interface: record.interface.name,
+                    namespace: record.interface.namespace)
+                released.append("\(name) (released \(record.lease.address))")
+            } catch {
+                released.append("\(name) (not released: \(error))")
+            }
+            progress(released.last!)
+        }
+        // Servers next, while their namespaces still exist.
         var stopped: [String] = []
         var failures: [String] = []
         for record in state.servers.reversed() {
@@ -224,7 +319,7 @@ public enum Lab {
                 message: "lab \(spec.name): down failed:\n" + failures.joined(separator: "\n"))
         }
         try LabState.remove(spec.instanceName)
-        return stopped + undone
+        return released + stopped + undone
     }
 
     /// Every object of the lab compared with what exists, in `up`'s order, plus drift:
@@ -233,9 +328,17 @@ public enum Lab {
         let context = LabContext()
         do {
             let observation = try LabObservation(spec, context: context)
-            let records = try LabState.load(spec.instanceName)?.servers ?? []
+            let state = try LabState.load(spec.instanceName)
+            let records = state?.servers ?? []
+            let leases = state?.leases ?? []
             return LabStatus(
-                items: compare(spec, with: observation), drift: drift(spec, in: observation),
+                items: compare(spec, with: observation),
+                drift: drift(spec, in: observation, leases: leases),
+                leases: spec.dhcpAddresses.map { dhcp in
+                    let record = leases.first { $0.line == dhcp.line }
+                    return LabLeaseStatus(
+                        address: dhcp, record: record, isApplied: record.map(isApplied) ?? false)
+                },
                 servers: spec.servers.map { server in
                     let record = records.first { $0.line == server.line }
                     return LabServerStatus(
@@ -261,17 +364,35 @@ public struct LabStatus: Sendable {
     public var items: [LabItem]
     /// Undeclared objects found, one line each.
     public var drift: [String]
+    /// The lab's DHCP addresses, in file order.
+    public var leases: [LabLeaseStatus] = []
     /// The lab's servers, in file order.
     public var servers: [LabServerStatus] = []
 
-    /// True when everything is present, every server runs and nothing else is there.
+    /// True when everything is present, every lease applied, every server runs and nothing
+    /// else is there.
     public var isUp: Bool {
         items.allSatisfy { $0.state == .present } && drift.isEmpty
-            && servers.allSatisfy(\.isRunning)
+            && servers.allSatisfy(\.isRunning) && leases.allSatisfy(\.isApplied)
     }
     /// True when nothing of the lab exists or runs.
     public var isDown: Bool {
         items.allSatisfy { $0.state != .present } && !servers.contains(where: \.isRunning)
+    }
+}
+
+/// An `addr IF@NS dhcp` against the lease `up` recorded.
+public struct LabLeaseStatus: Sendable {
+    public var address: LabDHCPAddress
+    public var record: LabState.Lease?
+    /// The leased address is on the link.
+    public var isApplied: Bool
+
+    /// `leased   addr yg@gruen dhcp: 10.5.0.123/24 from 10.5.0.1 (…)`.
+    public func line(_ renaming: LabRenaming) -> String {
+        let summary = "addr \(renaming.fileName(of: address.interface)) dhcp"
+        guard let record else { return "no lease \(summary)" }
+        return (isApplied ? "leased   " : "LOST     ") + "\(summary): \(record.lease)"
     }
 }
 

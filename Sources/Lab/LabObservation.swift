@@ -135,6 +135,20 @@ func compare(_ spec: LabSpec, with actual: LabObservation) -> [LabItem] {
                 enslaved ? .present : .missing)
         }
     }
+    for uplink in spec.nicUplinks {
+        let nic = LabInterface(name: uplink.nic, namespace: uplink.bridge.namespace)
+        let action = LabStep.Action.setMaster(nic, bridge: uplink.bridge.name)
+        guard let existing = link(nic) else {
+            add(
+                action, uplink.line,
+                .conflict("there is no NIC \(uplink.nic) in \(ip(nic.namespace))"))
+            continue
+        }
+        let bridgeIndex = link(uplink.bridge)?.index
+        add(
+            action, uplink.line,
+            bridgeIndex != nil && existing.masterIndex == bridgeIndex ? .present : .missing)
+    }
     for namespace in spec.namespaces {
         let loopback = LabInterface(name: "lo", namespace: namespace.name)
         add(.setUp(loopback), 0, link(loopback)?.isUp == true ? .present : .missing)
@@ -185,11 +199,14 @@ func compare(_ spec: LabSpec, with actual: LabObservation) -> [LabItem] {
 }
 
 /// Things in the lab's namespaces (or on its host links) that the lab does not declare.
-func drift(_ spec: LabSpec, in actual: LabObservation) -> [String] {
+func drift(_ spec: LabSpec, in actual: LabObservation, leases: [LabState.Lease] = []) -> [String] {
     var extras: [String] = []
     let owned = Set(spec.namespaces.map(\.name))
     let declaredLinks = Set(spec.interfaces)
-    let declaredAddresses = Set(spec.addresses.map { "\($0.interface) \($0.prefix)" })
+    // What DHCP put there (`addr IF@NS dhcp`) is the lab's too.
+    let declaredAddresses = Set(
+        spec.addresses.map { "\($0.interface) \($0.prefix)" }
+            + leases.map { "\($0.interface) \($0.applied.address)" })
     for namespace in spec.allNamespaces {
         let snapshot = actual[namespace]
         guard snapshot.exists else { continue }
@@ -219,10 +236,15 @@ func drift(_ spec: LabSpec, in actual: LabObservation) -> [String] {
         }
         guard isOwned else { continue }
         for route in snapshot.routes where !route.isKernelRoute {
-            let declared = spec.routes.contains {
-                $0.namespace == namespace && $0.destination == route.destination?.network
-                    && $0.gateway == route.gateway
-            }
+            let declared =
+                spec.routes.contains {
+                    $0.namespace == namespace && $0.destination == route.destination?.network
+                        && $0.gateway == route.gateway
+                }
+                || leases.contains {
+                    $0.interface.namespace == namespace && route.destination == nil
+                        && $0.applied.router != nil && $0.applied.router == route.gateway
+                }
             if !declared { extras.append("\(ip(namespace)) route: \(route) is not in the lab") }
         }
     }

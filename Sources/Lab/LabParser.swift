@@ -101,6 +101,8 @@ private struct Parser {
     var declared: [LabInterface: Int] = [:]
     /// Bridges by interface, to check ports.
     var bridgeNames: Set<LabInterface> = []
+    /// `uplink` veth ports, added to their bridge once every bridge is read.
+    var uplinkPorts: [(bridge: LabInterface, port: String, line: Int)] = []
 
     init(file: String, renaming: LabRenaming) {
         var name = String(file.split(separator: "/").last ?? Substring(file))
@@ -140,15 +142,18 @@ private struct Parser {
         case "smtpd": smtpd(words, line: line)
         case "run": run(words, line: line)
         case "resolv": resolv(words, line: line)
+        case "upstream": upstream(words, line: line)
+        case "uplink": uplink(words, line: line)
         default:
             let known = [
                 "lab", "netns", "veth", "bridge", "addr", "route", "smtpd", "run", "resolv",
+                "upstream", "uplink",
             ]
             let hint = NearMiss.hint(for: words[0], among: known)
             error(
                 line,
                 hint.isEmpty
-                    ? "unknown statement \"\(words[0])\" (expected lab, netns, veth, bridge, addr, route, smtpd, run or resolv)"
+                    ? "unknown statement \"\(words[0])\" (expected lab, netns, veth, bridge, uplink, addr, route, upstream, resolv, smtpd or run)"
                     : "unknown statement \"\(words[0])\"\(hint)"
             )
         }
@@ -250,8 +255,19 @@ private struct Parser {
     }
 
     mutating func address(_ words: [String], line: Int) {
-        guard words.count == 3 else { return error(line, "usage: addr IF@NS ADDRESS/LENGTH") }
+        guard words.count == 3 else {
+            return error(line, "usage: addr IF@NS ADDRESS/LENGTH|dhcp")
+        }
         guard let interface = interface(words[1], line: line) else { return }
+        if words[2] == "dhcp" {
+            if let earlier = spec.dhcpAddresses.first(where: { $0.interface == interface }) {
+                return error(
+                    line,
+                    "\(shown(interface)) already takes its address by DHCP (line \(earlier.line))")
+            }
+            spec.dhcpAddresses.append(LabDHCPAddress(interface: interface, line: line))
+            return
+        }
         guard words[2].contains("/"), let prefix = IPPrefix(words[2]) else {
             return error(
                 line,
@@ -367,6 +383,96 @@ private struct Parser {
             LabResolver(namespace: namespace, nameservers: nameservers, search: search, line: line))
     }
 
+    /// `upstream IF@NS dhcp FIRST-LAST [router A] [dns A[,A…]] [lease SECONDS]`.
+    mutating func upstream(_ words: [String], line: Int) {
+        let usage =
+            "usage: upstream IF@NS dhcp FIRST-LAST [router ADDRESS] [dns ADDRESS[,ADDRESS…]] [lease SECONDS]"
+        guard words.count >= 4, words.count % 2 == 0, words[2] == "dhcp" else {
+            return error(line, usage)
+        }
+        guard let interface = interface(words[1], line: line) else { return }
+        let range = words[3].split(separator: "-", omittingEmptySubsequences: false)
+        guard range.count == 2, let first = IPAddress(String(range[0])),
+            let last = IPAddress(String(range[1])), first.isIPv4, last.isIPv4
+        else {
+            return error(
+                line,
+                "malformed range \"\(words[3])\" (expected FIRST-LAST, e.g. 10.5.0.100-10.5.0.199)")
+        }
+        guard case .v4(let low) = first, case .v4(let high) = last, low <= high else {
+            return error(line, "range \(words[3]) ends before it starts")
+        }
+        var server = LabDHCPServer(
+            interface: interface.name, first: first, last: last,
+            network: IPPrefix(address: first, length: 32), router: nil, dnsServers: [],
+            leaseSeconds: LabDHCPServer.defaultLeaseSeconds)
+        var index = 4
+        while index + 1 < words.count {
+            let value = words[index + 1]
+            switch words[index] {
+            case "router":
+                guard let router = IPAddress(value), router.isIPv4 else {
+                    return error(line, "malformed router address \"\(value)\" (IPv4 expected)")
+                }
+                server.router = router
+            case "dns":
+                let addresses = value.split(separator: ",").map { IPAddress(String($0)) }
+                guard !addresses.isEmpty, addresses.allSatisfy({ $0?.isIPv4 == true }) else {
+                    return error(line, "malformed dns address list \"\(value)\" (IPv4 expected)")
+                }
+                server.dnsServers = addresses.map { $0! }
+            case "lease":
+                guard let seconds = Int(value), seconds >= 120 else {
+                    return error(
+                        line,
+                        "lease \"\(value)\": expected seconds, at least 120 (dnsmasq's minimum)")
+                }
+                server.leaseSeconds = seconds
+            default: return error(line, usage)
+            }
+            index += 2
+        }
+        if let earlier = spec.servers.first(where: {
+            if case .dhcpServer(let other) = $0.kind {
+                return $0.namespace == interface.namespace && other.interface == interface.name
+            }
+            return false
+        }) {
+            return error(
+                line, "\(shown(interface)) already has a DHCP server (line \(earlier.line))")
+        }
+        spec.servers.append(
+            LabServer(namespace: interface.namespace, kind: .dhcpServer(server), line: line))
+    }
+
+    /// `uplink BRIDGE@NS PORT IF@UPSTREAM` (a veth: PORT plugged into BRIDGE, IF in the
+    /// upstream namespace) or `uplink BRIDGE@NS nic NAME` (a real NIC: see LabNICUplink).
+    mutating func uplink(_ words: [String], line: Int) {
+        let usage = "usage: uplink BRIDGE@NS PORT IF@NS, or uplink BRIDGE@NS nic NAME"
+        guard words.count == 4, let bridge = interface(words[1], line: line) else {
+            return error(line, usage)
+        }
+        if words[2] == "nic" {
+            let nic = words[3]
+            guard nic.utf8.count <= maximumInterfaceNameLength, !nic.contains("/"), nic != "lo"
+            else { return error(line, "invalid NIC name \"\(nic)\"") }
+            spec.nicUplinks.append(LabNICUplink(bridge: bridge, nic: nic, line: line))
+            return
+        }
+        let port = LabInterface(
+            name: renaming.interfacePrefix + words[2], namespace: bridge.namespace)
+        guard let far = interface(words[3], line: line) else { return }
+        if far.namespace == bridge.namespace {
+            return error(
+                line,
+                "the uplink's far end \(shown(far)) must be in another namespace than the bridge (the upstream network)"
+            )
+        }
+        guard declare(port, line: line), declare(far, line: line) else { return }
+        spec.veths.append(LabVeth(first: port, second: far, line: line))
+        uplinkPorts.append((bridge, port.name, line))
+    }
+
     /// Checks that need the whole file: references, overlaps, gateways.
     mutating func validate() {
         // A lab's resolver is a server inside the lab: never one off the machine.
@@ -378,6 +484,18 @@ private struct Parser {
                     "name server \(address) is no address of this lab (a lab's resolver must run inside it, e.g. dnsmasq with run)"
                 )
             }
+        }
+        for uplink in uplinkPorts {
+            guard let index = spec.bridges.firstIndex(where: { $0.bridge == uplink.bridge }) else {
+                error(
+                    uplink.line,
+                    "unknown bridge \(shown(uplink.bridge)) (declare it with a bridge line)")
+                continue
+            }
+            spec.bridges[index].ports.append(uplink.port)
+        }
+        for nic in spec.nicUplinks where !bridgeNames.contains(nic.bridge) {
+            error(nic.line, "unknown bridge \(shown(nic.bridge)) (declare it with a bridge line)")
         }
         for bridge in spec.bridges {
             for port in bridge.ports {
@@ -446,6 +564,60 @@ private struct Parser {
                     break
                 }
             }
+        }
+        for dhcp in spec.dhcpAddresses {
+            if declared[dhcp.interface] == nil {
+                error(
+                    dhcp.line,
+                    "unknown interface \(shown(dhcp.interface))"
+                        + interfaceHint(dhcp.interface))
+            } else if portOwners[dhcp.interface] != nil {
+                error(
+                    dhcp.line,
+                    "\(shown(dhcp.interface)) is a bridge port: put the address on the bridge")
+            } else if bridgeNames.contains(dhcp.interface) {
+                error(dhcp.line, "a bridge cannot take its address by DHCP here")
+            }
+        }
+        for (index, server) in spec.servers.enumerated() {
+            guard case .dhcpServer(var dhcp) = server.kind else { continue }
+            let interface = LabInterface(name: dhcp.interface, namespace: server.namespace)
+            if declared[interface] == nil {
+                error(
+                    server.line, "unknown interface \(shown(interface))" + interfaceHint(interface))
+                continue
+            }
+            guard
+                let own = valid.first(where: {
+                    $0.interface == interface && $0.prefix.address.isIPv4
+                        && $0.prefix.contains(dhcp.first)
+                })
+            else {
+                error(
+                    server.line,
+                    "\(shown(interface)) has no address on the network of \(dhcp.first)-\(dhcp.last) (add one: addr \(shown(interface)) ADDRESS/LENGTH)"
+                )
+                continue
+            }
+            if !own.prefix.contains(dhcp.last) {
+                error(
+                    server.line, "\(dhcp.last) is outside \(own.prefix.network) of line \(own.line)"
+                )
+                continue
+            }
+            if case .v4(let address) = own.prefix.address, case .v4(let low) = dhcp.first,
+                case .v4(let high) = dhcp.last, (low...high).contains(address)
+            {
+                error(
+                    server.line,
+                    "the range \(dhcp.first)-\(dhcp.last) holds the server's own address \(own.prefix.address)"
+                )
+            }
+            if let router = dhcp.router, !own.prefix.contains(router) {
+                error(server.line, "router \(router) is not on \(own.prefix.network)")
+            }
+            dhcp.network = own.prefix.network
+            spec.servers[index].kind = .dhcpServer(dhcp)
         }
         for route in spec.routes {
             if let device = route.device,

@@ -138,6 +138,8 @@ enum LabServerProcess {
             }
         case .run(let command):
             arguments = command
+        case .dhcpServer(let dhcp):
+            arguments = dhcp.arguments(leaseFile: leaseFile(of: server, in: spec))
         }
         defer {
             if let notify {
@@ -164,7 +166,43 @@ enum LabServerProcess {
                 throw failure(problem + tail(of: log))
             }
         }
+        if case .dhcpServer = server.kind, let problem = waitBound(udpPort: 67, record) {
+            _ = try? stop(record)
+            throw failure(problem + tail(of: log))
+        }
         return record
+    }
+
+    /// A DHCP server's lease file, beside its log.
+    static func leaseFile(of server: LabServer, in spec: LabSpec) -> String {
+        let namespace = spec.renaming.fileName(ofNamespace: server.namespace)
+        return
+            "\(directory(of: spec.instanceName))/\(server.program)@\(namespace).line\(server.line).leases"
+    }
+
+    /// Waits until the process's namespace has a UDP socket on `port` (dnsmasq says nothing
+    /// when it is ready; its bound port 67 is the sign), read from /proc/PID/net/udp: no
+    /// namespace hop. Nil when bound, else why not.
+    private static func waitBound(udpPort port: UInt16, _ record: LabServerRecord) -> String? {
+        let deadline = Clock.monotonicSeconds() + readyTimeout
+        let hex = String(port, radix: 16, uppercase: true)
+        let suffix = ":" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+        while Clock.monotonicSeconds() < deadline {
+            if let table = try? FileSystem.readFile("/proc/\(record.pid)/net/udp", limit: 1 << 20) {
+                let bound = String(decoding: table, as: UTF8.self).split(separator: "\n")
+                    .contains { line in
+                        let fields = line.split(separator: " ")
+                        return fields.count > 1 && fields[1].hasSuffix(suffix)
+                    }
+                if bound { return nil }
+            }
+            var status: Int32 = 0
+            if waitpid(record.pid, &status, WNOHANG) == record.pid || !isRunning(record) {
+                return "exited before it was ready"
+            }
+            Clock.sleep(seconds: 0.01)
+        }
+        return "not ready after \(Int(readyTimeout)) seconds (no UDP socket on port \(port))"
     }
 
     /// A bound unix datagram socket at `path` (a stale one from a crash is replaced).

@@ -52,6 +52,22 @@ public struct LabRoute: Hashable, Sendable {
     public var line: Int
 }
 
+/// `addr IF@NS dhcp`: the interface takes its address (and default route) from a DHCP
+/// server on its network, as `dhclient IF` in the course.
+public struct LabDHCPAddress: Hashable, Sendable {
+    public var interface: LabInterface
+    public var line: Int
+}
+
+/// `uplink BRIDGE@NS nic NAME`: a real network card of the bridge's namespace plugged into
+/// the bridge (the course's `ip link set enp5s0 master bridge`). Puts the lab on the real
+/// network: `up` refuses it unless the NIC is named with `--allow-nic`.
+public struct LabNICUplink: Hashable, Sendable {
+    public var bridge: LabInterface
+    public var nic: String
+    public var line: Int
+}
+
 /// A parsed, validated lab file: what should exist when the lab is up.
 public struct LabSpec: Sendable {
     /// The lab's name (`lab NAME`, else the file name without `lab-` and `.conf`).
@@ -67,6 +83,10 @@ public struct LabSpec: Sendable {
     public var servers: [LabServer] = []
     /// The resolv.conf files of namespaces (`resolv` statements).
     public var resolvers: [LabResolver] = []
+    /// Interfaces that get their address by DHCP once the lab's DHCP servers run.
+    public var dhcpAddresses: [LabDHCPAddress] = []
+    /// Real NICs plugged into a bridge (never in the shipped labs or tests).
+    public var nicUplinks: [LabNICUplink] = []
     /// How the file's names were changed; messages give the file's names back.
     public var renaming: LabRenaming = .none
     /// Each statement as the file writes it (comments and extra blanks dropped), by line.

@@ -1,3 +1,5 @@
+public import DHCP
+public import DHCPClient
 import Glibc
 import LinuxSystem
 import Namespaces
@@ -24,7 +26,10 @@ import Netlink
 /// made addr IF NS PREFIX
 /// made route NS DEST|default GATEWAY|- DEVICE|-
 /// made resolv NS NAMESERVER,… SEARCH,…|-
-/// server LINE PID STARTTIME LOG a server up started (`smtpd`, `run`), for down to stop
+/// server LINE PID STARTTIME LOG a server up started (`smtpd`, `run`, `upstream`), for down to stop
+/// lease LINE IF NS ADDRESS/LEN SERVER ROUTER|- MAC SECONDS PREFIX ROUTER|-
+///                              a DHCP lease up took (`addr IF@NS dhcp`) and what it applied,
+///                              for down to release
 /// ```
 /// Server logs and notify sockets live in the directory `/run/mlab/labs/LAB/`.
 public struct LabState: Sendable, Equatable {
@@ -57,6 +62,15 @@ public struct LabState: Sendable, Equatable {
     public var hostAddresses: [HostAddress] = []
     public var made: [Change] = []
     public var servers: [LabServerRecord] = []
+    public var leases: [Lease] = []
+
+    /// A lease `up` took for `addr IF@NS dhcp` on line `line`, with what it put on the link.
+    public struct Lease: Sendable, Equatable {
+        public var line: Int
+        public var interface: LabInterface
+        public var lease: DHCPLease
+        public var applied: DHCPApplied
+    }
 
     /// Where the state files live: `$MLAB_STATE_DIR`, else `/run/mlab/labs`.
     public static var directory: String {
@@ -99,6 +113,12 @@ public struct LabState: Sendable, Equatable {
         }
         lines += made.map { "made " + Self.words(of: $0).joined(separator: " ") }
         lines += servers.map { "server \($0.line) \($0.pid) \($0.startTime) \($0.log)" }
+        lines += leases.map {
+            (["lease", "\($0.line)", $0.interface.name, Self.ns($0.interface.namespace)]
+                + $0.lease.words + [
+                    "\($0.applied.address)", $0.applied.router.map(\.description) ?? "-",
+                ]).joined(separator: " ")
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -161,6 +181,20 @@ public struct LabState: Sendable, Equatable {
                     LabServerRecord(
                         line: number, pid: pid, startTime: start,
                         log: w.dropFirst(4).joined(separator: " ")))
+            case ("lease", 11):
+                guard let number = Int(w[1]), let lease = DHCPLease(words: Array(w[4..<9])),
+                    let address = IPPrefix(w[9])
+                else { return nil }
+                var router: IPAddress?
+                if w[10] != "-" {
+                    guard let parsed = IPAddress(w[10]) else { return nil }
+                    router = parsed
+                }
+                leases.append(
+                    Lease(
+                        line: number,
+                        interface: LabInterface(name: w[2], namespace: Self.namespace(w[3])),
+                        lease: lease, applied: DHCPApplied(address: address, router: router)))
             case ("made", 2...):
                 guard let change = Self.change(Array(w.dropFirst())) else { return nil }
                 made.append(change)

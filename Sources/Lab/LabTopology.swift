@@ -73,7 +73,10 @@ public struct LabTopology: Sendable {
                         name: interfaceName(interface.name),
                         addresses: spec.addresses.filter { $0.interface == interface }.map {
                             $0.prefix.description
-                        },
+                        }
+                            + spec.dhcpAddresses.filter { $0.interface == interface }.map { _ in
+                                "dhcp"
+                            },
                         bridge: bridges.first { $0.ports.contains(interface.name) }.map {
                             interfaceName($0.bridge.name)
                         }))

@@ -35,6 +35,7 @@ public final class MaildirWriter: Sendable {
 
     /// `faults` fails chosen steps, for tests of the error paths.
     init(hostname: String, flushMode: FlushMode, faults: MaildirFaults?) {
+        _ = UnsafeFlushSkips.data  // the test hook is read (and warns) at start
         let submitted = self.submitted
         if flushMode == .perFile {
             let steps = MaildirDeliverySteps(

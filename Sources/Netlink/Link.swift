@@ -21,6 +21,8 @@ public struct Link: Sendable, Hashable {
     public var mtu: UInt32
     /// The lower layer is up (`IFLA_CARRIER`): for a veth, its peer is up too.
     public var hasCarrier = false
+    /// The link-layer address (`IFLA_ADDRESS`): 6 bytes for Ethernet and veth, empty for none.
+    public var hardwareAddress: [UInt8] = []
 
     /// Parses one RTM_NEWLINK message.
     static func parse(_ message: UnsafePointer<nlmsghdr>) -> Link? {
@@ -36,6 +38,10 @@ public struct Link: Sendable, Hashable {
             case IFLA_IFNAME: link.name = AttributeWalker.string(attribute)
             case IFLA_MTU: link.mtu = mnl_attr_get_u32(attribute)
             case IFLA_CARRIER: link.hasCarrier = mnl_attr_get_u8(attribute) != 0
+            case IFLA_ADDRESS:
+                let length = Int(mnl_attr_get_payload_len(attribute))
+                link.hardwareAddress = Array(
+                    UnsafeRawBufferPointer(start: mnl_attr_get_payload(attribute), count: length))
             case IFLA_MASTER:
                 let master = Int32(bitPattern: mnl_attr_get_u32(attribute))
                 link.masterIndex = master == 0 ? nil : master

@@ -185,8 +185,20 @@ extension ConfigParser {
                 if options.host != nil || options.domain != nil {
                     throw fail("host mapping already specified for this dispatcher", at: token)
                 }
+                let urlToken = peek()
                 let table = try parseTableRef("a relay URL such as smtp://host:25")
-                if key == "host" { options.host = table } else { options.domain = table }
+                if key == "host" {
+                    options.host = table
+                    if case .inline(.list(let values)) = table, values.count == 1 {
+                        do {
+                            options.url = try RelayURL(parsing: values[0])
+                        } catch {
+                            throw fail("invalid relay URL \"\(values[0])\": \(error)", at: urlToken)
+                        }
+                    }
+                } else {
+                    options.domain = table
+                }
             case "backup":
                 if options.host != nil || options.domain != nil {
                     throw fail("backup and host are mutually exclusive", at: token)

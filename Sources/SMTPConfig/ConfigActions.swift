@@ -14,6 +14,8 @@ public struct RelayOptions: Sendable, Hashable {
     public var backupMX: String?
     /// `host URL|<t>` (old `via URL`).
     public var host: TableRef?
+    /// `host URL` (old `via URL`) with one URL, parsed; nil for MX relays and host tables.
+    public var url: RelayURL?
     public var domain: TableRef?
     public var tls = false
     /// 6.4+: `tls` verifies, `tls no-verify` does not; old grammar: `tls verify` verifies.

@@ -40,6 +40,6 @@ enum Keywords {
         "include", "listen", "action", "match", "table", "pki", "ca", "smtp", "queue",
         "bounce", "mta", "mda", "scheduler", "srs", "admd", "proc", "filter", "accept",
         "reject", "limit", "max-message-size", "expire", "bounce-warn", "max-mta-deferred",
-        "ciphers", "subaddressing-delimiter", "fault",
+        "ciphers", "subaddressing-delimiter", "fault", "control",
     ]
 }

@@ -23,6 +23,9 @@ struct ConfigParser {
     /// Macros given on the command line (`-D`): file definitions do not replace them.
     let persistentMacros: Set<String>
     var actionLocations: [String: SourceLocation] = [:]
+    /// A fault file loaded at run time (`smtpctl load faults`): `fault` statements and macro
+    /// definitions only, and no rule needed.
+    var faultsOnly = false
 
     init(
         text: String, file: String, macros: [String: String],
@@ -44,7 +47,7 @@ struct ConfigParser {
 
     mutating func run() -> (SMTPConfiguration, [ConfigError]) {
         parseFile()
-        if config.rules.isEmpty {
+        if config.rules.isEmpty && !faultsOnly {
             errors.append(
                 ConfigError(
                     location: SourceLocation(file: file, line: lexer.lastLine),

@@ -137,8 +137,28 @@ extension ConfigParser {
             if atString { config.queue.encryptionKey = try parseString("a key") }
         } else if accept("ttl") {
             config.queue.ttl = try parseDelay("ttl delay")
+        } else if accept("directory") {
+            // MailLab: the spool directory of the relay queue.
+            let token = peek()
+            let path = try parseString("a quoted directory path")
+            guard !path.isEmpty, !path.contains("\0") else {
+                throw fail("invalid queue directory: \(path)", at: token)
+            }
+            config.queue.directory = path
+        } else if accept("retry") {
+            // MailLab: first retry delay, doubled per attempt up to the second one.
+            let token = peek()
+            let first = try parseDelay("retry delay")
+            var most = max(first, config.queue.retryMax)
+            if !atEndOfStatement { most = try parseDelay("maximum retry delay") }
+            guard first > 0, most >= first else {
+                throw fail("queue retry: the maximum must be at least the first delay", at: token)
+            }
+            config.queue.retryMin = first
+            config.queue.retryMax = most
         } else {
-            throw unexpected(peek(), expected: "compression, encryption or ttl")
+            throw unexpected(
+                peek(), expected: "compression, encryption, ttl, directory or retry")
         }
     }
 

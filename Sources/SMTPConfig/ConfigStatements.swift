@@ -12,6 +12,12 @@ extension ConfigParser {
             }
             throw unexpected(token, expected: "a statement")
         }
+        if faultsOnly && keyword != "fault" {
+            advance()
+            throw fail(
+                "\(keyword): only fault statements can be loaded into a running smtpd (the rest "
+                    + "of smtpd.conf needs a restart)", at: token)
+        }
         switch keyword {
         case "include": try include()
         case "listen": try listen()
@@ -31,6 +37,7 @@ extension ConfigParser {
             try limitPairs()
         case "srs": try srs()
         case "fault": try fault()
+        case "control": try control()
         case "admd":
             advance()
             config.admd = try parseString("an ADMD identifier")

@@ -19,6 +19,21 @@ extension SMTPConfiguration {
         return config
     }
 
+    /// Parses a fault file for a running server (`smtpctl load faults`): `fault` statements
+    /// and macro definitions only, no `include`, no rule needed. The result has only
+    /// `faults` and `faultSeed` set.
+    public static func parseFaults(_ text: String, fileName: String) throws(ConfigErrors)
+        -> SMTPConfiguration
+    {
+        var parser = ConfigParser(
+            text: text, file: fileName, macros: [:],
+            includeLoader: { path in throw FaultFileInclude(path: path) })
+        parser.faultsOnly = true
+        let (config, errors) = parser.run()
+        guard errors.isEmpty else { throw ConfigErrors(errors) }
+        return config
+    }
+
     /// Reads and parses the file at `path` and the files it includes; errors name `path` as
     /// given. This is the only function of the module that touches the file system.
     public static func load(path: String, macros: [String: String] = [:]) throws(ConfigErrors)
@@ -37,6 +52,13 @@ extension SMTPConfiguration {
             try readFile(path, regularOnly: true)
         }
     }
+}
+
+/// `include` never happens in a fault file (the statement is refused first); the loader
+/// refuses anyway.
+struct FaultFileInclude: Error, CustomStringConvertible {
+    var path: String
+    var description: String { "include \(path): not allowed in a fault file" }
 }
 
 /// The most a configuration file (or an included one) may hold: `include "/dev/zero"` must

@@ -18,9 +18,18 @@ public struct PKIDeclaration: Sendable, Hashable {
     }
 }
 
-/// Queue settings: parsed so that real configurations load; MailLab delivers at once and
-/// keeps no queue, so the server ignores them.
+/// Queue settings. `ttl` and MailLab's `directory` and `retry` are used by the relay queue;
+/// compression, encryption and bounce warnings are parsed so that real configurations load,
+/// and ignored.
 public struct QueueSettings: Sendable, Hashable {
+    /// MailLab `queue directory "PATH"`: where relayed messages wait (OpenSMTPD's is fixed at
+    /// build time; a lab runs several smtpd on one host, each needs its own). nil: the
+    /// default, `/var/spool/maillab`.
+    public var directory: String?
+    /// MailLab `queue retry MIN [MAX]`: seconds before the first retry of a deferred
+    /// recipient, doubled per attempt up to `retryMax`.
+    public var retryMin = 60
+    public var retryMax = 3_600
     public var compression = false
     public var encryption = false
     public var encryptionKey: String?
@@ -55,6 +64,11 @@ public struct SMTPConfiguration: Sendable {
     public var faults: [FaultRule] = []
     /// MailLab: `fault seed N`; nil: a random seed, logged at start.
     public var faultSeed: UInt64?
+    /// MailLab: `control socket PATH` (nil: smtpd's `-s`, else /var/run/smtpd.sock).
+    public var controlSocket: String?
+    /// MailLab: `control group NAME`: its members may use the control socket besides root.
+    public var controlGroup: String?
+    public var controlGroupLocation: SourceLocation?
     /// MailLab: `smtp limit max-sessions N` (nil: as many as the descriptor limit allows).
     public var maxSessions: Int?
     /// MailLab: `smtp limit max-sessions-per-address N` (nil: no limit, so that a benchmark

@@ -1,12 +1,12 @@
 /// RFC 5322 date text in UTC without Foundation or locale, as OpenSMTPD's `time_to_text`:
 /// `Sun, 29 Nov 2026 04:01:51 +0000 (UTC)` (day of month not zero-padded).
-enum DateText {
+public enum DateText {
     private static let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
     private static let months = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ]
 
-    static func format(unixSeconds: Int64) -> String {
+    public static func format(unixSeconds: Int64) -> String {
         let dayNumber = floorDiv(unixSeconds, 86_400)
         let secondOfDay = unixSeconds - dayNumber * 86_400
         let (year, month, day) = civilDate(daysSinceEpoch: dayNumber)

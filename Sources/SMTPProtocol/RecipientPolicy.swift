@@ -26,13 +26,22 @@ public struct RecipientRoute: Sendable, Hashable {
     public var action: String
     /// System user the delivery runs as.
     public var user: String
-    /// Maildir path.
+    /// Maildir path (empty for a relayed recipient).
     public var mailbox: String
+    /// The action relays (`action NAME relay …`): the recipient goes to the queue, not to a
+    /// Maildir.
+    public var relays: Bool
 
-    public init(action: String, user: String, mailbox: String) {
+    public init(action: String, user: String, mailbox: String, relays: Bool = false) {
         self.action = action
         self.user = user
         self.mailbox = mailbox
+        self.relays = relays
+    }
+
+    /// A recipient of the relay action `action`.
+    public static func relay(action: String) -> RecipientRoute {
+        RecipientRoute(action: action, user: "", mailbox: "", relays: true)
     }
 }
 

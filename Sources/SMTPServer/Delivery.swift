@@ -1,5 +1,6 @@
 import Glibc
 import LinuxSystem
+import MailQueue
 import MaildirDelivery
 import SMTPProtocol
 
@@ -40,21 +41,51 @@ struct MaildirStore: MessageStore {
     static let discardPath = "/dev/null"
 
     let writer: MaildirWriter
+    /// The relay queue; nil without relay actions.
+    var relay: RelayIntake? = nil
 
     func deliver(
         _ message: Message, completion: @escaping @Sendable (Result<[String], SystemError>) -> Void
     ) {
-        let items = message.recipients.compactMap { recipient -> DeliveryItem? in
-            guard recipient.route.mailbox != Self.discardPath else { return nil }
-            return DeliveryItem(
-                maildir: recipient.route.mailbox,
-                chunks: [message.deliveryHeaders(for: recipient), message.content])
+        var items: [DeliveryItem] = []
+        var relayed: [AcceptedRecipient] = []
+        for recipient in message.recipients {
+            if recipient.route.relays {
+                relayed.append(recipient)
+            } else if recipient.route.mailbox != Self.discardPath {
+                items.append(
+                    DeliveryItem(
+                        maildir: recipient.route.mailbox,
+                        chunks: [message.deliveryHeaders(for: recipient), message.content]))
+            }
         }
-        if items.isEmpty {
-            completion(.success([]))
+        guard !relayed.isEmpty else {
+            if items.isEmpty {
+                completion(.success([]))
+            } else {
+                writer.deliver(items, completion: completion)
+            }
             return
         }
-        writer.deliver(items, completion: completion)
+        guard let relay else {
+            completion(.failure(SystemError("queue", "relay", errno: ENOSYS)))
+            return
+        }
+        // One spool file for every relayed recipient, last in the batch.
+        let queued = relay.queuedMessage(message, relayed)
+        items.append(
+            DeliveryItem(
+                maildir: relay.queue.spoolRoot,
+                chunks: [QueueFileCodec.envelope(queued), message.content]))
+        writer.deliver(items) { result in
+            switch result {
+            case .success(let paths):
+                relay.queue.enqueued(path: paths[paths.count - 1], message: queued)
+                completion(.success(Array(paths.dropLast())))
+            case .failure(let error):
+                completion(.failure(error))
+            }
+        }
     }
 
     func shutdown() { writer.shutdown() }

@@ -1,5 +1,6 @@
 import Glibc
 import LinuxSystem
+import MailQueue
 import MaildirDelivery
 import Reactor
 import SMTPConfig
@@ -70,7 +71,22 @@ public final class MailServer: Sendable {
         /// MailLab fault injection: rules that make sessions fail on purpose (docs/FAULTS.md).
         /// nil: none. A configured server takes its `fault …` statements instead.
         public var faults: FaultPlan?
+        /// Finds the next hops of `action NAME relay` without `host` (MX relaying). nil:
+        /// such recipients wait in the queue with a temporary failure.
+        public var mailExchangers: (any MailExchangerLookup)?
+        /// Seconds the relay waits for each reply of a next hop (and for a connection).
+        public var relayTimeoutSeconds: Double = 300
         public init() {}
+    }
+
+    /// The default spool directory of the relay queue (`queue directory` changes it).
+    public static let defaultQueueDirectory = "/var/spool/maillab"
+
+    /// The relay queue and the pieces that feed it.
+    private struct RelayParts {
+        var queue: RelayQueue
+        var intake: RelayIntake
+        var bounces: BounceRouter
     }
 
     /// AUTH on the `catchAll`/`inMemory` listener.
@@ -143,9 +159,51 @@ public final class MailServer: Sendable {
         options.maxSessionsPerAddress =
             configuration.maxSessionsPerAddress ?? options.maxSessionsPerAddress
         options.faults = Self.faultPlan(configuration)
+        var fixed = plan.fixedMaildirs
+        let relay = try Self.relayParts(plan, configuration: configuration, options: options)
+        if let relay { fixed.append(relay.queue.spoolRoot) }
         try self.init(
-            plans: plan.listeners, options: options, limits: plan.limits,
-            fixedMaildirs: plan.fixedMaildirs)
+            plans: plan.listeners, options: options, limits: plan.limits, fixedMaildirs: fixed,
+            relay: relay)
+    }
+
+    /// The queue of a configuration with relay actions (nil without): the spool opened and
+    /// locked, its messages read back.
+    private static func relayParts(
+        _ plan: ServerPlan, configuration: SMTPConfiguration, options: Options
+    ) throws(ServerErrors) -> RelayParts? {
+        guard !plan.relayRoutes.isEmpty else { return nil }
+        var directory = configuration.queue.directory ?? defaultQueueDirectory
+        if !directory.hasPrefix("/") {
+            directory = (options.workingDirectory ?? currentDirectory()) + "/" + directory
+        }
+        let serverName =
+            options.serverName ?? plan.listeners.first?.serverName ?? HostNames.serverName()
+        var settings = RelayQueue.Configuration(
+            spool: directory, routes: plan.relayRoutes, serverName: serverName)
+        settings.retryMin = configuration.queue.retryMin
+        settings.retryMax = configuration.queue.retryMax
+        settings.exchangers = options.mailExchangers
+        settings.connectTimeout = min(30, options.relayTimeoutSeconds)
+        settings.replyTimeout = options.relayTimeoutSeconds
+        let log = options.log
+        settings.log = { log.write($0) }
+        let bounces = BounceRouter(log: log)
+        do {
+            let queue = try RelayQueue(settings) { recipient, content, done in
+                bounces.submit(to: recipient, content: content, done: done)
+            }
+            return RelayParts(
+                queue: queue,
+                intake: RelayIntake(
+                    queue: queue, ttl: configuration.queue.ttl, actionTTLs: plan.relayTTLs),
+                bounces: bounces)
+        } catch {
+            let hint = error.errno == EWOULDBLOCK ? " (another smtpd uses this queue)" : ""
+            throw ServerErrors(errors: [
+                ServerError("queue directory \(directory): \(error)\(hint)")
+            ])
+        }
     }
 
     /// The `fault …` statements of `configuration` as a plan (nil without any); without
@@ -227,11 +285,15 @@ public final class MailServer: Sendable {
 
     private let limits: SessionLimits
 
+    private let relay: RelayParts?
+
     private init(
-        plans: [ListenerPlan], options: Options, limits: SessionLimits, fixedMaildirs: [String]
+        plans: [ListenerPlan], options: Options, limits: SessionLimits, fixedMaildirs: [String],
+        relay: RelayParts? = nil
     )
         throws(ServerErrors)
     {
+        self.relay = relay
         self.plans = plans
         var options = options
         if !options.inMemory && !fixedMaildirs.isEmpty && options.environment.freeStorage == nil {
@@ -249,7 +311,11 @@ public final class MailServer: Sendable {
             options.inMemory
             ? MemoryStore()
             : MaildirStore(
-                writer: MaildirWriter(hostname: hostNameForFiles(), flushMode: options.flushMode))
+                writer: MaildirWriter(hostname: hostNameForFiles(), flushMode: options.flushMode),
+                relay: relay?.intake)
+        if let relay, let first = plans.first {
+            relay.bounces.connect(store: store, policy: first.policy, serverName: first.serverName)
+        }
         let descriptors = raiseDescriptorLimit()
         let maxSessions = options.maxSessions ?? max(16, descriptors.after - 128)
         if options.maxSessions == nil && descriptors.after < 10_240 {
@@ -263,7 +329,7 @@ public final class MailServer: Sendable {
             store: store, recordsMessages: options.recordsMessages, trace: options.trace,
             log: options.log, maxSessions: maxSessions,
             maxSessionsPerAddress: options.maxSessionsPerAddress,
-            loops: group.loops, names: names, faults: options.faults)
+            loops: group.loops, names: names, faults: options.faults, verbose: options.verbose)
     }
 
     /// Binds every listener and starts serving. Removes stale tmp/ files of the configured
@@ -308,6 +374,7 @@ public final class MailServer: Sendable {
             throw ServerErrors(errors: errors)
         }
         listeners.withLock { $0 = bound }
+        relay?.queue.start()
         if let faults = options.faults {
             options.log.write(
                 "info: fault injection: \(faults.rules.count) rule(s), seed=\(faults.seed)")
@@ -381,6 +448,13 @@ public final class MailServer: Sendable {
             configuration: configuration, peer: peerInfo, policy: plan.policy,
             environment: options.environment)
         session.faults = core.nextSessionFaults()
+        core.sessionsTotal.add(1, ordering: .relaxed)
+        if core.verbose.load(ordering: .relaxed) {
+            core.log(
+                [
+                    "debug: smtp: session \(session.id): accepted from \(peer.host) on \(plan.address)"
+                ], on: loop)
+        }
         let handler = SessionHandler(
             core: core, session: session, tls: plan.tls?.context, timeouts: options.timeouts,
             credentials: plan.auth.map {
@@ -437,7 +511,28 @@ public final class MailServer: Sendable {
 
     /// The relay queue, for `smtpctl` and tests; nil while the configuration has no relay
     /// action.
-    public var queueControl: (any QueueControl)? { nil }
+    public var queueControl: (any QueueControl)? { relay?.queue }
+
+    /// Whether sessions log `debug:` lines (`-v`; `smtpctl log verbose|brief`).
+    public var verbose: Bool {
+        get { core.verbose.load(ordering: .relaxed) }
+        set { core.verbose.store(newValue, ordering: .relaxed) }
+    }
+
+    /// The fault rules sessions beginning now get (nil: none).
+    public var faults: FaultPlan? { core.currentFaults }
+
+    /// Serves smtpctl on a unix socket (`control socket`, `smtpd -s`), on one of this
+    /// server's loops; `stop` closes it and removes the socket. Call after `start`.
+    public func startControl(_ settings: ControlSettings) throws(ServerError) {
+        guard let loop = group.loops.first else { throw ServerError("no event loop") }
+        let socket = try ControlSocket.open(settings)
+        let service = ControlService(core: core, queue: settings.queue)
+        socket.start(on: loop, service: service)
+        control.withLock { $0 = socket }
+    }
+
+    private let control = Mutex<ControlSocket?>(nil)
 
     /// Stops accepting, lets deliveries in flight finish and be answered, tells the
     /// remaining sessions `421` and closes them, then stops the threads. Waits at most
@@ -451,6 +546,10 @@ public final class MailServer: Sendable {
             return all
         }
         for listener in bound { listener.close() }
+        control.withLock { socket in
+            socket?.close()
+            socket = nil
+        }
         let deadline = Clock.monotonicNanoseconds() + UInt64(graceSeconds * 1_000_000_000)
         while core.pendingDeliveries.load(ordering: .relaxed) > 0
             && Clock.monotonicNanoseconds() < deadline
@@ -473,6 +572,9 @@ public final class MailServer: Sendable {
             let core = self.core
             loop.execute { core.closeSessions(on: loop) }
         }
+        // Sessions to next hops finish their transaction first: what they deliver is
+        // recorded, and nothing new is queued once the listeners are closed.
+        relay?.queue.stop()
         core.store.shutdown()
         group.shutdown()
         core.feed.close()

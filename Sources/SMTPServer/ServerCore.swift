@@ -41,6 +41,16 @@ final class ServerCore: Sendable {
     let perAddress: AddressSessionCount?
     let activeSessions = Atomic<Int>(0)
     let pendingDeliveries = Atomic<Int>(0)
+    /// `-v`, or `smtpctl log verbose|brief` while running: `debug:` lines per session.
+    let verbose: Atomic<Bool>
+    /// For `smtpctl show stats`: sessions since start, recipients delivered or refused by
+    /// the store, open control connections; the wall-clock start for `uptime`.
+    let sessionsTotal = Atomic<Int>(0)
+    let recipientsDelivered = Atomic<Int>(0)
+    let recipientsTempFailed = Atomic<Int>(0)
+    let recipientsPermFailed = Atomic<Int>(0)
+    let controlSessions = Atomic<Int>(0)
+    let startedAt = Clock.unixSeconds()
     /// The fault rules new sessions get (nil: none), replaceable while running.
     private let faultPlan: Mutex<FaultPlan?>
     /// Sessions begun since the server started: what a fault rule's session number counts.
@@ -51,9 +61,10 @@ final class ServerCore: Sendable {
     init(
         store: any MessageStore, recordsMessages: Bool, trace: Bool, log: LogSink, maxSessions: Int,
         maxSessionsPerAddress: Int? = nil, loops: [EventLoop],
-        names: [SocketAddress: String], faults: FaultPlan?
+        names: [SocketAddress: String], faults: FaultPlan?, verbose: Bool = false
     ) {
         faultPlan = Mutex(faults)
+        self.verbose = Atomic(verbose)
         self.store = store
         self.recordsMessages = recordsMessages
         self.trace = trace
@@ -73,6 +84,21 @@ final class ServerCore: Sendable {
     func nextSessionFaults() -> SessionFaults? {
         guard let plan = faultPlan.withLock({ $0 }), !plan.rules.isEmpty else { return nil }
         return plan.session(number: sessionsBegun.add(1, ordering: .relaxed).newValue)
+    }
+
+    /// The fault rules new sessions get now (nil: none).
+    var currentFaults: FaultPlan? { faultPlan.withLock { $0 } }
+
+    /// The counters of `smtpctl show stats`, OpenSMTPD's names where it has the counter.
+    func statistics() -> [(name: String, value: Int)] {
+        [
+            ("control.session", controlSessions.load(ordering: .relaxed)),
+            ("scheduler.delivery.ok", recipientsDelivered.load(ordering: .relaxed)),
+            ("scheduler.delivery.permfail", recipientsPermFailed.load(ordering: .relaxed)),
+            ("scheduler.delivery.tempfail", recipientsTempFailed.load(ordering: .relaxed)),
+            ("smtp.session", activeSessions.load(ordering: .relaxed)),
+            ("smtp.session.total", sessionsTotal.load(ordering: .relaxed)),
+        ]
     }
 
     /// Sessions that begin from now on get `plan`; sessions already running keep theirs.

@@ -1,4 +1,5 @@
 import LinuxSystem
+import MailQueue
 import Reactor
 import SMTPConfig
 import SMTPProtocol
@@ -12,6 +13,10 @@ struct ServerPlan {
     /// The Maildirs every recipient of some action is delivered to, as the routers resolved
     /// them (their stale tmp/ files are removed before the server accepts anything).
     var fixedMaildirs: [String] = []
+    /// Relay action name → where its recipients go (empty: no queue is needed).
+    var relayRoutes: [String: RelayRoute] = [:]
+    /// Relay action name → its `ttl` (seconds), where it sets one.
+    var relayTTLs: [String: Int] = [:]
 
     init(_ configuration: SMTPConfiguration, options: MailServer.Options) throws(ServerErrors) {
         let serverName = options.serverName ?? HostNames.serverName()
@@ -30,6 +35,15 @@ struct ServerPlan {
                 errors += error.errors
             }
         }
+        for action in configuration.actions {
+            guard case .relay(let options) = action.method else { continue }
+            do throws(ServerError) {
+                relayRoutes[action.name] = try Self.relayRoute(options, action: action)
+                if let ttl = action.ttl { relayTTLs[action.name] = ttl }
+            } catch {
+                errors.append(error)
+            }
+        }
         if configuration.listeners.isEmpty {
             errors.append(ServerError("no listen directive: nothing to listen on"))
         }
@@ -43,6 +57,41 @@ struct ServerPlan {
         limits.maxRecipients = configuration.maxRecipients
         limits.maxMessagesPerSession = configuration.maxMailsPerSession
         limits.maxMessageSize = configuration.maxMessageSize
+    }
+
+    /// What the queue does for one relay action; the options MailLab does not carry out yet
+    /// are refused here (and so by `smtpd -n`), not silently ignored.
+    static func relayRoute(_ options: RelayOptions, action: ActionDirective) throws(ServerError)
+        -> RelayRoute
+    {
+        var unsupported: [String] = []
+        if options.host != nil && options.url == nil { unsupported.append("host <table>") }
+        if options.domain != nil { unsupported.append("domain") }
+        if options.backup { unsupported.append("backup") }
+        if options.auth != nil { unsupported.append("auth") }
+        if options.pki != nil { unsupported.append("pki") }
+        if options.ca != nil { unsupported.append("ca") }
+        if options.ciphers != nil { unsupported.append("ciphers") }
+        if options.protocols != nil { unsupported.append("protocols") }
+        if options.source != nil { unsupported.append("src") }
+        if options.heloSource != nil { unsupported.append("helo-src") }
+        if options.mailFrom != nil { unsupported.append("mail-from") }
+        if options.filter != nil { unsupported.append("filter") }
+        if options.srs { unsupported.append("srs") }
+        if options.tls { unsupported.append("tls") }
+        if let url = options.url, url.scheme == .smtpTLS || url.scheme == .smtps {
+            unsupported.append("\(url.scheme.rawValue):// (TLS to the next hop)")
+        }
+        guard unsupported.isEmpty else {
+            throw ServerError(
+                "action \"\(action.name)\": relay \(unsupported.joined(separator: ", ")) "
+                    + "not supported by MailLab yet", location: action.location.description)
+        }
+        // XXX: smtp:// means STARTTLS when offered; without client-side TLS MailLab sends in
+        // plain text (as smtp+notls://). Costs: no encryption between lab hops.
+        let hop: RelayRoute.NextHop =
+            options.url.map { .host($0.host, port: $0.port) } ?? .mailExchangers
+        return RelayRoute(nextHop: hop, helo: options.helo, tls: .never)
     }
 
     /// The names and addresses that count as this host for `for local` (per listener, its

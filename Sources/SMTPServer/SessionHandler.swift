@@ -105,6 +105,9 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         faultTimer?.cancel()
         faultTimer = nil
         if session.wantsInput { _ = session.inputClosed() }
+        if core.verbose.load(ordering: .relaxed) {
+            core.log(["debug: smtp: session \(session.id): closed"], on: connection.loop)
+        }
         core.sessionEnded(self, peer: connection.peer.host, on: connection.loop)
     }
 
@@ -295,10 +298,16 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
                     return line
                 }, on: loop)
             if core.recordsMessages { core.feed.publish(DeliveredMessage(message, files: files)) }
+            core.recipientsDelivered.add(message.recipients.count, ordering: .relaxed)
             outcome = .delivered
         case .failure(let error):
             let failure = DeliveryFailure(storing: error)
             let result = failure.isTemporary ? "TempFail" : "PermFail"
+            if failure.isTemporary {
+                core.recipientsTempFailed.add(message.recipients.count, ordering: .relaxed)
+            } else {
+                core.recipientsPermFailed.add(message.recipients.count, ordering: .relaxed)
+            }
             core.log(
                 [
                     "\(session.id) mda delivery msgid=\(message.id) result=\(result) stat=Error (\(error))"

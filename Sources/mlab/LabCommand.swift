@@ -50,21 +50,38 @@ struct LabCommand: ParsableCommand {
                 "Use namespaces and links that exist but that this lab did not create (down leaves them)."
         )
         var adopt = false
+        @Option(
+            name: .customLong("allow-nic"),
+            help:
+                "Let an `uplink … nic NAME` plug this real NIC into the lab's bridge (repeatable). Puts the lab on the real network."
+        )
+        var allowedNICs: [String] = []
 
         func run() throws {
             let spec = try lab.load()
+            for uplink in spec.nicUplinks where allowedNICs.contains(uplink.nic) {
+                printToStandardError(
+                    "mlab: WARNING: \(spec.location(uplink.line)): plugging the real NIC \(uplink.nic) into bridge \(spec.renaming.fileName(of: uplink.bridge)): the lab's namespaces reach, and are reached from, the network behind \(uplink.nic)"
+                )
+            }
             let report = try Lab.up(
-                spec, adopt: adopt, progress: { step in if !quiet { print("+ \(step)") } })
+                spec, adopt: adopt, allowNICs: Set(allowedNICs),
+                progress: { step in if !quiet { print("+ \(step)") } })
             guard !quiet else { return }
             for (server, record) in report.started {
                 print(
                     "+ \(server.summary(spec.renaming)): ready (pid \(record.pid), log \(record.log))"
                 )
             }
+            for record in report.leases {
+                print(
+                    "+ addr \(spec.renaming.fileName(of: record.interface)) dhcp: \(record.lease)")
+            }
+            let count = report.applied.count + report.started.count + report.leases.count
             print(
                 report.isUnchanged
                     ? "lab \(spec.name): already up, nothing changed"
-                    : "lab \(spec.name): up (\(changes(report.applied.count + report.started.count)))"
+                    : "lab \(spec.name): up (\(changes(count)))"
             )
         }
     }
@@ -100,6 +117,7 @@ struct LabCommand: ParsableCommand {
             let status = try Lab.status(spec)
             for item in status.items { print(item) }
             for extra in status.drift { print("drift    \(extra)") }
+            for lease in status.leases { print(lease.line(spec.renaming)) }
             for server in status.servers { print(server.line(spec.renaming)) }
             let missing = status.items.filter { $0.state != .present }.count
             if status.isUp {

@@ -14,6 +14,7 @@ struct MLab: ParsableCommand {
             RouteCommand.self,
             BridgeCommand.self, MaildirCommand.self,
             NcCommand.self, ChatCommand.self, SendCommand.self, PingCommand.self, MXCommand.self,
+            DHCPCommand.self,
         ])
 
     /// ArgumentParser's main, with the privilege check between parsing and running (after

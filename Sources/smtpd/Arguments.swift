@@ -1,5 +1,5 @@
 /// smtpd's command line, parsed the getopt way so that OpenSMTPD's usage carries over:
-/// `smtpd [-dFhnv] [-D macro=value] [-f file] [-N netns] [-T trace]`.
+/// `smtpd [-dFhnv] [-D macro=value] [-f file] [-N netns] [-s socket] [-T trace]`.
 struct Arguments {
     var foreground = false  // -d: foreground, log to stderr
     var foregroundSyslog = false  // -F: foreground, log to syslog
@@ -10,10 +10,14 @@ struct Arguments {
     var configPath = "/etc/smtpd.conf"
     /// MailLab addition: run inside this named network namespace (`ip netns` name).
     var namespace: String?
+    /// MailLab addition: the control socket (OpenSMTPD's is fixed at build time; its smtpd
+    /// has no `-s`). Wins over the file's `control socket`.
+    var controlSocket: String?
     var traces: Set<String> = []
     var warnings: [String] = []
 
-    static let usage = "usage: smtpd [-dFhnv] [-D macro=value] [-f file] [-N netns] [-T trace]"
+    static let usage =
+        "usage: smtpd [-dFhnv] [-D macro=value] [-f file] [-N netns] [-s socket] [-T trace]"
 
     /// Trace categories OpenSMTPD knows; MailLab implements `smtp` (and `all`).
     static let knownTraces: Set<String> = [
@@ -57,6 +61,9 @@ struct Arguments {
                     flags = ""
                 case "N":
                     namespace = try value(for: flag, rest: flags)
+                    flags = ""
+                case "s":
+                    controlSocket = try value(for: flag, rest: flags)
                     flags = ""
                 case "D":
                     let definition = try value(for: flag, rest: flags)

@@ -21,6 +21,10 @@ enum HelpText {
             "MailLab: serve inside the named network namespace (ip netns NAME), entered before any thread starts; its /etc/netns/NAME/* files (resolv.conf) replace /etc/* for smtpd, as with ip netns exec."
         ),
         (
+            "-s socket",
+            "MailLab: serve smtpctl on this unix socket (default: the file's control socket, else /var/run/smtpd.sock)."
+        ),
+        (
             "-P system",
             "Accepted for OpenSMTPD compatibility (start with smtp, mta or mda paused); MailLab has nothing to pause and warns."
         ),

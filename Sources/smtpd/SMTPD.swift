@@ -75,6 +75,8 @@ enum SMTPD {
             }
         }
         options.log = arguments.foreground ? .standardError : .syslog
+        options.mailExchangers = MailExchangerResolution(
+            namespace: arguments.namespace, log: options.log)
 
         // Signals are taken by sigwait on this thread; block them before any thread starts.
         signal(SIGPIPE, SIG_IGN)
@@ -98,6 +100,8 @@ enum SMTPD {
             }
             exit(1)
         }
+        ControlStart.start(
+            server, configuration: configuration, arguments: arguments, log: options.log)
         do {
             try Readiness.notifySupervisor()
         } catch {

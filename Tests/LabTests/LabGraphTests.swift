@@ -6,7 +6,7 @@ import Testing
 /// `mlab lab graph`: golden DOT and Mermaid text for every shipped lab, and SVG that a real
 /// renderer turns into a picture. `MAILLAB_UPDATE_GOLDEN=1` rewrites the golden files.
 @Suite struct LabGraphTests {
-    static let labs = ["seed", "daisy", "bridge"]
+    static let labs = ["seed", "daisy", "bridge", "uplink"]
     static let goldenDirectory = packageRoot + "/Tests/Fixtures/lab-graphs"
 
     private func spec(_ lab: String) throws -> LabSpec {

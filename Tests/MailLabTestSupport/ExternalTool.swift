@@ -66,6 +66,14 @@ public struct ExternalTool: Sendable, CustomStringConvertible {
 
     public static let mlab = built("mlab")
     public static let smtpd = built("smtpd")
+    /// The power-cut file system and its syncfs shim (docs/DURABILITY.md): FUSE needs
+    /// /dev/fuse and root.
+    public static let powercutFS = ExternalTool(
+        name: "powercut-fs",
+        origin: "built by this package (`swift build`, needs libfuse3-dev: `make deps`); "
+            + "runs as root with /dev/fuse",
+        programs: [built("powercut-fs").path, built("libPowerCutSyncfs.so").path],
+        probe: { getuid() == 0 && access("/dev/fuse", R_OK | W_OK) == 0 })
 
     /// A product of this package: next to the test bundle (`swift build` builds both into
     /// the same folder), else in `.build/debug` of the checkout.

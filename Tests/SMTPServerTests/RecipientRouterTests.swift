@@ -151,12 +151,23 @@ func seedConfigRefusesUnknownUsersAndRelaying(address: String) throws {
     let r = try router(
         """
         listen on lo
-        action "out" relay
-        match from any for any action "out"
+        action "box" mbox
+        match from any for any action "box"
         """, warnings: warnings)
     #expect(verdict(r, "u@example.org") == .reject)
     #expect(warnings.all.count == 1)
-    #expect(warnings.all.first?.contains("relay") == true)
+    #expect(warnings.all.first?.contains("mbox") == true)
+}
+
+@Test func relayRecipientsAreAcceptedForTheQueue() throws {
+    let r = try router(
+        """
+        listen on lo
+        action "out" relay host "smtp://192.0.2.1"
+        match from any for domain "example.org" action "out"
+        """)
+    #expect(verdict(r, "u@example.org") == .accept(.relay(action: "out")))
+    #expect(verdict(r, "u@example.net") == .reject)
 }
 
 @Test func cidrAndGlobMatching() {

@@ -18,7 +18,8 @@ import Testing
         #expect(result.status == 1)
         #expect(
             result.errorOutput.hasSuffix(
-                "usage: smtpd [-dFhnv] [-D macro=value] [-f file] [-N netns] [-T trace]\n"),
+                "usage: smtpd [-dFhnv] [-D macro=value] [-f file] [-N netns] [-s socket] [-T trace]\n"
+            ),
             "stderr: \(result.errorOutput)")
     }
 

@@ -48,7 +48,8 @@ import Testing
         #expect(result.output == "")
         #expect(
             result.errorOutput.hasSuffix(
-                "usage: smtpd [-dFhnv] [-D macro=value] [-f file] [-N netns] [-T trace]\n"))
+                "usage: smtpd [-dFhnv] [-D macro=value] [-f file] [-N netns] [-s socket] [-T trace]\n"
+            ))
         #expect(!result.errorOutput.contains("options:"))
     }
 }

@@ -369,7 +369,7 @@ final class SmtpdProcess {
     init(
         config: String, directory: TempDir, port fixedPort: UInt16? = nil,
         extraArguments: [String] = ["-T", "smtp"],
-        readyHost: String? = "127.0.0.1"
+        readyHost: String? = "127.0.0.1", environment: [String: String] = [:]
     ) throws {
         for attempt in 1...3 {
             port = try fixedPort ?? freePort()
@@ -380,6 +380,11 @@ final class SmtpdProcess {
             process = Process()
             process.executableURL = URL(fileURLWithPath: smtpdPath)
             process.arguments = ["-d", "-f", configPath] + extraArguments
+            if !environment.isEmpty {
+                process.environment = ProcessInfo.processInfo.environment.merging(environment) {
+                    $1
+                }
+            }
             process.currentDirectoryURL = URL(fileURLWithPath: directory.path)
             let log = FileHandle(forWritingAtPath: logPath)
             process.standardOutput = log

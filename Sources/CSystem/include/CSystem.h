@@ -78,3 +78,10 @@ void csystem_syslog(int priority, const char *message);
 int csystem_daemon(int nochdir, int noclose);
 
 #endif
+
+/// The credentials of the process at the other end of a unix socket, as they were when it
+/// connected (getsockopt SO_PEERCRED: `struct ucred` needs _GNU_SOURCE). 0, or -1 with errno.
+int csystem_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid);
+/// Its supplementary groups (getsockopt SO_PEERGROUPS, Linux 4.13+): how many, up to `max`
+/// stored in `groups`; -1 with errno (ERANGE: more than `max`).
+int csystem_peer_groups(int fd, gid_t *groups, int max);

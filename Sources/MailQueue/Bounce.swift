@@ -1,0 +1,146 @@
+import SMTPProtocol
+
+/// RFC 3464 delivery status notifications for the recipients a relay could not deliver:
+/// `multipart/report; report-type=delivery-status` with a human-readable part, a
+/// `message/delivery-status` part and the original message (RET=FULL) or its header
+/// (otherwise). Sent from `<>`, so it is never bounced itself. Pure: the caller gives the
+/// time and the names. OpenSMTPD: `bounce.c`.
+public enum Bounce {
+    /// One recipient the notification reports.
+    public struct Failure: Sendable, Equatable {
+        public var recipient: QueuedRecipient
+        /// RFC 3463 status, `5.1.1`.
+        public var status: String
+        /// The next hop's reply or the local reason, one line.
+        public var diagnostic: String
+        /// The next hop that answered, if one did.
+        public var remoteMTA: String?
+
+        public init(
+            recipient: QueuedRecipient, status: String, diagnostic: String,
+            remoteMTA: String? = nil
+        ) {
+            self.recipient = recipient
+            self.status = status
+            self.diagnostic = diagnostic
+            self.remoteMTA = remoteMTA
+        }
+    }
+
+    /// Whether `recipient` wants a failure notification (RFC 3461 §4.1: without NOTIFY,
+    /// failures are reported; NOTIFY=NEVER or a list without FAILURE silences it).
+    public static func wantsFailureNotice(_ recipient: QueuedRecipient) -> Bool {
+        let notify = recipient.dsn.notify
+        return notify.isEmpty || notify.contains(.failure)
+    }
+
+    /// The notification's content (header and body, LF line ends); nil for a message from
+    /// `<>` (a bounce is never bounced) or without failures.
+    public static func compose(
+        for message: QueuedMessage, failures: [Failure], reportingMTA: String, now: Int64,
+        notificationID: String
+    ) -> [UInt8]? {
+        guard case .address(let sender) = message.sender, !failures.isEmpty else { return nil }
+        let boundary = "\(notificationID)/\(reportingMTA)"
+        var text = """
+            From: Mail Delivery Subsystem <MAILER-DAEMON@\(reportingMTA)>
+            To: \(sender)
+            Subject: Delivery status notification: error
+            Date: \(DateText.format(unixSeconds: now))
+            Message-ID: <\(notificationID)@\(reportingMTA)>
+            MIME-Version: 1.0
+            Content-Type: multipart/report; report-type=delivery-status;
+            \tboundary="\(boundary)"
+            Auto-Submitted: auto-replied
+
+            This is a MIME-encapsulated message.
+
+            --\(boundary)
+            Content-Description: Notification
+            Content-Type: text/plain; charset=us-ascii
+
+            This is the mail system at \(reportingMTA).
+
+            Your message could not be delivered to the following recipients:
+
+            """
+        for failure in failures {
+            text += "    <\(failure.recipient.address)>: \(oneLine(failure.diagnostic))\n"
+        }
+        text += """
+
+            --\(boundary)
+            Content-Description: Delivery Status
+            Content-Type: message/delivery-status
+
+            Reporting-MTA: dns; \(reportingMTA)
+
+            """
+        if let envid = message.dsn.envelopeID { text += "Original-Envelope-Id: \(envid)\n" }
+        text += "Arrival-Date: \(DateText.format(unixSeconds: message.created))\n"
+        for failure in failures {
+            text += "\nFinal-Recipient: rfc822; \(failure.recipient.address)\n"
+            if let orcpt = failure.recipient.dsn.originalRecipient,
+                let semicolon = orcpt.firstIndex(of: ";")
+            {
+                let type = orcpt[..<semicolon]
+                let address = orcpt[orcpt.index(after: semicolon)...]
+                text += "Original-Recipient: \(type); \(address)\n"
+            }
+            text += "Action: failed\n"
+            text += "Status: \(failure.status)\n"
+            if let remote = failure.remoteMTA { text += "Remote-MTA: dns; \(remote)\n" }
+            text += "Diagnostic-Code: smtp; \(oneLine(failure.diagnostic))\n"
+            if failure.recipient.lastTry > 0 {
+                text +=
+                    "Last-Attempt-Date: \(DateText.format(unixSeconds: failure.recipient.lastTry))\n"
+            }
+        }
+        let full = message.dsn.ret == .full
+        text += """
+
+            --\(boundary)
+            Content-Description: \(full ? "Undelivered Message" : "Message Headers")
+            Content-Type: \(full ? "message/rfc822" : "text/rfc822-headers")
+
+
+            """
+        var bytes = Array(text.utf8)
+        bytes += full ? message.content : header(of: message.content)
+        if bytes.last != 10 { bytes.append(10) }
+        bytes += Array("\n--\(boundary)--\n".utf8)
+        return bytes
+    }
+
+    /// The status of a reply: its enhanced code, else one made from its class
+    /// (`5.0.0`, `4.0.0`).
+    public static func status(of reply: String) -> String {
+        let words = reply.split(separator: " ", maxSplits: 2)
+        if words.count > 1 {
+            let parts = words[1].split(separator: ".")
+            if parts.count == 3, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isNumber) }),
+                ["2", "4", "5"].contains(parts[0])
+            {
+                return String(words[1])
+            }
+        }
+        if let first = reply.first, first == "4" { return "4.0.0" }
+        return "5.0.0"
+    }
+
+    /// The header section, up to and without the empty line.
+    static func header(of content: [UInt8]) -> [UInt8] {
+        var index = 0
+        var lineStart = true
+        while index < content.count {
+            if lineStart && content[index] == 10 { return Array(content[..<index]) }
+            lineStart = content[index] == 10
+            index += 1
+        }
+        return content
+    }
+
+    static func oneLine(_ text: String) -> String {
+        String(text.map { $0 == "\n" || $0 == "\r" || $0 == "\t" ? " " : $0 })
+    }
+}

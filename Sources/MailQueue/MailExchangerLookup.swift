@@ -1,0 +1,40 @@
+/// How the relay finds the next hops of a domain for `action NAME relay` without `host`
+/// (MX relaying): MX records, then their addresses. The DNS client module implements it;
+/// tests give one that answers with lab addresses. MailLab never looks anything up itself
+/// without one: such recipients wait in the queue with a temporary failure.
+public protocol MailExchangerLookup: Sendable {
+    /// The exchangers of `domain`, lowest preference first (RFC 5321 §5.1: without MX
+    /// records, the domain's own addresses as one exchanger of preference 0).
+    func mailExchangers(for domain: String) throws(MailExchangerError) -> [MailExchanger]
+}
+
+/// One next hop of a domain.
+public struct MailExchanger: Sendable, Hashable {
+    public var preference: Int
+    public var host: String
+    /// IPv4 or IPv6 addresses (text), in the order to try them.
+    public var addresses: [String]
+    public var port: UInt16
+
+    public init(preference: Int, host: String, addresses: [String], port: UInt16 = 25) {
+        self.preference = preference
+        self.host = host
+        self.addresses = addresses
+        self.port = port
+    }
+}
+
+/// Why the exchangers of a domain are not known.
+public struct MailExchangerError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Permanent (the domain does not exist, a null MX of RFC 7505): its recipients bounce.
+    /// Otherwise (a timeout, SERVFAIL) they stay queued.
+    public var isPermanent: Bool
+    public var reason: String
+
+    public init(isPermanent: Bool, reason: String) {
+        self.isPermanent = isPermanent
+        self.reason = reason
+    }
+
+    public var description: String { reason }
+}

@@ -1,0 +1,78 @@
+import Glibc
+import LinuxSystem
+
+/// The spool directory of the relay queue: one file per message in `new/`, laid out as a
+/// Maildir so that the session's group commit (`MaildirWriter`) writes a new message there
+/// in the same batch and flush as its local deliveries. Updates go through `tmp/` (write,
+/// fsync, rename over the old file, fsync `new/`), so a crash leaves the old or the new
+/// state, never half of one. A lock file keeps a second smtpd off the same directory.
+/// OpenSMTPD: `queue_fs.c` (which spreads envelopes over buckets, one file each).
+public final class QueueSpool: Sendable {
+    public let root: String
+    private let lockDescriptor: Int32
+
+    /// Opens (creating if needed, 0700) and locks `root`. Fails with EWOULDBLOCK when
+    /// another process holds the lock.
+    public init(root: String) throws(SystemError) {
+        self.root = root
+        for path in [root, root + "/tmp", root + "/new", root + "/cur"] {
+            do {
+                try FileSystem.mkdir(path, mode: 0o700)
+            } catch  where error.errno == EEXIST {
+            }
+        }
+        let lockPath = root + "/lock"
+        let fd = try FileSystem.open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, mode: 0o600)
+        do {
+            _ = try checkedCall("flock", lockPath) { flock(fd, LOCK_EX | LOCK_NB) }
+        } catch {
+            closeDescriptor(fd)
+            throw error
+        }
+        lockDescriptor = fd
+    }
+
+    deinit { closeDescriptor(lockDescriptor) }
+
+    /// Where queued messages are (what `MaildirWriter` publishes into).
+    public var messageDirectory: String { root + "/new" }
+
+    /// Every message file's name.
+    public func names() throws(SystemError) -> [String] {
+        try FileSystem.directoryEntries(messageDirectory).filter { !$0.hasPrefix(".") }.sorted()
+    }
+
+    public func read(_ name: String) throws(SystemError) -> [UInt8] {
+        try FileSystem.readFile(messageDirectory + "/" + name, limit: 1 << 30, regularOnly: true)
+    }
+
+    /// Replaces the message file `name` with `bytes`, durably.
+    public func rewrite(_ name: String, _ bytes: [UInt8]) throws(SystemError) {
+        let temporary = root + "/tmp/" + name + ".update"
+        let fd = try FileSystem.open(
+            temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode: 0o600)
+        do {
+            try FileSystem.writeAll(fd, [bytes], path: temporary)
+            try FileSystem.fsync(fd, path: temporary)
+        } catch {
+            closeDescriptor(fd)
+            _ = try? FileSystem.unlink(temporary)
+            throw error
+        }
+        try closeChecked(fd, temporary)
+        try FileSystem.rename(temporary, messageDirectory + "/" + name)
+        try syncDirectory()
+    }
+
+    /// Removes the message file `name` (after every recipient is done). Not flushed: a crash
+    /// that brings it back delivers again, which at-least-once allows.
+    public func remove(_ name: String) throws(SystemError) {
+        try FileSystem.unlink(messageDirectory + "/" + name)
+    }
+
+    private func syncDirectory() throws(SystemError) {
+        let fd = try FileSystem.open(messageDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        defer { closeDescriptor(fd) }
+        try FileSystem.fsync(fd, path: messageDirectory)
+    }
+}

@@ -1,0 +1,370 @@
+import SMTPClient
+import SMTPProtocol
+
+/// The client side of one SMTP session to a next hop, as a pure state machine: reply bytes
+/// in (any split), events out. The transport (`RelayTransport`) writes `.send` bytes, reads
+/// the socket into `receive`, and closes after `.closed`. OpenSMTPD: `mta_session.c`.
+///
+/// EHLO first (HELO after a 5xx to it); PIPELINING, 8BITMIME, SIZE, DSN and SMTPUTF8 used when
+/// the next hop offers them; with PIPELINING, MAIL, every RCPT and DATA go out together
+/// (RFC 2920), without it one command per reply. STARTTLS is asked for with `.startTLS` when
+/// the policy wants it and the next hop offers it. One session carries several
+/// transactions (connection reuse): `.ready` after each.
+public struct RelayClientSession: Sendable {
+    /// When to use STARTTLS.
+    public enum TLSPolicy: Sendable, Equatable {
+        case never
+        /// When offered.
+        case opportunistic
+        /// A next hop without STARTTLS is a temporary failure.
+        case required
+    }
+
+    /// One message for some recipients.
+    public struct Transaction: Sendable, Equatable {
+        public var sender: ReversePath
+        public var recipients: [MailAddress]
+        /// Per recipient, in the same order.
+        public var recipientDSN: [RecipientDSN]
+        public var dsn: DSNRequest
+        /// LF or CRLF lines; stuffed and terminated here.
+        public var content: [UInt8]
+
+        public init(
+            sender: ReversePath, recipients: [MailAddress], recipientDSN: [RecipientDSN]? = nil,
+            dsn: DSNRequest = DSNRequest(), content: [UInt8]
+        ) {
+            self.sender = sender
+            self.recipients = recipients
+            self.recipientDSN =
+                recipientDSN ?? Array(repeating: RecipientDSN(), count: recipients.count)
+            self.dsn = dsn
+            self.content = content
+        }
+    }
+
+    /// What happened to each recipient of a transaction: the reply that decided it.
+    public struct TransactionResult: Sendable, Equatable {
+        /// Per recipient: the RCPT reply if it refused the recipient, else the reply to the
+        /// final dot (or to MAIL/DATA when they failed).
+        public var replies: [SMTPReply]
+    }
+
+    public enum Event: Sendable, Equatable {
+        /// Write these bytes.
+        case send([UInt8])
+        /// Start the TLS handshake (client side), then call `tlsEstablished`.
+        case startTLS
+        /// Greeted (and secured, if so): a transaction may begin.
+        case ready
+        /// A transaction ended; `.ready` follows when the session can take another.
+        case finished(TransactionResult)
+        /// The session cannot go on: every recipient of a transaction in progress gets
+        /// `reply`. Close the connection.
+        case failed(SMTPReply)
+        /// After QUIT's reply (or at once): close the connection.
+        case closed
+    }
+
+    private enum Phase: Sendable, Equatable {
+        case greeting, ehlo, helo, startTLS, ready, transaction, body, reset, quit, done
+    }
+
+    private enum Command: Sendable, Equatable { case mail, rcpt(Int), data }
+
+    public let heloName: String
+    public let tls: TLSPolicy
+    private var phase = Phase.greeting
+    private var framer = ReplyLines()
+    private var parser = ReplyParser()
+    private var extensions: [String: String] = [:]
+    private var secured = false
+    private var transaction: Transaction?
+    private var replies: [SMTPReply?] = []
+    /// Commands sent or to be sent, in order, and how many replies came back.
+    private var commands: [Command] = []
+    private var sentCommands = 0
+    private var answered = 0
+    private var mailReply: SMTPReply?
+    private var dataReply: SMTPReply?
+
+    public init(heloName: String, tls: TLSPolicy) {
+        self.heloName = heloName
+        self.tls = tls
+    }
+
+    /// True when the next hop advertised `keyword` (upper case) in its EHLO reply.
+    public func offers(_ keyword: String) -> Bool { extensions[keyword] != nil }
+
+    public var isSecured: Bool { secured }
+
+    /// Bytes from the next hop.
+    public mutating func receive(_ bytes: [UInt8]) -> [Event] {
+        var events: [Event] = []
+        for line in framer.feed(bytes) {
+            guard phase != .done else { break }
+            if line.count > 4096 {
+                events += fail(protocolError("reply line longer than 4096 bytes"))
+                break
+            }
+            let text = String(decoding: line, as: UTF8.self)
+            let reply: SMTPReply?
+            do {
+                reply = try parser.feed(text)
+            } catch {
+                events += fail(protocolError("\(error)"))
+                break
+            }
+            if let reply { events += handle(reply) }
+        }
+        return events
+    }
+
+    /// After `.startTLS`: the handshake succeeded; EHLO again (RFC 3207 §4.2).
+    public mutating func tlsEstablished() -> [Event] {
+        secured = true
+        extensions = [:]
+        phase = .ehlo
+        return [.send(Array("EHLO \(heloName)\r\n".utf8))]
+    }
+
+    /// The next hop closed the connection or the transport failed.
+    public mutating func connectionLost(_ reason: String) -> [Event] {
+        guard phase != .done else { return [] }
+        if phase == .quit {
+            phase = .done
+            return [.closed]
+        }
+        return fail(SMTPReply(code: 421, lines: ["4.4.2 \(reason)"]))
+    }
+
+    /// Starts a transaction; only after `.ready`.
+    public mutating func begin(_ transaction: Transaction) -> [Event] {
+        precondition(phase == .ready, "begin outside the ready state")
+        self.transaction = transaction
+        replies = Array(repeating: nil, count: transaction.recipients.count)
+        commands = [.mail] + transaction.recipients.indices.map { .rcpt($0) } + [.data]
+        sentCommands = 0
+        answered = 0
+        mailReply = nil
+        dataReply = nil
+        phase = .transaction
+        return sendCommands()
+    }
+
+    /// Ends the session politely.
+    public mutating func quit() -> [Event] {
+        guard phase == .ready else {
+            phase = .done
+            return [.closed]
+        }
+        phase = .quit
+        return [.send(Array("QUIT\r\n".utf8))]
+    }
+
+    // MARK: replies
+
+    private mutating func handle(_ reply: SMTPReply) -> [Event] {
+        switch phase {
+        case .greeting:
+            guard reply.code == 220 else { return fail(reply) }
+            phase = .ehlo
+            return [.send(Array("EHLO \(heloName)\r\n".utf8))]
+        case .ehlo:
+            if reply.isPermanentFailure && !secured {
+                phase = .helo
+                return [.send(Array("HELO \(heloName)\r\n".utf8))]
+            }
+            guard reply.code == 250 else { return fail(reply) }
+            for line in reply.lines.dropFirst() {
+                let words = line.split(separator: " ", maxSplits: 1)
+                guard let keyword = words.first else { continue }
+                extensions[keyword.uppercased()] = words.count > 1 ? String(words[1]) : ""
+            }
+            if !secured && tls != .never && offers("STARTTLS") {
+                phase = .startTLS
+                return [.send(Array("STARTTLS\r\n".utf8))]
+            }
+            if !secured && tls == .required {
+                return fail(
+                    SMTPReply(code: 421, lines: ["4.7.10 STARTTLS required but not offered"]))
+            }
+            phase = .ready
+            return [.ready]
+        case .helo:
+            guard reply.code == 250 else { return fail(reply) }
+            if tls == .required {
+                return fail(
+                    SMTPReply(code: 421, lines: ["4.7.10 STARTTLS required but not offered"]))
+            }
+            phase = .ready
+            return [.ready]
+        case .startTLS:
+            guard reply.code == 220 else {
+                if tls == .required { return fail(reply) }
+                phase = .ready
+                return [.ready]
+            }
+            return [.startTLS]
+        case .transaction:
+            return transactionReply(reply)
+        case .body:
+            for i in replies.indices where replies[i] == nil { replies[i] = reply }
+            return finish()
+        case .reset:
+            guard reply.code == 250 else { return fail(reply) }
+            phase = .ready
+            return [.ready]
+        case .quit:
+            phase = .done
+            return [.closed]
+        case .ready:
+            // Nothing was asked: a next hop talking out of turn (a 421 before closing).
+            return fail(reply)
+        case .done:
+            return []
+        }
+    }
+
+    private mutating func transactionReply(_ reply: SMTPReply) -> [Event] {
+        guard let transaction, answered < sentCommands else { return fail(reply) }
+        let command = commands[answered]
+        answered += 1
+        switch command {
+        case .mail:
+            if reply.code != 250 {
+                mailReply = reply
+                if !offers("PIPELINING") {
+                    for i in replies.indices { replies[i] = reply }
+                    return resetAfterFailure()
+                }
+            }
+        case .rcpt(let index):
+            if let mailReply {
+                replies[index] = mailReply
+            } else if reply.code != 250 && reply.code != 251 {
+                replies[index] = reply
+            }
+        case .data:
+            dataReply = reply
+            if reply.code == 354 {
+                guard mailReply == nil, replies.contains(where: { $0 == nil }) else {
+                    // Nobody to send to, and the next hop waits for a message: the only way
+                    // out of DATA is to close (an empty message would be delivered).
+                    return fail(
+                        SMTPReply(code: 421, lines: ["4.4.2 DATA accepted without recipients"]))
+                }
+                phase = .body
+                return [.send(DotStuffing.encode(transaction.content))]
+            }
+            for i in replies.indices where replies[i] == nil { replies[i] = reply }
+            return resetAfterFailure()
+        }
+        if answered == commands.count - 1 && !offers("PIPELINING") {
+            // Without pipelining, DATA only goes out when someone is left to send to.
+            if mailReply != nil || !replies.contains(where: { $0 == nil }) {
+                return resetAfterFailure()
+            }
+        }
+        return sendCommands()
+    }
+
+    /// Sends what may go now: everything with PIPELINING, else the next command.
+    private mutating func sendCommands() -> [Event] {
+        guard let transaction else { return [] }
+        var bytes: [UInt8] = []
+        let pipelining = offers("PIPELINING")
+        while sentCommands < commands.count && (pipelining || sentCommands == answered) {
+            bytes += Array(line(commands[sentCommands], transaction).utf8)
+            sentCommands += 1
+        }
+        return bytes.isEmpty ? [] : [.send(bytes)]
+    }
+
+    private func line(_ command: Command, _ t: Transaction) -> String {
+        switch command {
+        case .mail:
+            var text = "MAIL FROM:<\(t.sender)>"
+            if offers("SIZE") { text += " SIZE=\(t.content.count)" }
+            if offers("8BITMIME"), t.content.contains(where: { $0 >= 0x80 }) {
+                text += " BODY=8BITMIME"
+            }
+            let utf8 =
+                t.sender.description.utf8.contains { $0 >= 0x80 }
+                || t.recipients.contains { $0.description.utf8.contains { $0 >= 0x80 } }
+            if utf8 && offers("SMTPUTF8") { text += " SMTPUTF8" }
+            if offers("DSN") {
+                if let ret = t.dsn.ret { text += " RET=\(ret.rawValue)" }
+                if let envid = t.dsn.envelopeID { text += " ENVID=\(envid)" }
+            }
+            return text + "\r\n"
+        case .rcpt(let index):
+            var text = "RCPT TO:<\(t.recipients[index])>"
+            let dsn = t.recipientDSN[index]
+            if offers("DSN") {
+                if !dsn.notify.isEmpty {
+                    var words: [String] = []
+                    if dsn.notify.contains(.never) { words = ["NEVER"] }
+                    if dsn.notify.contains(.success) { words.append("SUCCESS") }
+                    if dsn.notify.contains(.failure) { words.append("FAILURE") }
+                    if dsn.notify.contains(.delay) { words.append("DELAY") }
+                    text += " NOTIFY=" + words.joined(separator: ",")
+                }
+                if let orcpt = dsn.originalRecipient { text += " ORCPT=\(orcpt)" }
+            }
+            return text + "\r\n"
+        case .data:
+            return "DATA\r\n"
+        }
+    }
+
+    /// Every recipient is decided; with pipelining the remaining replies are read first.
+    private mutating func resetAfterFailure() -> [Event] {
+        if answered < sentCommands {
+            return []  // more pipelined replies to come; the DATA reply ends it
+        }
+        let result = TransactionResult(replies: replies.map { $0 ?? Self.unknown })
+        transaction = nil
+        phase = .reset
+        return [.finished(result), .send(Array("RSET\r\n".utf8))]
+    }
+
+    private mutating func finish() -> [Event] {
+        let result = TransactionResult(replies: replies.map { $0 ?? Self.unknown })
+        transaction = nil
+        phase = .ready
+        return [.finished(result), .ready]
+    }
+
+    private mutating func fail(_ reply: SMTPReply) -> [Event] {
+        phase = .done
+        transaction = nil
+        return [.failed(reply), .closed]
+    }
+
+    private func protocolError(_ text: String) -> SMTPReply {
+        SMTPReply(code: 421, lines: ["4.5.0 next hop protocol error: \(text)"])
+    }
+
+    static let unknown = SMTPReply(code: 451, lines: ["4.3.0 no reply for this recipient"])
+}
+
+/// Splits reply bytes into lines at LF (a CR before it dropped), keeping a partial line
+/// until the rest arrives.
+struct ReplyLines: Sendable {
+    private var pending: [UInt8] = []
+
+    mutating func feed(_ bytes: [UInt8]) -> [[UInt8]] {
+        var lines: [[UInt8]] = []
+        for byte in bytes {
+            if byte == 10 {
+                if pending.last == 13 { pending.removeLast() }
+                lines.append(pending)
+                pending = []
+            } else if pending.count <= 4097 {
+                pending.append(byte)  // longer lines are refused by length, not buffered
+            }
+        }
+        return lines
+    }
+}

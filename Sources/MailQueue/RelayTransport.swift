@@ -1,0 +1,203 @@
+import Glibc
+import LinuxSystem
+import SMTPClient
+import SMTPProtocol
+
+/// One connection to a next hop, driving a `RelayClientSession` over a blocking socket with
+/// a deadline on every wait. Used by one delivery thread at a time (`RelayQueue`'s workers),
+/// kept open between transactions to the same destination.
+final class RelayConnection {
+    /// Where a session goes: an address and what the session says.
+    struct Endpoint: Sendable, Equatable {
+        var host: String
+        var port: UInt16
+    }
+
+    let endpoint: Endpoint
+    private let fd: Int32
+    private var session: RelayClientSession
+    private let timeout: Double
+    private var isOpen = true
+
+    private init(fd: Int32, endpoint: Endpoint, session: RelayClientSession, timeout: Double) {
+        self.fd = fd
+        self.endpoint = endpoint
+        self.session = session
+        self.timeout = timeout
+    }
+
+    deinit { if isOpen { closeDescriptor(fd) } }
+
+    /// Connects to the first endpoint that answers and greets it (banner, EHLO, STARTTLS when
+    /// the policy asks for it). A failure is the reply every recipient gets.
+    static func open(
+        _ endpoints: [Endpoint], heloName: String, tls: RelayClientSession.TLSPolicy,
+        connectTimeout: Double, timeout: Double
+    ) -> Result<RelayConnection, RelayFailure> {
+        var last = RelayFailure(
+            reply: SMTPReply(code: 421, lines: ["4.4.1 no address to connect to"]))
+        for endpoint in endpoints {
+            let fd: Int32
+            do {
+                fd = try TCP.connect(
+                    host: endpoint.host, port: endpoint.port, timeout: connectTimeout)
+            } catch {
+                last = RelayFailure(
+                    reply: SMTPReply(code: 421, lines: ["4.4.1 \(error)"]))
+                continue
+            }
+            let connection = RelayConnection(
+                fd: fd, endpoint: endpoint,
+                session: RelayClientSession(heloName: heloName, tls: tls), timeout: timeout)
+            switch connection.drive([]) {
+            case .ready: return .success(connection)
+            case .failed(let reply):
+                last = RelayFailure(reply: reply)
+            case .finished:
+                last = RelayFailure(reply: RelayClientSession.unknown)
+            }
+            connection.close()
+        }
+        return .failure(last)
+    }
+
+    /// Runs one transaction; the connection stays open for the next one when the next hop
+    /// is ready for it afterwards (`isUsable`).
+    func send(_ transaction: RelayClientSession.Transaction) -> Result<
+        RelayClientSession.TransactionResult, RelayFailure
+    > {
+        switch drive(session.begin(transaction)) {
+        case .finished(let result, let reusable):
+            if !reusable { close() }
+            return .success(result)
+        case .failed(let reply):
+            close()
+            return .failure(RelayFailure(reply: reply))
+        case .ready:
+            close()
+            return .failure(RelayFailure(reply: RelayClientSession.unknown))
+        }
+    }
+
+    var isUsable: Bool { isOpen }
+
+    /// QUIT, then close.
+    func quit() {
+        guard isOpen else { return }
+        _ = drive(session.quit())
+        close()
+    }
+
+    func close() {
+        guard isOpen else { return }
+        isOpen = false
+        closeDescriptor(fd)
+    }
+
+    private enum Outcome {
+        case ready
+        /// A transaction ended; `reusable` when the session is ready for another.
+        case finished(RelayClientSession.TransactionResult, reusable: Bool)
+        case failed(SMTPReply)
+    }
+
+    /// Carries out `events`, then reads and feeds replies until the session is ready, has
+    /// finished a transaction, or failed.
+    private func drive(_ initial: [RelayClientSession.Event]) -> Outcome {
+        var pending = initial[...]
+        var finished: RelayClientSession.TransactionResult?
+        let closed = SMTPReply(code: 421, lines: ["4.4.2 connection closed"])
+        while true {
+            while let event = pending.popFirst() {
+                switch event {
+                case .send(let bytes):
+                    if let reason = write(bytes) {
+                        pending = session.connectionLost(reason)[...]
+                    }
+                case .startTLS:
+                    // XXX: no client-side TLS yet: ServerPlan refuses smtp+tls:// and
+                    // smtps://, and smtp:// runs with the `.never` policy, so this is not
+                    // reached; should it be, the attempt fails temporarily.
+                    return .failed(
+                        SMTPReply(code: 421, lines: ["4.7.0 TLS to the next hop not supported"]))
+                case .ready:
+                    return finished.map { .finished($0, reusable: true) } ?? .ready
+                case .finished(let result):
+                    finished = result
+                case .failed(let reply):
+                    return finished.map { .finished($0, reusable: false) } ?? .failed(reply)
+                case .closed:
+                    return finished.map { .finished($0, reusable: false) } ?? .failed(closed)
+                }
+            }
+            guard isOpen else {
+                return finished.map { .finished($0, reusable: false) } ?? .failed(closed)
+            }
+            switch read() {
+            case .success(let bytes) where bytes.isEmpty:
+                pending = session.connectionLost("connection closed by \(endpoint.host)")[...]
+            case .success(let bytes):
+                pending = session.receive(bytes)[...]
+            case .failure(let failure):
+                pending = session.connectionLost(failure.text)[...]
+            }
+        }
+    }
+
+    /// nil when written, else why not.
+    private func write(_ bytes: [UInt8]) -> String? {
+        var offset = 0
+        while offset < bytes.count {
+            guard waitFor(Int16(POLLOUT)) else { return "timeout writing to \(endpoint.host)" }
+            do {
+                let count = try systemCall("send", endpoint.host, blocking: true) {
+                    bytes[offset...].withUnsafeBytes {
+                        Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+                    }
+                }
+                offset += count ?? 0
+            } catch {
+                return "\(error)"
+            }
+        }
+        return nil
+    }
+
+    private func read() -> Result<[UInt8], ReadFailure> {
+        guard waitFor(Int16(POLLIN)) else {
+            return .failure(ReadFailure(text: "timeout waiting for \(endpoint.host)"))
+        }
+        var buffer = [UInt8](repeating: 0, count: 16_384)
+        do {
+            let count = try systemCall("recv", endpoint.host, blocking: true) {
+                buffer.withUnsafeMutableBytes {
+                    Glibc.recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT))
+                }
+            }
+            // Readable but nothing there (a spurious wake-up): wait again.
+            guard let count else { return read() }
+            return .success(Array(buffer[..<count]))
+        } catch {
+            return .failure(ReadFailure(text: "\(error)"))
+        }
+    }
+
+    private struct ReadFailure: Error { var text: String }
+
+    private func waitFor(_ events: Int16) -> Bool {
+        var entry = pollfd(fd: fd, events: events, revents: 0)
+        let deadline = Clock.monotonicSeconds() + timeout
+        let ready = try? checkedCall("poll") {
+            poll(
+                &entry, 1,
+                max(0, Int32(((deadline - Clock.monotonicSeconds()) * 1000).rounded(.up))))
+        }
+        return (ready ?? 0) > 0
+    }
+}
+
+/// Why nothing could be sent: the reply (real or made up for a connection failure) that
+/// every recipient of the attempt gets.
+struct RelayFailure: Error, Sendable {
+    var reply: SMTPReply
+}

@@ -1,0 +1,80 @@
+import LinuxSystem
+import MailQueue
+import MaildirDelivery
+import SMTPProtocol
+import Synchronization
+
+/// The store's way into the relay queue: a message's relayed recipients become one spool
+/// file, written by the Maildir writer in the same batch (and flush) as its local
+/// deliveries, so that the 250 follows the one flush that covers both.
+struct RelayIntake: Sendable {
+    let queue: RelayQueue
+    /// `queue ttl` (seconds).
+    let ttl: Int
+    /// Per relay action, its own `ttl`.
+    let actionTTLs: [String: Int]
+
+    /// The queue's record of `message` for `recipients` (its relayed ones).
+    func queuedMessage(_ message: Message, _ recipients: [AcceptedRecipient]) -> QueuedMessage {
+        let now = Clock.unixSeconds()
+        let ttl = recipients.map { actionTTLs[$0.route.action] ?? self.ttl }.min() ?? self.ttl
+        return QueuedMessage(
+            id: UInt32(message.id, radix: 16) ?? UInt32.random(in: .min ... .max),
+            sender: message.sender, created: now, expires: now + Int64(ttl), dsn: message.dsn,
+            recipients: recipients.map {
+                QueuedRecipient(address: $0.address, action: $0.route.action, dsn: $0.dsn)
+            }, content: message.content)
+    }
+}
+
+/// Routes and stores the bounces of the queue as if a local client had sent them from `<>`:
+/// through the first listener's rules, so that a local sender finds it in its Maildir and a
+/// remote one gets it relayed. Set up after the store exists (the queue comes first).
+final class BounceRouter: Sendable {
+    private struct Target: Sendable {
+        var store: any MessageStore
+        var policy: any RecipientPolicy
+        var serverName: String
+    }
+    private let target = Mutex<Target?>(nil)
+    private let log: LogSink
+
+    init(log: LogSink) { self.log = log }
+
+    func connect(store: any MessageStore, policy: any RecipientPolicy, serverName: String) {
+        target.withLock { $0 = Target(store: store, policy: policy, serverName: serverName) }
+    }
+
+    func submit(
+        to recipient: MailAddress, content: [UInt8], done: @escaping @Sendable (Bool) -> Void
+    ) {
+        guard let target = target.withLock({ $0 }) else {
+            done(false)
+            return
+        }
+        let context = RecipientContext(
+            peer: PeerInfo(address: "127.0.0.1", hostName: "localhost"),
+            heloName: target.serverName, sender: .null)
+        guard case .accept(let route) = target.policy.evaluate(recipient, context: context)
+        else {
+            // OpenSMTPD discards a bounce it cannot route; so does MailLab, saying so.
+            log.write("warn: queue: no rule routes the bounce to <\(recipient)>: discarded")
+            done(true)
+            return
+        }
+        let id = String(UInt32.random(in: .min ... .max), radix: 16)
+        let message = Message(
+            id: String(repeating: "0", count: 8 - id.count) + id, sender: .null,
+            recipients: [
+                AcceptedRecipient(address: recipient, original: recipient.description, route: route)
+            ], content: content, protocolName: "ESMTP")
+        target.store.deliver(message) { result in
+            if case .failure(let error) = result {
+                self.log.write("warn: queue: bounce to <\(recipient)> not stored: \(error)")
+                done(false)
+            } else {
+                done(true)
+            }
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import Glibc
+import SMTPConfig
+import SMTPServer
+
+/// Starts the control socket for smtpctl after the listeners: `-s`, else the file's `control
+/// socket`, else OpenSMTPD's /var/run/smtpd.sock. A socket named on the command line or in
+/// the file that cannot be served stops smtpd, as OpenSMTPD's `control socket already
+/// listening` does. Departure: the default one only warns, so that several smtpds (tests,
+/// labs) can run side by side; the second is then not controllable and says so.
+enum ControlStart {
+    static func start(
+        _ server: MailServer, configuration: SMTPConfiguration, arguments: Arguments,
+        log: LogSink
+    ) {
+        let chosen = arguments.controlSocket ?? configuration.controlSocket
+        var settings = ControlSettings(path: chosen ?? ControlSettings.defaultPath)
+        settings.queue = server.queueControl
+        do {
+            if let name = configuration.controlGroup {
+                do {
+                    settings.group = try ControlSettings.groupID(named: name)
+                } catch {
+                    let place = configuration.controlGroupLocation.map { "\($0): " } ?? ""
+                    throw ServerError(place + error.description)
+                }
+            }
+            try server.startControl(settings)
+            log.write("info: control socket \(settings.path)")
+        } catch {
+            if chosen == nil && configuration.controlGroup == nil {
+                log.write("warn: \(error); smtpctl cannot reach this smtpd")
+                return
+            }
+            log.write("fatal: \(error)")
+            server.stop(graceSeconds: 0)
+            SMTPD.printError("smtpd: \(error)")
+            exit(1)
+        }
+    }
+}

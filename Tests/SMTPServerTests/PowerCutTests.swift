@@ -1,0 +1,307 @@
+import Foundation
+import Glibc
+import MailLabTestSupport
+import Synchronization
+import Testing
+
+/// A 250 after DATA survives a power cut. The real smtpd delivers into powercut-fs, a FUSE
+/// file system that keeps everything not flushed in memory and forgets it on "power off"
+/// (docs/DURABILITY.md has the model), while several clients send. At a moment chosen at
+/// random the power goes: the file system freezes (every later request fails, the backing
+/// folder is rewritten to hold only what was flushed), then smtpd is SIGKILLed. Every
+/// acknowledged message must then be whole in new/ of the backing folder, and new/ must hold
+/// no partial file. The mutation tests show that the check fails without each of smtpd's
+/// flushes (MAILLAB_UNSAFE_SKIP_FLUSH) and without the syncfs shim.
+@Suite(.serialized, .requires(.smtpd, .powercutFS)) struct PowerCutTests {
+    /// When folder entries become durable without a flush (powercut-fs's COMMIT_MS).
+    enum Metadata: String, CustomTestStringConvertible, Sendable {
+        /// Only when flushed: the strictest reading of POSIX.
+        case onlyWhenFlushed = "0"
+        /// Journal commits in the background, every 20 ms (ext4 data=writeback, XFS).
+        case committedEvery20ms = "20"
+        /// Every folder change at once, long before the file's data (synchronous metadata).
+        case synchronous = "-1"
+
+        var testDescription: String { "\(self)" }
+    }
+
+    /// When the power goes.
+    enum Cut: CustomTestStringConvertible, Sendable {
+        /// A random 0–300 ms after the clients got 20 messages through.
+        case atARandomMoment
+        /// Instead of the Nth flush request, N random in 30...80 (powercut-fs CUT_AT_FLUSH).
+        case atARandomFlush
+
+        var testDescription: String { "\(self)" }
+    }
+
+    /// One power-cut round's findings.
+    struct Round {
+        var acknowledged: [String] = []
+        /// Acknowledged tokens not found whole in new/.
+        var lost: [String] = []
+        /// Files in new/ that are not a whole message.
+        var partial: [String] = []
+        var stored = 0
+        var fileSystemLog = ""
+        var smtpdLog = ""
+
+        var summary: String {
+            "\(acknowledged.count) acknowledged, \(stored) whole in new/, lost \(lost.count) "
+                + "\(lost.prefix(5)), partial \(partial.count); \(fileSystemLog)"
+        }
+    }
+
+    static let clients = 6
+
+    @Test(arguments: [
+        (Metadata.onlyWhenFlushed, Cut.atARandomMoment, false),
+        (.onlyWhenFlushed, .atARandomFlush, false), (.onlyWhenFlushed, .atARandomFlush, true),
+        (.committedEvery20ms, .atARandomMoment, true), (.synchronous, .atARandomMoment, true),
+        (.synchronous, .atARandomFlush, true),
+    ])
+    func everyAcknowledgedMessageIsWholeAfterAPowerCut(
+        metadata: Metadata, cut: Cut, maildirExists: Bool
+    ) throws {
+        // Without a Maildir on the disk, smtpd makes it: its folders must be durable too.
+        let round = try Self.round(
+            metadata: metadata, cut: cut, maildirExists: maildirExists, skip: nil, shim: true)
+        #expect(round.acknowledged.count >= 10, "\(round.summary)")
+        #expect(round.lost.isEmpty, "\(round.summary)")
+        #expect(round.partial.isEmpty, "\(round.summary)")
+        // The shim works: smtpd's syncfs reached the file system.
+        #expect(!round.fileSystemLog.contains("syncfs 0,"), "\(round.fileSystemLog)")
+    }
+
+    /// A way to break smtpd's durability, and the model that makes the break visible.
+    struct Mutation: CustomTestStringConvertible, Sendable {
+        let skip: String?
+        let shim: Bool
+        let metadata: Metadata
+        var testDescription: String {
+            (skip.map { "skip \($0) flush" } ?? "no syncfs shim") + ", metadata \(metadata)"
+        }
+    }
+
+    /// Without the flush of new/, a name is durable only if something else flushed it: on a
+    /// file system that does not commit names on its own, the acknowledged messages are lost.
+    /// Without the data flush before the link, a name can be durable before its data (only
+    /// where names are committed without a flush: synchronous metadata): new/ then holds
+    /// empty files. Without the shim, syncfs never reaches the FUSE daemon and only the
+    /// files smtpd also fsyncs are durable.
+    @Test(arguments: [
+        Mutation(skip: "folders", shim: true, metadata: .onlyWhenFlushed),
+        Mutation(skip: "data", shim: true, metadata: .synchronous),
+        Mutation(skip: nil, shim: false, metadata: .onlyWhenFlushed),
+    ])
+    func aPowerCutLosesMessagesWithoutEachFlush(mutation: Mutation) throws {
+        var rounds: [String] = []
+        for _ in 1...10 {  // a cut at the second of a syncfs+fsync pair risks nothing
+            let round = try Self.round(
+                metadata: mutation.metadata, cut: .atARandomFlush, maildirExists: true,
+                skip: mutation.skip, shim: mutation.shim)
+            rounds.append(round.summary)
+            if !round.lost.isEmpty || !round.partial.isEmpty { return }
+        }
+        Issue.record("no message lost or partial in \(rounds.count) power cuts: \(rounds)")
+    }
+
+    /// Starts powercut-fs and smtpd, sends from several clients, cuts the power (`cut`; after
+    /// 15 s at the latest), SIGKILLs smtpd and reads what the disk kept.
+    static func round(
+        metadata: Metadata, cut: Cut, maildirExists: Bool, skip: String?, shim: Bool
+    ) throws -> Round {
+        let directory = try TempDir("powercut")
+        defer { directory.remove() }
+        let backing = directory.path + "/disk"
+        let mountpoint = directory.path + "/mnt"
+        for folder in [backing, mountpoint] { mkdir(folder, 0o755) }
+        if maildirExists {
+            for folder in ["", "/tmp", "/new", "/cur"] {
+                mkdir(backing + "/Maildir" + folder, 0o700)
+            }
+        }
+        let mount = try PowerCutMount(
+            backing: backing, mountpoint: mountpoint, metadata: metadata.rawValue,
+            cutAtFlush: cut == .atARandomFlush ? Int.random(in: 30...80) : 0,
+            log: directory.path + "/powercut-fs.log")
+        defer { mount.unmount() }
+
+        var environment: [String: String] = [:]
+        if shim { environment["LD_PRELOAD"] = ExternalTool.powercutFS.programs[1] }
+        if let skip { environment["MAILLAB_UNSAFE_SKIP_FLUSH"] = skip }
+        let smtpd = try SmtpdProcess(
+            config: seedConfig(maildir: mountpoint + "/Maildir"), directory: directory,
+            extraArguments: [], environment: environment)
+        defer { smtpd.stop() }
+
+        let acknowledged = Mutex<[String]>([])
+        let port = smtpd.port
+        let pid = smtpd.pid
+        let cutter = Thread {
+            let deadline = Date().addingTimeInterval(15)
+            switch cut {
+            case .atARandomMoment:
+                while acknowledged.withLock({ $0.count }) < 20 && Date() < deadline {
+                    usleep(5_000)
+                }
+                usleep(UInt32.random(in: 0...300_000))
+            case .atARandomFlush:
+                while !mount.log.contains("power off") && Date() < deadline { usleep(5_000) }
+            }
+            mount.powerOff()  // a second power off changes nothing
+            kill(pid, SIGKILL)
+        }
+        cutter.start()
+        onThreads(clients) { client in
+            sendUntilGone(port: port, client: client) { token in
+                acknowledged.withLock { $0.append(token) }
+            }
+        }
+        _ = smtpd.wait(timeout: 10)
+        mount.unmount()
+
+        var round = Round()
+        round.acknowledged = acknowledged.withLock { $0 }
+        round.fileSystemLog = mount.log.split(separator: "\n").last.map(String.init) ?? ""
+        round.smtpdLog = smtpd.log
+        var found: Set<String> = []
+        for file in maildirFiles(backing + "/Maildir") {
+            if let token = CrashDurabilityTests.wholeToken(readText(file)) {
+                found.insert(token)
+            } else {
+                round.partial.append(file)
+            }
+        }
+        round.stored = found.count
+        round.lost = round.acknowledged.filter { !found.contains($0) }
+        return round
+    }
+
+    /// One client: messages in a loop until the server goes away; `acknowledged` for each
+    /// token whose final dot got a 250.
+    static func sendUntilGone(
+        port: UInt16, client: Int, acknowledged: (String) -> Void
+    ) {
+        guard let connection = try? LineClient(port: port, timeout: 10),
+            (try? connection.readReply()) != nil,
+            (try? connection.command("HELO power\(client)"))?.hasPrefix("250") == true
+        else { return }
+        for sequence in 0... {
+            let token = "c\(client)-\(sequence)"
+            do {
+                guard
+                    try connection.command("MAIL FROM:<s\(client)@power.example>").hasPrefix("250"),
+                    try connection.command("RCPT TO:<root@localhost>").hasPrefix("250"),
+                    try connection.command("DATA").hasPrefix("354")
+                else { return }
+                try connection.send(CrashDurabilityTests.body(token) + ".\r\n")
+                guard try connection.readReply().joined().hasPrefix("250 ") else { return }
+                acknowledged(token)
+            } catch {
+                return
+            }
+        }
+    }
+
+    /// The model's own promise, without smtpd: flushed data and names survive, the rest not.
+    @Test func powercutFSKeepsOnlyWhatWasFlushed() throws {
+        let directory = try TempDir("powercut")
+        defer { directory.remove() }
+        let backing = directory.path + "/disk"
+        let mountpoint = directory.path + "/mnt"
+        for folder in [backing, mountpoint] { mkdir(folder, 0o755) }
+        let mount = try PowerCutMount(
+            backing: backing, mountpoint: mountpoint, metadata: "0", cutAtFlush: 0,
+            log: directory.path + "/powercut-fs.log")
+        defer { mount.unmount() }
+
+        func write(_ name: String, _ text: String, fsync flush: Bool) throws {
+            let fd = open(mountpoint + "/" + name, O_CREAT | O_EXCL | O_WRONLY, 0o600)
+            guard fd >= 0 else { throw TestFailure("open \(name): errno \(errno)") }
+            _ = text.withCString { Glibc.write(fd, $0, strlen($0)) }
+            if flush { #expect(fsync(fd) == 0) }
+            close(fd)
+        }
+        func flushFolder(_ name: String) {
+            let fd = open(mountpoint + "/" + name, O_RDONLY | O_DIRECTORY)
+            #expect(fsync(fd) == 0)
+            close(fd)
+        }
+        #expect(mkdir(mountpoint + "/d", 0o700) == 0)
+        try write("d/flushed", "data", fsync: true)
+        try write("d/unflushed", "data", fsync: false)
+        flushFolder("")
+        flushFolder("d")
+        #expect(link(mountpoint + "/d/flushed", mountpoint + "/d/linked") == 0)
+        try write("d/late", "data", fsync: true)
+        mount.powerOff()
+        let after = open(mountpoint + "/d/after", O_CREAT | O_WRONLY, 0o600)
+        #expect(after < 0 && errno == EIO, "nothing but EIO after the power off")
+        mount.unmount()
+
+        let names = try FileManager.default.contentsOfDirectory(atPath: backing + "/d").sorted()
+        #expect(names == ["flushed", "unflushed"], "names not flushed are gone")
+        #expect(readText(backing + "/d/flushed") == "data")
+        #expect(readText(backing + "/d/unflushed") == "", "a name flushed without its data")
+    }
+}
+
+/// powercut-fs over a backing folder, mounted until ``unmount()``.
+final class PowerCutMount: Sendable {
+    let mountpoint: String
+    let logPath: String
+    private let process: Process
+
+    /// `metadata`: powercut-fs's COMMIT_MS; `cutAtFlush`: its CUT_AT_FLUSH (0: none).
+    init(backing: String, mountpoint: String, metadata: String, cutAtFlush: Int, log: String)
+        throws
+    {
+        self.mountpoint = mountpoint
+        logPath = log
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ExternalTool.powercutFS.path)
+        process.arguments = [backing, metadata, String(cutAtFlush), mountpoint]
+        let output = FileHandle(forWritingAtPath: log)
+        process.standardOutput = output
+        process.standardError = output
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        self.process = process
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline && process.isRunning {
+            if readText("/proc/self/mounts").contains(" \(mountpoint) fuse") { return }
+            usleep(10_000)
+        }
+        unmount()
+        throw TestFailure("powercut-fs did not mount \(mountpoint): \(readText(log))")
+    }
+
+    var log: String { readText(logPath) }
+
+    /// The power cut: one request, after which the file system answers nothing but EIO.
+    func powerOff() {
+        // Glibc's module does not import sys/xattr.h.
+        typealias SetXattr =
+            @convention(c) (
+                UnsafePointer<CChar>, UnsafePointer<CChar>, UnsafeRawPointer, Int, Int32
+            ) -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "setxattr") else {
+            fatalError("setxattr not found")
+        }
+        let setxattr = unsafeBitCast(symbol, to: SetXattr.self)
+        _ = setxattr(mountpoint, "user.powercut.off", "1", 1, 0)  // EIO once it is off
+    }
+
+    /// Detaches the mount and waits for the daemon (SIGKILL after 5 s). Idempotent.
+    func unmount() {
+        _ = umount2(mountpoint, Int32(MNT_DETACH))
+        let deadline = Date().addingTimeInterval(5)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+}
