@@ -25,17 +25,18 @@ fail() { echo "demo-mail: $*" >&2; exit 1; }
 
 # The pid of a lab server from `mlab lab status` ("running  smtpd rot … (pid N, log …)").
 server_pid() { lab status 2>/dev/null | sed -n "s/^running  $1 .*(pid \([0-9]*\),.*/\1/p"; }
-# blau's control socket: as status shows it once smtpctl is there, else beside its log.
+# blau's control socket: as status shows it (a lab that gives each smtpd its own), else the
+# one conf/mail-blau.conf names.
 blau_socket() {
   local shown
   shown=$(lab status 2>/dev/null | awk '/^running  smtpd blau /{getline; if ($1 == "smtpctl") print $3}')
   if [ -n "$shown" ]; then echo "${shown%:}"; return; fi
-  local line
-  line=$(grep -n '^smtpd blau ' "$LAB" | cut -d: -f1)
-  echo "${MLAB_STATE_DIR:-/run/mlab/labs}/${P}mail/smtpd.line$line.sock"
+  sed -n 's/^control socket "\(.*\)"$/\1/p' conf/mail-blau.conf
 }
 received_lines() { grep -c '^Received:' "$1" || true; }
-newest() { ls -t "$MAILDIR"/new/* "$MAILDIR"/cur/* 2>/dev/null | head -1; }
+newest() {
+  find "$MAILDIR/new" "$MAILDIR/cur" -type f -printf '%T@ %p\n' 2>/dev/null | sort -n | tail -1 | cut -d' ' -f2-
+}
 
 down_and_check() {
   local dns
@@ -52,7 +53,7 @@ down_and_check() {
   echo "=== lab down: no namespace, resolv.conf or server left"
 }
 
-rm -rf /tmp/mlab-mail
+rm -rf /tmp/mlab-mail /tmp/mlab-queue-gruen /tmp/mlab-queue-blau
 trap 'lab down >/dev/null 2>&1 || true' EXIT
 lab up
 lab status | grep -E '^(running|DEAD) ' || true
