@@ -55,6 +55,7 @@ public struct ExternalTool: Sendable, CustomStringConvertible {
     public static let ip = debian("iproute2", "/usr/sbin/ip", name: "ip")
     public static let bridge = debian("iproute2", "/usr/sbin/bridge", name: "bridge")
     public static let tmux = debian("tmux", "/usr/bin/tmux")
+    public static let postfix = debian("postfix", "/usr/sbin/postfix", "/usr/sbin/postsuper")
     public static let dnsmasq = debian("dnsmasq-base", "/usr/sbin/dnsmasq", name: "dnsmasq")
     public static let rsvgConvert = debian(
         "librsvg2-bin", "/usr/bin/rsvg-convert", name: "rsvg-convert")
