@@ -35,6 +35,9 @@ enum SMTPD {
         if let namespace = arguments.namespace {
             do {
                 try NetworkNamespace.enterOnCurrentThread(name: namespace)
+                // Its /etc/netns/NAME/resolv.conf too, as `ip netns exec` would: the relay's
+                // MX lookups ask the namespace's name servers, never the host's.
+                try NetworkNamespace.bindEtcFiles(of: namespace)
             } catch {
                 printError("smtpd: -N \(namespace): \(error)")
                 exit(1)
