@@ -11,9 +11,10 @@ DEB_PACKAGES := libmnl-dev libssl-dev libcrypt-dev pkg-config openssl iproute2 p
                 netcat-openbsd python3-aiosmtpd mblaze librsvg2-bin tmux
 DEB_PACKAGES += fuse3 libfuse3-dev   # the power-cut test (docs/DURABILITY.md): powercut-fs
 DEB_PACKAGES += dnsmasq-base isc-dhcp-client   # the lab's DHCP server (upstream) and the course's dhclient
+DEB_PACKAGES += mandoc man-db   # make install's man pages: mandoc -T lint and man -l in InstallTests
 
 .PHONY: deps build test run fmt lint lab-up lab-down demo demo-mail bench bench-config bench-lab \
-        mlab-fast clean fuzz sanitize
+        mlab-fast clean fuzz sanitize install uninstall
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -121,6 +122,26 @@ sanitize: deps
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
 	$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --parallel \
 	  --filter '$(TSAN_FILTER)'
+
+# make install [PREFIX=/usr/local] [DESTDIR=staging]: smtpd and smtpctl in sbin, mlab in bin, the
+# man pages, bash/zsh/fish completions and a manifest (share/maillab/install-manifest) that
+# make uninstall removes exactly. Release binaries are built in their own scratch path, so the
+# debug build is not thrown away; INSTALL_BIN_DIR=.build/debug installs binaries already built
+# (InstallTests does, to not pay for a release build).
+PREFIX          ?= /usr/local
+DESTDIR         ?=
+INSTALL_BUILD   := .build/install
+INSTALL_BIN_DIR ?= $(INSTALL_BUILD)/release
+install: deps
+	@if [ "$(INSTALL_BIN_DIR)" = "$(INSTALL_BUILD)/release" ]; then \
+	  for p in smtpd smtpctl mlab; do \
+	    $(SWIFT) build -c release --scratch-path $(INSTALL_BUILD) --product $$p || exit 1; \
+	  done; \
+	fi
+	DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" scripts/install.sh install $(INSTALL_BIN_DIR)
+
+uninstall:
+	DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" scripts/install.sh uninstall
 
 clean:
 	rm -rf .build .build-fuzz .build-asan .build-tsan
