@@ -208,6 +208,9 @@ let package = Package(
                 "DNSClient", "DNSMessage", "Lab", "Netlink", "Namespaces", "LinuxSystem",
                 "NamespaceTestSupport", "MailLabTestSupport",
             ]),
+        // make install into a scratch DESTDIR, and the man pages against the parsers' lists.
+        .testTarget(
+            name: "InstallTests", dependencies: ["SMTPConfig", "Lab", "MailLabTestSupport"]),
     ]
 )
 

@@ -55,6 +55,13 @@ public struct LabRenaming: Sendable {
 
 /// Reads the lab file format documented in docs/LABS.md.
 public enum LabParser {
+    /// Every statement the parser dispatches on: the hint for a mistyped one, and what
+    /// mlab-lab(5) must document (InstallTests checks the page, and that each is dispatched).
+    static let statements = [
+        "lab", "netns", "veth", "bridge", "addr", "route", "smtpd", "run", "resolv",
+        "upstream", "uplink", "forward", "expect",
+    ]
+
     /// Parses and validates `text`; throws `LabFileError` with every problem found.
     public static func parse(_ text: String, file: String, renaming: LabRenaming = .none)
         throws(LabFileError) -> LabSpec
@@ -147,11 +154,7 @@ private struct Parser {
         case "upstream": upstream(words, line: line)
         case "uplink": uplink(words, line: line)
         default:
-            let known = [
-                "lab", "netns", "veth", "bridge", "addr", "route", "smtpd", "run", "resolv",
-                "upstream", "uplink", "forward", "expect",
-            ]
-            let hint = NearMiss.hint(for: words[0], among: known)
+            let hint = NearMiss.hint(for: words[0], among: LabParser.statements)
             error(
                 line,
                 hint.isEmpty

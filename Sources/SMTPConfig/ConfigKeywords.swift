@@ -42,4 +42,14 @@ enum Keywords {
         "reject", "limit", "max-message-size", "expire", "bounce-warn", "max-mta-deferred",
         "ciphers", "subaddressing-delimiter", "fault", "control",
     ]
+
+    /// Words only MailLab accepts (OpenSMTPD 6.8 refuses a file using them): smtpd.conf(5)
+    /// marks each "MailLab:" (InstallTests checks it).
+    static let mailLab: Set<String> = [
+        "fault", "seed", "at", "probability", "reply", "delay", "fin", "rst", "accept-and-drop",
+        "banner", "starttls", "after-data", "client", "message", "control", "timeout",
+        "command", "max-sessions", "max-sessions-per-address", "directory", "retry",
+        "auth-plaintext", "auth-accept-any", "no-8bitmime", "no-chunking", "no-pipelining",
+        "no-smtputf8",
+    ]
 }

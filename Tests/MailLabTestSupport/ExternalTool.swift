@@ -55,6 +55,8 @@ public struct ExternalTool: Sendable, CustomStringConvertible {
     public static let ip = debian("iproute2", "/usr/sbin/ip", name: "ip")
     public static let bridge = debian("iproute2", "/usr/sbin/bridge", name: "bridge")
     public static let tmux = debian("tmux", "/usr/bin/tmux")
+    public static let mandoc = debian("mandoc", "/usr/bin/mandoc")
+    public static let man = debian("man-db", "/usr/bin/man", name: "man")
     public static let postfix = debian("postfix", "/usr/sbin/postfix", "/usr/sbin/postsuper")
     public static let dnsmasq = debian("dnsmasq-base", "/usr/sbin/dnsmasq", name: "dnsmasq")
     public static let dhclient = debian("isc-dhcp-client", "/usr/sbin/dhclient", name: "dhclient")
