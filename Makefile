@@ -132,8 +132,10 @@ PREFIX          ?= /usr/local
 DESTDIR         ?=
 INSTALL_BUILD   := .build/install
 INSTALL_BIN_DIR ?= $(INSTALL_BUILD)/release
-install: deps
+# Only a build needs the packages: installing prebuilt binaries never runs apt-get.
+install:
 	@if [ "$(INSTALL_BIN_DIR)" = "$(INSTALL_BUILD)/release" ]; then \
+	  $(MAKE) -s deps || exit 1; \
 	  for p in smtpd smtpctl mlab; do \
 	    $(SWIFT) build -c release --scratch-path $(INSTALL_BUILD) --product $$p || exit 1; \
 	  done; \
