@@ -20,15 +20,22 @@ public struct RelayRoute: Sendable, Equatable {
     public var tls: RelayClientSession.TLSPolicy
     /// TLS from the first byte (`smtps://`).
     public var smtps: Bool
+    /// `auth <table>`: what the URL's label maps to; sent only over TLS.
+    public var credentials: RelayClientSession.Credentials?
+    /// `src ADDRESS`: the local address connections to the next hop come from.
+    public var source: String?
 
     public init(
         nextHop: NextHop, helo: String? = nil, tls: RelayClientSession.TLSPolicy = .never,
-        smtps: Bool = false
+        smtps: Bool = false, credentials: RelayClientSession.Credentials? = nil,
+        source: String? = nil
     ) {
         self.nextHop = nextHop
         self.helo = helo
         self.tls = tls
         self.smtps = smtps
+        self.credentials = credentials
+        self.source = source
     }
 }
 
@@ -471,7 +478,8 @@ public final class RelayQueue: Sendable {
             }
             switch RelayConnection.open(
                 endpoints, heloName: route.helo ?? configuration.serverName, tls: route.tls,
-                smtps: route.smtps, tlsContext: tlsContext,
+                smtps: route.smtps, credentials: route.credentials, source: route.source,
+                tlsContext: tlsContext,
                 connectTimeout: configuration.connectTimeout, timeout: configuration.replyTimeout)
             {
             case .success(let opened):
