@@ -305,6 +305,14 @@ public final class RelayQueue: Sendable {
         }
     }
 
+    /// What a delivery thread and its reused session serve: one action's route to one
+    /// destination. Two actions to the same host differ in scheme, TLS, HELO, AUTH or source,
+    /// so they never share a transaction or a session (a `smtp+tls://` recipient must not go
+    /// out in a `smtp+notls://` session to the same host).
+    private func jobKey(of recipient: QueuedRecipient) -> String {
+        "\(destination(of: recipient)) (action \(recipient.action))"
+    }
+
     /// Expires what is due to, hands due recipients to their destinations (starting
     /// delivery threads up to the limit), and finishes messages with nothing left to do.
     /// `only`: look at that message alone (a new one: the scheduler's tick sees the rest, so
@@ -339,7 +347,7 @@ public final class RelayQueue: Sendable {
                     var byDestination: [String: [Int]] = [:]
                     for (i, r) in entry.message.recipients.enumerated()
                     where r.state == .pending && !entry.inFlight.contains(i) && r.nextTry <= now {
-                        byDestination[destination(of: r), default: []].append(i)
+                        byDestination[jobKey(of: r), default: []].append(i)
                     }
                     for (key, indexes) in byDestination {
                         entry.inFlight.formUnion(indexes)

@@ -115,3 +115,45 @@ import Testing
             "t.conf:7: action \"e\": relay src: expected an IP address",
         ])
 }
+
+/// Two relay actions to one host never share a transaction or a session: the recipient of
+/// the `smtp+tls://` action arrives over TLS although the other one of the same message goes
+/// in clear (review finding: a shared destination key sent both in one plaintext session).
+@Test func twoActionsToOneHostKeepTheirOwnSessions() async throws {
+    let next = try RelayAuthTests.tlsOnlyNextHop()
+    defer { next.stop() }
+    let relay = try InProcessServer(
+        config: """
+            queue directory "@MAILDIR@.spool"
+            queue retry 1s 2s
+            listen on 127.0.0.1
+            action "plain" relay host "smtp+notls://127.0.0.1:\(next.port)"
+            action "secure" relay host "smtp+tls://127.0.0.1:\(next.port)"
+            match from any for domain "plain.lab" action "plain"
+            match from any for domain "secure.lab" action "secure"
+            """
+    ) { $0.relayTimeoutSeconds = 5 }
+    defer { relay.stop() }
+    let reply = try sendMail(
+        host: "127.0.0.1", port: relay.port, from: "alice@here.lab",
+        to: ["a@plain.lab", "b@secure.lab"], subject: "two routes")
+    #expect(reply.hasPrefix("250 "), "\(reply)")
+    let first = try await next.server.nextMessage(timeout: 10)
+    let second = try await next.server.nextMessage(timeout: 10)
+    for message in [first, second] {
+        #expect(message.recipients.count == 1, "\(message.recipients)")
+        let secured = message.text.contains(") with ESMTPS id ")
+        #expect(secured == (message.recipients.first == "b@secure.lab"), "\(message.text)")
+    }
+}
+
+extension RelayAuthTests {
+    /// A next hop offering STARTTLS without asking for AUTH.
+    static func tlsOnlyNextHop() throws -> InProcessServer {
+        let files = try TestCertificate.make()
+        return try InProcessServer {
+            $0.tls = MailServer.TLSSetting(
+                certificate: files.certificate, key: files.key, mode: .starttls)
+        }
+    }
+}
