@@ -161,6 +161,11 @@ public struct RelayClientSession: Sendable {
     /// Starts a transaction; only after `.ready`.
     public mutating func begin(_ transaction: Transaction) -> [Event] {
         precondition(phase == .ready, "begin outside the ready state")
+        if let refusal = refusal(of: transaction) {
+            // Nothing is sent: the session stays ready for the next message.
+            let replies = Array(repeating: refusal, count: transaction.recipients.count)
+            return [.finished(TransactionResult(replies: replies)), .ready]
+        }
         self.transaction = transaction
         replies = Array(repeating: nil, count: transaction.recipients.count)
         commands = [.mail] + transaction.recipients.indices.map { .rcpt($0) } + [.data]
@@ -170,6 +175,27 @@ public struct RelayClientSession: Sendable {
         dataReply = nil
         phase = .transaction
         return sendCommands()
+    }
+
+    /// What this next hop cannot take as it is: 8-bit content without 8BITMIME (RFC 6152
+    /// §3: downgrade or return; MailLab does not convert), non-ASCII addresses without
+    /// SMTPUTF8 (RFC 6531 §3.2). Each bounces with its RFC 3463 code rather than reaching
+    /// the next hop in a form it did not agree to.
+    private func refusal(of t: Transaction) -> SMTPReply? {
+        let utf8 =
+            t.sender.description.utf8.contains { $0 >= 0x80 }
+            || t.recipients.contains { $0.description.utf8.contains { $0 >= 0x80 } }
+        if utf8 && !offers("SMTPUTF8") {
+            return SMTPReply(
+                code: 553,
+                lines: ["5.6.7 next hop does not offer SMTPUTF8 for a non-ASCII address"])
+        }
+        if !offers("8BITMIME") && t.content.contains(where: { $0 >= 0x80 }) {
+            return SMTPReply(
+                code: 554,
+                lines: ["5.6.3 next hop does not offer 8BITMIME for 8-bit content"])
+        }
+        return nil
     }
 
     /// Ends the session politely.
@@ -282,6 +308,10 @@ public struct RelayClientSession: Sendable {
                 }
                 phase = .body
                 return [.send(DotStuffing.encode(transaction.content))]
+            }
+            guard reply.code >= 400 else {
+                // A 2xx without the message: taking it as delivered would lose the message.
+                return fail(protocolError("DATA answered with \(reply.code), not 354"))
             }
             for i in replies.indices where replies[i] == nil { replies[i] = reply }
             return resetAfterFailure()
