@@ -1,0 +1,220 @@
+import Foundation
+import Glibc
+import MailLabTestSupport
+import SMTPServer
+import Testing
+
+/// Postfix on both sides of the real smtpd, on loopback: a private Postfix
+/// (`PostfixInstance`) relaying to us (`relayhost` = our smtpd) with and without CHUNKING,
+/// with 8BITMIME + SMTPUTF8, and with SASL over STARTTLS against `listen … auth <table>`;
+/// and our relay handing mail to Postfix as its next hop. Our side's `-T smtp` trace is the
+/// observer of what Postfix sent.
+@Suite(.enabled(if: isRoot, "Postfix's master runs as root"), .requires(.smtpd, .postfix))
+final class PostfixInteropTests {
+    let directory: TempDir
+
+    init() throws { directory = try TempDir("postfix") }
+    deinit { directory.remove() }
+
+    /// Our smtpd on loopback delivering `us.lab` (and UTF-8 names in it) into `Maildir`.
+    private func ourServer(listen: String = "", extra: String = "") throws -> SmtpdProcess {
+        try SmtpdProcess(
+            config: """
+                \(extra)
+                listen on 127.0.0.1 port @PORT@ hostname us.lab \(listen)
+                action "local" maildir "\(directory.path)/Maildir" user root
+                match from any for domain "us.lab" action "local"
+
+                """, directory: directory)
+    }
+
+    /// A Postfix without a listener whose every message goes to our smtpd.
+    private func postfixClient(to server: SmtpdProcess, settings: [String] = []) throws
+        -> PostfixInstance
+    {
+        try PostfixInstance(
+            in: directory, name: "pf-client", hostname: "pf-client.lab",
+            settings: [
+                "relayhost = [127.0.0.1]:\(server.port)",
+                "default_transport = smtp",
+                "relay_transport = relay",
+            ] + settings)
+    }
+
+    private func onlyMessage(_ maildir: String, timeout: Double = 30) throws -> String {
+        let files = waitForMaildir(maildir, count: 1, timeout: timeout)
+        try #require(files.count == 1, "\(files)")
+        return readText(files[0])
+    }
+
+    @Test(
+        "Postfix relaying to us: delivered with CHUNKING offered and with no-chunking",
+        arguments: [false, true])
+    func postfixRelaysToUs(chunkingOff: Bool) throws {
+        let server = try ourServer(listen: chunkingOff ? "no-chunking" : "")
+        defer { server.stop() }
+        let postfix = try postfixClient(to: server)
+        defer { postfix.stop() }
+        try postfix.start()
+        try postfix.sendmail(
+            from: "alice@pf-client.lab", to: ["bob@us.lab"],
+            message: "From: alice@pf-client.lab\nTo: bob@us.lab\nSubject: from postfix\n\nhello\n")
+        let text = try onlyMessage(directory.path + "/Maildir")
+        #expect(text.contains("by us.lab (MailLab) with ESMTP id "), "\(text)")
+        #expect(text.contains("Received: by pf-client.lab (Postfix"), "\(text)")
+        #expect(text.hasSuffix("\nhello\n"))
+        #expect(postfix.waitForLog("status=sent (250 2.0.0 ", timeout: 10), "\(postfix.log)")
+        let trace = server.log
+        #expect(trace.contains(">>> 250-CHUNKING") == !chunkingOff, "\(trace)")
+        // Postfix 3.7's smtp(8) has no BDAT client (BDAT_README: server side only), so it
+        // sends DATA even when CHUNKING is offered; BDAT from a real client is tested with
+        // Perl's Net::SMTP (NetSMTPChunkingTests).
+        #expect(trace.contains("<<< DATA"), "\(trace)")
+        #expect(!trace.contains("<<< BDAT"), "\(trace)")
+    }
+
+    @Test("Postfix relaying an 8-bit message to a UTF-8 address: BODY=8BITMIME SMTPUTF8")
+    func postfixSendsEightBitAndSMTPUTF8() throws {
+        let server = try ourServer()
+        defer { server.stop() }
+        let postfix = try postfixClient(to: server)
+        defer { postfix.stop() }
+        try postfix.start()
+        try postfix.sendmail(
+            from: "alice@pf-client.lab", to: ["jürgen@us.lab"],
+            message: """
+                From: alice@pf-client.lab
+                To: jürgen@us.lab
+                Subject: Grüße
+                Content-Type: text/plain; charset=utf-8
+                Content-Transfer-Encoding: 8bit
+
+                Grüße aus Köln
+
+                """, options: ["-B", "8BITMIME"])
+        let text = try onlyMessage(directory.path + "/Maildir")
+        #expect(text.contains("Delivered-To: jürgen@us.lab\n"), "\(text)")
+        #expect(text.contains("by us.lab (MailLab) with UTF8SMTP id "), "\(text)")
+        #expect(text.hasSuffix("\n\nGrüße aus Köln\n"), "\(text)")
+        #expect(
+            server.log.contains("<<< MAIL FROM:<alice@pf-client.lab> SIZE="), "\(server.log)")
+        #expect(server.log.contains(" BODY=8BITMIME SMTPUTF8\n"), "\(server.log)")
+    }
+
+    /// Our STARTTLS listener requiring AUTH from a table of crypt(3) hashes, and a Postfix
+    /// client with SASL over a required TLS session, PLAIN or LOGIN.
+    private func authenticating(mechanism: String, password: String) throws -> (
+        SmtpdProcess, PostfixInstance
+    ) {
+        let files = try TestCertificate.make()
+        let hash = try PasswordHash.make("alice-secret", method: .sha512)
+        let table = try directory.write("credentials", "alice \(hash)\n")
+        let server = try SmtpdProcess(
+            config: """
+                table creds "\(table)"
+                pki vm cert "\(files.certificate)"
+                pki vm key "\(files.key)"
+                listen on 127.0.0.1 port @PORT@ tls pki vm auth <creds> hostname us.lab
+                action "local" maildir "\(directory.path)/Maildir" user root
+                match from auth for any action "local"
+
+                """, directory: directory)
+        do {
+            let postfix = try postfixClient(to: server)
+            let map = try postfix.writeMap(
+                "sasl_passwd", ["[127.0.0.1]:\(server.port) alice:\(password)"])
+            try postfix.appendSettings([
+                "smtp_tls_security_level = encrypt",
+                "smtp_sasl_auth_enable = yes",
+                "smtp_sasl_password_maps = \(map)",
+                "smtp_sasl_security_options = noanonymous",
+                "smtp_sasl_tls_security_options = noanonymous",
+                "smtp_sasl_mechanism_filter = \(mechanism)",
+            ])
+            return (server, postfix)
+        } catch {
+            server.stop()
+            throw error
+        }
+    }
+
+    @Test(
+        "Postfix with SASL over STARTTLS against listen … auth <table>: delivered, ESMTPSA",
+        .requires(.openssl, .saslModules), arguments: ["plain", "login"])
+    func postfixAuthenticates(mechanism: String) throws {
+        let (server, postfix) = try authenticating(mechanism: mechanism, password: "alice-secret")
+        defer { server.stop() }
+        defer { postfix.stop() }
+        try postfix.start()
+        try postfix.sendmail(
+            from: "alice@pf-client.lab", to: ["someone@elsewhere.example"],
+            message: "Subject: authenticated\n\nvia \(mechanism)\n")
+        let text = try onlyMessage(directory.path + "/Maildir")
+        #expect(text.contains(") with ESMTPSA id "), "\(text)")
+        #expect(text.hasSuffix("\nvia \(mechanism)\n"))
+        #expect(server.log.contains("<<< AUTH \(mechanism.uppercased())"), "\(server.log)")
+        #expect(server.log.contains("smtp authentication user=alice result=ok"), "\(server.log)")
+    }
+
+    @Test(
+        "Postfix with a wrong SASL password defers, with OpenSMTPD's 535 in its log and queue",
+        .requires(.openssl, .saslModules))
+    func postfixWithAWrongPasswordDefers() throws {
+        let (server, postfix) = try authenticating(mechanism: "plain", password: "wrong")
+        defer { server.stop() }
+        defer { postfix.stop() }
+        try postfix.start()
+        try postfix.sendmail(
+            from: "alice@pf-client.lab", to: ["someone@elsewhere.example"],
+            message: "Subject: refused\n\nnever stored\n")
+        #expect(
+            postfix.waitForLog(
+                "SASL authentication failed; server 127.0.0.1[127.0.0.1] said: "
+                    + "535 Authentication failed", timeout: 30), "\(postfix.log)")
+        #expect(postfix.waitForLog("status=deferred", timeout: 10), "\(postfix.log)")
+        let queue = try runUnblocked("/usr/sbin/postqueue", ["-c", postfix.configDirectory, "-p"])
+        #expect(queue.output.contains("535 Authentication failed"), "\(queue.output)")
+        #expect(server.log.contains("smtp authentication user=alice result=permfail"))
+        #expect(maildirFiles(directory.path + "/Maildir").isEmpty)
+    }
+
+    @Test("our relay hands mail to Postfix as the next hop: in Postfix's Maildir, spool empty")
+    func ourRelayDeliversToPostfix() throws {
+        let postfixPort = try freePort()
+        let postfix = try PostfixInstance(
+            in: directory, name: "pf-next", hostname: "pf.lab",
+            listen: ("127.0.0.1", postfixPort), settings: [])
+        let mailboxes = try postfix.writeMap("vmailbox", ["bob@pf.lab bob/"])
+        try postfix.appendSettings([
+            "virtual_mailbox_domains = pf.lab", "virtual_mailbox_maps = \(mailboxes)",
+        ])
+        defer { postfix.stop() }
+        try postfix.start()
+        let spool = directory.path + "/spool"
+        let server = try SmtpdProcess(
+            config: """
+                queue directory "\(spool)"
+                queue retry 1s 2s
+                listen on 127.0.0.1 port @PORT@ hostname us.lab
+                action "to-postfix" relay host "smtp://127.0.0.1:\(postfixPort)"
+                match from any for domain "pf.lab" action "to-postfix"
+
+                """, directory: directory)
+        defer { server.stop() }
+        let client = try LineClient(port: server.port, timeout: 20)
+        _ = try client.readReply()
+        _ = try client.command("EHLO client.example")
+        #expect(try client.command("MAIL FROM:<alice@client.example>").hasPrefix("250"))
+        #expect(try client.command("RCPT TO:<bob@pf.lab>").hasPrefix("250"))
+        #expect(try client.command("DATA").hasPrefix("354"))
+        let reply = try client.command("Subject: to postfix\r\n\r\nrelayed\r\n.")
+        #expect(reply.hasPrefix("250 2.0.0 "), "\(reply)")
+        _ = try? client.command("QUIT")
+        let text = try onlyMessage(postfix.mailboxBase + "/bob", timeout: 30)
+        #expect(text.contains("by pf.lab (Postfix) with ESMTP id "), "\(text)")
+        #expect(text.contains("by us.lab (MailLab) with ESMTP id "), "\(text)")
+        #expect(text.contains("Subject: to postfix\n") && text.hasSuffix("\nrelayed\n"))
+        #expect(postfix.log.contains("status=sent (delivered to maildir)"), "\(postfix.log)")
+        #expect(waitForEmptySpool(spool, timeout: 10), "\(server.log)")
+    }
+}
