@@ -6,14 +6,18 @@ import MailLabTestSupport
 /// directory, queue and data directory inside `root`, its log in `root/maillog`, an SMTP
 /// listener only where `listen` says (nil: none; mail then comes in through `sendmail -C`),
 /// and nothing relayed anywhere the test did not name: `mydestination` is empty, mynetworks
-/// is 127.0.0.1/32, and a message for no configured destination goes to the `error`
-/// transport unless the test sets `relayhost` or a transport of its own.
+/// is 127.0.0.1/32, a message for no configured destination goes to the `error` transport
+/// unless the test sets `relayhost` or a transport of its own, and Postfix makes no DNS
+/// lookup (next hops are address literals; clients' names are not looked up).
 ///
 /// Started with `postfix -c DIR start`; `stop()` runs `postfix -c DIR stop` and waits until
 /// every process of the master's tree is gone (SIGKILL, by pid, for any left after 15 s).
 final class PostfixInstance {
     let root: String
     let listen: (host: String, port: UInt16)?
+    /// The network namespace the master (and so every daemon it starts) runs in; nil: the
+    /// test's own.
+    let namespace: String?
     var configDirectory: String { root + "/conf" }
     var maillog: String { root + "/maillog" }
     /// Virtual mailboxes (`virtualMailbox`) live here, one Maildir per user.
@@ -23,10 +27,12 @@ final class PostfixInstance {
     /// `settings`: main.cf lines added after the private base (later lines win in main.cf).
     init(
         in directory: TempDir, name: String, hostname: String,
-        listen: (host: String, port: UInt16)? = nil, settings: [String] = []
+        listen: (host: String, port: UInt16)? = nil, namespace: String? = nil,
+        settings: [String] = []
     ) throws {
         root = directory.path + "/" + name
         self.listen = listen
+        self.namespace = namespace
         let files = FileManager.default
         for sub in ["conf", "spool", "data", "vmail"] {
             try files.createDirectory(
@@ -68,6 +74,11 @@ final class PostfixInstance {
                 "alias_database =",
                 "biff = no",
                 "smtpd_banner = $myhostname ESMTP Postfix",
+                // No DNS at all: next hops are address literals, clients are not looked up
+                // (a namespace's resolver would be the host's, off the lab).
+                "smtp_dns_support_level = disabled",
+                "smtp_host_lookup = native",
+                "smtpd_peername_lookup = no",
                 "virtual_mailbox_base = \(root)/vmail",
                 "virtual_uid_maps = static:\(nobody.0)",
                 "virtual_gid_maps = static:\(nobody.1)",
@@ -119,9 +130,17 @@ final class PostfixInstance {
         try handle.write(contentsOf: Data((lines.joined(separator: "\n") + "\n").utf8))
     }
 
-    /// `postfix -c DIR start`; waits for the master's pid file and, with a listener, a banner.
+    /// `postfix -c DIR start` (under `ip netns exec NS` with a namespace); waits for the
+    /// master's pid file and, with a listener, a banner (in a namespace: the master's
+    /// "daemon started", logged after it has bound its listeners).
     func start() throws {
-        let result = try runUnblocked("/usr/sbin/postfix", ["-c", configDirectory, "start"])
+        let command = ["/usr/sbin/postfix", "-c", configDirectory, "start"]
+        let result =
+            if let namespace {
+                try runUnblocked(ExternalTool.ip.path, ["netns", "exec", namespace] + command)
+            } else {
+                try runUnblocked(command[0], Array(command.dropFirst()))
+            }
         guard result.status == 0 else {
             throw TestFailure("postfix start: \(result.status) \(result.errors)\(log)")
         }
@@ -137,6 +156,12 @@ final class PostfixInstance {
         }
         guard masterPID != 0 else { throw TestFailure("postfix master did not start: \(log)") }
         guard let listen else { return }
+        if namespace != nil {
+            guard waitForLog("postfix/master[\(masterPID)]: daemon started", timeout: 20) else {
+                throw TestFailure("postfix master did not report its start: \(log)")
+            }
+            return
+        }
         while Date() < deadline {
             if let client = try? LineClient(host: listen.host, port: listen.port, timeout: 2),
                 let banner = try? client.readReply(), banner.first?.hasPrefix("220") == true
