@@ -178,29 +178,42 @@ final class PostfixInteropTests {
         #expect(maildirFiles(directory.path + "/Maildir").isEmpty)
     }
 
-    @Test("our relay hands mail to Postfix as the next hop: in Postfix's Maildir, spool empty")
-    func ourRelayDeliversToPostfix() throws {
+    /// Postfix listening on loopback with virtual Maildirs for bob@ and jürgen@pf.lab, and
+    /// our smtpd relaying pf.lab to it through its queue in `directory/spool`.
+    private func ourRelayToPostfix() throws -> (PostfixInstance, SmtpdProcess) {
         let postfixPort = try freePort()
         let postfix = try PostfixInstance(
             in: directory, name: "pf-next", hostname: "pf.lab",
             listen: ("127.0.0.1", postfixPort), settings: [])
-        let mailboxes = try postfix.writeMap("vmailbox", ["bob@pf.lab bob/"])
+        let mailboxes = try postfix.writeMap(
+            "vmailbox", ["bob@pf.lab bob/", "jürgen@pf.lab juergen/"])
         try postfix.appendSettings([
             "virtual_mailbox_domains = pf.lab", "virtual_mailbox_maps = \(mailboxes)",
         ])
-        defer { postfix.stop() }
         try postfix.start()
-        let spool = directory.path + "/spool"
-        let server = try SmtpdProcess(
-            config: """
-                queue directory "\(spool)"
-                queue retry 1s 2s
-                listen on 127.0.0.1 port @PORT@ hostname us.lab
-                action "to-postfix" relay host "smtp://127.0.0.1:\(postfixPort)"
-                match from any for domain "pf.lab" action "to-postfix"
+        do {
+            let server = try SmtpdProcess(
+                config: """
+                    queue directory "\(directory.path)/spool"
+                    queue retry 1s 2s
+                    listen on 127.0.0.1 port @PORT@ hostname us.lab
+                    action "to-postfix" relay host "smtp://127.0.0.1:\(postfixPort)"
+                    match from any for domain "pf.lab" action "to-postfix"
 
-                """, directory: directory)
+                    """, directory: directory)
+            return (postfix, server)
+        } catch {
+            postfix.stop()
+            throw error
+        }
+    }
+
+    @Test("our relay hands mail to Postfix as the next hop: in Postfix's Maildir, spool empty")
+    func ourRelayDeliversToPostfix() throws {
+        let (postfix, server) = try ourRelayToPostfix()
+        defer { postfix.stop() }
         defer { server.stop() }
+        let spool = directory.path + "/spool"
         let client = try LineClient(port: server.port, timeout: 20)
         _ = try client.readReply()
         _ = try client.command("EHLO client.example")
@@ -216,5 +229,49 @@ final class PostfixInteropTests {
         #expect(text.contains("Subject: to postfix\n") && text.hasSuffix("\nrelayed\n"))
         #expect(postfix.log.contains("status=sent (delivered to maildir)"), "\(postfix.log)")
         #expect(waitForEmptySpool(spool, timeout: 10), "\(server.log)")
+    }
+
+    @Test("our relay hands an 8-bit message for a UTF-8 address to Postfix: SMTPUTF8, intact")
+    func ourRelayPassesSMTPUTF8ToPostfix() throws {
+        let (postfix, server) = try ourRelayToPostfix()
+        defer { postfix.stop() }
+        defer { server.stop() }
+        let client = try LineClient(port: server.port, timeout: 20)
+        _ = try client.readReply()
+        _ = try client.command("EHLO client.example")
+        let mail = try client.command("MAIL FROM:<alice@client.example> BODY=8BITMIME SMTPUTF8")
+        #expect(mail.hasPrefix("250"), "\(mail)")
+        #expect(try client.command("RCPT TO:<jürgen@pf.lab>").hasPrefix("250"))
+        #expect(try client.command("DATA").hasPrefix("354"))
+        let reply = try client.command(
+            "Subject: Grüße\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                + "Content-Transfer-Encoding: 8bit\r\n\r\nGrüße aus Köln\r\n.")
+        #expect(reply.hasPrefix("250 2.0.0 "), "\(reply)")
+        _ = try? client.command("QUIT")
+        let text = try onlyMessage(postfix.mailboxBase + "/juergen", timeout: 30)
+        #expect(text.contains("by pf.lab (Postfix) with UTF8SMTP id "), "\(text)")
+        #expect(text.contains("for <jürgen@pf.lab>"), "\(text)")
+        #expect(text.hasSuffix("\n\nGrüße aus Köln\n"), "\(text)")
+        #expect(postfix.log.contains("to=<jürgen@pf.lab>"), "\(postfix.log)")
+        #expect(waitForEmptySpool(directory.path + "/spool", timeout: 10), "\(server.log)")
+    }
+
+    @Test("a private Postfix stops cleanly: no process of the master's tree is left")
+    func postfixStopsCleanly() throws {
+        let port = try freePort()
+        let postfix = try PostfixInstance(
+            in: directory, name: "pf-stop", hostname: "pf.lab", listen: ("127.0.0.1", port))
+        defer { postfix.stop() }
+        try postfix.start()
+        let master = postfix.masterPID
+        let tree = processTree(master)
+        #expect(tree.count >= 3, "master, pickup, qmgr: \(tree)")
+        // The master is this instance's: postfix(1) hands it the directory as MAIL_CONFIG.
+        #expect(
+            readText("/proc/\(master)/environ").contains("MAIL_CONFIG=\(postfix.configDirectory)\0")
+        )
+        postfix.stop()
+        #expect(!tree.contains(where: isAlive), "\(tree.filter(isAlive))")
+        #expect((try? LineClient(port: port, timeout: 1)) == nil)
     }
 }

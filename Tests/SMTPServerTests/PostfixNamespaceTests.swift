@@ -13,6 +13,8 @@ struct PostfixNamespaceTests {
         let lab = try RelayChain(count: 2)
         var postfix: PostfixInstance?
         defer {
+            // Our servers first: a Postfix smtpd serving a session stays until it ends.
+            for server in lab.servers { server?.stop() }
             postfix?.stop()
             lab.teardown()
         }
@@ -53,6 +55,8 @@ struct PostfixNamespaceTests {
         let lab = try RelayChain(count: 2)
         var postfix: PostfixInstance?
         defer {
+            // Our servers first: a Postfix smtpd serving a session stays until it ends.
+            for server in lab.servers { server?.stop() }
             postfix?.stop()
             lab.teardown()
         }

@@ -24,7 +24,7 @@ final class PostfixInstance {
     var mailboxBase: String { root + "/vmail" }
     private(set) var masterPID: Int32 = 0
 
-    /// `settings`: main.cf lines added after the private base (later lines win in main.cf).
+    /// `settings`: main.cf lines that replace or add to the private base.
     init(
         in directory: TempDir, name: String, hostname: String,
         listen: (host: String, port: UInt16)? = nil, namespace: String? = nil,
@@ -90,8 +90,12 @@ final class PostfixInstance {
                 "maximal_backoff_time = 2s",
                 "maillog_file = \(root)/maillog",
                 "maillog_file_prefixes = \(root)",
-            ] + settings
-        try (main.joined(separator: "\n") + "\n").write(
+            ]
+        // A setting of the test replaces the base's line (Postfix would warn about both).
+        let key = { (line: String) in line.split(separator: "=").first?.trimmed ?? "" }
+        let replaced = Set(settings.map(key))
+        let lines = main.filter { !replaced.contains(key($0)) } + settings
+        try (lines.joined(separator: "\n") + "\n").write(
             toFile: configDirectory + "/main.cf", atomically: false, encoding: .utf8)
         var master = [
             "pickup    unix n - n 60 1 pickup",
@@ -121,7 +125,7 @@ final class PostfixInstance {
             toFile: configDirectory + "/master.cf", atomically: false, encoding: .utf8)
     }
 
-    /// Adds `lines` to main.cf (before `start`; later lines win).
+    /// Adds `lines` to main.cf (before `start`), for settings that need the instance's paths.
     func appendSettings(_ lines: [String]) throws {
         let handle = try FileHandle(
             forWritingTo: URL(fileURLWithPath: configDirectory + "/main.cf"))
@@ -174,15 +178,18 @@ final class PostfixInstance {
         throw TestFailure("postfix did not greet on \(listen.host):\(listen.port): \(log)")
     }
 
-    /// `postfix -c DIR stop`, then waits until no process of the master's tree is left.
-    /// Idempotent.
+    /// `postfix -c DIR stop`, then waits until no process of the master's tree is left: a
+    /// daemon still serving a session (postfix stop lets it finish) gets SIGTERM after 5 s,
+    /// SIGKILL after 10 s. Idempotent.
     func stop() {
         guard masterPID != 0 else { return }
         let tree = processTree(masterPID)
         _ = try? runUnblocked("/usr/sbin/postfix", ["-c", configDirectory, "stop"])
-        let deadline = Date().addingTimeInterval(15)
-        while Date() < deadline && tree.contains(where: isAlive) { usleep(50_000) }
-        for pid in tree where isAlive(pid) { kill(pid, SIGKILL) }
+        for (wait, signal) in [(5.0, SIGTERM), (5.0, SIGKILL)] {
+            let deadline = Date().addingTimeInterval(wait)
+            while Date() < deadline && tree.contains(where: isAlive) { usleep(50_000) }
+            for pid in tree where isAlive(pid) { kill(pid, signal) }
+        }
         masterPID = 0
     }
 
@@ -266,4 +273,8 @@ func processTree(_ pid: Int32) -> [Int32] {
         todo += children[next] ?? []
     }
     return out
+}
+
+extension Substring {
+    fileprivate var trimmed: String { trimmingCharacters(in: .whitespaces) }
 }
