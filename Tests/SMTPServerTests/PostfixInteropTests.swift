@@ -274,4 +274,49 @@ final class PostfixInteropTests {
         #expect(!tree.contains(where: isAlive), "\(tree.filter(isAlive))")
         #expect((try? LineClient(port: port, timeout: 1)) == nil)
     }
+
+    @Test("smtp-source → our relay → smtp-sink, 20 sessions: every message reaches the sink")
+    func ourRelayLosesNothingOnTheWayToSmtpSink() throws {
+        let sinkPort = try freePort()
+        let sinkLog = directory.path + "/sink.out"
+        _ = FileManager.default.createFile(atPath: sinkLog, contents: nil)
+        let sink = Process()
+        sink.executableURL = URL(fileURLWithPath: "/usr/sbin/smtp-sink")
+        // -c: running counters on stdout, `mesg=N` after each final dot.
+        sink.arguments = ["-c", "-u", "nobody", "127.0.0.1:\(sinkPort)", "64"]
+        sink.standardOutput = FileHandle(forWritingAtPath: sinkLog)
+        sink.standardError = FileHandle.nullDevice
+        try sink.run()
+        defer {
+            kill(sink.processIdentifier, SIGKILL)
+            sink.waitUntilExit()
+        }
+        let spool = directory.path + "/spool"
+        let server = try SmtpdProcess(
+            config: """
+                queue directory "\(spool)"
+                queue retry 1s 2s
+                listen on 127.0.0.1 port @PORT@ hostname us.lab
+                action "sink" relay host "smtp://127.0.0.1:\(sinkPort)"
+                match from any for any action "sink"
+
+                """, directory: directory)
+        defer { server.stop() }
+        let sent = 100
+        let source = try runTool(
+            "/usr/sbin/smtp-source",
+            [
+                "-s", "20", "-m", "\(sent)", "-l", "2000", "-f", "a@client.example", "-t",
+                "b@sink.example", "127.0.0.1:\(server.port)",
+            ])
+        #expect(source.status == 0 && source.errors.isEmpty, "\(source.errors)")
+        func seen() -> Int {
+            let counters = readText(sinkLog).split(separator: "\r").last ?? ""
+            return Int(counters.split(separator: "mesg=").last ?? "") ?? 0
+        }
+        let deadline = Date().addingTimeInterval(30)
+        while seen() < sent && Date() < deadline { usleep(50_000) }
+        #expect(seen() == sent, "sink saw \(seen()) of \(sent): \(server.log.suffix(2000))")
+        #expect(waitForEmptySpool(spool, timeout: 10))
+    }
 }
