@@ -180,7 +180,7 @@ final class PostfixInteropTests {
 
     /// Postfix listening on loopback with virtual Maildirs for bob@ and jürgen@pf.lab, and
     /// our smtpd relaying pf.lab to it through its queue in `directory/spool`.
-    private func ourRelayToPostfix() throws -> (PostfixInstance, SmtpdProcess) {
+    private func ourRelayToPostfix(extra: String = "") throws -> (PostfixInstance, SmtpdProcess) {
         let postfixPort = try freePort()
         let postfix = try PostfixInstance(
             in: directory, name: "pf-next", hostname: "pf.lab",
@@ -199,6 +199,7 @@ final class PostfixInteropTests {
                     listen on 127.0.0.1 port @PORT@ hostname us.lab
                     action "to-postfix" relay host "smtp://127.0.0.1:\(postfixPort)"
                     match from any for domain "pf.lab" action "to-postfix"
+                    \(extra)
 
                     """, directory: directory)
             return (postfix, server)
@@ -318,5 +319,35 @@ final class PostfixInteropTests {
         while seen() < sent && Date() < deadline { usleep(50_000) }
         #expect(seen() == sent, "sink saw \(seen()) of \(sent): \(server.log.suffix(2000))")
         #expect(waitForEmptySpool(spool, timeout: 10))
+    }
+
+    @Test("Postfix refuses an unknown user with 550 5.1.1: our relay bounces it to the sender")
+    func postfixRefusalBouncesToTheSender() throws {
+        let box = directory.path + "/Maildir"
+        let (postfix, server) = try ourRelayToPostfix(
+            extra: """
+                action "local" maildir "\(box)" user root
+                match from any for domain "us.lab" action "local"
+                """)
+        defer { postfix.stop() }
+        defer { server.stop() }
+        let client = try LineClient(port: server.port, timeout: 20)
+        _ = try client.readReply()
+        _ = try client.command("EHLO client.example")
+        #expect(try client.command("MAIL FROM:<alice@us.lab>").hasPrefix("250"))
+        #expect(try client.command("RCPT TO:<nobody@pf.lab>").hasPrefix("250"))
+        #expect(try client.command("DATA").hasPrefix("354"))
+        let reply = try client.command("Subject: to nobody\r\n\r\nbounce me\r\n.")
+        #expect(reply.hasPrefix("250 2.0.0 "), "\(reply)")
+        _ = try? client.command("QUIT")
+        let dsn = try onlyMessage(box, timeout: 30)
+        #expect(dsn.contains("Delivered-To: alice@us.lab\n"), "\(dsn)")
+        #expect(dsn.contains("Final-Recipient: rfc822; nobody@pf.lab\n"), "\(dsn)")
+        #expect(dsn.contains("Action: failed\n") && dsn.contains("Status: 5.1.1\n"), "\(dsn)")
+        #expect(dsn.contains("Diagnostic-Code: smtp; 550 5.1.1 <nobody@pf.lab>"), "\(dsn)")
+        #expect(dsn.contains("Subject: to nobody\n"))
+        #expect(postfix.log.contains("NOQUEUE: reject: RCPT from "), "\(postfix.log)")
+        #expect(maildirFiles(postfix.mailboxBase + "/bob").isEmpty)
+        #expect(waitForEmptySpool(directory.path + "/spool", timeout: 10), "\(server.log)")
     }
 }
