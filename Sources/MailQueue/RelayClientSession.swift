@@ -285,7 +285,13 @@ public struct RelayClientSession: Sendable {
         switch command {
         case .mail:
             var text = "MAIL FROM:<\(t.sender)>"
-            if offers("SIZE") { text += " SIZE=\(t.content.count)" }
+            if offers("SIZE") {
+                // RFC 1870: octets as sent, so every LF counts as CRLF.
+                let bareLF = t.content.indices.filter {
+                    t.content[$0] == 10 && ($0 == 0 || t.content[$0 - 1] != 13)
+                }.count
+                text += " SIZE=\(t.content.count + bareLF)"
+            }
             if offers("8BITMIME"), t.content.contains(where: { $0 >= 0x80 }) {
                 text += " BODY=8BITMIME"
             }

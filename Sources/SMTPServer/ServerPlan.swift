@@ -78,20 +78,28 @@ struct ServerPlan {
         if options.mailFrom != nil { unsupported.append("mail-from") }
         if options.filter != nil { unsupported.append("filter") }
         if options.srs { unsupported.append("srs") }
-        if options.tls { unsupported.append("tls") }
-        if let url = options.url, url.scheme == .smtpTLS || url.scheme == .smtps {
-            unsupported.append("\(url.scheme.rawValue):// (TLS to the next hop)")
+        if options.tls && options.tlsVerify {
+            unsupported.append("tls (certificate verification; tls no-verify works)")
         }
         guard unsupported.isEmpty else {
             throw ServerError(
                 "action \"\(action.name)\": relay \(unsupported.joined(separator: ", ")) "
                     + "not supported by MailLab yet", location: action.location.description)
         }
-        // XXX: smtp:// means STARTTLS when offered; without client-side TLS MailLab sends in
-        // plain text (as smtp+notls://). Costs: no encryption between lab hops.
         let hop: RelayRoute.NextHop =
             options.url.map { .host($0.host, port: $0.port) } ?? .mailExchangers
-        return RelayRoute(nextHop: hop, helo: options.helo, tls: .never)
+        // The certificate of the next hop is not verified (OpenSMTPD verifies only with the
+        // `tls` option, refused above): STARTTLS when offered for smtp:// and MX relays.
+        var tls: RelayClientSession.TLSPolicy
+        switch options.url?.scheme {
+        case .smtpTLS: tls = .required
+        case .smtpNoTLS, .smtps: tls = .never
+        case .smtp, nil: tls = .opportunistic
+        }
+        // `tls no-verify` (old grammar: `tls`): TLS required, as OpenSMTPD's tls_required.
+        if options.tls && tls == .opportunistic { tls = .required }
+        return RelayRoute(
+            nextHop: hop, helo: options.helo, tls: tls, smtps: options.url?.scheme == .smtps)
     }
 
     /// The names and addresses that count as this host for `for local` (per listener, its

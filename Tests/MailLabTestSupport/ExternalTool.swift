@@ -58,8 +58,8 @@ public struct ExternalTool: Sendable, CustomStringConvertible {
     /// Debian's Postfix: the MTA, its sendmail, smtp-source and smtp-sink; run privately
     /// (`postfix -c DIR`), never as the system's mail server.
     public static let postfix = debian(
-        "postfix", "/usr/sbin/postfix", "/usr/sbin/sendmail", "/usr/sbin/smtp-source",
-        "/usr/sbin/smtp-sink", "/usr/lib/postfix/sbin/master")
+        "postfix", "/usr/sbin/postfix", "/usr/sbin/postsuper", "/usr/sbin/sendmail",
+        "/usr/sbin/smtp-source", "/usr/sbin/smtp-sink", "/usr/lib/postfix/sbin/master")
     /// Postfix's SASL client needs Cyrus SASL's PLAIN and LOGIN plugins (libraries, not
     /// programs: checked for reading, with Postfix's smtp(8) as the program).
     public static let saslModules = ExternalTool(
@@ -75,6 +75,8 @@ public struct ExternalTool: Sendable, CustomStringConvertible {
     public static let msmtp = debian("msmtp", "/usr/bin/msmtp")
     /// Perl's Net::SMTP (libnet, part of Debian's perl), whose `bdat` sends CHUNKING.
     public static let perl = debian("perl", "/usr/bin/perl")
+    public static let dnsmasq = debian("dnsmasq-base", "/usr/sbin/dnsmasq", name: "dnsmasq")
+    public static let dhclient = debian("isc-dhcp-client", "/usr/sbin/dhclient", name: "dhclient")
     public static let rsvgConvert = debian(
         "librsvg2-bin", "/usr/bin/rsvg-convert", name: "rsvg-convert")
     /// Python's aiosmtpd module, run as `python3 -m aiosmtpd`.
@@ -91,6 +93,9 @@ public struct ExternalTool: Sendable, CustomStringConvertible {
 
     public static let mlab = built("mlab")
     public static let smtpd = built("smtpd")
+    public static let smtpctl = built("smtpctl")
+    /// util-linux's setpriv: runs smtpctl as another user with chosen groups.
+    public static let setpriv = debian("util-linux", "/usr/bin/setpriv", name: "setpriv")
     /// The power-cut file system and its syncfs shim (docs/DURABILITY.md): FUSE needs
     /// /dev/fuse and root.
     public static let powercutFS = ExternalTool(
