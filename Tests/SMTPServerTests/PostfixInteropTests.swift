@@ -180,7 +180,10 @@ final class PostfixInteropTests {
 
     /// Postfix listening on loopback with virtual Maildirs for bob@ and jürgen@pf.lab, and
     /// our smtpd relaying pf.lab to it through its queue in `directory/spool`.
-    private func ourRelayToPostfix(extra: String = "") throws -> (PostfixInstance, SmtpdProcess) {
+    /// `scheme`: the relay URL's; `tls`: Postfix offers STARTTLS with the test certificate.
+    private func ourRelayToPostfix(
+        extra: String = "", scheme: String = "smtp", tls: Bool = false
+    ) throws -> (PostfixInstance, SmtpdProcess) {
         let postfixPort = try freePort()
         let postfix = try PostfixInstance(
             in: directory, name: "pf-next", hostname: "pf.lab",
@@ -190,6 +193,14 @@ final class PostfixInteropTests {
         try postfix.appendSettings([
             "virtual_mailbox_domains = pf.lab", "virtual_mailbox_maps = \(mailboxes)",
         ])
+        if tls {
+            let files = try TestCertificate.make()
+            try postfix.appendSettings([
+                "smtpd_tls_security_level = may", "smtpd_tls_cert_file = \(files.certificate)",
+                "smtpd_tls_key_file = \(files.key)", "smtpd_tls_loglevel = 1",
+                "smtpd_tls_received_header = yes",
+            ])
+        }
         try postfix.start()
         do {
             let server = try SmtpdProcess(
@@ -197,7 +208,7 @@ final class PostfixInteropTests {
                     queue directory "\(directory.path)/spool"
                     queue retry 1s 2s
                     listen on 127.0.0.1 port @PORT@ hostname us.lab
-                    action "to-postfix" relay host "smtp://127.0.0.1:\(postfixPort)"
+                    action "to-postfix" relay host "\(scheme)://127.0.0.1:\(postfixPort)"
                     match from any for domain "pf.lab" action "to-postfix"
                     \(extra)
 
@@ -348,6 +359,29 @@ final class PostfixInteropTests {
         #expect(dsn.contains("Subject: to nobody\n"))
         #expect(postfix.log.contains("NOQUEUE: reject: RCPT from "), "\(postfix.log)")
         #expect(maildirFiles(postfix.mailboxBase + "/bob").isEmpty)
+        #expect(waitForEmptySpool(directory.path + "/spool", timeout: 10), "\(server.log)")
+    }
+
+    @Test(
+        "our relay uses Postfix's STARTTLS: smtp:// when offered, smtp+tls:// required; ESMTPS",
+        .requires(.openssl), arguments: ["smtp", "smtp+tls"])
+    func ourRelayUsesPostfixsSTARTTLS(scheme: String) throws {
+        let (postfix, server) = try ourRelayToPostfix(scheme: scheme, tls: true)
+        defer { postfix.stop() }
+        defer { server.stop() }
+        let client = try LineClient(port: server.port, timeout: 20)
+        _ = try client.readReply()
+        _ = try client.command("EHLO client.example")
+        #expect(try client.command("MAIL FROM:<alice@client.example>").hasPrefix("250"))
+        #expect(try client.command("RCPT TO:<bob@pf.lab>").hasPrefix("250"))
+        #expect(try client.command("DATA").hasPrefix("354"))
+        let reply = try client.command("Subject: over TLS\r\n\r\nencrypted hop\r\n.")
+        #expect(reply.hasPrefix("250 2.0.0 "), "\(reply)")
+        _ = try? client.command("QUIT")
+        let text = try onlyMessage(postfix.mailboxBase + "/bob", timeout: 30)
+        #expect(text.contains("(using TLSv1."), "\(text)")
+        #expect(text.contains("by pf.lab (Postfix) with ESMTPS id "), "\(text)")
+        #expect(postfix.log.contains("TLS connection established from "), "\(postfix.log)")
         #expect(waitForEmptySpool(directory.path + "/spool", timeout: 10), "\(server.log)")
     }
 }
