@@ -239,7 +239,9 @@ final class PostfixInteropTests {
         #expect(text.contains("by pf.lab (Postfix) with ESMTP id "), "\(text)")
         #expect(text.contains("by us.lab (MailLab) with ESMTP id "), "\(text)")
         #expect(text.contains("Subject: to postfix\n") && text.hasSuffix("\nrelayed\n"))
-        #expect(postfix.log.contains("status=sent (delivered to maildir)"), "\(postfix.log)")
+        #expect(
+            postfix.waitForLog("status=sent (delivered to maildir)", timeout: 10),
+            "\(postfix.log)")
         #expect(waitForEmptySpool(spool, timeout: 10), "\(server.log)")
     }
 
@@ -264,7 +266,7 @@ final class PostfixInteropTests {
         #expect(text.contains("by pf.lab (Postfix) with UTF8SMTP id "), "\(text)")
         #expect(text.contains("for <jürgen@pf.lab>"), "\(text)")
         #expect(text.hasSuffix("\n\nGrüße aus Köln\n"), "\(text)")
-        #expect(postfix.log.contains("to=<jürgen@pf.lab>"), "\(postfix.log)")
+        #expect(postfix.waitForLog("to=<jürgen@pf.lab>", timeout: 10), "\(postfix.log)")
         #expect(waitForEmptySpool(directory.path + "/spool", timeout: 10), "\(server.log)")
     }
 
@@ -357,7 +359,8 @@ final class PostfixInteropTests {
         #expect(dsn.contains("Action: failed\n") && dsn.contains("Status: 5.1.1\n"), "\(dsn)")
         #expect(dsn.contains("Diagnostic-Code: smtp; 550 5.1.1 <nobody@pf.lab>"), "\(dsn)")
         #expect(dsn.contains("Subject: to nobody\n"))
-        #expect(postfix.log.contains("NOQUEUE: reject: RCPT from "), "\(postfix.log)")
+        #expect(
+            postfix.waitForLog("NOQUEUE: reject: RCPT from ", timeout: 10), "\(postfix.log)")
         #expect(maildirFiles(postfix.mailboxBase + "/bob").isEmpty)
         #expect(waitForEmptySpool(directory.path + "/spool", timeout: 10), "\(server.log)")
     }
@@ -381,7 +384,9 @@ final class PostfixInteropTests {
         let text = try onlyMessage(postfix.mailboxBase + "/bob", timeout: 30)
         #expect(text.contains("(using TLSv1."), "\(text)")
         #expect(text.contains("by pf.lab (Postfix) with ESMTPS id "), "\(text)")
-        #expect(postfix.log.contains("TLS connection established from "), "\(postfix.log)")
+        #expect(
+            postfix.waitForLog("TLS connection established from ", timeout: 10),
+            "\(postfix.log)")
         #expect(waitForEmptySpool(directory.path + "/spool", timeout: 10), "\(server.log)")
     }
 }
