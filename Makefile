@@ -11,6 +11,7 @@ DEB_PACKAGES := libmnl-dev libssl-dev libcrypt-dev pkg-config openssl iproute2 p
                 netcat-openbsd python3-aiosmtpd mblaze librsvg2-bin tmux
 DEB_PACKAGES += fuse3 libfuse3-dev   # the power-cut test (docs/DURABILITY.md): powercut-fs
 DEB_PACKAGES += dnsmasq-base isc-dhcp-client   # the lab's DHCP server (upstream) and the course's dhclient
+DEB_PACKAGES += postfix libsasl2-modules msmtp perl   # interop: Postfix both ways (SASL), msmtp AUTH, Net::SMTP BDAT; bench relay cell
 
 .PHONY: deps build test run fmt lint lab-up lab-down demo demo-mail bench bench-config bench-lab \
         mlab-fast clean fuzz sanitize
@@ -22,7 +23,7 @@ deps:
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	  $$SUDO scripts/apt-install.sh $$missing; \
 	fi
 
 build: deps
