@@ -96,7 +96,7 @@ fuzz: deps
 	@failed=""; for t in $(FUZZ_TARGETS); do \
 	  mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/artifacts/$$t $(FUZZ_BUILD)/logs; \
 	  echo "== $$t: $(FUZZ_SECONDS) s"; \
-	  nice $(FUZZ_BUILD)/release/$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
+	  SWIFT_BACKTRACE=enable=no nice $(FUZZ_BUILD)/release/$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
 	    -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/artifacts/$$t/ \
 	    $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/seeds/$$t > $(FUZZ_BUILD)/logs/$$t.log 2>&1 \
 	    || failed="$$failed $$t"; \
