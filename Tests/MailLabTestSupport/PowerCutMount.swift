@@ -31,14 +31,27 @@ public final class PowerCutMount: Sendable {
         process.standardInput = FileHandle.nullDevice
         try process.run()
         self.process = process
-        let deadline = Date().addingTimeInterval(10)
+        // Mounted once the mount point is on another device than its parent (not read from
+        // /proc/self/mounts: other tests' namespace mounts can make that long, and a
+        // size-0 /proc file is not a reliable read).
+        var parent = stat()
+        let parentPath = (mountpoint as NSString).deletingLastPathComponent
+        guard stat(parentPath, &parent) == 0 else {
+            unmount()
+            throw PowerCutMountError(message: "stat \(parentPath): errno \(errno)")
+        }
+        let deadline = Date().addingTimeInterval(20)
         while Date() < deadline && process.isRunning {
-            let mounts = FileManager.default.contents(atPath: "/proc/self/mounts") ?? Data()
-            if String(decoding: mounts, as: UTF8.self).contains(" \(mountpoint) fuse") { return }
+            var info = stat()
+            if stat(mountpoint, &info) == 0 && info.st_dev != parent.st_dev { return }
             usleep(10_000)
         }
+        let running = process.isRunning
         unmount()
-        throw PowerCutMountError(message: "powercut-fs did not mount \(mountpoint): \(self.log)")
+        throw PowerCutMountError(
+            message: "powercut-fs did not mount \(mountpoint) within 20 s (daemon "
+                + (running ? "still running" : "exited: \(process.terminationStatus)") + "): "
+                + self.log)
     }
 
     public var log: String {
