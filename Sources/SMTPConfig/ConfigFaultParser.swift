@@ -7,6 +7,7 @@ import SMTPProtocol
 ///
 /// STAGE: `connect` (`banner`), `helo` (`ehlo`), `starttls`, `auth`, `mail`, `rcpt`, `data`,
 /// `after-data`. ACTION: `reply "CODE [X.Y.Z] TEXT" …` (one string per line),
+/// `reply "…" … throttle BYTES-PER-SECOND`, `partial-reply "…" … [bytes N]`,
 /// `delay DURATION` (`500ms`, `5s`, `2m`), `disconnect [fin|rst]`, `accept-and-drop`.
 /// CONDITION: `sender`, `rcpt`, `client` (addresses), `session`, `message`, `recipient`
 /// (the n-th, from 1).
@@ -78,7 +79,8 @@ extension ConfigParser {
 
     private mutating func faultAction(_ stage: FaultStage) throws -> FaultAction {
         let token = peek()
-        if accept("reply") {
+        let partial = accept("partial-reply")
+        if partial || accept("reply") {
             var lines: [String] = []
             let first = peek()
             while case .quoted(let line) = peek().kind {
@@ -88,11 +90,22 @@ extension ConfigParser {
             guard !lines.isEmpty else {
                 throw unexpected(first, expected: "a quoted reply such as \"451 4.7.1 Try later\"")
             }
+            let reply: FaultReply
             do {
-                return .reply(try FaultReply(parsing: lines))
+                reply = try FaultReply(parsing: lines)
             } catch {
                 throw fail("\(error)", at: first)
             }
+            if partial {
+                var count = reply.wireBytes.count / 2
+                if accept("bytes") { count = Int(try parseNumber("a number of bytes")) }
+                return .partialReply(reply, bytes: count)
+            }
+            if accept("throttle") {
+                let rate = try parseNumber("bytes per second")
+                return .throttledReply(reply, bytesPerSecond: Int(clamping: rate))
+            }
+            return .reply(reply)
         }
         if accept("delay") {
             let valueToken = peek()
@@ -110,7 +123,8 @@ extension ConfigParser {
             return .disconnect(.fin)
         }
         if accept("accept-and-drop") { return .acceptAndDrop }
-        throw unexpected(token, expected: "reply, delay, disconnect or accept-and-drop")
+        throw unexpected(
+            token, expected: "reply, partial-reply, delay, disconnect or accept-and-drop")
     }
 
     private mutating func faultCondition(_ condition: inout FaultCondition) throws {

@@ -97,6 +97,9 @@ public struct FaultReply: Sendable, Equatable {
             && parts.allSatisfy { $0.allSatisfy(\.isNumber) }
     }
 
+    /// The reply as written, CRLFs included.
+    public var wireBytes: [UInt8] { wireLines.flatMap { Array($0.utf8) + [0x0D, 0x0A] } }
+
     /// The reply as written, each line without its CRLF.
     public var wireLines: [String] {
         lines.enumerated().map { index, text in
@@ -124,6 +127,13 @@ public enum FaultAction: Sendable, Equatable {
     case disconnect(FaultDisconnect)
     /// `after-data` only: answer 250 and store nothing (logged as a warning).
     case acceptAndDrop
+    /// The first `bytes` bytes of this reply (as written, CRLFs counted), then a close (FIN):
+    /// a server that died in the middle of its answer.
+    case partialReply(FaultReply, bytes: Int)
+    /// This reply at `bytesPerSecond`, a piece every 100 ms (one byte at a time below 10
+    /// bytes per second); input waits until it is out. A 421 (or any reply at `connect`)
+    /// closes afterwards, as with `reply`.
+    case throttledReply(FaultReply, bytesPerSecond: Int)
 }
 
 /// Narrows a rule to some sessions, messages or recipients. Addresses compare without
@@ -172,6 +182,16 @@ public struct FaultRule: Sendable, Equatable {
     ) throws(FaultRuleError) {
         if action == .acceptAndDrop && stage != .afterData {
             throw FaultRuleError("accept-and-drop is only possible at after-data")
+        }
+        if case .partialReply(let reply, let bytes) = action,
+            !(1..<reply.wireBytes.count).contains(bytes)
+        {
+            throw FaultRuleError(
+                "a partial reply sends 1 to \(reply.wireBytes.count - 1) bytes of this reply, not \(bytes)"
+            )
+        }
+        if case .throttledReply(_, let rate) = action, !(1...1_000_000).contains(rate) {
+            throw FaultRuleError("throttle must be 1 to 1000000 bytes per second, not \(rate)")
         }
         if condition.sender != nil && !stage.hasSender {
             throw FaultRuleError("no sender is known at \(stage.rawValue)")
@@ -303,6 +323,10 @@ public struct SessionFaults: Sendable {
         case .delay(let nanoseconds): "action=delay ms=\(nanoseconds / 1_000_000)"
         case .disconnect(let how): "action=disconnect-\(how.rawValue)"
         case .acceptAndDrop: "action=accept-and-drop"
+        case .partialReply(let reply, let bytes):
+            "action=partial-reply code=\(reply.code) bytes=\(bytes)"
+        case .throttledReply(let reply, let rate):
+            "action=reply code=\(reply.code) throttle=\(rate)B/s"
         }
     }
 }

@@ -7,6 +7,8 @@ extension SMTPSession {
         case banner(FaultAction?)
         case command(entry: Int, arguments: [UInt8]?, action: FaultAction?)
         case endOfMessage(Message, FaultAction?)
+        /// A throttled reply: what is still to be sent, a piece per `interval`.
+        case throttle(remaining: [UInt8], piece: Int, interval: UInt64, closeAfter: Bool)
     }
 
     /// The wait asked for with `.delay` is over: the held-back reply (or fault) follows and
@@ -26,6 +28,10 @@ extension SMTPSession {
             }
         case .endOfMessage(let message, let action):
             messageFault(action, message: message)
+        case .throttle(let remaining, let piece, let interval, let closeAfter):
+            sendThrottled(remaining, piece: piece, interval: interval, closeAfter: closeAfter)
+            // Input waits until the whole reply is out.
+            if faultPause != nil { return drainEvents() }
         }
         if !closed && errorCount >= limits.maxErrors {
             emitReply("421 4.7.0 \(serverName) Too many errors, closing connection")
@@ -124,10 +130,48 @@ extension SMTPSession {
             log("smtp disconnected reason=fault-reset")
             events.append(.reset)
             closed = true
+        case .partialReply(let reply, let count):
+            let bytes = Array(reply.wireBytes.prefix(count))
+            if tracing { trace("\(tracePrefix)>>> \(ASCII.visible(bytes)) (partial reply)") }
+            events.append(.reply(bytes))
+            countFaultReply(reply)
+            closeSession(reason: "fault-partial-reply")
+        case .throttledReply(let reply, let rate):
+            if tracing { trace("\(tracePrefix)>>> \(reply.wireLines.last!) (at \(rate) B/s)") }
+            countFaultReply(reply)
+            let piece = max(1, rate / 10)
+            sendThrottled(
+                reply.wireBytes, piece: piece,
+                interval: UInt64(piece) * 1_000_000_000 / UInt64(rate),
+                closeAfter: reply.code == 421 || stage == .connect)
         case .delay, .acceptAndDrop:
             // FaultRule refuses accept-and-drop before the final dot; delays never get here.
             break
         }
+    }
+
+    /// One piece of a throttled reply now, the rest after `interval` (a `.delay`).
+    mutating func sendThrottled(
+        _ bytes: [UInt8], piece: Int, interval: UInt64, closeAfter: Bool
+    ) {
+        events.append(.reply(Array(bytes.prefix(piece))))
+        let remaining = Array(bytes.dropFirst(piece))
+        if remaining.isEmpty {
+            if closeAfter { closeSession(reason: "fault") }
+            return
+        }
+        faultPause = .throttle(
+            remaining: remaining, piece: piece, interval: interval, closeAfter: closeAfter)
+        events.append(.delay(nanoseconds: interval))
+    }
+
+    /// A reply written by other means than `reply` counts as `reply` counts it.
+    mutating func countFaultReply(_ reply: FaultReply) {
+        guard reply.code >= 400 else { return }
+        errorCount += 1
+        log(
+            "smtp failed-command command=\"\(ASCII.visible(lastCommand))\" result=\"\(reply.wireLines.last!)\""
+        )
     }
 
     /// The final dot: the message goes to the store, or the rules of `after-data` act.

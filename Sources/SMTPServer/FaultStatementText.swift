@@ -15,6 +15,14 @@ enum FaultStatementText {
             words += ["disconnect", kind.rawValue]
         case .acceptAndDrop:
             words.append("accept-and-drop")
+        case .partialReply(let reply, let bytes):
+            words.append("partial-reply")
+            words += reply.lines.map { quoted("\(reply.code) \($0)") }
+            words += ["bytes", String(bytes)]
+        case .throttledReply(let reply, let rate):
+            words.append("reply")
+            words += reply.lines.map { quoted("\(reply.code) \($0)") }
+            words += ["throttle", String(rate)]
         }
         if rule.probability < 1 { words += ["probability", String(rule.probability)] }
         let condition = rule.condition

@@ -49,7 +49,7 @@ private func connectionEnd(_ client: LineClient) -> String {
 /// real socket against the in-process server.
 @Suite struct FaultStageClientTests {
     static let stages: [FaultStage] = [.connect, .helo, .auth, .mail, .rcpt, .data, .afterData]
-    static let actions: [String] = ["reply", "delay", "fin", "rst"]
+    static let actions: [String] = ["reply", "delay", "fin", "rst", "partial", "throttle"]
 
     @Test("the client sees exactly the configured fault", arguments: stages, actions)
     func clientSeesTheFault(stage: FaultStage, action: String) async throws {
@@ -60,6 +60,14 @@ private func connectionEnd(_ client: LineClient) -> String {
                 try FaultReply(parsing: [stage == .connect ? "554 5.3.2 Closed" : "451 4.3.0 Fault"]
                 ))
         case "delay": faultAction = .delay(nanoseconds: 400_000_000)
+        case "partial":
+            faultAction = .partialReply(try FaultReply(parsing: ["451 4.3.0 Fault"]), bytes: 5)
+        case "throttle":
+            // 17 bytes with CRLF at 20 B/s: pieces of 2 bytes, 100 ms apart, 0.8 s in all.
+            faultAction = .throttledReply(
+                try FaultReply(parsing: [stage == .connect ? "554 5.3.2 Closed" : "451 4.3.0 Fault"]
+                ),
+                bytesPerSecond: 20)
         case "fin": faultAction = .disconnect(.fin)
         default: faultAction = .disconnect(.rst)
         }
@@ -92,6 +100,16 @@ private func connectionEnd(_ client: LineClient) -> String {
             let seconds = Double(Clock.monotonicNanoseconds() - sent) / 1e9
             #expect(reply.first?.hasPrefix(script.normalReply) == true, "\(reply)")
             #expect(seconds >= 0.38 && seconds < 2, "reply after \(seconds) s")
+        case "partial":
+            // Exactly five bytes, no line end, then FIN.
+            #expect(connectionEnd(client) == "data: 451 4")
+            #expect(connectionEnd(client) == "FIN")
+        case "throttle":
+            let expected = stage == .connect ? "554 5.3.2 Closed\r\n" : "451 4.3.0 Fault\r\n"
+            #expect(try client.readReply() == [expected])
+            let seconds = Double(Clock.monotonicNanoseconds() - sent) / 1e9
+            #expect(seconds >= 0.75 && seconds < 3, "reply complete after \(seconds) s")
+            if stage == .connect { #expect(connectionEnd(client) == "FIN") }
         case "fin":
             #expect(connectionEnd(client) == "FIN")
         default:
