@@ -1,6 +1,7 @@
 import Foundation
 import LinuxSystem
 import SMTPProtocol
+import MailLabTesting
 import Testing
 
 @testable import SMTPServer
@@ -123,17 +124,16 @@ private func connectionEnd(_ client: LineClient) -> String {
     }
 
     @Test(
-        "python smtplib with its own timeout: a 5 s banner delay is a timeout at 2 s, a wait at 10 s"
-    )
+        "python smtplib with its own timeout: a 5 s banner delay is a timeout at 2 s, a wait at 10 s",
+        .mailServer(configure: { options in
+            options.faults = FaultPlan(
+                rules: [
+                    try! FaultRule(stage: .connect, action: .delay(nanoseconds: 5_000_000_000))
+                ],
+                seed: 4)
+        }))
     func smtplibBannerDelay() async throws {
-        var options = MailServer.Options()
-        options.loops = 1
-        options.faults = FaultPlan(
-            rules: [try FaultRule(stage: .connect, action: .delay(nanoseconds: 5_000_000_000))],
-            seed: 4)
-        let server = try MailServer.inMemory(options: options)
-        try server.start()
-        defer { server.stop() }
+        let server = try #require(MailServer.current)
         let script = """
             import smtplib, sys, time
             port = int(sys.argv[1])
