@@ -73,7 +73,8 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         if deadlines.dataStarted == nil {
             deadlines.received(bytes, at: Clock.monotonicNanoseconds())
         }
-        record(.data(.client, Array(bytes)))
+        // Without a transcript, no copy of the bytes.
+        if transcript != nil { record(.data(.client, Array(bytes))) }
         handle(session.receive(bytes))
     }
 
