@@ -59,7 +59,8 @@ extension ConfigParser {
 
     private mutating func faultStage() throws -> FaultStage {
         let token = peek()
-        let expected = "connect, banner, helo, ehlo, starttls, auth, mail, rcpt, data or after-data"
+        let expected =
+            "connect, banner, helo, ehlo, starttls, auth, mail, rcpt, data, body or after-data"
         guard case .word(let word) = token.kind else { throw unexpected(token, expected: expected) }
         let stage: FaultStage
         switch word {
@@ -129,7 +130,7 @@ extension ConfigParser {
 
     private mutating func faultCondition(_ condition: inout FaultCondition) throws {
         let token = peek()
-        let expected = "sender, rcpt, client, session, message, recipient or probability"
+        let expected = "sender, rcpt, client, session, message, recipient, bytes or probability"
         guard case .word(let word) = token.kind else { throw unexpected(token, expected: expected) }
         switch word {
         case "sender", "rcpt", "client":
@@ -148,7 +149,7 @@ extension ConfigParser {
                 throw fail("fault condition \(word) given twice", at: token)
             }
             condition[keyPath: slot] = address
-        case "session", "message", "recipient":
+        case "session", "message", "recipient", "bytes":
             advance()
             let valueToken = peek()
             let value = try parseNumber("a number from 1")
@@ -156,7 +157,12 @@ extension ConfigParser {
                 throw fail("invalid \(word) number: \(value) (counts start at 1)", at: valueToken)
             }
             let slot: WritableKeyPath<FaultCondition, Int?> =
-                word == "session" ? \.session : word == "message" ? \.message : \.recipientNumber
+                switch word {
+                case "session": \.session
+                case "message": \.message
+                case "bytes": \.bodyBytes
+                default: \.recipientNumber
+                }
             guard condition[keyPath: slot] == nil else {
                 throw fail("fault condition \(word) given twice", at: token)
             }

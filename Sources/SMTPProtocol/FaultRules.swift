@@ -20,6 +20,11 @@ public enum FaultStage: String, Sendable, CaseIterable, Equatable {
     /// The DATA command (before its 354). XXX: BDAT is not covered: a fault in place of a
     /// chunk's reply would have to read the chunk's bytes first.
     case data
+    /// During DATA's content: on the line that brings the message to `bytes` bytes (as
+    /// sent, before unstuffing; 1 without the condition, the first line). Only a 421 can be
+    /// answered here (a client reads no reply before its final dot), or a delay (the server
+    /// stops reading), a disconnect or a partial reply. XXX: BDAT chunks are not covered.
+    case body
     /// The final dot, before the message is stored.
     case afterData = "after-data"
 
@@ -37,9 +42,11 @@ public enum FaultStage: String, Sendable, CaseIterable, Equatable {
     }
 
     /// Stages at which a transaction exists (a sender is known).
-    var hasSender: Bool { self == .mail || self == .rcpt || self == .data || self == .afterData }
+    var hasSender: Bool { self == .mail || hasRecipients }
     /// Stages at which recipients are known.
-    var hasRecipients: Bool { self == .rcpt || self == .data || self == .afterData }
+    var hasRecipients: Bool {
+        self == .rcpt || self == .data || self == .body || self == .afterData
+    }
 }
 
 /// A reply that a rule sends in place of the real one: one code, one or more lines of text
@@ -151,11 +158,15 @@ public struct FaultCondition: Sendable, Equatable {
     public var message: Int?
     /// The n-th RCPT TO of the transaction (1-based); `rcpt` only.
     public var recipientNumber: Int?
+    /// `body` only: the rule fires on the line that brings the message to this many bytes.
+    public var bodyBytes: Int?
 
     public init(
         sender: String? = nil, recipient: String? = nil, client: String? = nil,
-        session: Int? = nil, message: Int? = nil, recipientNumber: Int? = nil
+        session: Int? = nil, message: Int? = nil, recipientNumber: Int? = nil,
+        bodyBytes: Int? = nil
     ) {
+        self.bodyBytes = bodyBytes
         self.sender = sender
         self.recipient = recipient
         self.client = client
@@ -205,7 +216,23 @@ public struct FaultRule: Sendable, Equatable {
         if condition.recipientNumber != nil && stage != .rcpt {
             throw FaultRuleError("a recipient number is only possible at rcpt")
         }
-        for count in [condition.session, condition.message, condition.recipientNumber] {
+        if condition.bodyBytes != nil && stage != .body {
+            throw FaultRuleError("a byte count is only possible at body")
+        }
+        if stage == .body {
+            switch action {
+            case .reply(let reply), .throttledReply(let reply, _):
+                guard reply.code == 421 else {
+                    throw FaultRuleError(
+                        "at body only a 421 reply is possible (the client reads no reply before its final dot)"
+                    )
+                }
+            default: break
+            }
+        }
+        for count in [
+            condition.session, condition.message, condition.recipientNumber, condition.bodyBytes,
+        ] {
             if let count, count < 1 { throw FaultRuleError("counts start at 1, not \(count)") }
         }
         guard probability >= 0 && probability <= 1 else {
@@ -262,6 +289,8 @@ struct FaultContext {
     var recipients: [String]
     var message: Int?
     var recipientNumber: Int?
+    /// At `body`: the byte counts the current line covers.
+    var bodyBytes: ClosedRange<Int>? = nil
 }
 
 /// One session's rules and generator.
@@ -297,7 +326,13 @@ public struct SessionFaults: Sendable {
         return decision
     }
 
+    /// Whether any rule is at `stage` (asked for every line of a body).
+    func hasRules(at stage: FaultStage) -> Bool { rules.contains { $0.stage == stage } }
+
     private func matches(_ condition: FaultCondition, _ context: FaultContext) -> Bool {
+        if let range = context.bodyBytes, !range.contains(condition.bodyBytes ?? 1) {
+            return false
+        }
         if let session = condition.session, session != sessionNumber { return false }
         if let client = condition.client, client.lowercased() != context.client.lowercased() {
             return false

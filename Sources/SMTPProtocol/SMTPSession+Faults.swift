@@ -7,6 +7,8 @@ extension SMTPSession {
         case banner(FaultAction?)
         case command(entry: Int, arguments: [UInt8]?, action: FaultAction?)
         case endOfMessage(Message, FaultAction?)
+        /// A delay during the body: then the action, or reading goes on.
+        case body(FaultAction?)
         /// A throttled reply: what is still to be sent, a piece per `interval`.
         case throttle(remaining: [UInt8], piece: Int, interval: UInt64, closeAfter: Bool)
     }
@@ -28,6 +30,8 @@ extension SMTPSession {
             }
         case .endOfMessage(let message, let action):
             messageFault(action, message: message)
+        case .body(let action):
+            if let action { commandFault(action, stage: .body) }
         case .throttle(let remaining, let piece, let interval, let closeAfter):
             sendThrottled(remaining, piece: piece, interval: interval, closeAfter: closeAfter)
             // Input waits until the whole reply is out.
@@ -44,7 +48,8 @@ extension SMTPSession {
     /// Asks the rules of `stage`; logs what fired.
     /// `sender` is given at MAIL, where the transaction does not exist yet; `recipient` at RCPT.
     mutating func decideFault(
-        _ stage: FaultStage, sender: String? = nil, recipient: String? = nil
+        _ stage: FaultStage, sender: String? = nil, recipient: String? = nil,
+        bodyBytes: ClosedRange<Int>? = nil
     ) -> FaultDecision? {
         guard faults != nil else { return nil }
         var recipients = transaction?.recipients.map(\.address.description) ?? []
@@ -52,7 +57,8 @@ extension SMTPSession {
         let context = FaultContext(
             client: peer.address, sender: sender ?? transaction?.sender.description,
             recipients: recipients, message: stage.hasSender ? transactionCount : nil,
-            recipientNumber: stage == .rcpt ? (transaction?.rcptCount ?? 0) + 1 : nil)
+            recipientNumber: stage == .rcpt ? (transaction?.rcptCount ?? 0) + 1 : nil,
+            bodyBytes: bodyBytes)
         let decision = faults!.decide(stage, context)
         guard !decision.isEmpty else { return nil }
         for note in decision.notes {
@@ -172,6 +178,20 @@ extension SMTPSession {
         log(
             "smtp failed-command command=\"\(ASCII.visible(lastCommand))\" result=\"\(reply.wireLines.last!)\""
         )
+    }
+
+    /// A line of the body brought the message from `bytes.lowerBound - 1` to
+    /// `bytes.upperBound` bytes: the `body` rules whose count lies in between act.
+    mutating func bodyFaults(_ bytes: ClosedRange<Int>) {
+        guard let faults, faults.hasRules(at: .body),
+            let decision = decideFault(.body, bodyBytes: bytes)
+        else { return }
+        if let delay = decision.delay {
+            faultPause = .body(decision.action)
+            events.append(.delay(nanoseconds: delay))
+            return
+        }
+        if let action = decision.action { commandFault(action, stage: .body) }
     }
 
     /// The final dot: the message goes to the store, or the rules of `after-data` act.

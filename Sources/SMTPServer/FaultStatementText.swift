@@ -33,6 +33,7 @@ enum FaultStatementText {
         if let session = condition.session { conditions += ["session", String(session)] }
         if let message = condition.message { conditions += ["message", String(message)] }
         if let number = condition.recipientNumber { conditions += ["recipient", String(number)] }
+        if let bytes = condition.bodyBytes { conditions += ["bytes", String(bytes)] }
         if !conditions.isEmpty { words += ["for"] + conditions }
         return words.joined(separator: " ")
     }
