@@ -60,7 +60,7 @@ extension ConfigParser {
     private mutating func faultStage() throws -> FaultStage {
         let token = peek()
         let expected =
-            "connect, banner, helo, ehlo, starttls, auth, mail, rcpt, data, body or after-data"
+            "connect, banner, helo, ehlo, starttls, auth, mail, rcpt, data, bdat, body or after-data"
         guard case .word(let word) = token.kind else { throw unexpected(token, expected: expected) }
         let stage: FaultStage
         switch word {

@@ -17,13 +17,15 @@ public enum FaultStage: String, Sendable, CaseIterable, Equatable {
     case auth
     case mail
     case rcpt
-    /// The DATA command (before its 354). XXX: BDAT is not covered: a fault in place of a
-    /// chunk's reply would have to read the chunk's bytes first.
+    /// The DATA command (before its 354).
     case data
-    /// During DATA's content: on the line that brings the message to `bytes` bytes (as
-    /// sent, before unstuffing; 1 without the condition, the first line). Only a 421 can be
-    /// answered here (a client reads no reply before its final dot), or a delay (the server
-    /// stops reading), a disconnect or a partial reply. XXX: BDAT chunks are not covered.
+    /// A BDAT chunk, once all its bytes are read: in place of its `250` (or, for LAST, of
+    /// the delivery). A reply there drops the message (RFC 3030 §2: the client must RSET).
+    case bdat
+    /// During the content (DATA's lines, BDAT's bytes): where the message reaches `bytes`
+    /// bytes (as sent, before unstuffing; 1 without the condition). Only a 421 can be
+    /// answered here (a client reads no reply before its final dot or the chunk's end), or
+    /// a delay (the server stops reading), a disconnect or a partial reply.
     case body
     /// The final dot, before the message is stored.
     case afterData = "after-data"
@@ -45,7 +47,7 @@ public enum FaultStage: String, Sendable, CaseIterable, Equatable {
     var hasSender: Bool { self == .mail || hasRecipients }
     /// Stages at which recipients are known.
     var hasRecipients: Bool {
-        self == .rcpt || self == .data || self == .body || self == .afterData
+        self == .rcpt || self == .data || self == .bdat || self == .body || self == .afterData
     }
 }
 

@@ -9,6 +9,8 @@ extension SMTPSession {
         case endOfMessage(Message, FaultAction?)
         /// A delay during the body: then the action, or reading goes on.
         case body(FaultAction?)
+        /// A delay at a complete BDAT chunk: then the action, or the chunk's own answer.
+        case chunk(FaultAction?)
         /// A throttled reply: what is still to be sent, a piece per `interval`.
         case throttle(remaining: [UInt8], piece: Int, interval: UInt64, closeAfter: Bool)
     }
@@ -32,6 +34,8 @@ extension SMTPSession {
             messageFault(action, message: message)
         case .body(let action):
             if let action { commandFault(action, stage: .body) }
+        case .chunk(let action):
+            chunkFault(action)
         case .throttle(let remaining, let piece, let interval, let closeAfter):
             sendThrottled(remaining, piece: piece, interval: interval, closeAfter: closeAfter)
             // Input waits until the whole reply is out.
@@ -192,6 +196,27 @@ extension SMTPSession {
             return
         }
         if let action = decision.action { commandFault(action, stage: .body) }
+    }
+
+    /// A complete BDAT chunk (not refused): its own answer, or the `bdat` rules' instead.
+    mutating func finishChunkWithFaults() {
+        guard let decision = decideFault(.bdat) else { return finishChunk() }
+        if let delay = decision.delay {
+            faultPause = .chunk(decision.action)
+            events.append(.delay(nanoseconds: delay))
+            return
+        }
+        chunkFault(decision.action)
+    }
+
+    mutating func chunkFault(_ action: FaultAction?) {
+        guard let action else { return finishChunk() }
+        // Whatever the rule answers, this message is over (the client must RSET).
+        transaction = nil
+        data = nil
+        chunk = Chunk()
+        enterState(.helo)
+        commandFault(action, stage: .bdat)
     }
 
     /// The final dot: the message goes to the store, or the rules of `after-data` act.

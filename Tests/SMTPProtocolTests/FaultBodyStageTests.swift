@@ -6,16 +6,19 @@ import Testing
 /// its byte count, once per message, and only there.
 @Suite struct FaultBodyStageTests {
     private static func session(_ rules: [FaultRule]) -> SMTPSession {
+        var configuration = referenceConfiguration()
+        configuration.chunking = true
         var session = SMTPSession(
-            configuration: referenceConfiguration(), peer: PeerInfo(address: "127.0.0.1"),
+            configuration: configuration, peer: PeerInfo(address: "127.0.0.1"),
             policy: FakePolicy(), environment: fixedEnvironment())
         session.faults = FaultPlan(rules: rules, seed: 1).session(number: 1)
         return session
     }
 
-    private static func toBody(_ session: inout SMTPSession) {
+    private static func toBody(_ session: inout SMTPSession, withData: Bool = true) {
         _ = session.start()
-        for line in ["EHLO x", "MAIL FROM:<a@example.org>", "RCPT TO:<root@localhost>", "DATA"] {
+        let lines = ["EHLO x", "MAIL FROM:<a@example.org>", "RCPT TO:<root@localhost>"]
+        for line in lines + (withData ? ["DATA"] : []) {
             _ = session.receive(Array((line + "\r\n").utf8))
         }
     }
@@ -71,6 +74,37 @@ import Testing
         #expect(events.replies == ["421 4.3.0 Bye now"])
         #expect(events.closes == 1)
         #expect(events.messages.isEmpty)
+    }
+
+    @Test func aBodyRuleFiresInsideABDATChunkAtItsByte() throws {
+        var session = Self.session([
+            try FaultRule(
+                stage: .body, action: .disconnect(.rst),
+                condition: FaultCondition(bodyBytes: 30))
+        ])
+        Self.toBody(&session, withData: false)
+        // The first chunk (20 bytes) passes; the second reaches byte 30 in its first piece.
+        let first = session.receive(Array(("BDAT 20\r\n" + String(repeating: "a", count: 20)).utf8))
+        #expect(first.replies == ["250 2.0.0 Ok: 20 octets received"])
+        let second = session.receive(Array("BDAT 20 LAST\r\n0123456789".utf8))
+        #expect(second.contains(.reset))
+        #expect(second.messages.isEmpty)
+    }
+
+    @Test func aReplyAtABDATChunkDropsTheMessage() throws {
+        var session = Self.session([
+            try FaultRule(
+                stage: .bdat, action: .reply(try FaultReply(parsing: ["452 4.3.1 Full"])),
+                condition: FaultCondition(message: 1))
+        ])
+        Self.toBody(&session, withData: false)
+        let events = session.receive(Array("BDAT 14 LAST\r\nSubject: s\r\n\r\n".utf8))
+        #expect(events.replies == ["452 4.3.1 Full"])
+        #expect(events.messages.isEmpty)
+        // The transaction is gone: the client starts again with MAIL.
+        #expect(
+            session.receive(Array("BDAT 2 LAST\r\nxy".utf8)).replies.first?.hasPrefix("503 ")
+                == true)
     }
 
     @Test func onlyA421AndAByteCountOnlyAtBody() throws {

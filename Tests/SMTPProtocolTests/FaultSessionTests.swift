@@ -8,6 +8,7 @@ private func faultConfiguration() -> SessionConfiguration {
     configuration.tlsOffer = .starttls
     configuration.authOffer = .optional
     configuration.authWithoutTLS = true
+    configuration.chunking = true  // the bdat stage
     return configuration
 }
 
@@ -23,6 +24,8 @@ private func script(to stage: FaultStage) -> (before: [String], step: String?) {
     case .rcpt: return (mail, "RCPT TO:<root@localhost>")
     case .data: return (mail + ["RCPT TO:<root@localhost>"], "DATA")
     case .body: return (mail + ["RCPT TO:<root@localhost>", "DATA"], "Subject: x")
+    // A chunk of 4 bytes, "ab" and the CRLF the driver adds.
+    case .bdat: return (mail + ["RCPT TO:<root@localhost>"], "BDAT 4 LAST\r\nab")
     case .afterData:
         return (mail + ["RCPT TO:<root@localhost>", "DATA", "Subject: x", "", "body"], ".")
     }

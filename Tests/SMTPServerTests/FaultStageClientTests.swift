@@ -28,6 +28,12 @@ private struct StageScript {
         case .data:
             return StageScript(
                 before: mail + ["RCPT TO:<b@example.org>"], step: "DATA", normalReply: "354 ")
+        case .bdat:
+            // One chunk of 17 bytes, a message with a header (the CRLF after "b" is `send`'s).
+            return StageScript(
+                before: mail + ["RCPT TO:<b@example.org>"],
+                step: "BDAT 17 LAST\r\nSubject: s\r\n\r\nb",
+                normalReply: "250 ")
         case .body:
             // A body line has no reply of its own: the final dot's 250 shows a delay.
             return StageScript(
@@ -55,7 +61,7 @@ private func connectionEnd(_ client: LineClient) -> String {
 /// real socket against the in-process server.
 @Suite struct FaultStageClientTests {
     static let stages: [FaultStage] = [
-        .connect, .helo, .auth, .mail, .rcpt, .data, .body, .afterData,
+        .connect, .helo, .auth, .mail, .rcpt, .data, .bdat, .body, .afterData,
     ]
     static let actions: [String] = ["reply", "delay", "fin", "rst", "partial", "throttle"]
 
@@ -122,7 +128,7 @@ private func connectionEnd(_ client: LineClient) -> String {
         default:
             #expect(connectionEnd(client) == "RST")
         }
-        if stage == .afterData || stage == .body {
+        if stage == .afterData || stage == .body || stage == .bdat {
             // Only a delay lets the message through.
             let stored = server.messages.count
             #expect(stored == (action == "delay" ? 1 : 0))
