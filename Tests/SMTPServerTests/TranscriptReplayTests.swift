@@ -4,10 +4,10 @@ import MailLabTestSupport
 import SessionTranscript
 import Testing
 
-/// The loop of docs/TRANSCRIPTS.md end to end: a real client (python smtplib) talks to the
-/// real smtpd, which writes a transcript; `mlab chat --from-transcript` replays it against a
-/// fresh smtpd and passes, and fails against one that answers differently.
-@Suite(.requires(.smtpd, .mlab, .python3))
+/// The loop of docs/TRANSCRIPTS.md end to end: a real client (python smtplib, swaks) talks to
+/// the real smtpd, which writes a transcript; `mlab chat --from-transcript` replays it against
+/// a fresh smtpd and passes, and fails against one that answers differently.
+@Suite(.requires(.smtpd, .mlab, .python3, .swaks))
 struct TranscriptReplayTests {
     private static func config(_ directory: TempDir, extra: String = "") -> String {
         """
@@ -38,21 +38,38 @@ struct TranscriptReplayTests {
         return nil
     }
 
-    @Test func aTranscriptOfPythonSmtplibReplaysAgainstAFreshServer() throws {
-        let first = try TempDir("replay-capture")
-        defer { first.remove() }
-        let capture = try SmtpdProcess(config: Self.config(first), directory: first)
-        defer { capture.stop() }
-        let token = "token-\(UInt32.random(in: 0...UInt32.max))"
+    /// Sends one message with `client` ("python" or "swaks") to `port`; the body holds `token`
+    /// and a line that starts with a dot.
+    private static func send(with client: String, port: UInt16, token: String) throws
+        -> ProgramResult
+    {
+        if client == "swaks" {
+            return try runProgram(
+                ExternalTool.swaks.path,
+                [
+                    "--server", "127.0.0.1:\(port)", "--from", "alice@example.org", "--to",
+                    "root@localhost", "--header", "Subject: replay", "--body",
+                    "body line with \(token)\n.leading dot", "--timeout", "10",
+                ])
+        }
         let script = """
             import smtplib, sys
             body = "Subject: replay\\r\\n\\r\\nbody line with " + sys.argv[2] + "\\r\\n.leading dot\\r\\n"
             with smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=10) as s:
                 assert s.sendmail("alice@example.org", ["root@localhost"], body) == {}
             """
-        let sent = try runProgram(
-            ExternalTool.python3.path, ["-c", script, String(capture.port), token])
-        #expect(sent.status == 0, "\(sent.errorOutput)")
+        return try runProgram(ExternalTool.python3.path, ["-c", script, String(port), token])
+    }
+
+    @Test(arguments: ["python", "swaks"])
+    func aTranscriptOfARealClientReplaysAgainstAFreshServer(client: String) throws {
+        let first = try TempDir("replay-capture")
+        defer { first.remove() }
+        let capture = try SmtpdProcess(config: Self.config(first), directory: first)
+        defer { capture.stop() }
+        let token = "token-\(UInt32.random(in: 0...UInt32.max))"
+        let sent = try Self.send(with: client, port: capture.port, token: token)
+        #expect(sent.status == 0, "\(sent.output)\(sent.errorOutput)")
         let file = try #require(
             try Self.finishedTranscript(in: first.path + "/transcripts"),
             "no transcript: \(capture.log)")
