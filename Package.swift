@@ -223,7 +223,7 @@ if Context.environment["MAILLAB_FUZZ"] != nil {
     let fuzzTargets: [(name: String, dependency: String)] = [
         ("FuzzSession", "SMTPProtocol"), ("FuzzAddress", "SMTPProtocol"),
         ("FuzzConfig", "SMTPConfig"), ("FuzzLab", "Lab"), ("FuzzChat", "SMTPClient"),
-        ("FuzzMIME", "MailMessage"),
+        ("FuzzMIME", "MailMessage"), ("FuzzTranscript", "SessionTranscript"),
     ]
     package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/FuzzSupport"))
     for target in fuzzTargets {
