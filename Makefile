@@ -12,8 +12,8 @@ DEB_PACKAGES := libmnl-dev libssl-dev libcrypt-dev pkg-config openssl iproute2 p
 DEB_PACKAGES += fuse3 libfuse3-dev   # the power-cut test (docs/DURABILITY.md): powercut-fs
 DEB_PACKAGES += dnsmasq-base isc-dhcp-client   # the lab's DHCP server (upstream) and the course's dhclient
 
-.PHONY: deps build test run fmt lint lab-up lab-down demo bench bench-config bench-lab mlab-fast clean \
-        fuzz sanitize
+.PHONY: deps build test run fmt lint lab-up lab-down demo demo-mail bench bench-config bench-lab \
+        mlab-fast clean fuzz sanitize
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -53,6 +53,11 @@ lab-down: build
 
 demo: build
 	scripts/demo.sh
+
+# The mail lab (conf/lab-mail.conf): gruen -> blau (relay by MX, DNS from the lab's dnsmasq)
+# -> rot's Maildir, a queued message delivered after rot comes back, lab down (root).
+demo-mail: build
+	scripts/demo-mail.sh
 
 bench: deps
 	bench/run.sh

@@ -74,7 +74,8 @@ let package = Package(
             swiftSettings: strict),
         // The relay queue: spool, scheduler, the client side of SMTP to next hops, bounces.
         .target(
-            name: "MailQueue", dependencies: ["LinuxSystem", "SMTPProtocol", "SMTPClient"],
+            name: "MailQueue",
+            dependencies: ["LinuxSystem", "SMTPProtocol", "SMTPClient", "Reactor"],
             swiftSettings: strict),
         .target(
             name: "SMTPServer",
@@ -130,7 +131,7 @@ let package = Package(
             dependencies: [
                 "Lab", "Netlink", "Namespaces", "SMTPClient", "MaildirDelivery",
                 "MaildirInspection", "LinuxSystem", "DNSClient", "DNSMessage", "DHCP",
-                "DHCPClient",
+                "DHCPClient", "ControlClient", "ControlProtocol",
                 "SessionTranscript",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -171,7 +172,10 @@ let package = Package(
         // a throw-away TLS certificate, OpenSMTPD's recorded transcripts (their files are in
         // Tests/Fixtures); and, for the namespace tests, iproute2 as observer.
         .target(
-            name: "MailLabTestSupport", path: "Tests/MailLabTestSupport", swiftSettings: strict),
+            name: "MailLabTestSupport", dependencies: ["TestProcessSignals"],
+            path: "Tests/MailLabTestSupport", swiftSettings: strict),
+        // SIGPIPE ignored in the test process (a peer closing on purpose is an EPIPE).
+        .target(name: "TestProcessSignals", path: "Tests/TestProcessSignals"),
         .target(
             name: "NamespaceTestSupport",
             dependencies: ["Netlink", "Namespaces", "MailLabTestSupport"],

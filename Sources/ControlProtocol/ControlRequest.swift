@@ -38,6 +38,9 @@ public enum ControlRequest: Sendable, Equatable {
     case resumeMTA
     /// `log verbose` (true) or `log brief`.
     case log(verbose: Bool)
+    /// `trace smtp` (true) or `untrace smtp`: the `-T smtp` dialogue trace for sessions that
+    /// begin afterwards (the one trace subsystem MailLab has).
+    case traceSMTP(Bool)
     /// MailLab: the fault rules new sessions get.
     case showFaults
     /// MailLab: replace the fault rules with the `fault …` statements of a file the client
@@ -56,8 +59,10 @@ public enum ControlRequest: Sendable, Equatable {
         case .pauseMTA: "pause mta"
         case .resumeMTA: "resume mta"
         case .log(let verbose): verbose ? "log verbose" : "log brief"
+        case .traceSMTP(let on): on ? "trace smtp" : "untrace smtp"
         case .showFaults: "show faults"
-        case .loadFaults(let name, _): "load faults \(name)"
+        // A newline in the name would end the command line early.
+        case .loadFaults(let name, _): "load faults \(name.replacing("\n", with: "?"))"
         case .clearFaults: "clear faults"
         }
     }
@@ -94,6 +99,8 @@ public enum ControlRequest: Sendable, Equatable {
         case ["resume", "mta"]: self = .resumeMTA
         case ["log", "verbose"]: self = .log(verbose: true)
         case ["log", "brief"]: self = .log(verbose: false)
+        case ["trace", "smtp"]: self = .traceSMTP(true)
+        case ["untrace", "smtp"]: self = .traceSMTP(false)
         case ["show", "faults"]: self = .showFaults
         case ["clear", "faults"]: self = .clearFaults
         default:

@@ -92,7 +92,10 @@ public enum DHCPClient {
         } catch {
             throw .netlink(interface: place, error)
         }
-        guard hardware.count == 6 else { throw .noHardwareAddress(interface: place) }
+        // Loopback reports six zero bytes: no Ethernet to ask on.
+        guard hardware.count == 6, hardware.contains(where: { $0 != 0 }) else {
+            throw .noHardwareAddress(interface: place)
+        }
         let fd = try openSocket(
             interface: interface, namespace: namespace, bindTo: .any, place: place)
         defer { closeDescriptor(fd) }
@@ -225,6 +228,13 @@ public enum DHCPClient {
         } catch {
             throw .netlink(interface: place, error)
         }
+    }
+
+    /// True if `name` is a physical device of the host, which DHCP would reach the real
+    /// network through: it has a `device` link under `SYSFS/class/net/NAME` (veths, bridges
+    /// and loopback have none). Read in the caller's mount namespace: the host's /sys.
+    public static func isRealNIC(_ name: String, sysfs: String = "/sys") -> Bool {
+        !name.contains("/") && FileSystem.exists("\(sysfs)/class/net/\(name)/device")
     }
 
     static func describe(_ interface: String, _ namespace: String?) -> String {

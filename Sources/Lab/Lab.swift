@@ -63,7 +63,8 @@ public enum Lab {
     /// A NIC uplink (`uplink … nic NAME`) is refused unless `allowNICs` names the NIC.
     public static func up(
         _ spec: LabSpec, adopt: Bool = false, allowNICs: Set<String> = [],
-        faultInjection: LabFaultInjection? = nil, progress: (LabStep) -> Void = { _ in }
+        dhcpTimeout: Double = Lab.dhcpTimeout, faultInjection: LabFaultInjection? = nil,
+        progress: (LabStep) -> Void = { _ in }
     ) throws(LabError) -> LabUpReport {
         for uplink in spec.nicUplinks where !allowNICs.contains(uplink.nic) {
             throw LabError(
@@ -217,7 +218,7 @@ public enum Lab {
         return LabUpReport(applied: applied.map(\.0), started: started, leases: taken)
     }
 
-    /// How long `up` waits for each DHCP lease.
+    /// How long `up` waits for each DHCP lease, unless told otherwise.
     public static let dhcpTimeout = 10.0
 
     /// True while the lease's address is on its link.
@@ -343,11 +344,17 @@ public enum Lab {
                     let record = records.first { $0.line == server.line }
                     return LabServerStatus(
                         server: server, record: record,
-                        isRunning: record.map(LabServerProcess.isRunning) ?? false)
+                        isRunning: record.map(LabServerProcess.isRunning) ?? false,
+                        controlSocket: LabServerProcess.controlSocket(of: server, in: spec))
                 })
         } catch {
             throw LabError(location: spec.file, message: "\(error)")
         }
+    }
+
+    /// The control socket `up` gives an smtpd of the lab (`smtpd -s`); nil for `run`.
+    public static func controlSocket(of server: LabServer, in spec: LabSpec) -> String? {
+        LabServerProcess.controlSocket(of: server, in: spec)
     }
 
     static func items(_ spec: LabSpec, context: LabContext) throws(LabError) -> [LabItem] {
@@ -402,6 +409,8 @@ public struct LabServerStatus: Sendable {
     /// What the last `up` recorded (nil: never started, or the lab is down).
     public var record: LabServerRecord?
     public var isRunning: Bool
+    /// An smtpd's control socket (`smtpctl -s PATH`); nil for `run`.
+    public var controlSocket: String? = nil
 
     /// `running  smtpd gruen conf/smtpd.conf (pid 42, log /run/mlab/labs/seed/…)`.
     public func line(_ renaming: LabRenaming) -> String {

@@ -66,11 +66,11 @@ enum LabDiagnosis {
                     return direction
                         + "address \(hop.neighbour.prefix) missing on \(at(peer)) (line \(hop.neighbour.line))"
                 }
-                if hop.mustForward, let next = peer.namespace,
-                    let forwarding = observation[next].forwarding,
+                // The next namespace may be the host (`forward host`): nil is a namespace here.
+                if hop.mustForward, let forwarding = observation[peer.namespace].forwarding,
                     !(probe.address.isIPv4 ? forwarding.ipv4 : forwarding.ipv6)
                 {
-                    return direction + "forwarding off in \(ns(next))"
+                    return direction + "forwarding off in \(ns(peer.namespace))"
                 }
             }
         }

@@ -1,6 +1,7 @@
 /// Pictures of a lab file, drawn like the course's slides: namespaces as boxes (forwarding
 /// ones marked as routers), veths as cables between their two ends with names and addresses,
-/// bridges as switches inside their namespace, routes listed under each box.
+/// bridges as switches inside their namespace, routes listed under each box, the file's
+/// `expect` lines in a note of their own.
 ///
 /// Equivalent to: containerlab `graph` (DOT, Mermaid), from the file alone.
 public enum LabGraph {
@@ -47,6 +48,19 @@ public enum LabGraph {
             lines.append(
                 "  n\(cable.from.box):i\(cable.from.row) -- n\(cable.to.box):i\(cable.to.row);")
         }
+        if !topology.intent.isEmpty {
+            // A plain label (not a record): only quotes and backslashes are syntax; \l ends a
+            // left-aligned line.
+            let text = topology.intent.map { intent in
+                var out = ""
+                for character in "expect " + intent {
+                    if character == "\"" || character == "\\" { out.append("\\") }
+                    out.append(character)
+                }
+                return out + "\\l"
+            }.joined()
+            lines.append("  intent [shape=note, label=\"\(text)\"];")
+        }
         lines.append("}")
         return lines.joined(separator: "\n") + "\n"
     }
@@ -79,6 +93,10 @@ public enum LabGraph {
         for cable in topology.cables {
             lines.append(
                 "  n\(cable.from.box)i\(cable.from.row) === n\(cable.to.box)i\(cable.to.row)")
+        }
+        if !topology.intent.isEmpty {
+            let text = topology.intent.map { "expect " + $0 }.joined(separator: "<br>")
+            lines.append("  intent[\"\(quote(text))\"]")
         }
         return lines.joined(separator: "\n") + "\n"
     }

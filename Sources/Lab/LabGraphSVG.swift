@@ -33,7 +33,8 @@ enum LabGraphSVG {
         let bottom = top + (placed.map(\.height).max() ?? 0)
         let arched = topology.cables.filter { abs($0.from.box - $0.to.box) > 1 }.count
         let width = max(margin * 2 + placed.count * (boxWidth + gap) - gap, 320)
-        let height = bottom + 40 + arched * 22
+        let intentTop = bottom + 40 + arched * 22
+        let height = intentTop + (topology.intent.isEmpty ? 0 : line * (topology.intent.count + 1))
         var out: [String] = [
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" viewBox=\"0 0 \(width) \(height)\" font-family=\"DejaVu Sans Mono, monospace\" font-size=\"13\">",
@@ -110,6 +111,12 @@ enum LabGraphSVG {
                 )
                 y += line
             }
+        }
+        // The file's intent, under the picture: what must and must not reach what.
+        for (index, intent) in topology.intent.enumerated() {
+            out.append(
+                "<text x=\"\(margin)\" y=\"\(intentTop + line * index)\" fill=\"#204a87\" font-size=\"12\">expect \(escape(intent))</text>"
+            )
         }
         out.append("</svg>")
         return out.joined(separator: "\n") + "\n"

@@ -29,10 +29,8 @@ struct LabObservation {
             for link in try handle.links() { snapshot.links[link.name] = link }
             snapshot.addresses = try handle.addresses()
             snapshot.routes = try handle.routes()
-            if let namespace {
-                snapshot.forwarding = try NetlinkError.from { () throws(NamespaceError) in
-                    try NetworkNamespace.forwarding(in: namespace)
-                }
+            snapshot.forwarding = try NetlinkError.from { () throws(NamespaceError) in
+                try NetworkNamespace.forwarding(in: namespace)
             }
             namespaces[namespace] = snapshot
         }
@@ -86,10 +84,20 @@ func compare(_ spec: LabSpec, with actual: LabObservation) -> [LabItem] {
         // A fresh namespace does not forward: only a lab that forwards needs a step.
         let observed = actual[namespace.name].forwarding ?? Forwarding(ipv4: false, ipv6: false)
         if namespace.forwards || observed != desired {
+            // The stand-in host (line 0) forwards because of `forward host`.
             add(
-                .setForwarding(namespace.name, desired), namespace.line,
+                .setForwarding(namespace.name, desired),
+                namespace.line == 0 ? spec.hostForwardLine ?? 0 : namespace.line,
                 observed == desired ? .present : .missing)
         }
+    }
+    // The host's forwarding is the user's: touched only when the file says `forward host`
+    // (down puts the value it found back).
+    if spec.renaming.hostNamespace == nil, let line = spec.hostForwardLine {
+        let desired = Forwarding(ipv4: true, ipv6: true)
+        add(
+            .setForwarding(nil, desired), line,
+            actual[nil].forwarding == desired ? .present : .missing)
     }
     for veth in spec.veths {
         // Create from the host's side if one end is there: its handle can place the peer anywhere.
@@ -202,7 +210,10 @@ func compare(_ spec: LabSpec, with actual: LabObservation) -> [LabItem] {
 func drift(_ spec: LabSpec, in actual: LabObservation, leases: [LabState.Lease] = []) -> [String] {
     var extras: [String] = []
     let owned = Set(spec.namespaces.map(\.name))
-    let declaredLinks = Set(spec.interfaces)
+    // A NIC plugged in by `uplink … nic` is the lab's to watch, not drift.
+    let declaredLinks = Set(
+        spec.interfaces
+            + spec.nicUplinks.map { LabInterface(name: $0.nic, namespace: $0.bridge.namespace) })
     // What DHCP put there (`addr IF@NS dhcp`) is the lab's too.
     let declaredAddresses = Set(
         spec.addresses.map { "\($0.interface) \($0.prefix)" }

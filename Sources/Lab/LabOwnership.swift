@@ -3,8 +3,9 @@ import Netlink
 /// Who owns what: `up` refuses to share a namespace or a host network with another lab, and
 /// to take over a namespace or link that exists but that this lab did not make.
 enum LabOwnership {
-    /// Another lab (from its state file) that uses one of this lab's namespaces, or has an
-    /// address in the real host on a network overlapping one of this lab's host addresses.
+    /// Another lab (from its state file) that uses one of this lab's namespaces, has an
+    /// address in the real host on a network overlapping one of this lab's host addresses, or
+    /// turns on forwarding in the same host.
     static func refuseOverlaps(_ spec: LabSpec, claims: LabState, others: [LabState])
         throws(LabError)
     {
@@ -16,6 +17,15 @@ enum LabOwnership {
                         "\(spec.location(use.line)): netns \(spec.renaming.fileName(ofNamespace: use.namespace)) is also lab \(other.lab)'s (\(place(other, theirs.line))): the labs overlap"
                     )
                 }
+            }
+            // Forwarding is one switch for the whole host: the first lab's down would turn it
+            // off under the other.
+            if let mine = claims.hostForwarding, let theirs = other.hostForwarding,
+                mine.host == theirs.host
+            {
+                problems.append(
+                    "\(spec.location(mine.line)): forward host is also lab \(other.lab)'s (\(place(other, theirs.line))): the labs overlap"
+                )
             }
             for mine in claims.hostAddresses {
                 if let theirs = other.hostAddresses.first(where: {

@@ -141,19 +141,21 @@ private struct Parser {
         case "route": route(words, line: line)
         case "smtpd": smtpd(words, line: line)
         case "run": run(words, line: line)
+        case "forward": forward(words, line: line)
+        case "expect": expect(words, line: line)
         case "resolv": resolv(words, line: line)
         case "upstream": upstream(words, line: line)
         case "uplink": uplink(words, line: line)
         default:
             let known = [
                 "lab", "netns", "veth", "bridge", "addr", "route", "smtpd", "run", "resolv",
-                "upstream", "uplink",
+                "upstream", "uplink", "forward", "expect",
             ]
             let hint = NearMiss.hint(for: words[0], among: known)
             error(
                 line,
                 hint.isEmpty
-                    ? "unknown statement \"\(words[0])\" (expected lab, netns, veth, bridge, uplink, addr, route, upstream, resolv, smtpd or run)"
+                    ? "unknown statement \"\(words[0])\" (expected lab, netns, veth, bridge, uplink, addr, route, forward, upstream, resolv, expect, smtpd or run)"
                     : "unknown statement \"\(words[0])\"\(hint)"
             )
         }
@@ -340,6 +342,79 @@ private struct Parser {
         guard let namespace = namespace(words[1], line: line) else { return }
         spec.servers.append(
             LabServer(namespace: namespace, kind: .run(Array(words[3...])), line: line))
+    }
+
+    /// `forward NS`: forwarding on in a namespace, the host included (`netns NS forward` says
+    /// the same for a declared one; the host cannot be declared).
+    mutating func forward(_ words: [String], line: Int) {
+        guard words.count == 2 else { return error(line, "usage: forward NS (e.g. forward host)") }
+        guard let namespace = namespace(words[1], line: line) else { return }
+        if words[1] == "host" {
+            if let earlier = spec.hostForwardLine {
+                return error(line, "duplicate forward host (first on line \(earlier))")
+            }
+            spec.hostForwardLine = line
+        }
+        if let namespace, let index = spec.namespaces.firstIndex(where: { $0.name == namespace }) {
+            spec.namespaces[index].forwards = true
+        }
+    }
+
+    /// `expect NS -> TARGET` or `expect NS -/-> TARGET`; TARGET is a namespace or an address
+    /// of the lab, with `:PORT` for a TCP connect (without: an ICMP echo).
+    mutating func expect(_ words: [String], line: Int) {
+        let usage =
+            "usage: expect NS -> TARGET or expect NS -/-> TARGET (TARGET: NS, ADDRESS, NS:PORT, ADDRESS:PORT or [IPV6]:PORT)"
+        guard words.count == 4 else { return error(line, usage) }
+        let reaches: Bool
+        switch words[2] {
+        case "->": reaches = true
+        case "-/->": reaches = false
+        default:
+            return error(
+                line,
+                "expected -> (must reach) or -/-> (must not reach), got \"\(words[2])\""
+                    + NearMiss.hint(for: words[2], among: ["->", "-/->"]))
+        }
+        if IPAddress(words[1]) != nil {
+            return error(line, "the source of expect is a namespace, not an address: \(usage)")
+        }
+        guard let source = namespace(words[1], line: line) else { return }
+        var target = words[3]
+        var port: UInt16?
+        // The port follows the last colon, except in a bare IPv6 address.
+        if target.hasPrefix("["), let close = target.firstIndex(of: "]") {
+            let rest = target[target.index(after: close)...]
+            guard rest.hasPrefix(":"), let number = UInt16(rest.dropFirst()), number > 0 else {
+                return error(line, "malformed target \"\(target)\" (expected [IPV6]:PORT)")
+            }
+            port = number
+            target = String(target[target.index(after: target.startIndex)..<close])
+        } else if IPAddress(target) == nil, let colon = target.lastIndex(of: ":") {
+            guard let number = UInt16(target[target.index(after: colon)...]), number > 0 else {
+                return error(
+                    line,
+                    "malformed port in \"\(target)\" (expected a TCP port from 1 to 65535)")
+            }
+            port = number
+            target = String(target[..<colon])
+        }
+        let expectation: LabExpectation.Target
+        if let address = IPAddress(target) {
+            expectation = .address(address)
+        } else {
+            guard let namespace = namespace(target, line: line) else { return }
+            if namespace == source {
+                return error(
+                    line,
+                    "expect \(words[1]) \(words[2]) \(words[1]): a namespace is not probed from itself"
+                )
+            }
+            expectation = .namespace(namespace)
+        }
+        spec.expectations.append(
+            LabExpectation(
+                source: source, target: expectation, port: port, reaches: reaches, line: line))
     }
 
     /// `resolv NS nameserver ADDR [nameserver ADDR …] [search DOMAIN …]`.
@@ -562,6 +637,32 @@ private struct Parser {
                         "\(a.prefix) and \(b.prefix) on line \(b.line) share a network but not its prefix"
                     )
                     break
+                }
+            }
+        }
+        // An expect line probes only the lab's own addresses: anything else could leave the machine.
+        for expectation in spec.expectations {
+            switch expectation.target {
+            case .address(let address):
+                guard let owner = valid.first(where: { $0.prefix.address == address }) else {
+                    error(
+                        expectation.line,
+                        "\(address) is no address of the lab (expect probes only the lab's own addresses)"
+                    )
+                    continue
+                }
+                if owner.interface.namespace == expectation.source {
+                    error(
+                        expectation.line,
+                        "\(address) is an address of \(renaming.fileName(ofNamespace: expectation.source)) itself"
+                    )
+                }
+            case .namespace(let namespace):
+                if !valid.contains(where: { $0.interface.namespace == namespace }) {
+                    error(
+                        expectation.line,
+                        "\(renaming.fileName(ofNamespace: namespace)) has no address in the file: nothing to probe"
+                    )
                 }
             }
         }

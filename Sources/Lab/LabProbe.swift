@@ -92,3 +92,31 @@ extension SocketAddress {
         self = SocketAddress(ip: address.description, port: port)!
     }
 }
+
+extension LabProbe {
+    /// True if an ICMP echo request from inside `namespace` to `address` is answered (the
+    /// socket is opened there; the calling thread waits, so call it from a thread of its own). Tries a few times within the timeout (the first IPv6 request of a fresh lab
+    /// waits for neighbour discovery, about 2 s: IPv6 gets at least 3 s).
+    ///
+    /// Equivalent to: `ping -c 1 -W 1 $address`, repeated
+    static func echo(from namespace: String?, to address: IPAddress, timeoutMilliseconds: Int32)
+        -> Bool
+    {
+        let budget = max(Int(timeoutMilliseconds), address.isIPv4 ? 0 : 3000)
+        let each = max(100, min(budget, 500))
+        guard let pinger = try? Pinger(in: namespace, to: address) else { return false }
+        var sequence: UInt16 = 1
+        let deadline = Clock.monotonicNanoseconds() + UInt64(budget) * 1_000_000
+        repeat {
+            do {
+                if try pinger.ping(sequence: sequence, timeoutMilliseconds: each) != nil {
+                    return true
+                }
+            } catch {
+                return false  // not even sent: no route here
+            }
+            sequence &+= 1
+        } while Clock.monotonicNanoseconds() < deadline
+        return false
+    }
+}

@@ -6,12 +6,32 @@ import Netlink
 struct LabReachability {
     private let spec: LabSpec
     private let segments: LabSegments
-    private let forwarding: Set<String>
+    private let forwarding: Set<String?>
 
     init(_ spec: LabSpec) {
         self.spec = spec
         segments = LabSegments(spec)
-        forwarding = Set(spec.namespaces.filter(\.forwards).map(\.name))
+        forwarding = Set(spec.allNamespaces.filter(spec.forwards))
+    }
+
+    /// Whether the file means `source` to reach `destination`, whatever its forwarding and
+    /// routes make of it: the two ends of a link (one segment, one address family) are meant
+    /// to talk, and so is a namespace with a route of the file towards the address. `check`
+    /// without `expect` lines holds the file to this, so that a forgotten `forward`, a
+    /// missing route back or a link's ends on two subnets fail instead of passing as `--`.
+    func intended(from source: String?, to destination: IPAddress) -> Bool {
+        guard let target = spec.addresses.first(where: { $0.prefix.address == destination })
+        else { return false }
+        let segment = segments.segment(of: target.interface)
+        if spec.addresses.contains(where: {
+            $0.interface.namespace == source && $0.prefix.address.family == destination.family
+                && segments.segment(of: $0.interface) == segment
+        }) {
+            return true
+        }
+        return spec.routes.contains {
+            $0.namespace == source && ($0.destination?.contains(destination) ?? false)
+        }
     }
 
     /// Whether a TCP connection from `source` to `destination` should complete: the SYN
@@ -70,16 +90,63 @@ struct LabReachability {
         return (forward, back)
     }
 
+    /// Why the file itself gives no path from `source` to `destination` and back (nil: it
+    /// gives one): the packet walked as `reaches` walks it, and the first place it stops —
+    /// no route, a namespace that does not forward, a link whose ends are on different
+    /// subnets — in the file's names, with the line to change.
+    func fileCause(from source: String?, to destination: IPAddress) -> String? {
+        var hops: [Hop] = []
+        var failure: String?
+        guard
+            let (owner, chosen) = walk(
+                from: source, to: destination, sourceAddress: nil, hops: 16, into: &hops,
+                failure: &failure)
+        else { return failure.map { "in the file: " + $0 } }
+        guard let chosen else { return nil }
+        hops = []
+        guard
+            let (back, _) = walk(
+                from: owner, to: chosen, sourceAddress: destination, hops: 16, into: &hops,
+                failure: &failure)
+        else { return failure.map { "in the file, way back: " + $0 } }
+        if back != source {
+            return
+                "in the file, way back: replies to \(chosen) go to \(name(back)), not \(name(source))"
+        }
+        return nil
+    }
+
+    private func name(_ namespace: String?) -> String {
+        spec.renaming.fileName(ofNamespace: namespace)
+    }
+
     /// Follows a packet hop by hop, recording each hop (see `deliver`).
     private func walk(
         from namespace: String?, to destination: IPAddress, sourceAddress: IPAddress?, hops: Int,
         into path: inout [Hop]
     ) -> (String?, IPAddress?)? {
+        var ignored: String?
+        return walk(
+            from: namespace, to: destination, sourceAddress: sourceAddress, hops: hops,
+            into: &path, failure: &ignored)
+    }
+
+    /// The walk, saying in `failure` why it stopped where it returns nil.
+    private func walk(
+        from namespace: String?, to destination: IPAddress, sourceAddress: IPAddress?, hops: Int,
+        into path: inout [Hop], failure: inout String?
+    ) -> (String?, IPAddress?)? {
+        let names = spec.renaming
         let local = spec.addresses.filter { $0.interface.namespace == namespace }
         if local.contains(where: { $0.prefix.address == destination }) {
             return (namespace, sourceAddress)
         }
-        guard hops > 0, let (interface, nextHop) = route(in: namespace, to: destination) else {
+        guard hops > 0 else {
+            failure = "a routing loop towards \(destination)"
+            return nil
+        }
+        guard let (interface, nextHop) = route(in: namespace, to: destination) else {
+            failure = unroutable(from: namespace, to: destination, local: local)
             return nil
         }
         let chosen =
@@ -87,14 +154,22 @@ struct LabReachability {
             ?? local.first {
                 $0.interface == interface && $0.prefix.address.family == destination.family
             }?.prefix.address
-        guard let chosen else { return nil }
+        guard let chosen else {
+            failure =
+                "\(names.fileName(of: interface)) has no \(destination.isIPv4 ? "IPv4" : "IPv6") address to send from"
+            return nil
+        }
         let segment = segments.segment(of: interface)
         guard
             let neighbour = spec.addresses.first(where: {
                 $0.prefix.address == nextHop && $0.interface != interface
                     && segments.segment(of: $0.interface) == segment
             })
-        else { return nil }
+        else {
+            failure =
+                "nothing on the link of \(names.fileName(of: interface)) has the address \(nextHop)"
+            return nil
+        }
         let next = neighbour.interface.namespace
         let isFinal = spec.addresses.contains {
             $0.interface.namespace == next && $0.prefix.address == destination
@@ -108,8 +183,36 @@ struct LabReachability {
                     : nil,
                 neighbour: neighbour, mustForward: !isFinal))
         if isFinal { return (next, chosen) }
-        guard let next, forwarding.contains(next) else { return nil }
-        return walk(from: next, to: destination, sourceAddress: chosen, hops: hops - 1, into: &path)
+        guard forwarding.contains(next) else {
+            let declaration = spec.namespaces.first { $0.name == next && $0.line > 0 }
+            failure =
+                "\(name(next)) does not forward (packets from \(name(namespace)) to \(destination) pass through it): "
+                + (declaration.map { "line \($0.line) should say \"netns \(name(next)) forward\"" }
+                    ?? "add \"forward \(name(next))\"")
+            return nil
+        }
+        return walk(
+            from: next, to: destination, sourceAddress: chosen, hops: hops - 1, into: &path,
+            failure: &failure)
+    }
+
+    /// Why `namespace` has no route to `destination`: a link it shares with the destination
+    /// whose ends are on different subnets, or simply no route of the file.
+    private func unroutable(
+        from namespace: String?, to destination: IPAddress, local: [LabAddress]
+    ) -> String {
+        let names = spec.renaming
+        if let target = spec.addresses.first(where: { $0.prefix.address == destination }) {
+            let segment = segments.segment(of: target.interface)
+            if let mine = local.first(where: {
+                segments.segment(of: $0.interface) == segment
+                    && $0.prefix.address.family == destination.family
+            }) {
+                return
+                    "\(names.fileName(of: mine.interface)) \(mine.prefix) (line \(mine.line)) and \(names.fileName(of: target.interface)) \(target.prefix) (line \(target.line)) are on one link but on different subnets"
+            }
+        }
+        return "no route in \(name(namespace)) to \(destination)"
     }
 
     /// How well `route` matches `destination`: its prefix length (0 for a default route of

@@ -49,6 +49,14 @@ enum LabServerProcess {
             "\(directory(of: spec.instanceName))/\(server.program)@\(namespace).line\(server.line).log"
     }
 
+    /// An smtpd's control socket (`smtpd -s`), beside its log: each smtpd of each lab has its
+    /// own, so several run at once and `smtpctl -s PATH` reaches the one meant. Named by line
+    /// (not by namespace) so the path stays well under the 107 bytes of a unix socket path.
+    static func controlSocket(of server: LabServer, in spec: LabSpec) -> String? {
+        guard case .smtpd = server.kind else { return nil }
+        return "\(directory(of: spec.instanceName))/smtpd.line\(server.line).sock"
+    }
+
     // MARK: Watching
 
     /// The process's state letter and start time, from `/proc/PID/stat`; nil if there is none.
@@ -126,11 +134,12 @@ enum LabServerProcess {
         let banner = Array("--- mlab lab up: \(summary) (\(location))\n".utf8)
         banner.withUnsafeBytes { _ = try? FileSystem.writeAll(output, $0, path: log) }
 
-        let arguments: [String]
+        var arguments: [String]
         var notify: (fd: Int32, path: String)?
         switch server.kind {
         case .smtpd(let config):
             arguments = [smtpd, "-d", "-f", config]
+            if let socket = controlSocket(of: server, in: spec) { arguments += ["-s", socket] }
             do {
                 notify = try openNotifySocket("\(directory)/notify.line\(server.line).sock")
             } catch {

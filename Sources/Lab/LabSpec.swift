@@ -52,6 +52,33 @@ public struct LabRoute: Hashable, Sendable {
     public var line: Int
 }
 
+/// What the file says must (or must not) reach what: an `expect` line. `check` probes each
+/// and reports it against this intent instead of the intent it derives from the file.
+public struct LabExpectation: Hashable, Sendable {
+    public enum Target: Hashable, Sendable {
+        /// Every address of the namespace (nil: the host).
+        case namespace(String?)
+        case address(IPAddress)
+    }
+
+    /// The namespace the probe starts in (nil: the host).
+    public var source: String?
+    public var target: Target
+    /// The TCP port to connect to; nil: an ICMP echo (ping), the default.
+    public var port: UInt16?
+    /// `->` (true) or `-/->` (false).
+    public var reaches: Bool
+    public var line: Int
+
+    public init(source: String?, target: Target, port: UInt16?, reaches: Bool, line: Int) {
+        self.source = source
+        self.target = target
+        self.port = port
+        self.reaches = reaches
+        self.line = line
+    }
+}
+
 /// `addr IF@NS dhcp`: the interface takes its address (and default route) from a DHCP
 /// server on its network, as `dhclient IF` in the course.
 public struct LabDHCPAddress: Hashable, Sendable {
@@ -79,6 +106,11 @@ public struct LabSpec: Sendable {
     public var bridges: [LabBridge] = []
     public var addresses: [LabAddress] = []
     public var routes: [LabRoute] = []
+    /// `expect` lines, in file order (none: `check` derives what should reach what).
+    public var expectations: [LabExpectation] = []
+    /// The line of `forward host` when the lab turns on forwarding in the real host (with
+    /// `--host`, the stand-in namespace's `forwards` says it instead).
+    public var hostForwardLine: Int?
     /// Processes run inside the lab once its network is up, in file order.
     public var servers: [LabServer] = []
     /// The resolv.conf files of namespaces (`resolv` statements).
@@ -97,11 +129,18 @@ public struct LabSpec: Sendable {
         var result: [String?] = []
         if interfaces.contains(where: { $0.namespace == nil })
             || routes.contains(where: { $0.namespace == nil })
+            || (hostForwardLine != nil && renaming.hostNamespace == nil)
         {
             result.append(nil)
         }
         result += namespaces.map(\.name)
         return result
+    }
+
+    /// Whether the file turns forwarding on in `namespace` (nil: the host).
+    public func forwards(_ namespace: String?) -> Bool {
+        guard let namespace else { return hostForwardLine != nil && renaming.hostNamespace == nil }
+        return namespaces.contains { $0.name == namespace && $0.forwards }
     }
 
     /// Every interface the lab creates (veth ends and bridges), in file order.
@@ -120,5 +159,25 @@ public struct LabSpec: Sendable {
         (renaming.namespacePrefix + name).map { $0 == "/" ? "_" : $0 }.reduce(into: "") {
             $0.append($1)
         }
+    }
+}
+
+extension LabSpec {
+    /// The spec with what `up`'s leases put on the links as if the file declared it: each
+    /// address on the line of its `addr … dhcp`, and its default route via the router.
+    func adding(_ leases: [LabState.Lease]) -> LabSpec {
+        var spec = self
+        for lease in leases {
+            spec.addresses.append(
+                LabAddress(
+                    interface: lease.interface, prefix: lease.applied.address, line: lease.line))
+            if let router = lease.applied.router {
+                spec.routes.append(
+                    LabRoute(
+                        namespace: lease.interface.namespace, destination: nil, gateway: router,
+                        device: lease.interface.name, line: lease.line))
+            }
+        }
+        return spec
     }
 }

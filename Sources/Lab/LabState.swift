@@ -17,8 +17,9 @@ import Netlink
 /// file PATH
 /// uses NAMESPACE LINE          a namespace of the lab (real, renamed name)
 /// hostaddr HOST PREFIX IF LINE an address the lab puts in its host ("-": the real one)
+/// hostforward HOST LINE        `forward host`: the lab turns on forwarding in its host
 /// made netns NAMESPACE         changes up made, in order (NS is "-" for the real host)
-/// made forwarding NAMESPACE V4 V6 PREV4 PREV6
+/// made forwarding NAMESPACE V4 V6 PREV4 PREV6   (PREV: the value down restores)
 /// made veth IF NS PEER PEERNS
 /// made bridge IF NS
 /// made master IF NS BRIDGE
@@ -44,6 +45,12 @@ public struct LabState: Sendable, Equatable {
         public var interface: String
         public var line: Int
     }
+    /// `forward host`: forwarding in the lab's host, a setting of the whole host.
+    public struct HostForwarding: Sendable, Equatable {
+        /// nil for the real host, else the `--host` stand-in.
+        public var host: String?
+        public var line: Int
+    }
     /// One change `up` made, with the forwarding value it replaced.
     public struct Change: Sendable, Equatable {
         public var action: LabStep.Action
@@ -60,6 +67,7 @@ public struct LabState: Sendable, Equatable {
     public var file: String
     public var uses: [Use] = []
     public var hostAddresses: [HostAddress] = []
+    public var hostForwarding: HostForwarding?
     public var made: [Change] = []
     public var servers: [LabServerRecord] = []
     public var leases: [Lease] = []
@@ -95,6 +103,7 @@ public struct LabState: Sendable, Equatable {
         hostAddresses = spec.addresses.filter { $0.interface.namespace == host }.map {
             HostAddress(host: host, prefix: $0.prefix, interface: $0.interface.name, line: $0.line)
         }
+        hostForwarding = spec.hostForwardLine.map { HostForwarding(host: host, line: $0) }
     }
 
     init(lab: String, file: String) {
@@ -110,6 +119,9 @@ public struct LabState: Sendable, Equatable {
         lines += uses.map { "uses \($0.namespace) \($0.line)" }
         lines += hostAddresses.map {
             "hostaddr \(Self.ns($0.host)) \($0.prefix) \($0.interface) \($0.line)"
+        }
+        if let forwarding = hostForwarding {
+            lines.append("hostforward \(Self.ns(forwarding.host)) \(forwarding.line)")
         }
         lines += made.map { "made " + Self.words(of: $0).joined(separator: " ") }
         lines += servers.map { "server \($0.line) \($0.pid) \($0.startTime) \($0.log)" }
@@ -132,7 +144,7 @@ public struct LabState: Sendable, Equatable {
         case .setForwarding(let name, let value):
             let previous = change.previous ?? Forwarding(ipv4: false, ipv6: false)
             return [
-                "forwarding", name, bit(value.ipv4), bit(value.ipv6), bit(previous.ipv4),
+                "forwarding", ns(name), bit(value.ipv4), bit(value.ipv6), bit(previous.ipv4),
                 bit(previous.ipv6),
             ]
         case .addVeth(let creator, let peer):
@@ -174,6 +186,9 @@ public struct LabState: Sendable, Equatable {
                 hostAddresses.append(
                     HostAddress(
                         host: Self.namespace(w[1]), prefix: prefix, interface: w[3], line: number))
+            case ("hostforward", 3):
+                guard let number = Int(w[2]) else { return nil }
+                hostForwarding = HostForwarding(host: Self.namespace(w[1]), line: number)
             case ("server", 5...):
                 guard let number = Int(w[1]), let pid = pid_t(w[2]), let start = UInt64(w[3])
                 else { return nil }
@@ -212,7 +227,8 @@ public struct LabState: Sendable, Equatable {
         case ("netns", 2): return Change(action: .addNamespace(w[1]))
         case ("forwarding", 6):
             return Change(
-                action: .setForwarding(w[1], Forwarding(ipv4: w[2] == "1", ipv6: w[3] == "1")),
+                action: .setForwarding(
+                    namespace(w[1]), Forwarding(ipv4: w[2] == "1", ipv6: w[3] == "1")),
                 previous: Forwarding(ipv4: w[4] == "1", ipv6: w[5] == "1"))
         case ("veth", 5): return Change(action: .addVeth(creator: interface(1), peer: interface(3)))
         case ("bridge", 3): return Change(action: .addBridge(interface(1)))

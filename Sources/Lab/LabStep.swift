@@ -6,7 +6,8 @@ public import Netlink
 public struct LabStep: Sendable, CustomStringConvertible {
     public enum Action: Sendable, Hashable {
         case addNamespace(String)
-        case setForwarding(String, Forwarding)
+        /// In a namespace, or in the host (nil: `forward host`).
+        case setForwarding(String?, Forwarding)
         /// Made from `creator`'s namespace, with the peer created directly in its own.
         case addVeth(creator: LabInterface, peer: LabInterface)
         case addBridge(LabInterface)
@@ -27,7 +28,8 @@ public struct LabStep: Sendable, CustomStringConvertible {
         case .addNamespace(let name): return "ip netns add \(name)"
         case .setForwarding(let name, let value):
             return
-                "ip netns exec \(name) sysctl -w net.ipv4.ip_forward=\(value.ipv4 ? 1 : 0) net.ipv6.conf.all.forwarding=\(value.ipv6 ? 1 : 0)"
+                (name.map { "ip netns exec \($0) " } ?? "")
+                + "sysctl -w net.ipv4.ip_forward=\(value.ipv4 ? 1 : 0) net.ipv6.conf.all.forwarding=\(value.ipv6 ? 1 : 0)"
         case .addVeth(let creator, let peer):
             var text =
                 "\(ip(creator.namespace)) link add \(creator.name) type veth peer name \(peer.name)"

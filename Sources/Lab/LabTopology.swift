@@ -30,6 +30,8 @@ public struct LabTopology: Sendable {
     public var name: String
     public var boxes: [Box]
     public var cables: [Cable]
+    /// The file's `expect` lines as `gruen -> rot (ping)`, `gruen -/-> blau:25 (TCP)`.
+    public var intent: [String] = []
 
     public init(_ spec: LabSpec) {
         name = spec.name
@@ -57,7 +59,7 @@ public struct LabTopology: Sendable {
         var boxes: [Box] = []
         var rowIndex: [LabInterface: (Int, Int)] = [:]
         for namespace in order {
-            let forwards = spec.namespaces.first { $0.name == namespace }?.forwards ?? false
+            let forwards = spec.forwards(namespace)
             var box = Box(
                 name: displayName(namespace), forwards: forwards, interfaces: [], bridges: [],
                 routes: [])
@@ -98,6 +100,18 @@ public struct LabTopology: Sendable {
             boxes.append(box)
         }
         self.boxes = boxes
+        intent = spec.expectations.map { expectation in
+            var target: String
+            switch expectation.target {
+            case .namespace(let namespace): target = displayName(namespace)
+            case .address(let address):
+                target =
+                    address.isIPv4 || expectation.port == nil ? "\(address)" : "[\(address)]"
+            }
+            if let port = expectation.port { target += ":\(port)" }
+            return
+                "\(displayName(expectation.source)) \(expectation.reaches ? "->" : "-/->") \(target) (\(expectation.port == nil ? "ping" : "TCP"))"
+        }
         cables = spec.veths.compactMap { veth in
             guard let from = rowIndex[veth.first], let to = rowIndex[veth.second] else {
                 return nil

@@ -112,16 +112,15 @@ public enum Bounce {
         return bytes
     }
 
-    /// The status of a reply: its enhanced code, else one made from its class
-    /// (`5.0.0`, `4.0.0`).
+    /// The status of a reply (`550 5.1.1 …`) or of a local reason (`4.4.7 …`): its
+    /// enhanced code, else one made from its class (`5.0.0`, `4.0.0`).
     public static func status(of reply: String) -> String {
-        let words = reply.split(separator: " ", maxSplits: 2)
-        if words.count > 1 {
-            let parts = words[1].split(separator: ".")
+        for word in reply.split(separator: " ", maxSplits: 2).prefix(2) {
+            let parts = word.split(separator: ".", omittingEmptySubsequences: false)
             if parts.count == 3, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isNumber) }),
                 ["2", "4", "5"].contains(parts[0])
             {
-                return String(words[1])
+                return String(word)
             }
         }
         if let first = reply.first, first == "4" { return "4.0.0" }

@@ -11,11 +11,15 @@ public final class QueueSpool: Sendable {
     public let root: String
     private let lockDescriptor: Int32
 
-    /// Opens (creating if needed, 0700) and locks `root`. Fails with EWOULDBLOCK when
+    /// Opens (creating it and its parent if needed, 0700) and locks `root`. Fails with EWOULDBLOCK when
     /// another process holds the lock.
     public init(root: String) throws(SystemError) {
         self.root = root
-        for path in [root, root + "/tmp", root + "/new", root + "/cur"] {
+        // The parent too: the default spool of a namespace is /var/spool/maillab/NAME.
+        let parent = String(root[..<(root.lastIndex(of: "/") ?? root.startIndex)])
+        var paths = [root, root + "/tmp", root + "/new", root + "/cur"]
+        if !parent.isEmpty && !FileSystem.exists(parent) { paths.insert(parent, at: 0) }
+        for path in paths {
             do {
                 try FileSystem.mkdir(path, mode: 0o700)
             } catch  where error.errno == EEXIST {
@@ -30,7 +34,16 @@ public final class QueueSpool: Sendable {
             throw error
         }
         lockDescriptor = fd
+        // Updates interrupted by a crash: the old state is still in new/, and with the lock
+        // held nobody else is writing one. (The writer's own tmp/ files are swept by the
+        // server with its Maildirs'.)
+        for name in (try? FileSystem.directoryEntries(root + "/tmp")) ?? []
+        where name.hasSuffix(Self.updateSuffix) {
+            _ = try? FileSystem.unlink(root + "/tmp/" + name)
+        }
     }
+
+    static let updateSuffix = ".update"
 
     deinit { closeDescriptor(lockDescriptor) }
 
@@ -48,7 +61,7 @@ public final class QueueSpool: Sendable {
 
     /// Replaces the message file `name` with `bytes`, durably.
     public func rewrite(_ name: String, _ bytes: [UInt8]) throws(SystemError) {
-        let temporary = root + "/tmp/" + name + ".update"
+        let temporary = root + "/tmp/" + name + Self.updateSuffix
         let fd = try FileSystem.open(
             temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode: 0o600)
         do {

@@ -9,8 +9,21 @@ import SMTPProtocol
 /// the next hop offers them; with PIPELINING, MAIL, every RCPT and DATA go out together
 /// (RFC 2920), without it one command per reply. STARTTLS is asked for with `.startTLS` when
 /// the policy wants it and the next hop offers it. One session carries several
-/// transactions (connection reuse): `.ready` after each.
+/// transactions (connection reuse): `.ready` after each. With credentials (`relay … auth
+/// <table>`), AUTH PLAIN (else LOGIN, as OpenSMTPD's mta) follows the EHLO of a secured
+/// session; credentials never cross an unencrypted connection.
 public struct RelayClientSession: Sendable {
+    /// The user and password of `auth <table>` for the URL's label.
+    public struct Credentials: Sendable, Equatable {
+        public var user: String
+        public var password: String
+
+        public init(user: String, password: String) {
+            self.user = user
+            self.password = password
+        }
+    }
+
     /// When to use STARTTLS.
     public enum TLSPolicy: Sendable, Equatable {
         case never
@@ -67,13 +80,15 @@ public struct RelayClientSession: Sendable {
     }
 
     private enum Phase: Sendable, Equatable {
-        case greeting, ehlo, helo, startTLS, ready, transaction, body, reset, quit, done
+        case greeting, ehlo, helo, startTLS, authLoginUser, authLoginPassword, authResult, ready
+        case transaction, body, reset, quit, done
     }
 
     private enum Command: Sendable, Equatable { case mail, rcpt(Int), data }
 
     public let heloName: String
     public let tls: TLSPolicy
+    public let credentials: Credentials?
     private var phase = Phase.greeting
     private var framer = ReplyLines()
     private var parser = ReplyParser()
@@ -88,9 +103,14 @@ public struct RelayClientSession: Sendable {
     private var mailReply: SMTPReply?
     private var dataReply: SMTPReply?
 
-    public init(heloName: String, tls: TLSPolicy) {
+    /// `secured`: TLS from the first byte (`smtps://`), so AUTH may follow the first EHLO.
+    public init(
+        heloName: String, tls: TLSPolicy, credentials: Credentials? = nil, secured: Bool = false
+    ) {
         self.heloName = heloName
         self.tls = tls
+        self.credentials = credentials
+        self.secured = secured
     }
 
     /// True when the next hop advertised `keyword` (upper case) in its EHLO reply.
@@ -189,23 +209,29 @@ public struct RelayClientSession: Sendable {
                 return fail(
                     SMTPReply(code: 421, lines: ["4.7.10 STARTTLS required but not offered"]))
             }
-            phase = .ready
-            return [.ready]
+            return greeted()
         case .helo:
             guard reply.code == 250 else { return fail(reply) }
             if tls == .required {
                 return fail(
                     SMTPReply(code: 421, lines: ["4.7.10 STARTTLS required but not offered"]))
             }
-            phase = .ready
-            return [.ready]
+            return greeted()
         case .startTLS:
             guard reply.code == 220 else {
                 if tls == .required { return fail(reply) }
-                phase = .ready
-                return [.ready]
+                return greeted()
             }
             return [.startTLS]
+        case .authLoginUser, .authLoginPassword:
+            guard reply.code == 334, let credentials else { return authRefused(reply) }
+            let secret = phase == .authLoginUser ? credentials.user : credentials.password
+            phase = phase == .authLoginUser ? .authLoginPassword : .authResult
+            return [.send(Array((Base64.encode(Array(secret.utf8)) + "\r\n").utf8))]
+        case .authResult:
+            guard reply.code == 235 else { return authRefused(reply) }
+            phase = .ready
+            return [.ready]
         case .transaction:
             return transactionReply(reply)
         case .body:
@@ -285,7 +311,13 @@ public struct RelayClientSession: Sendable {
         switch command {
         case .mail:
             var text = "MAIL FROM:<\(t.sender)>"
-            if offers("SIZE") { text += " SIZE=\(t.content.count)" }
+            if offers("SIZE") {
+                // RFC 1870: octets as sent, so every LF counts as CRLF.
+                let bareLF = t.content.indices.filter {
+                    t.content[$0] == 10 && ($0 == 0 || t.content[$0 - 1] != 13)
+                }.count
+                text += " SIZE=\(t.content.count + bareLF)"
+            }
             if offers("8BITMIME"), t.content.contains(where: { $0 >= 0x80 }) {
                 text += " BODY=8BITMIME"
             }
@@ -327,6 +359,42 @@ public struct RelayClientSession: Sendable {
         transaction = nil
         phase = .reset
         return [.finished(result), .send(Array("RSET\r\n".utf8))]
+    }
+
+    /// Greeted (and secured, as the policy wants): AUTH when there are credentials, else
+    /// ready. As OpenSMTPD's mta, credentials are never sent in clear.
+    private mutating func greeted() -> [Event] {
+        guard let credentials else {
+            phase = .ready
+            return [.ready]
+        }
+        guard secured else {
+            return fail(
+                SMTPReply(
+                    code: 421, lines: ["4.7.0 not sending credentials over an unencrypted session"]
+                ))
+        }
+        let mechanisms = Set(
+            (extensions["AUTH"] ?? "").uppercased().split(separator: " ").map(String.init))
+        if mechanisms.contains("PLAIN") {
+            phase = .authResult
+            let token = Base64.encode(
+                [0] + Array(credentials.user.utf8) + [0] + Array(credentials.password.utf8))
+            return [.send(Array("AUTH PLAIN \(token)\r\n".utf8))]
+        }
+        if mechanisms.contains("LOGIN") {
+            phase = .authLoginUser
+            return [.send(Array("AUTH LOGIN\r\n".utf8))]
+        }
+        let offered = offers("AUTH") ? "neither PLAIN nor LOGIN" : "no AUTH"
+        return fail(SMTPReply(code: 421, lines: ["4.7.0 next hop offers \(offered)"]))
+    }
+
+    /// A refused AUTH keeps the mail queued (a temporary failure, as OpenSMTPD's mta): a
+    /// wrong secret is fixed by its administrator, and the message bounces only at expiry.
+    private mutating func authRefused(_ reply: SMTPReply) -> [Event] {
+        let text = reply.wireLines.first ?? "\(reply.code)"
+        return fail(SMTPReply(code: 421, lines: ["4.7.0 AUTH refused by next hop: \(text)"]))
     }
 
     private mutating func finish() -> [Event] {

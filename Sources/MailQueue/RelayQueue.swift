@@ -1,5 +1,6 @@
 import Glibc
 import LinuxSystem
+import Reactor
 import SMTPClient
 import SMTPProtocol
 import Synchronization
@@ -15,12 +16,26 @@ public struct RelayRoute: Sendable, Equatable {
     public var nextHop: NextHop
     /// EHLO name (`helo`); nil: the server's name.
     public var helo: String?
+    /// STARTTLS: when offered (`smtp://`), required (`smtp+tls://`) or never.
     public var tls: RelayClientSession.TLSPolicy
+    /// TLS from the first byte (`smtps://`).
+    public var smtps: Bool
+    /// `auth <table>`: what the URL's label maps to; sent only over TLS.
+    public var credentials: RelayClientSession.Credentials?
+    /// `src ADDRESS`: the local address connections to the next hop come from.
+    public var source: String?
 
-    public init(nextHop: NextHop, helo: String? = nil, tls: RelayClientSession.TLSPolicy = .never) {
+    public init(
+        nextHop: NextHop, helo: String? = nil, tls: RelayClientSession.TLSPolicy = .never,
+        smtps: Bool = false, credentials: RelayClientSession.Credentials? = nil,
+        source: String? = nil
+    ) {
         self.nextHop = nextHop
         self.helo = helo
         self.tls = tls
+        self.smtps = smtps
+        self.credentials = credentials
+        self.source = source
     }
 }
 
@@ -110,6 +125,9 @@ public final class RelayQueue: Sendable {
 
     public let configuration: Configuration
     private let spool: QueueSpool
+    /// The client side of STARTTLS and SMTPS (nil if OpenSSL refused to make one: TLS
+    /// sessions then fail temporarily, saying so).
+    private let tlsContext: TLSContext?
     private let submitBounce: BounceSubmitter
     private let state = Mutex(State())
     /// Serializes spool rewrites, each taking its snapshot inside: a later state can never
@@ -125,6 +143,12 @@ public final class RelayQueue: Sendable {
         self.configuration = configuration
         self.submitBounce = submitBounce
         spool = try QueueSpool(root: configuration.spool)
+        do {
+            tlsContext = try TLSContext(client: nil)
+        } catch {
+            configuration.log("warn: queue: no client TLS: \(error)")
+            tlsContext = nil
+        }
         var entries: [String: Entry] = [:]
         for name in try spool.names() {
             do {
@@ -177,7 +201,7 @@ public final class RelayQueue: Sendable {
     public func enqueued(path: String, message: QueuedMessage) {
         let name = String(path.split(separator: "/").last ?? "")
         state.withLock { $0.entries[name] = Entry(message: message) }
-        dispatch()
+        dispatch(only: name)
     }
 
     // MARK: control
@@ -283,15 +307,17 @@ public final class RelayQueue: Sendable {
 
     /// Expires what is due to, hands due recipients to their destinations (starting
     /// delivery threads up to the limit), and finishes messages with nothing left to do.
-    private func dispatch() {
+    /// `only`: look at that message alone (a new one: the scheduler's tick sees the rest, so
+    /// an enqueue does not cost a walk over the whole queue).
+    private func dispatch(only: String? = nil) {
         let now = Clock.unixSeconds()
         let (starts, finishing, expired) = state.withLock {
             state -> ([String], [String], [String]) in
             guard !state.stopping else { return ([], [], []) }
             var finishing: [String] = []
             var expired: [String] = []
-            for name in state.entries.keys {
-                var entry = state.entries[name]!
+            for name in only.map({ [$0] }) ?? Array(state.entries.keys) {
+                guard var entry = state.entries[name] else { continue }
                 if entry.message.expires <= now {
                     for i in entry.message.recipients.indices
                     where entry.message.recipients[i].state == .pending
@@ -452,6 +478,8 @@ public final class RelayQueue: Sendable {
             }
             switch RelayConnection.open(
                 endpoints, heloName: route.helo ?? configuration.serverName, tls: route.tls,
+                smtps: route.smtps, credentials: route.credentials, source: route.source,
+                tlsContext: tlsContext,
                 connectTimeout: configuration.connectTimeout, timeout: configuration.replyTimeout)
             {
             case .success(let opened):
@@ -514,11 +542,15 @@ public final class RelayQueue: Sendable {
             state.entries[job.name] = entry
             return done
         }
-        for (index, outcome) in zip(job.indexes, outcomes) {
-            if case .deferred(let text) = outcome {
-                configuration.log("info: queue: \(job.name) recipient \(index) deferred: \(text)")
-            } else if case .failed(let text, _) = outcome {
-                configuration.log("info: queue: \(job.name) recipient \(index) failed: \(text)")
+        let addresses = state.withLock { state in
+            job.indexes.map { state.entries[job.name]?.message.recipients[$0].address }
+        }
+        for (address, outcome) in zip(addresses, outcomes) {
+            let to = "info: queue: \(job.name) to=<\(address.map(\.description) ?? "?")>"
+            switch outcome {
+            case .delivered: configuration.log("\(to) delivered")
+            case .deferred(let text): configuration.log("\(to) deferred: \(text)")
+            case .failed(let text, _): configuration.log("\(to) failed: \(text)")
             }
         }
         if finished { finalize(job.name) } else { persist(job.name) }
@@ -544,9 +576,12 @@ public final class RelayQueue: Sendable {
         let failures = message.recipients.filter {
             $0.state == .failed && Bounce.wantsFailureNotice($0)
         }.map { r in
-            Bounce.Failure(
-                recipient: r, status: Bounce.status(of: r.lastError), diagnostic: r.lastError,
-                remoteMTA: remoteName(in: r.lastError))
+            let remote = remoteName(in: r.lastError)
+            let diagnostic =
+                remote.map { String(r.lastError.dropLast(" (from \($0))".count)) } ?? r.lastError
+            return Bounce.Failure(
+                recipient: r, status: Bounce.status(of: diagnostic), diagnostic: diagnostic,
+                remoteMTA: remote)
         }
         let content = Bounce.compose(
             for: message, failures: failures, reportingMTA: configuration.serverName,

@@ -1,5 +1,6 @@
 import Glibc
 import LinuxSystem
+import Reactor
 import SMTPClient
 import SMTPProtocol
 
@@ -18,9 +19,16 @@ final class RelayConnection {
     private var session: RelayClientSession
     private let timeout: Double
     private var isOpen = true
+    /// Set once STARTTLS (or the SMTPS handshake) succeeded: every byte goes through it.
+    private var tls: TLSClientSession?
+    private let tlsContext: TLSContext?
 
-    private init(fd: Int32, endpoint: Endpoint, session: RelayClientSession, timeout: Double) {
+    private init(
+        fd: Int32, endpoint: Endpoint, session: RelayClientSession, timeout: Double,
+        tlsContext: TLSContext?
+    ) {
         self.fd = fd
+        self.tlsContext = tlsContext
         self.endpoint = endpoint
         self.session = session
         self.timeout = timeout
@@ -32,7 +40,8 @@ final class RelayConnection {
     /// the policy asks for it). A failure is the reply every recipient gets.
     static func open(
         _ endpoints: [Endpoint], heloName: String, tls: RelayClientSession.TLSPolicy,
-        connectTimeout: Double, timeout: Double
+        smtps: Bool, credentials: RelayClientSession.Credentials? = nil, source: String? = nil,
+        tlsContext: TLSContext?, connectTimeout: Double, timeout: Double
     ) -> Result<RelayConnection, RelayFailure> {
         var last = RelayFailure(
             reply: SMTPReply(code: 421, lines: ["4.4.1 no address to connect to"]))
@@ -40,7 +49,8 @@ final class RelayConnection {
             let fd: Int32
             do {
                 fd = try TCP.connect(
-                    host: endpoint.host, port: endpoint.port, timeout: connectTimeout)
+                    host: endpoint.host, port: endpoint.port, timeout: connectTimeout,
+                    source: source)
             } catch {
                 last = RelayFailure(
                     reply: SMTPReply(code: 421, lines: ["4.4.1 \(error)"]))
@@ -48,7 +58,15 @@ final class RelayConnection {
             }
             let connection = RelayConnection(
                 fd: fd, endpoint: endpoint,
-                session: RelayClientSession(heloName: heloName, tls: tls), timeout: timeout)
+                session: RelayClientSession(
+                    heloName: heloName, tls: smtps ? .never : tls, credentials: credentials,
+                    secured: smtps),
+                timeout: timeout, tlsContext: tlsContext)
+            if smtps, let failure = connection.startTLS() {
+                last = RelayFailure(reply: failure)
+                connection.close()
+                continue
+            }
             switch connection.drive([]) {
             case .ready: return .success(connection)
             case .failed(let reply):
@@ -115,11 +133,8 @@ final class RelayConnection {
                         pending = session.connectionLost(reason)[...]
                     }
                 case .startTLS:
-                    // XXX: no client-side TLS yet: ServerPlan refuses smtp+tls:// and
-                    // smtps://, and smtp:// runs with the `.never` policy, so this is not
-                    // reached; should it be, the attempt fails temporarily.
-                    return .failed(
-                        SMTPReply(code: 421, lines: ["4.7.0 TLS to the next hop not supported"]))
+                    if let failure = startTLS() { return .failed(failure) }
+                    pending = session.tlsEstablished()[...]
                 case .ready:
                     return finished.map { .finished($0, reusable: true) } ?? .ready
                 case .finished(let result):
@@ -144,8 +159,71 @@ final class RelayConnection {
         }
     }
 
-    /// nil when written, else why not.
+    /// The client handshake over the socket; nil when done, else the reply every
+    /// recipient gets (a temporary failure: the next attempt may find TLS working).
+    private func startTLS() -> SMTPReply? {
+        func failure(_ text: String) -> SMTPReply {
+            SMTPReply(
+                code: 421, lines: ["4.7.0 TLS handshake with \(endpoint.host) failed: \(text)"])
+        }
+        guard let tlsContext else { return failure("no TLS context") }
+        let engine: TLSClientSession
+        do {
+            engine = try TLSClientSession(context: tlsContext)
+        } catch {
+            return failure("\(error)")
+        }
+        while true {
+            let step = engine.handshake()
+            let output = engine.takeOutput()
+            if !output.isEmpty, let reason = writeRaw(output) { return failure(reason) }
+            switch step {
+            case .done:
+                tls = engine
+                return nil
+            case .failed(let reason):
+                return failure(reason)
+            case .needMoreInput:
+                switch readRaw() {
+                case .success(let bytes) where bytes.isEmpty: return failure("connection closed")
+                case .success(let bytes): engine.feed(bytes)
+                case .failure(let error): return failure(error.text)
+                }
+            }
+        }
+    }
+
+    /// Writes `bytes` (through TLS once it is on); nil when written, else why not.
     private func write(_ bytes: [UInt8]) -> String? {
+        guard let tls else { return writeRaw(bytes) }
+        if let reason = tls.write(bytes) { return reason }
+        return writeRaw(tls.takeOutput())
+    }
+
+    /// Reads plaintext (through TLS once it is on); empty at the end of the stream.
+    private func read() -> Result<[UInt8], ReadFailure> {
+        guard let tls else { return readRaw() }
+        while true {
+            switch tls.read() {
+            case .bytes(let bytes): return .success(bytes)
+            case .closed: return .success([])
+            case .failed(let reason): return .failure(ReadFailure(text: reason))
+            case .needMoreInput:
+                let output = tls.takeOutput()  // a key update or a ticket answer
+                if !output.isEmpty, let reason = writeRaw(output) {
+                    return .failure(ReadFailure(text: reason))
+                }
+                switch readRaw() {
+                case .success(let bytes) where bytes.isEmpty: return .success([])
+                case .success(let bytes): tls.feed(bytes)
+                case .failure(let error): return .failure(error)
+                }
+            }
+        }
+    }
+
+    /// nil when written, else why not.
+    private func writeRaw(_ bytes: [UInt8]) -> String? {
         var offset = 0
         while offset < bytes.count {
             guard waitFor(Int16(POLLOUT)) else { return "timeout writing to \(endpoint.host)" }
@@ -163,7 +241,7 @@ final class RelayConnection {
         return nil
     }
 
-    private func read() -> Result<[UInt8], ReadFailure> {
+    private func readRaw() -> Result<[UInt8], ReadFailure> {
         guard waitFor(Int16(POLLIN)) else {
             return .failure(ReadFailure(text: "timeout waiting for \(endpoint.host)"))
         }
@@ -175,7 +253,7 @@ final class RelayConnection {
                 }
             }
             // Readable but nothing there (a spurious wake-up): wait again.
-            guard let count else { return read() }
+            guard let count else { return readRaw() }
             return .success(Array(buffer[..<count]))
         } catch {
             return .failure(ReadFailure(text: "\(error)"))

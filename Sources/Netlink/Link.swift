@@ -211,11 +211,20 @@ extension NetlinkHandle {
             name, operation: "\(ip) link set \(name) down", flags: 0, changeMask: UInt32(IFF_UP))
     }
 
-    /// Moves a link into the named namespace (it goes down and loses its addresses).
-    /// The kernel takes tens of milliseconds for this: prefer creating ends where they live.
+    /// Moves a link into the named namespace, nil: the process's own (the host, where mlab
+    /// runs), given by pid as `ip link set $name netns 1` does (it goes down and loses its
+    /// addresses). The kernel takes tens of milliseconds for this: prefer creating ends where
+    /// they live.
     ///
     /// Equivalent to: `ip link set $name netns $namespace`
-    public func moveLink(_ name: String, toNamespace target: String) throws(NetlinkError) {
+    public func moveLink(_ name: String, toNamespace target: String?) throws(NetlinkError) {
+        guard let target else {
+            // The main thread never leaves the process's namespace: its pid names it.
+            return try modifyLink(name, operation: "\(ip) link set \(name) netns \(getpid())") {
+                builder in
+                builder.put(IFLA_NET_NS_PID, u32: UInt32(bitPattern: getpid()))
+            }
+        }
         let operation = "\(ip) link set \(name) netns \(target)"
         let fd = open(NetworkNamespace.path(of: target), O_RDONLY | O_CLOEXEC)
         if fd < 0 {

@@ -51,6 +51,29 @@ public final class TLSContext: @unchecked Sendable {
         }
     }
 
+    /// A client-side configuration (the relay's sessions to next hops): TLS 1.2 or later,
+    /// the peer's certificate not verified — OpenSMTPD's `smtp+tls://` and `smtps://`
+    /// without the `tls` (verify) option, and what a lab's self-signed certificates need.
+    /// `SSL_CTX_new(TLS_client_method())`.
+    public init(client ciphers: String? = nil) throws(TLSError) {
+        ERR_clear_error()
+        guard let context = SSL_CTX_new(TLS_client_method()) else {
+            throw TLSError.fromQueue("SSL_CTX_new", fallback: "out of memory")
+        }
+        self.context = context
+        _ = maillab_SSL_CTX_set_min_proto_version(context, maillab_TLS1_2_VERSION)
+        _ = SSL_CTX_set_options(
+            context, maillab_SSL_OP_NO_RENEGOTIATION | maillab_SSL_OP_NO_COMPRESSION)
+        _ = maillab_SSL_CTX_set_mode(
+            context,
+            maillab_SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | maillab_SSL_MODE_RELEASE_BUFFERS)
+        SSL_CTX_set_verify(context, SSL_VERIFY_NONE, nil)
+        if let ciphers, SSL_CTX_set_cipher_list(context, ciphers) != 1 {
+            throw TLSError.fromQueue(
+                "invalid cipher list \"\(ciphers)\"", fallback: "no cipher matches")
+        }
+    }
+
     deinit { SSL_CTX_free(context) }
 
     /// OpenSSL's text for a missing file is "system library::No such file or directory";

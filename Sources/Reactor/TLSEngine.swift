@@ -1,6 +1,6 @@
 import COpenSSL
 
-/// One server-side TLS session over memory BIOs: the connection moves ciphertext between
+/// One TLS session (server side, or client side for the relay) over memory BIOs: the connection moves ciphertext between
 /// the socket and the BIOs itself, so every send keeps `MSG_NOSIGNAL` and no OpenSSL call
 /// ever touches the descriptor. Loop-confined, like its connection.
 final class TLSEngine {
@@ -24,8 +24,9 @@ final class TLSEngine {
     /// Ciphertext for the peer; owned by `ssl`.
     private let output: OpaquePointer
 
-    /// `SSL_new` + two `BIO_s_mem` + `SSL_set_accept_state`.
-    init(context: TLSContext) throws(TLSError) {
+    /// `SSL_new` + two `BIO_s_mem` + `SSL_set_accept_state` (`SSL_set_connect_state` for a
+    /// client).
+    init(context: TLSContext, client: Bool = false) throws(TLSError) {
         ERR_clear_error()
         guard let ssl = SSL_new(context.context) else {
             throw TLSError.fromQueue("SSL_new", fallback: "out of memory")
@@ -35,7 +36,7 @@ final class TLSEngine {
             throw TLSError.fromQueue("BIO_new", fallback: "out of memory")
         }
         SSL_set_bio(ssl, input, output)
-        SSL_set_accept_state(ssl)
+        if client { SSL_set_connect_state(ssl) } else { SSL_set_accept_state(ssl) }
         self.ssl = ssl
         self.input = input
         self.output = output

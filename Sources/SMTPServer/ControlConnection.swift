@@ -60,6 +60,9 @@ final class ControlConnection: ConnectionHandler {
             connection.close(afterFlush: true)
             return
         }
+        // XXX: requests run on the loop, between SMTP sessions' events: `QueueControl` is
+        // expected to hold its locks briefly (a snapshot, a flag). A queue whose calls could
+        // block would need a hop off the loop here.
         for frame in frames {
             let response: ControlResponse
             do {

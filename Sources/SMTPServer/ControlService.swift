@@ -72,6 +72,9 @@ final class ControlService: Sendable {
         case .log(let verbose):
             core.verbose.store(verbose, ordering: .relaxed)
             return .succeeded
+        case .traceSMTP(let on):
+            core.tracing.store(on, ordering: .relaxed)
+            return .succeeded
         case .showFaults:
             guard let plan = core.currentFaults, !plan.rules.isEmpty else {
                 return .lines(["no fault rules"])

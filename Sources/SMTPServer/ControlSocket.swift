@@ -72,6 +72,11 @@ final class ControlSocket: Sendable {
         } catch {
             throw ServerError("control socket \(path): \(error)")
         }
+        // No MailLab smtpd holds it; a server that takes no lock (OpenSMTPD itself) may
+        // still listen there: ask, as OpenSMTPD's control_create_socket does.
+        if isListening(path) {
+            throw ServerError("control socket \(path): another server is listening on it")
+        }
         // Ours now: whatever is at the path was left by a smtpd that is gone.
         if unlink(path) != 0 && errno != ENOENT {
             throw ServerError(
@@ -101,6 +106,23 @@ final class ControlSocket: Sendable {
         }
         keepLock = true
         return ControlSocket(path: path, listener: listener, lockFD: lockFD, group: settings.group)
+    }
+
+    /// Whether something accepts connections on the unix socket at `path`.
+    private static func isListening(_ path: String) -> Bool {
+        guard
+            let fd = try? checkedCall(
+                "socket", "AF_UNIX",
+                {
+                    socket(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
+                })
+        else { return false }
+        defer { closeDescriptor(fd) }
+        let connected = try? SocketAddress.unix(path: path).withSockaddr {
+            pointer, length throws(SystemError) in
+            try checkedCall("connect", path) { connect(fd, pointer, length) }
+        }
+        return connected != nil
     }
 
     private init(path: String, listener: Listener, lockFD: Int32, group: gid_t?) {

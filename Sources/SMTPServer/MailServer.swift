@@ -85,6 +85,24 @@ public final class MailServer: Sendable {
     /// The default spool directory of the relay queue (`queue directory` changes it).
     public static let defaultQueueDirectory = "/var/spool/maillab"
 
+    /// The spool when the configuration names none: `defaultQueueDirectory/NAME` inside the
+    /// named network namespace NAME (`ip netns` / `mlab`), so that the servers of a lab each
+    /// get their own without a word in their files and find it again after a restart;
+    /// `defaultQueueDirectory` itself elsewhere. Two relaying servers in one namespace still
+    /// need `queue directory` (the second is refused: the spool is locked).
+    static func defaultQueueDirectoryHere() -> String {
+        guard let own = try? FileSystem.status("/proc/thread-self/ns/net"),
+            let names = try? FileSystem.directoryEntries("/run/netns")
+        else { return defaultQueueDirectory }
+        for name in names.sorted() {
+            guard let info = try? FileSystem.status("/run/netns/" + name) else { continue }
+            if info.st_dev == own.st_dev && info.st_ino == own.st_ino {
+                return defaultQueueDirectory + "/" + name
+            }
+        }
+        return defaultQueueDirectory
+    }
+
     /// The relay queue and the pieces that feed it.
     private struct RelayParts {
         var queue: RelayQueue
@@ -176,8 +194,9 @@ public final class MailServer: Sendable {
     private static func relayParts(
         _ plan: ServerPlan, configuration: SMTPConfiguration, options: Options
     ) throws(ServerErrors) -> RelayParts? {
-        guard !plan.relayRoutes.isEmpty else { return nil }
-        var directory = configuration.queue.directory ?? defaultQueueDirectory
+        // An in-memory server stores nothing, relayed recipients included: no spool.
+        guard !plan.relayRoutes.isEmpty, !options.inMemory else { return nil }
+        var directory = configuration.queue.directory ?? defaultQueueDirectoryHere()
         if !directory.hasPrefix("/") {
             directory = (options.workingDirectory ?? currentDirectory()) + "/" + directory
         }
@@ -455,7 +474,7 @@ public final class MailServer: Sendable {
         var configuration = SessionConfiguration(
             serverName: plan.serverName, listenerIsLocal: plan.isLocal)
         configuration.limits = limits
-        configuration.traceEnabled = options.trace
+        configuration.traceEnabled = core.trace
         plan.tls?.apply(to: &configuration)
         plan.auth?.apply(to: &configuration)
         configuration.smtputf8 = plan.smtputf8

@@ -34,7 +34,10 @@ final class ServerCore: Sendable {
     let feed = MessageFeed()
     /// Keep delivered messages for `messages`/`nextMessage` (the embedding API).
     let recordsMessages: Bool
-    let trace: Bool
+    /// `-T smtp`, or `smtpctl trace|untrace smtp` while running: sessions beginning now
+    /// trace their dialogue.
+    let tracing: Atomic<Bool>
+    var trace: Bool { tracing.load(ordering: .relaxed) }
     let logSink: LogSink
     let maxSessions: Int
     /// `smtp limit max-sessions-per-address`; nil: no limit.
@@ -71,7 +74,7 @@ final class ServerCore: Sendable {
         self.verbose = Atomic(verbose)
         self.store = store
         self.recordsMessages = recordsMessages
-        self.trace = trace
+        tracing = Atomic(trace)
         self.logSink = log
         self.maxSessions = maxSessions
         perAddress = maxSessionsPerAddress.map { AddressSessionCount(limit: $0) }

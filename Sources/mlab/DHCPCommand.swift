@@ -26,6 +26,10 @@ struct DHCPCommand: ParsableCommand, PrivilegedVerb {
     var release = false
     @Option(help: "Seconds to wait for a lease.") var timeout: Double = 10
     @Option(help: "Host name to send (option 12).") var hostname: String?
+    @Flag(
+        name: .customLong("allow-nic"),
+        help: "Allow DHCP on a real network card of the host (it talks to the real network).")
+    var allowNIC = false
     @Argument(help: "The interface.") var interface: String
 
     func validate() throws {
@@ -40,6 +44,12 @@ struct DHCPCommand: ParsableCommand, PrivilegedVerb {
 
     func run() throws {
         let verb = "dhcp \(interface)" + (release ? " --release" : "")
+        if netns.namespace == nil, !allowNIC, DHCPClient.isRealNIC(interface) {
+            throw VerbError(
+                description:
+                    "mlab \(verb): \(interface) is a real network card of this machine: DHCP on it talks to the real network; refused without --allow-nic (a lab's interfaces are in namespaces: -n NS)"
+            )
+        }
         try speakingMLab(verb, namespace: netns.namespace, device: interface) {
             release ? try giveBack() : try take()
         }
@@ -59,6 +69,9 @@ struct DHCPCommand: ParsableCommand, PrivilegedVerb {
                 interface: interface, namespace: netns.namespace, hostName: hostname,
                 timeout: timeout)
             applied = try DHCPClient.apply(lease, interface: interface, namespace: netns.namespace)
+        } catch .netlink(_, let error) {
+            // A missing interface is told in mlab's words, with where it is instead.
+            throw error
         } catch {
             throw VerbError(description: "mlab \(error)")
         }
@@ -78,6 +91,8 @@ struct DHCPCommand: ParsableCommand, PrivilegedVerb {
             try DHCPClient.release(
                 held.lease, applied: held.applied, interface: interface,
                 namespace: netns.namespace)
+        } catch .netlink(_, let error) {
+            throw error
         } catch {
             throw VerbError(description: "mlab \(error)")
         }

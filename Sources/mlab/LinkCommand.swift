@@ -113,7 +113,8 @@ struct LinkCommand: ParsableCommand {
 
     struct SetNetns: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "set-netns", abstract: "ip link set NAME netns TARGET")
+            commandName: "set-netns",
+            abstract: "ip link set NAME netns TARGET (host: back into the host, mlab's own)")
         @OptionGroup var netns: NamespaceOption
         @Argument var name: String
         @Argument var target: String
@@ -121,7 +122,8 @@ struct LinkCommand: ParsableCommand {
             try speakingMLab(
                 "link set-netns \(name) \(target)", namespace: netns.namespace, device: name
             ) {
-                try NetlinkHandle(namespace: netns.namespace).moveLink(name, toNamespace: target)
+                try NetlinkHandle(namespace: netns.namespace).moveLink(
+                    name, toNamespace: target == "host" ? nil : target)
             }
         }
     }

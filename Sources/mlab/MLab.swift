@@ -39,6 +39,9 @@ struct MLab: ParsableCommand {
 struct NamespaceOption: ParsableArguments {
     @Option(
         name: [.customShort("n"), .customLong("netns")],
-        help: "Namespace to work in (default: the host's).")
-    var namespace: String?
+        help: "Namespace to work in (default, or host: the host's).")
+    var name: String?
+
+    /// The namespace named, nil for the host (`-n host` is the host, as in lab files).
+    var namespace: String? { name == "host" ? nil : name }
 }

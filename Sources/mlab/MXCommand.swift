@@ -38,10 +38,13 @@ struct MXCommand: ParsableCommand {
             () throws -> DNSResolver in
             let path = LabResolver.path(of: namespace)
             guard ResolverConfiguration.path(forNamespace: namespace) == path else {
-                throw VerbError(
-                    description:
-                        "mlab mx \(domain): namespace \(namespace) has no \(path) (a lab's resolv statement writes it)"
-                )
+                // Else the host's /etc/resolv.conf would be asked from inside the lab.
+                writeToDescriptor(
+                    2,
+                    Array(
+                        "mlab mx \(domain): namespace \(namespace) has no \(path) (a lab's resolv statement writes it)\n"
+                            .utf8))
+                throw ExitCode(1)
             }
             let (resolver, diagnostics) = try DNSResolver.forNamespace(namespace)
             for diagnostic in diagnostics {

@@ -56,11 +56,14 @@ struct NetnsCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "forward",
             abstract:
-                "Show or set IPv4+IPv6 forwarding of a namespace (sysctl net.ipv4.ip_forward …).")
-        @Argument var name: String
+                "Show or set IPv4+IPv6 forwarding of a namespace, or of the host (sysctl net.ipv4.ip_forward …)."
+        )
+        @Argument(help: "A namespace, or host for the initial one (mlab's own).") var name: String
         @Argument(help: "on or off (omit to show)") var value: String?
 
         func run() throws {
+            // "host" cannot be a lab's namespace name: it always means the initial namespace.
+            let name: String? = name == "host" ? nil : name
             guard let value else {
                 let current = try NetworkNamespace.forwarding(in: name)
                 print("ipv4 \(current.ipv4 ? "on" : "off") ipv6 \(current.ipv6 ? "on" : "off")")

@@ -72,6 +72,30 @@ struct ResumeVerb: ParsableCommand {
     func run() throws { try socket.run(.resumeMTA) }
 }
 
+/// The one subsystem MailLab traces.
+enum TraceSubsystem: String, ExpressibleByArgument, CaseIterable {
+    case smtp
+}
+
+/// `smtpctl trace smtp`.
+struct TraceVerb: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "trace",
+        abstract: "Trace the SMTP dialogue of sessions that begin afterwards (as smtpd -T smtp).")
+    @Argument(help: "smtp.") var subsystem: TraceSubsystem
+    @OptionGroup var socket: SocketOption
+    func run() throws { try socket.run(.traceSMTP(true)) }
+}
+
+/// `smtpctl untrace smtp`.
+struct UntraceVerb: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "untrace", abstract: "Stop tracing the SMTP dialogue of new sessions.")
+    @Argument(help: "smtp.") var subsystem: TraceSubsystem
+    @OptionGroup var socket: SocketOption
+    func run() throws { try socket.run(.traceSMTP(false)) }
+}
+
 /// `smtpctl log verbose|brief`.
 struct LogVerb: ParsableCommand {
     static let configuration = CommandConfiguration(

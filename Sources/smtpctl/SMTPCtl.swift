@@ -11,7 +11,8 @@ struct SMTPCtl: ParsableCommand {
         abstract: "Control a running MailLab smtpd (OpenSMTPD's smtpctl verbs).",
         subcommands: [
             ShowVerb.self, ScheduleVerb.self, RemoveVerb.self, PauseVerb.self, ResumeVerb.self,
-            LogVerb.self, LoadVerb.self, ClearVerb.self, EncryptVerb.self,
+            LogVerb.self, TraceVerb.self, UntraceVerb.self, LoadVerb.self, ClearVerb.self,
+            EncryptVerb.self,
         ])
 
     /// `smtpctl -s PATH VERB …` is taken as well as `smtpctl VERB … -s PATH`: the option
@@ -27,6 +28,7 @@ struct SMTPCtl: ParsableCommand {
             moved = [first]
             arguments.removeFirst()
         }
+        arguments = Abbreviations.expand(arguments)
         // encrypt talks to no smtpd: a socket given before it is ignored.
         if arguments.first != "encrypt" { arguments += moved }
         main(arguments)

@@ -8,6 +8,19 @@ import SMTPServer
 /// listening` does. Departure: the default one only warns, so that several smtpds (tests,
 /// labs) can run side by side; the second is then not controllable and says so.
 enum ControlStart {
+    /// `smtpd -n`: the control group must exist (`FILE:LINE: control group NAME: no such
+    /// group`).
+    static func problems(_ configuration: SMTPConfiguration) -> [String] {
+        guard let name = configuration.controlGroup else { return [] }
+        do {
+            _ = try ControlSettings.groupID(named: name)
+            return []
+        } catch {
+            let place = configuration.controlGroupLocation.map { "\($0): " } ?? ""
+            return [place + error.description]
+        }
+    }
+
     static func start(
         _ server: MailServer, configuration: SMTPConfiguration, arguments: Arguments,
         log: LogSink

@@ -18,7 +18,7 @@ enum HelpText {
         ("-f file", "Read the configuration from file (default: /etc/smtpd.conf)."),
         (
             "-N netns",
-            "MailLab: serve inside the named network namespace (ip netns NAME), entered before any thread starts."
+            "MailLab: serve inside the named network namespace (ip netns NAME), entered before any thread starts; its /etc/netns/NAME/* files (resolv.conf) replace /etc/* for smtpd, as with ip netns exec."
         ),
         (
             "-s socket",

@@ -35,6 +35,9 @@ enum SMTPD {
         if let namespace = arguments.namespace {
             do {
                 try NetworkNamespace.enterOnCurrentThread(name: namespace)
+                // Its /etc/netns/NAME/resolv.conf too, as `ip netns exec` would: the relay's
+                // MX lookups ask the namespace's name servers, never the host's.
+                try NetworkNamespace.bindEtcFiles(of: namespace)
             } catch {
                 printError("smtpd: -N \(namespace): \(error)")
                 exit(1)
@@ -55,9 +58,11 @@ enum SMTPD {
         options.verbose = arguments.verbose
         options.recordsMessages = false
         if arguments.checkOnly {
-            let problems = MailServer.validate(configuration, options: options)
+            let problems =
+                MailServer.validate(configuration, options: options).map(\.description)
+                + ControlStart.problems(configuration)
             guard problems.isEmpty else {
-                for problem in problems { printError(problem.description) }
+                for problem in problems { printError(problem) }
                 exit(1)
             }
             printError("configuration OK")

@@ -7,7 +7,8 @@ import Testing
     static let requests: [ControlRequest] = [
         .showQueue, .showStats, .schedule(.all), .schedule(.message(0x1a2b_3c4d)),
         .schedule(.envelope(0x1a2b_3c4d_0000_0001)), .remove(.all), .remove(.message(7)),
-        .pauseMTA, .resumeMTA, .log(verbose: true), .log(verbose: false), .showFaults,
+        .pauseMTA, .resumeMTA, .log(verbose: true), .log(verbose: false), .traceSMTP(true),
+        .traceSMTP(false), .showFaults,
         .clearFaults,
         .loadFaults(
             name: "/tmp/f aults.conf",
@@ -76,6 +77,32 @@ import Testing
         #expect(
             try ControlResponse(decoding: ControlResponse.failed("a\nb").encoded())
                 == .failed("a b"))
+    }
+
+    @Test(
+        "random bytes never crash the decoders: each payload is a request, a response or an error")
+    func hostileBytesAreErrorsNotCrashes() throws {
+        var generator = SplitMix(seed: 0x5eed)
+        let alphabet = Array(
+            "show queue stats schedule remove all load faults log 0123456789abcdef\n ".utf8)
+        for round in 0..<5_000 {
+            let count = Int(generator.next() % 64)
+            let bytes = (0..<count).map { _ -> UInt8 in
+                let value = generator.next()
+                return round % 2 == 0
+                    ? UInt8(truncatingIfNeeded: value)
+                    : alphabet[Int(value % UInt64(alphabet.count))]
+            }
+            _ = try? ControlRequest(decoding: bytes)
+            _ = try? ControlResponse(decoding: bytes)
+            var decoder = ControlFrameDecoder(limit: 1_024)
+            _ = try? decoder.feed(bytes)
+        }
+        // A file name with a newline cannot smuggle a body line in.
+        let request = ControlRequest.loadFaults(name: "a\nb", text: "fault seed 1\n")
+        #expect(
+            try ControlRequest(decoding: request.encoded())
+                == .loadFaults(name: "a?b", text: "fault seed 1\n"))
     }
 
     @Test("bad requests are refused with what was wrong")
@@ -149,5 +176,18 @@ import Testing
         #expect(ControlListing.durationText(0) == "0s")
         #expect(ControlListing.durationText(60) == "1m")
         #expect(ControlListing.durationText(3_661) == "1h1m1s")
+    }
+}
+
+/// A small seeded generator, so that a failing round can be repeated.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

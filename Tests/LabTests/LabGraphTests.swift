@@ -37,6 +37,34 @@ import Testing
         #expect(svg.contains("20.0.0.0/24 via 10.0.0.1"))
     }
 
+    @Test func aHostThatForwardsIsDrawnAsARouter() throws {
+        let text = "netns a\nnetns b\nveth x@a y@host\nveth z@host w@b\n"
+        let plain = LabGraph.render(try LabParser.parse(text, file: "t.conf"), as: .dot)
+        let routed = LabGraph.render(
+            try LabParser.parse(text + "forward host\n", file: "t.conf"), as: .dot)
+        #expect(!plain.contains("host (router)"))
+        #expect(routed.contains("host (router)"), "\(routed)")
+    }
+
+    @Test func expectLinesAreDrawnAsANoteInEveryFormat() throws {
+        let text =
+            try String(contentsOfFile: packageRoot + "/conf/lab-daisy.conf", encoding: .utf8)
+            + "expect gruen -> rot\nexpect gruen -/-> blau:25\nexpect rot -> 10.0.0.2:80\n"
+        let spec = try LabParser.parse(text, file: "lab-daisy.conf")
+        let lines = ["gruen -> rot (ping)", "gruen -/-> blau:25 (TCP)", "rot -> 10.0.0.2:80 (TCP)"]
+        #expect(LabTopology(spec).intent == lines)
+        let dot = LabGraph.render(spec, as: .dot)
+        #expect(dot.contains("intent [shape=note, label=\"expect gruen -> rot (ping)\\l"), "\(dot)")
+        let mermaid = LabGraph.render(spec, as: .mermaid)
+        #expect(
+            mermaid.contains(
+                "  intent[\"expect gruen -> rot (ping)<br>expect gruen -/-> blau:25 (TCP)"))
+        let svg = LabGraph.render(spec, as: .svg)
+        #expect(svg.contains(">expect gruen -/-&gt; blau:25 (TCP)</text>"), "\(svg)")
+        // The shipped daisy, without expect lines, is drawn as before (its golden file).
+        #expect(!LabGraph.render(try self.spec("daisy"), as: .dot).contains("intent"))
+    }
+
     @Test(.requires(.rsvgConvert), arguments: labs)
     func theSVGRendersToAPictureOfSaneSize(lab: String) throws {
         let directory = NSTemporaryDirectory() + "lab-graph-\(getpid())-\(lab)"

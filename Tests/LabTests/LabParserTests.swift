@@ -12,7 +12,7 @@ struct LabParserTests {
         }
     }
 
-    @Test(arguments: ["seed", "daisy", "bridge", "mail"])
+    @Test(arguments: ["seed", "daisy", "bridge", "uplink", "mail"])
     func shippedLabsParse(lab: String) throws {
         let spec = try LabScratch().load(lab)
         #expect(spec.name == lab)
@@ -175,7 +175,7 @@ struct LabParserTests {
         let text = "frobnicate\nnetns g\nnetns g\naddr x@g 1.2.3.4/8\nveth q@host\n"
         #expect(
             errors(text) == [
-                "t.conf:1: unknown statement \"frobnicate\" (expected lab, netns, veth, bridge, uplink, addr, route, upstream, resolv, smtpd or run)",
+                "t.conf:1: unknown statement \"frobnicate\" (expected lab, netns, veth, bridge, uplink, addr, route, forward, upstream, resolv, expect, smtpd or run)",
                 "t.conf:3: duplicate namespace g (first declared on line 2)",
                 "t.conf:4: unknown interface x@g (declare it with veth or bridge)",
                 "t.conf:5: usage: veth IF@NS IF@NS",

@@ -55,6 +55,9 @@ public struct ExternalTool: Sendable, CustomStringConvertible {
     public static let ip = debian("iproute2", "/usr/sbin/ip", name: "ip")
     public static let bridge = debian("iproute2", "/usr/sbin/bridge", name: "bridge")
     public static let tmux = debian("tmux", "/usr/bin/tmux")
+    public static let postfix = debian("postfix", "/usr/sbin/postfix", "/usr/sbin/postsuper")
+    public static let dnsmasq = debian("dnsmasq-base", "/usr/sbin/dnsmasq", name: "dnsmasq")
+    public static let dhclient = debian("isc-dhcp-client", "/usr/sbin/dhclient", name: "dhclient")
     public static let rsvgConvert = debian(
         "librsvg2-bin", "/usr/bin/rsvg-convert", name: "rsvg-convert")
     /// Python's aiosmtpd module, run as `python3 -m aiosmtpd`.
@@ -65,6 +68,9 @@ public struct ExternalTool: Sendable, CustomStringConvertible {
 
     public static let mlab = built("mlab")
     public static let smtpd = built("smtpd")
+    public static let smtpctl = built("smtpctl")
+    /// util-linux's setpriv: runs smtpctl as another user with chosen groups.
+    public static let setpriv = debian("util-linux", "/usr/bin/setpriv", name: "setpriv")
     /// The power-cut file system and its syncfs shim (docs/DURABILITY.md): FUSE needs
     /// /dev/fuse and root.
     public static let powercutFS = ExternalTool(

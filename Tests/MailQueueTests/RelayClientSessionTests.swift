@@ -58,7 +58,7 @@ import Testing
         #expect(
             sent
                 == "EHLO blau.lab\r\n"
-                + "MAIL FROM:<alice@gruen.lab> SIZE=25 BODY=8BITMIME\r\nRCPT TO:<bob@rot.lab>\r\n"
+                + "MAIL FROM:<alice@gruen.lab> SIZE=29 BODY=8BITMIME\r\nRCPT TO:<bob@rot.lab>\r\n"
                 + "RCPT TO:<carol@rot.lab>\r\nDATA\r\n"
                 + "Subject: x\r\n\r\n..dot\r\nbody \u{e4}\r\n.\r\n")
         let result = RelayClientSession.TransactionResult(replies: [

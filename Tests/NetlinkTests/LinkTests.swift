@@ -22,6 +22,13 @@ struct LinkTests {
             #expect(try iproute("-n", right, "link", "show", b).contains("\(b)@"))
             #expect(!(try iproute("-n", left, "link").contains("\(b)@")))
 
+            // The Ethernet address, as `ip link` prints it after link/ether.
+            let hardware = try rightHandle.link(named: b).hardwareAddress
+            #expect(hardware.count == 6)
+            let text = hardware.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined(
+                separator: ":")
+            #expect(try iproute("-n", right, "link", "show", b).contains("link/ether \(text) "))
+
             try rightHandle.setUp(b)
             #expect(try rightHandle.link(named: b).isUp)
             #expect(try iproute("-n", right, "link", "show", b).contains(",UP"))

@@ -79,9 +79,10 @@ final class RelayChain {
 
 /// Sends one message over SMTP to `host:25`; returns the reply to the final dot.
 func sendMail(
-    host: String, from: String, to: [String], subject: String, body: String = "hello"
+    host: String, port: UInt16 = 25, from: String, to: [String], subject: String,
+    body: String = "hello"
 ) throws -> String {
-    let client = try LineClient(host: host, port: 25, timeout: 20)
+    let client = try LineClient(host: host, port: port, timeout: 20)
     _ = try client.readReply()
     _ = try client.send("EHLO gruen-client.lab\r\n")
     _ = try client.readReply()

@@ -1,6 +1,8 @@
 import Foundation
 import Glibc
+import LinuxSystem
 import MailLabTestSupport
+import Synchronization
 import Testing
 
 /// The relay across namespaces, with the real smtpd in each: gruen (the sender's server)
@@ -10,10 +12,11 @@ import Testing
 struct RelayNamespaceTests {
     /// One server's configuration: local domains into `maildir`, relayed domains to a host.
     static func config(
-        name: String, listen: [String], spool: String, local: [String] = [],
+        name: String, listen: [String], spool: String?, local: [String] = [],
         maildir: String = "", relays: [(domain: String, to: String)] = [], extra: String = ""
     ) -> String {
-        var lines = ["queue directory \"\(spool)\"", "queue retry 1s 2s"]
+        var lines = ["queue retry 1s 2s"]
+        if let spool { lines.append("queue directory \"\(spool)\"") }
         lines += listen.map { "listen on \($0) port 25 hostname \(name)" }
         if !local.isEmpty { lines.append("action \"local\" maildir \"\(maildir)\" user root") }
         for (index, relay) in relays.enumerated() {
@@ -167,5 +170,104 @@ struct RelayNamespaceTests {
         #expect(waitForEmptySpool(lab.path("blau-spool"), timeout: 20))
         Thread.sleep(forTimeInterval: 2)
         #expect(maildirFiles(gruenBox).count == 1)
+    }
+    @Test func relaysInTwoNamespacesEachGetTheirOwnDefaultSpool() throws {
+        let lab = try RelayChain(count: 3)
+        let spools = [0, 1].map { "/var/spool/maillab/" + lab.namespace($0) }
+        defer {
+            lab.teardown()
+            for spool in spools { FileSystem.removeTree(spool) }
+            rmdir("/var/spool/maillab")  // if this test made it (and it is empty)
+        }
+        try lab.create()
+        let rotBox = lab.path("rot-Maildir")
+        try lab.start(
+            2,
+            Self.config(
+                name: "rot.lab", listen: [lab.rightAddress(2)], spool: lab.path("rot-spool"),
+                local: ["rot.lab"], maildir: rotBox), name: "rot")
+        // No `queue directory` in either: without per-namespace defaults the second would
+        // find the first one's spool locked and not start.
+        try lab.start(
+            1,
+            Self.config(
+                name: "blau.lab", listen: [lab.rightAddress(1)], spool: nil,
+                relays: [("rot.lab", lab.rightAddress(2))]), name: "blau")
+        try lab.start(
+            0,
+            Self.config(
+                name: "gruen.lab", listen: [lab.rightAddress(0)], spool: nil,
+                relays: [("rot.lab", lab.rightAddress(1))]), name: "gruen")
+        let reply = try sendMail(
+            host: lab.rightAddress(0), from: "alice@gruen.lab", to: ["bob@rot.lab"],
+            subject: "default spools")
+        #expect(reply.hasPrefix("250 2.0.0 "), "\(reply)")
+        #expect(waitForMaildir(rotBox, count: 1, timeout: 20).count == 1)
+        for spool in spools { #expect(FileSystem.exists(spool + "/lock"), "\(spool)") }
+    }
+}
+
+/// The queue's promise under a crash: every message the relay answered 250 reaches the
+/// final Maildir, however the relay dies.
+@Suite(.enabled(if: isRoot, "needs root"), .requires(.ip, .smtpd))
+struct RelayCrashTests {
+    @Test func aRelayKilledUnderLoadLosesNoAcknowledgedMessage() throws {
+        let lab = try RelayChain(count: 2)
+        defer { lab.teardown() }
+        try lab.create()
+        let rotBox = lab.path("rot-Maildir")
+        try lab.start(
+            1,
+            RelayNamespaceTests.config(
+                name: "rot.lab", listen: [lab.rightAddress(1)], spool: lab.path("rot-spool"),
+                local: ["rot.lab"], maildir: rotBox), name: "rot")
+        let gruenConfig = RelayNamespaceTests.config(
+            name: "gruen.lab", listen: [lab.rightAddress(0)], spool: lab.path("gruen-spool"),
+            relays: [("rot.lab", lab.rightAddress(1))])
+        try lab.start(0, gruenConfig, name: "gruen")
+
+        // 20 clients, each sending until the relay goes away; the subject names the message.
+        let acknowledged = Mutex<Set<String>>([])
+        let host = lab.rightAddress(0)
+        let relayPID = lab.servers[0]!.pid
+        let killer = Thread {
+            // Kill once rot has received some and while the clients are still sending.
+            _ = waitForMaildir(rotBox, count: 40, timeout: 30)
+            kill(relayPID, SIGKILL)
+        }
+        killer.start()
+        onThreads(20) { client in
+            for n in 0..<1000 {
+                let subject = "crash-\(client)-\(n)"
+                guard
+                    let reply = try? sendMail(
+                        host: host, from: "alice@gruen.lab", to: ["bob@rot.lab"], subject: subject),
+                    reply.hasPrefix("250 ")
+                else { return }
+                _ = acknowledged.withLock { $0.insert(subject) }
+            }
+        }
+        while !killer.isFinished { usleep(10_000) }
+        #expect(lab.servers[0]?.wait(timeout: 10) != nil)
+        let sent = acknowledged.withLock { $0 }
+        let left = maildirFiles(lab.path("gruen-spool")).count
+        try #require(sent.count > 40, "only \(sent.count) acknowledged before the kill")
+
+        // Restarted on the same spool, the relay sends what it still holds.
+        try lab.start(0, gruenConfig, name: "gruen again")
+        #expect(waitForEmptySpool(lab.path("gruen-spool"), timeout: 60), "\(lab.servers[0]!.log)")
+        var received: [String: Int] = [:]
+        for file in maildirFiles(rotBox) {
+            for line in readText(file).split(separator: "\n") where line.hasPrefix("Subject: ") {
+                received[String(line.dropFirst("Subject: ".count)), default: 0] += 1
+            }
+        }
+        let lost = sent.subtracting(received.keys)
+        let duplicates = received.values.filter { $0 > 1 }.count
+        print(
+            "relay crash: \(sent.count) acknowledged, \(left) in the spool at the kill, "
+                + "\(received.count) distinct received, \(duplicates) duplicated, \(lost.count) lost"
+        )
+        #expect(lost.isEmpty, "lost: \(lost.sorted().prefix(10))")
     }
 }

@@ -124,7 +124,11 @@ import Testing
         }
         // Not through Foundation's Process: it would wait for the daemon, which inherits the
         // descriptor Process watches.
-        #expect(try Self.spawnAndWait(smtpdPath, ["-f", config]) == 0, "the parent exits 0")
+        // Its control socket in the test's directory, not /var/run (SIGKILL leaves it).
+        let control = directory.path + "/smtpd.sock"
+        #expect(
+            try Self.spawnAndWait(smtpdPath, ["-f", config, "-s", control]) == 0,
+            "the parent exits 0")
         var daemons: [Int32] = []
         var banner: String?
         for _ in 0..<100 where banner == nil {

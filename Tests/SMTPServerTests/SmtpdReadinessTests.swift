@@ -31,7 +31,7 @@ struct SmtpdReadinessTests {
                 + "match from any for any action \"l\"\n")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: smtpdPath)
-        process.arguments = ["-d", "-f", config]
+        process.arguments = ["-d", "-f", config, "-s", directory.path + "/smtpd.sock"]
         process.environment = ProcessInfo.processInfo.environment.merging(
             ["NOTIFY_SOCKET": name], uniquingKeysWith: { $1 })
         process.standardOutput = FileHandle.nullDevice

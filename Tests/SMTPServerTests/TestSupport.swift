@@ -379,7 +379,13 @@ final class SmtpdProcess {
             _ = FileManager.default.createFile(atPath: logPath, contents: nil)
             process = Process()
             process.executableURL = URL(fileURLWithPath: smtpdPath)
-            process.arguments = ["-d", "-f", configPath] + extraArguments
+            // Its own control socket unless the test names one: never /var/run/smtpd.sock,
+            // and never another smtpd's (several in one directory may share a port, each in
+            // a namespace of its own): named after this run's log.
+            let control =
+                extraArguments.contains("-s")
+                ? [] : ["-s", String(logPath.dropLast(".log".count)) + ".sock"]
+            process.arguments = ["-d", "-f", configPath] + extraArguments + control
             if !environment.isEmpty {
                 process.environment = ProcessInfo.processInfo.environment.merging(environment) {
                     $1
