@@ -92,7 +92,7 @@ bench-lab: mlab-fast
 # $(FUZZ_BUILD)/corpus between runs and started from the seeds Fuzz/make-seeds.py takes from
 # the tests' inputs. Crashes land in $(FUZZ_BUILD)/artifacts/TARGET/; any crash fails the run.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= FuzzSession FuzzAddress FuzzConfig FuzzLab FuzzChat FuzzMIME
+FUZZ_TARGETS ?= FuzzSession FuzzAddress FuzzConfig FuzzLab FuzzChat FuzzMIME FuzzTranscript
 FUZZ_BUILD   := .build-fuzz
 fuzz: deps
 	@for t in $(FUZZ_TARGETS); do \

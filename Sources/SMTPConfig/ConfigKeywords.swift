@@ -41,5 +41,6 @@ enum Keywords {
         "bounce", "mta", "mda", "scheduler", "srs", "admd", "proc", "filter", "accept",
         "reject", "limit", "max-message-size", "expire", "bounce-warn", "max-mta-deferred",
         "ciphers", "subaddressing-delimiter", "fault", "control",
+        "transcript",
     ]
 }
