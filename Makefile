@@ -11,6 +11,7 @@ DEB_PACKAGES := libmnl-dev libssl-dev libcrypt-dev pkg-config openssl iproute2 p
                 netcat-openbsd python3-aiosmtpd mblaze librsvg2-bin tmux
 DEB_PACKAGES += fuse3 libfuse3-dev   # the power-cut test (docs/DURABILITY.md): powercut-fs
 DEB_PACKAGES += dnsmasq-base isc-dhcp-client   # the lab's DHCP server (upstream) and the course's dhclient
+DEB_PACKAGES += postfix libsasl2-modules msmtp perl   # interop: Postfix both ways (SASL), msmtp AUTH, Net::SMTP BDAT; bench relay cell
 DEB_PACKAGES += mandoc man-db   # make install's man pages: mandoc -T lint and man -l in InstallTests
 
 .PHONY: deps build test run fmt lint lab-up lab-down demo demo-mail bench bench-config bench-lab \
@@ -23,7 +24,7 @@ deps:
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	  $$SUDO scripts/apt-install.sh $$missing; \
 	fi
 
 build: deps
@@ -92,7 +93,7 @@ bench-lab: mlab-fast
 # $(FUZZ_BUILD)/corpus between runs and started from the seeds Fuzz/make-seeds.py takes from
 # the tests' inputs. Crashes land in $(FUZZ_BUILD)/artifacts/TARGET/; any crash fails the run.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= FuzzSession FuzzAddress FuzzConfig FuzzLab FuzzChat FuzzMIME
+FUZZ_TARGETS ?= FuzzSession FuzzAddress FuzzConfig FuzzLab FuzzChat FuzzMIME FuzzTranscript
 FUZZ_BUILD   := .build-fuzz
 fuzz: deps
 	@for t in $(FUZZ_TARGETS); do \
@@ -103,7 +104,7 @@ fuzz: deps
 	@failed=""; for t in $(FUZZ_TARGETS); do \
 	  mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/artifacts/$$t $(FUZZ_BUILD)/logs; \
 	  echo "== $$t: $(FUZZ_SECONDS) s"; \
-	  nice $(FUZZ_BUILD)/release/$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
+	  SWIFT_BACKTRACE=enable=no nice $(FUZZ_BUILD)/release/$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
 	    -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/artifacts/$$t/ \
 	    $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/seeds/$$t > $(FUZZ_BUILD)/logs/$$t.log 2>&1 \
 	    || failed="$$failed $$t"; \
@@ -113,15 +114,28 @@ fuzz: deps
 
 # The test suite under AddressSanitizer (SANITIZE_FILTER narrows it), then the reactor,
 # Maildir and server tests under ThreadSanitizer (TSAN_FILTER); each in its own build folder.
+# The smtpd the tests start is the sanitized one; every process writes its reports to
+# .build-{asan,tsan}/reports/ (a child's stderr goes to a log the test deletes), listed at the
+# end. SANITIZE_SKIP: tests that cannot hold under a sanitizer (docs/FUZZING.md): memory
+# bounds (ASan's shadow memory and quarantine), a fork while another thread runs (TSan does
+# not support it), and a throttling deadline the slowdown misses. Leaks are listed, not failed
+# on: the ones seen were inside Foundation (FileManager.contents, Process.run).
 SANITIZE_FILTER ?= .
 TSAN_FILTER     ?= ReactorTests|MaildirTests|SMTPServerTests
+SANITIZE_SKIP   ?= nonReadingPipeliningClientsKeepSmtpdSmall|aClientThatNeverReadsIsThrottled|aChildForkedWhileAnotherThreadDrawsDoesNotHang
 sanitize: deps
 	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
-	$(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan --parallel \
-	  --filter '$(SANITIZE_FILTER)'
+	rm -rf .build-asan/reports && mkdir -p .build-asan/reports
+	ASAN_OPTIONS=log_path=$(CURDIR)/.build-asan/reports/asan LSAN_OPTIONS=exitcode=0 \
+	  $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan --parallel \
+	  --filter '$(SANITIZE_FILTER)' --skip '$(SANITIZE_SKIP)'
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
-	$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --parallel \
-	  --filter '$(TSAN_FILTER)'
+	rm -rf .build-tsan/reports && mkdir -p .build-tsan/reports
+	TSAN_OPTIONS=log_path=$(CURDIR)/.build-tsan/reports/tsan \
+	  $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --parallel \
+	  --filter '$(TSAN_FILTER)' --skip '$(SANITIZE_SKIP)'
+	@echo "sanitizer reports (TSan cannot see Synchronization.Mutex: docs/FUZZING.md):"
+	@cat .build-asan/reports/* .build-tsan/reports/* 2>/dev/null | grep '^SUMMARY' | sort | uniq -c || true
 
 # make install [PREFIX=/usr/local] [DESTDIR=staging]: smtpd and smtpctl in sbin, mlab in bin, the
 # man pages, bash/zsh/fish completions and a manifest (share/maillab/install-manifest) that

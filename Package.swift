@@ -55,6 +55,8 @@ let package = Package(
             name: "SMTPConfig", dependencies: ["LinuxSystem", "SMTPProtocol"],
             swiftSettings: strict),
         .target(name: "MailMessage", swiftSettings: strict),
+        // Session transcripts: the pure file format and its conversion to a chat script.
+        .target(name: "SessionTranscript", swiftSettings: strict),
         .target(name: "DHCP", swiftSettings: strict),
         // smtpctl's requests and responses on the control socket, and OpenSMTPD's listings.
         .target(name: "ControlProtocol", swiftSettings: strict),
@@ -80,6 +82,7 @@ let package = Package(
             dependencies: [
                 "Reactor", "SMTPProtocol", "SMTPConfig", "MaildirDelivery", "LinuxSystem",
                 "CSystem", "MailQueue", "ControlProtocol",
+                "SessionTranscript",
             ],
             swiftSettings: strict),
         // The client side of the control socket (smtpctl, mlab).
@@ -88,7 +91,10 @@ let package = Package(
             swiftSettings: strict),
         // The Swift Testing trait for tests that need a mail server (a library for users).
         .target(
-            name: "MailLabTesting", dependencies: ["SMTPServer", "MailMessage", "LinuxSystem"],
+            name: "MailLabTesting",
+            dependencies: [
+                "SMTPServer", "MailMessage", "LinuxSystem", "SMTPConfig", "SessionTranscript",
+            ],
             swiftSettings: strict),
         .target(
             name: "Namespaces", dependencies: ["CSystem", "LinuxSystem"], swiftSettings: strict),
@@ -126,6 +132,7 @@ let package = Package(
                 "Lab", "Netlink", "Namespaces", "SMTPClient", "MaildirDelivery",
                 "MaildirInspection", "LinuxSystem", "DNSClient", "DNSMessage", "DHCP",
                 "DHCPClient", "ControlClient", "ControlProtocol",
+                "SessionTranscript",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -159,6 +166,7 @@ let package = Package(
                 "SMTPServer", "SMTPProtocol", "SMTPConfig", "MaildirDelivery",
                 "MaildirInspection", "SMTPClient", "Netlink", "Namespaces", "LinuxSystem",
                 "MailLabTestSupport", "MailLabTesting", "ControlProtocol", "ControlClient",
+                "SessionTranscript",
             ]),
         // Helpers shared by the test targets (not products): the policy for external tools,
         // a throw-away TLS certificate, OpenSMTPD's recorded transcripts (their files are in
@@ -202,6 +210,7 @@ let package = Package(
                 "MailLabTestSupport",
             ]),
         .testTarget(name: "DNSMessageTests", dependencies: ["DNSMessage"]),
+        .testTarget(name: "SessionTranscriptTests", dependencies: ["SessionTranscript"]),
         .testTarget(
             name: "DNSClientTests",
             dependencies: [
@@ -221,7 +230,7 @@ if Context.environment["MAILLAB_FUZZ"] != nil {
     let fuzzTargets: [(name: String, dependency: String)] = [
         ("FuzzSession", "SMTPProtocol"), ("FuzzAddress", "SMTPProtocol"),
         ("FuzzConfig", "SMTPConfig"), ("FuzzLab", "Lab"), ("FuzzChat", "SMTPClient"),
-        ("FuzzMIME", "MailMessage"),
+        ("FuzzMIME", "MailMessage"), ("FuzzTranscript", "SessionTranscript"),
     ]
     package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/FuzzSupport"))
     for target in fuzzTargets {

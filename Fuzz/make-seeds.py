@@ -12,6 +12,7 @@ Usage: Fuzz/make-seeds.py OUTDIR   (run from the package root; writes OUTDIR/<Ta
 - FuzzLab: conf/lab-*.conf and the lab texts of Tests/LabTests.
 - FuzzChat: conf/chat/*.chat and the scripts of Tests/SMTPClientTests/ChatScriptParserTests.
 - FuzzMIME: the messages of maildir-fixtures/ and of Tests/MaildirTests/MailMessageTests.
+- FuzzTranscript: the transcripts written in Tests/SessionTranscriptTests.
 """
 import glob
 import os
@@ -87,7 +88,7 @@ def transcript_client_bytes(path):
 
 def main():
     out = sys.argv[1]
-    seeds = {name: [] for name in ["FuzzSession", "FuzzAddress", "FuzzConfig", "FuzzLab", "FuzzChat", "FuzzMIME"]}
+    seeds = {name: [] for name in ["FuzzSession", "FuzzAddress", "FuzzConfig", "FuzzLab", "FuzzChat", "FuzzMIME", "FuzzTranscript"]}
 
     streams = [transcript_client_bytes(p) for p in sorted(glob.glob("Tests/Fixtures/opensmtpd-transcripts/*/*.txt"))]
     streams.append(
@@ -124,6 +125,11 @@ def main():
         if os.path.isfile(path) and not path.startswith("maildir-fixtures/expected") and not path.endswith(".keep"):
             seeds["FuzzMIME"].append(open(path, "rb").read())
     seeds["FuzzMIME"] += [t.encode("utf-8") for t in swift_literals("Tests/MaildirTests/MailMessageTests.swift")]
+
+    for path in sorted(glob.glob("Tests/SessionTranscriptTests/*.swift")):
+        seeds["FuzzTranscript"] += [
+            t.encode("utf-8") for t in swift_literals(path) if "MailLab session transcript" in t
+        ]
 
     for name, inputs in seeds.items():
         folder = os.path.join(out, name)

@@ -3,7 +3,7 @@
 
 Environment: BENCH_DIR (work folder), SMTPD (our release binary), LOOP (the fsync loop
 binary), QUICK=1 (2-minute smoke run), REPS (repetitions, default 3), ONLY (comma list of
-parts: throughput,idle,latency), SERVERS (comma list of server names), SESSIONS and SIZES
+parts: throughput,idle,latency,relay,bdat), SERVERS (comma list of server names), SESSIONS and SIZES
 (comma lists), OUT (results folder).
 """
 
@@ -16,8 +16,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from bdat import run_bdat  # noqa: E402
 from idle import run_idle, run_limit_check  # noqa: E402
 from latency import measure  # noqa: E402
+from relay import CountingSink, OurRelay, PostfixRelay, run_relay  # noqa: E402
 from servers import OpenSMTPD, OurSMTPD, Postfix, SMTPSink  # noqa: E402
 from throughput import load, park, run_loop, run_server  # noqa: E402
 
@@ -25,13 +27,19 @@ ROOT = os.environ.get("BENCH_DIR", "/tmp/maillab-bench")
 TRASH = os.path.join(ROOT, "trash")
 QUICK = os.environ.get("QUICK") == "1"
 REPS = int(os.environ.get("REPS", "1" if QUICK else "3"))
-ONLY = set(os.environ.get("ONLY", "throughput,idle,latency").split(","))
+ONLY = set(os.environ.get("ONLY", "throughput,idle,latency,relay,bdat").split(","))
 OUT = os.environ.get("OUT", os.path.join(ROOT, "results"))
 HOME = os.path.join(ROOT, "home")
 
 SESSIONS = [int(x) for x in os.environ.get("SESSIONS", "20" if QUICK else "1,20,100").split(",")]
 SIZES = [int(x) for x in os.environ.get("SIZES", "1024" if QUICK else "1024,102400").split(",")]
 IDLE = [1000] if QUICK else [1000, 10000]
+# The relay and BDAT cells (counts overridable for a smoke test of the cell itself).
+RELAY_SESSIONS = 20
+RELAY_COUNT = int(os.environ.get("RELAY_COUNT", "400" if QUICK else "3000"))
+BDAT_SESSIONS = 20
+BDAT_COUNT = int(os.environ.get("BDAT_COUNT", "200" if QUICK else "1000"))
+BDAT_SIZE, BDAT_CHUNK = 102400, 16384
 
 
 def count_for(server, sessions, size):
@@ -78,7 +86,7 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     results = {"machine": machine(), "quick": QUICK, "reps": REPS, "runs": [], "idle": [],
-               "latency": []}
+               "latency": [], "relay": [], "bdat": []}
     path = os.path.join(OUT, f"bench-{stamp}.json")
 
     def save():
@@ -162,6 +170,37 @@ def main():
                 results["latency"].append({"server": server.name, "error": str(e)[:300]})
             finally:
                 server.stop()
+    if "relay" in ONLY:
+        # smtp-source → relay → smtp-sink; the relays take turns within each repetition.
+        wanted = os.environ.get("SERVERS")
+        relays = [OurRelay(ROOT, os.environ["SMTPD"]), PostfixRelay(ROOT, HOME)]
+        if wanted:
+            relays = [r for r in relays if r.name in set(wanted.split(","))]
+        for rep in range(REPS):
+            for relay in relays:
+                try:
+                    r = run_relay(relay, CountingSink(ROOT), RELAY_SESSIONS, RELAY_COUNT, 1024)
+                except Exception as e:
+                    r = {"server": relay.name, "sessions": RELAY_SESSIONS, "size": 1024,
+                         "count": RELAY_COUNT, "error": str(e)[:300], "load": load()}
+                r["rep"] = rep
+                results["relay"].append(r)
+                save()
+                log(f"relay {r}")
+    if "bdat" in ONLY:
+        for rep in range(REPS):
+            for server in servers():
+                if server.name not in ("maillab", "postfix"):
+                    continue  # no Maildir to count in, or no CHUNKING (OpenSMTPD 6.8)
+                try:
+                    r = run_bdat(server, BDAT_SESSIONS, BDAT_COUNT, BDAT_SIZE, BDAT_CHUNK, TRASH)
+                except Exception as e:
+                    r = {"server": server.name, "sessions": BDAT_SESSIONS, "size": BDAT_SIZE,
+                         "count": BDAT_COUNT, "error": str(e)[:300], "load": load()}
+                r["rep"] = rep
+                results["bdat"].append(r)
+                save()
+                log(f"bdat {r}")
     results["machine"]["uptime_end"] = machine()["uptime"]
     save()
     from report import write_report

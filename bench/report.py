@@ -125,7 +125,51 @@ def write_report(results):
                        f"{r['rate']:.0f} | {r['p50_ms']:.2f} | {r['p90_ms']:.2f} | "
                        f"{r['p99_ms']:.2f} | {r['max_ms']:.2f} | {r['load']} |")
         out.append("")
+    out += _pipeline_tables(results)
     return "\n".join(out)
+
+
+def _pipeline_tables(results):
+    """The relay cell (smtp-source → relay → smtp-sink) and the BDAT cell."""
+    out = []
+    for key, title, peer in [
+            ("relay", "Relay: smtp-source → relay → smtp-sink, 20 sessions, 1 KiB "
+             "(a message counts at the sink)", "postfix-relay"),
+            ("bdat", "BDAT: 100 KiB in 16 KiB chunks, 20 sessions (a message counts in new/)",
+             "postfix")]:
+        runs = results.get(key) or []
+        if not runs:
+            continue
+        out.append(f"### {title}\n")
+        out.append("| server | msgs | msgs/s median [min–max] | server CPU s | lost | "
+                   "duplicates | left queued | load 1m |")
+        out.append("|---|---|---|---|---|---|---|---|")
+        by = {}
+        for r in runs:
+            by.setdefault(r["server"], []).append(r)
+        for server, rs in by.items():
+            ok = [r for r in rs if "rate" in r]
+            for r in rs:
+                if "error" in r:
+                    out.append(f"| {server} | {r['count']} | error: {r['error']} ||||||")
+            if not ok:
+                continue
+            rates = [r["rate"] for r in ok]
+            cpu = _med([r["server_cpu"] for r in ok])
+            lost = sum(r["count"] - r["delivered"] for r in ok)
+            dup = sum(r.get("duplicates", 0) for r in ok)
+            queued = sum(r.get("queued_after", 0) for r in ok)
+            out.append(f"| {server} | {ok[0]['count']} | **{_med(rates):.0f}** "
+                       f"[{min(rates):.0f}–{max(rates):.0f}] | {cpu:.2f} | {lost} | {dup} | "
+                       f"{queued} | {'/'.join(r['load'] for r in ok)} |")
+        ours = _med([r["rate"] for r in by.get("maillab-relay" if key == "relay" else "maillab",
+                                                [])
+                     if "rate" in r])
+        theirs = _med([r["rate"] for r in by.get(peer, []) if "rate" in r])
+        if ours and theirs:
+            out.append(f"\nMailLab / {peer}: **{ours / theirs:.2f}** (medians, same run).")
+        out.append("")
+    return out
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@
 #
 #   bench/run.sh                 full run (about 15 minutes)
 #   QUICK=1 bench/run.sh         smoke run (about 2 minutes)
-#   ONLY=throughput|idle|latency, SERVERS=maillab,postfix,...  REPS=N  restrict a run
+#   ONLY=throughput|idle|latency|relay|bdat, SERVERS=maillab,postfix,...  REPS=N  restrict a run
+#   RELAY_COUNT=N BDAT_COUNT=N   messages per relay / BDAT run
 #
 # Root only (users, mount namespace for OpenSMTPD). No service is left running: Debian's
 # policy-rc.d refuses service starts during installs, Postfix's boot links are removed,
@@ -115,7 +116,7 @@ EOF
 fi
 
 # 7. Our smtpd, release build (minutes on 2 cores the first time).
-SMTPD="$REPO/.build/release/smtpd"
+SMTPD=${SMTPD:-"$REPO/.build/release/smtpd"}   # SMTPD=… (with SKIP_BUILD=1): another build
 if [ -z "${SKIP_BUILD:-}" ]; then
     swift build -c release --product smtpd
 fi

@@ -22,14 +22,14 @@ public func fuzzAddress(_ pointer: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     else { return 0 }
     switch parsed.path {
     case .null:
-        precondition(allowNull, "a null path where none is allowed")
+        require(allowNull, "a null path where none is allowed")
     case .address(let address):
         for part in [address.localPart, address.domain] {
-            precondition(!part.isEmpty, "an empty local part or domain")
+            require(!part.isEmpty, "an empty local part or domain")
             for byte in part.utf8 {
-                precondition(byte > 0x20 && byte != 0x7F, "a control byte or space in \(address)")
-                precondition(byte != 0x3C && byte != 0x3E, "an angle bracket in \(address)")
-                precondition(allowUTF8 || byte < 0x80, "UTF-8 without SMTPUTF8 in \(address)")
+                require(byte > 0x20 && byte != 0x7F, "a control byte or space in \(address)")
+                require(byte != 0x3C && byte != 0x3E, "an angle bracket in \(address)")
+                require(allowUTF8 || byte < 0x80, "UTF-8 without SMTPUTF8 in \(address)")
             }
         }
     }

@@ -10,7 +10,7 @@ public func fuzzChat(_ pointer: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     do {
         _ = try ChatScriptParser.parse(text, name: "f.chat")
     } catch {
-        precondition(!"\(error)".isEmpty, "an error without a message")
+        require(!"\(error)".isEmpty, "an error without a message")
     }
     return 0
 }

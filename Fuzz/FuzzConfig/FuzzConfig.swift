@@ -23,15 +23,15 @@ public func fuzzConfig(_ pointer: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
             return "listen on lo\ninclude \"\(path)\"\n"
         }
     } catch {
-        precondition(!error.errors.isEmpty, "a failure without errors")
+        require(!error.errors.isEmpty, "a failure without errors")
         let last = lineCount(Array(text.utf8))
         for e in error.errors {
             let lines = e.location.file == "f.conf" ? last : 2
-            precondition((1...lines).contains(e.location.line), "\(e): line outside the file")
-            precondition(!e.message.isEmpty, "an error without a message")
+            require((1...lines).contains(e.location.line), "\(e): line outside the file")
+            require(!e.message.isEmpty, "an error without a message")
         }
     }
-    precondition(includes < 1000, "\(includes) includes")
+    require(includes < 1000, "\(includes) includes")
     return 0
 }
 

@@ -12,7 +12,7 @@ public func fuzzLab(_ pointer: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         _ = try LabParser.parse(text, file: "f.lab")
     } catch {
         let description = "\(error)"
-        precondition(!description.isEmpty, "an error without a message")
+        require(!description.isEmpty, "an error without a message")
     }
     return 0
 }

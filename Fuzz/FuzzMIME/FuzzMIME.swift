@@ -18,7 +18,7 @@ public func fuzzMIME(_ pointer: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         _ = field.plainValue
     }
     for (_, depth, part) in message.partList {
-        precondition(depth <= MIMEPart.maximumDepth + 1, "parts \(depth) deep")
+        require(depth <= MIMEPart.maximumDepth + 1, "parts \(depth) deep")
         _ = part.decodedBody
         _ = part.text
         _ = part.fileName

@@ -102,25 +102,25 @@ func check(_ events: [SessionEvent]) {
     for event in events {
         switch event {
         case .reply(let bytes):
-            precondition(bytes.count <= 512, "reply longer than 512 bytes")
-            precondition(bytes.suffix(2) == [13, 10], "reply without CRLF")
-            precondition(
+            require(bytes.count <= 512, "reply longer than 512 bytes")
+            require(bytes.suffix(2) == [13, 10], "reply without CRLF")
+            require(
                 !bytes.dropLast(2).contains(13) && !bytes.dropLast(2).contains(10),
                 "CR or LF inside a reply")
-            precondition(
+            require(
                 bytes.allSatisfy { $0 >= 0x20 && $0 < 0x7F || $0 == 13 || $0 == 10 },
                 "reply byte outside printable ASCII")
         case .deliver(let message):
-            precondition(!message.recipients.isEmpty, "a message without recipients")
-            precondition(message.content.last == 10, "message content not ending in a newline")
+            require(!message.recipients.isEmpty, "a message without recipients")
+            require(message.content.last == 10, "message content not ending in a newline")
         default:
             break
         }
     }
     // The input ends with the client going away: the session ends exactly once, last.
     let closes = events.filter { $0 == .close || $0 == .reset }.count
-    precondition(closes == 1, "\(closes) closes")
-    precondition(events.last == .close || events.last == .reset, "events after the close")
+    require(closes == 1, "\(closes) closes")
+    require(events.last == .close || events.last == .reset, "events after the close")
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -148,7 +148,7 @@ public func fuzzSession(_ pointer: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let split = run(chunks, flags: flags)
     check(split.events)
     if !whole.startedTLS && !split.startedTLS {
-        precondition(whole.events == split.events, "the split input gave other events")
+        require(whole.events == split.events, "the split input gave other events")
     }
     return 0
 }

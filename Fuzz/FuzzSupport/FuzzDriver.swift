@@ -19,3 +19,12 @@ public func runFuzzer(
     var arguments = argv
     return LLVMFuzzerRunDriver(&count, &arguments, test)
 }
+
+/// Stops the run when a checked property fails. Unlike `precondition`, it keeps its message
+/// in optimized builds (the fuzz targets are built with -O).
+public func require(
+    _ condition: Bool, _ message: @autoclosure () -> String, file: StaticString = #fileID,
+    line: UInt = #line
+) {
+    if !condition { fatalError(message(), file: file, line: line) }
+}

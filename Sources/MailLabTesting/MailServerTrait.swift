@@ -1,5 +1,6 @@
 public import SMTPServer
 public import Testing
+import SMTPConfig
 
 /// A Swift Testing trait that gives each test its own SMTP server: started on a free port of
 /// 127.0.0.1 before the test body runs, stopped after it (also when it fails), reachable
@@ -26,6 +27,8 @@ public struct MailServerTrait: TestTrait, SuiteTrait, TestScoping {
     }
 
     let store: Store
+    /// Session transcripts into a temporary directory (removed after the test).
+    var transcripts = false
     let configure: @Sendable (inout MailServer.Options) -> Void
 
     public var isRecursive: Bool { true }
@@ -40,26 +43,37 @@ public struct MailServerTrait: TestTrait, SuiteTrait, TestScoping {
         }
         var options = MailServer.Options()
         options.loops = 1
+        let transcriptFolder = transcripts ? try TemporaryDirectory() : nil
+        if let transcriptFolder {
+            options.transcripts = TranscriptSettings(directory: transcriptFolder.path)
+        }
         configure(&options)
         let directory: TemporaryDirectory?
         let server: MailServer
-        switch store {
-        case .memory:
-            directory = nil
-            server = try MailServer.inMemory(options: options)
-        case .temporaryMaildir:
-            let made = try TemporaryDirectory()
-            directory = made
-            do {
-                server = try MailServer.catchAll(maildir: made.path + "/Maildir", options: options)
-            } catch {
-                made.remove()
-                throw error
+        do {
+            switch store {
+            case .memory:
+                directory = nil
+                server = try MailServer.inMemory(options: options)
+            case .temporaryMaildir:
+                let made = try TemporaryDirectory()
+                directory = made
+                do {
+                    server = try MailServer.catchAll(
+                        maildir: made.path + "/Maildir", options: options)
+                } catch {
+                    made.remove()
+                    throw error
+                }
             }
+        } catch {
+            transcriptFolder?.remove()
+            throw error
         }
         defer {
             server.stop(graceSeconds: 5)
             directory?.remove()
+            transcriptFolder?.remove()
         }
         try server.start()  // returns once every listener is bound
         try await MailServer.$current.withValue(server) { try await function() }
@@ -70,12 +84,15 @@ extension Trait where Self == MailServerTrait {
     /// A server per test, keeping messages in memory.
     public static var mailServer: Self { mailServer() }
 
-    /// A server per test: `store` says where messages go, `configure` adjusts the options
-    /// (TLS, limits, the server name, a log sink).
+    /// A server per test: `store` says where messages go, `transcripts` writes session
+    /// transcripts to a temporary directory (`server.transcripts(count:timeout:)`),
+    /// `configure` adjusts the options (TLS, limits, the server name, a log sink, faults).
     public static func mailServer(
-        store: MailServerTrait.Store = .memory,
+        store: MailServerTrait.Store = .memory, transcripts: Bool = false,
         configure: @escaping @Sendable (inout MailServer.Options) -> Void = { _ in }
     ) -> Self {
-        MailServerTrait(store: store, configure: configure)
+        var trait = MailServerTrait(store: store, configure: configure)
+        trait.transcripts = transcripts
+        return trait
     }
 }

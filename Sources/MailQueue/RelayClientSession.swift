@@ -9,8 +9,21 @@ import SMTPProtocol
 /// the next hop offers them; with PIPELINING, MAIL, every RCPT and DATA go out together
 /// (RFC 2920), without it one command per reply. STARTTLS is asked for with `.startTLS` when
 /// the policy wants it and the next hop offers it. One session carries several
-/// transactions (connection reuse): `.ready` after each.
+/// transactions (connection reuse): `.ready` after each. With credentials (`relay … auth
+/// <table>`), AUTH PLAIN (else LOGIN, as OpenSMTPD's mta) follows the EHLO of a secured
+/// session; credentials never cross an unencrypted connection.
 public struct RelayClientSession: Sendable {
+    /// The user and password of `auth <table>` for the URL's label.
+    public struct Credentials: Sendable, Equatable {
+        public var user: String
+        public var password: String
+
+        public init(user: String, password: String) {
+            self.user = user
+            self.password = password
+        }
+    }
+
     /// When to use STARTTLS.
     public enum TLSPolicy: Sendable, Equatable {
         case never
@@ -67,13 +80,15 @@ public struct RelayClientSession: Sendable {
     }
 
     private enum Phase: Sendable, Equatable {
-        case greeting, ehlo, helo, startTLS, ready, transaction, body, reset, quit, done
+        case greeting, ehlo, helo, startTLS, authLoginUser, authLoginPassword, authResult, ready
+        case transaction, body, reset, quit, done
     }
 
     private enum Command: Sendable, Equatable { case mail, rcpt(Int), data }
 
     public let heloName: String
     public let tls: TLSPolicy
+    public let credentials: Credentials?
     private var phase = Phase.greeting
     private var framer = ReplyLines()
     private var parser = ReplyParser()
@@ -88,9 +103,14 @@ public struct RelayClientSession: Sendable {
     private var mailReply: SMTPReply?
     private var dataReply: SMTPReply?
 
-    public init(heloName: String, tls: TLSPolicy) {
+    /// `secured`: TLS from the first byte (`smtps://`), so AUTH may follow the first EHLO.
+    public init(
+        heloName: String, tls: TLSPolicy, credentials: Credentials? = nil, secured: Bool = false
+    ) {
         self.heloName = heloName
         self.tls = tls
+        self.credentials = credentials
+        self.secured = secured
     }
 
     /// True when the next hop advertised `keyword` (upper case) in its EHLO reply.
@@ -141,6 +161,11 @@ public struct RelayClientSession: Sendable {
     /// Starts a transaction; only after `.ready`.
     public mutating func begin(_ transaction: Transaction) -> [Event] {
         precondition(phase == .ready, "begin outside the ready state")
+        if let refusal = refusal(of: transaction) {
+            // Nothing is sent: the session stays ready for the next message.
+            let replies = Array(repeating: refusal, count: transaction.recipients.count)
+            return [.finished(TransactionResult(replies: replies)), .ready]
+        }
         self.transaction = transaction
         replies = Array(repeating: nil, count: transaction.recipients.count)
         commands = [.mail] + transaction.recipients.indices.map { .rcpt($0) } + [.data]
@@ -150,6 +175,27 @@ public struct RelayClientSession: Sendable {
         dataReply = nil
         phase = .transaction
         return sendCommands()
+    }
+
+    /// What this next hop cannot take as it is: 8-bit content without 8BITMIME (RFC 6152
+    /// §3: downgrade or return; MailLab does not convert), non-ASCII addresses without
+    /// SMTPUTF8 (RFC 6531 §3.2). Each bounces with its RFC 3463 code rather than reaching
+    /// the next hop in a form it did not agree to.
+    private func refusal(of t: Transaction) -> SMTPReply? {
+        let utf8 =
+            t.sender.description.utf8.contains { $0 >= 0x80 }
+            || t.recipients.contains { $0.description.utf8.contains { $0 >= 0x80 } }
+        if utf8 && !offers("SMTPUTF8") {
+            return SMTPReply(
+                code: 553,
+                lines: ["5.6.7 next hop does not offer SMTPUTF8 for a non-ASCII address"])
+        }
+        if !offers("8BITMIME") && t.content.contains(where: { $0 >= 0x80 }) {
+            return SMTPReply(
+                code: 554,
+                lines: ["5.6.3 next hop does not offer 8BITMIME for 8-bit content"])
+        }
+        return nil
     }
 
     /// Ends the session politely.
@@ -189,23 +235,29 @@ public struct RelayClientSession: Sendable {
                 return fail(
                     SMTPReply(code: 421, lines: ["4.7.10 STARTTLS required but not offered"]))
             }
-            phase = .ready
-            return [.ready]
+            return greeted()
         case .helo:
             guard reply.code == 250 else { return fail(reply) }
             if tls == .required {
                 return fail(
                     SMTPReply(code: 421, lines: ["4.7.10 STARTTLS required but not offered"]))
             }
-            phase = .ready
-            return [.ready]
+            return greeted()
         case .startTLS:
             guard reply.code == 220 else {
                 if tls == .required { return fail(reply) }
-                phase = .ready
-                return [.ready]
+                return greeted()
             }
             return [.startTLS]
+        case .authLoginUser, .authLoginPassword:
+            guard reply.code == 334, let credentials else { return authRefused(reply) }
+            let secret = phase == .authLoginUser ? credentials.user : credentials.password
+            phase = phase == .authLoginUser ? .authLoginPassword : .authResult
+            return [.send(Array((Base64.encode(Array(secret.utf8)) + "\r\n").utf8))]
+        case .authResult:
+            guard reply.code == 235 else { return authRefused(reply) }
+            phase = .ready
+            return [.ready]
         case .transaction:
             return transactionReply(reply)
         case .body:
@@ -256,6 +308,10 @@ public struct RelayClientSession: Sendable {
                 }
                 phase = .body
                 return [.send(DotStuffing.encode(transaction.content))]
+            }
+            guard reply.code >= 400 else {
+                // A 2xx without the message: taking it as delivered would lose the message.
+                return fail(protocolError("DATA answered with \(reply.code), not 354"))
             }
             for i in replies.indices where replies[i] == nil { replies[i] = reply }
             return resetAfterFailure()
@@ -333,6 +389,42 @@ public struct RelayClientSession: Sendable {
         transaction = nil
         phase = .reset
         return [.finished(result), .send(Array("RSET\r\n".utf8))]
+    }
+
+    /// Greeted (and secured, as the policy wants): AUTH when there are credentials, else
+    /// ready. As OpenSMTPD's mta, credentials are never sent in clear.
+    private mutating func greeted() -> [Event] {
+        guard let credentials else {
+            phase = .ready
+            return [.ready]
+        }
+        guard secured else {
+            return fail(
+                SMTPReply(
+                    code: 421, lines: ["4.7.0 not sending credentials over an unencrypted session"]
+                ))
+        }
+        let mechanisms = Set(
+            (extensions["AUTH"] ?? "").uppercased().split(separator: " ").map(String.init))
+        if mechanisms.contains("PLAIN") {
+            phase = .authResult
+            let token = Base64.encode(
+                [0] + Array(credentials.user.utf8) + [0] + Array(credentials.password.utf8))
+            return [.send(Array("AUTH PLAIN \(token)\r\n".utf8))]
+        }
+        if mechanisms.contains("LOGIN") {
+            phase = .authLoginUser
+            return [.send(Array("AUTH LOGIN\r\n".utf8))]
+        }
+        let offered = offers("AUTH") ? "neither PLAIN nor LOGIN" : "no AUTH"
+        return fail(SMTPReply(code: 421, lines: ["4.7.0 next hop offers \(offered)"]))
+    }
+
+    /// A refused AUTH keeps the mail queued (a temporary failure, as OpenSMTPD's mta): a
+    /// wrong secret is fixed by its administrator, and the message bounces only at expiry.
+    private mutating func authRefused(_ reply: SMTPReply) -> [Event] {
+        let text = reply.wireLines.first ?? "\(reply.code)"
+        return fail(SMTPReply(code: 421, lines: ["4.7.0 AUTH refused by next hop: \(text)"]))
     }
 
     private mutating func finish() -> [Event] {

@@ -20,15 +20,22 @@ public struct RelayRoute: Sendable, Equatable {
     public var tls: RelayClientSession.TLSPolicy
     /// TLS from the first byte (`smtps://`).
     public var smtps: Bool
+    /// `auth <table>`: what the URL's label maps to; sent only over TLS.
+    public var credentials: RelayClientSession.Credentials?
+    /// `src ADDRESS`: the local address connections to the next hop come from.
+    public var source: String?
 
     public init(
         nextHop: NextHop, helo: String? = nil, tls: RelayClientSession.TLSPolicy = .never,
-        smtps: Bool = false
+        smtps: Bool = false, credentials: RelayClientSession.Credentials? = nil,
+        source: String? = nil
     ) {
         self.nextHop = nextHop
         self.helo = helo
         self.tls = tls
         self.smtps = smtps
+        self.credentials = credentials
+        self.source = source
     }
 }
 
@@ -298,6 +305,14 @@ public final class RelayQueue: Sendable {
         }
     }
 
+    /// What a delivery thread and its reused session serve: one action's route to one
+    /// destination. Two actions to the same host differ in scheme, TLS, HELO, AUTH or source,
+    /// so they never share a transaction or a session (a `smtp+tls://` recipient must not go
+    /// out in a `smtp+notls://` session to the same host).
+    private func jobKey(of recipient: QueuedRecipient) -> String {
+        "\(destination(of: recipient)) (action \(recipient.action))"
+    }
+
     /// Expires what is due to, hands due recipients to their destinations (starting
     /// delivery threads up to the limit), and finishes messages with nothing left to do.
     /// `only`: look at that message alone (a new one: the scheduler's tick sees the rest, so
@@ -332,7 +347,7 @@ public final class RelayQueue: Sendable {
                     var byDestination: [String: [Int]] = [:]
                     for (i, r) in entry.message.recipients.enumerated()
                     where r.state == .pending && !entry.inFlight.contains(i) && r.nextTry <= now {
-                        byDestination[destination(of: r), default: []].append(i)
+                        byDestination[jobKey(of: r), default: []].append(i)
                     }
                     for (key, indexes) in byDestination {
                         entry.inFlight.formUnion(indexes)
@@ -471,7 +486,8 @@ public final class RelayQueue: Sendable {
             }
             switch RelayConnection.open(
                 endpoints, heloName: route.helo ?? configuration.serverName, tls: route.tls,
-                smtps: route.smtps, tlsContext: tlsContext,
+                smtps: route.smtps, credentials: route.credentials, source: route.source,
+                tlsContext: tlsContext,
                 connectTimeout: configuration.connectTimeout, timeout: configuration.replyTimeout)
             {
             case .success(let opened):

@@ -40,7 +40,8 @@ final class RelayConnection {
     /// the policy asks for it). A failure is the reply every recipient gets.
     static func open(
         _ endpoints: [Endpoint], heloName: String, tls: RelayClientSession.TLSPolicy,
-        smtps: Bool, tlsContext: TLSContext?, connectTimeout: Double, timeout: Double
+        smtps: Bool, credentials: RelayClientSession.Credentials? = nil, source: String? = nil,
+        tlsContext: TLSContext?, connectTimeout: Double, timeout: Double
     ) -> Result<RelayConnection, RelayFailure> {
         var last = RelayFailure(
             reply: SMTPReply(code: 421, lines: ["4.4.1 no address to connect to"]))
@@ -48,7 +49,8 @@ final class RelayConnection {
             let fd: Int32
             do {
                 fd = try TCP.connect(
-                    host: endpoint.host, port: endpoint.port, timeout: connectTimeout)
+                    host: endpoint.host, port: endpoint.port, timeout: connectTimeout,
+                    source: source)
             } catch {
                 last = RelayFailure(
                     reply: SMTPReply(code: 421, lines: ["4.4.1 \(error)"]))
@@ -56,7 +58,9 @@ final class RelayConnection {
             }
             let connection = RelayConnection(
                 fd: fd, endpoint: endpoint,
-                session: RelayClientSession(heloName: heloName, tls: smtps ? .never : tls),
+                session: RelayClientSession(
+                    heloName: heloName, tls: smtps ? .never : tls, credentials: credentials,
+                    secured: smtps),
                 timeout: timeout, tlsContext: tlsContext)
             if smtps, let failure = connection.startTLS() {
                 last = RelayFailure(reply: failure)

@@ -117,6 +117,7 @@ final class OpenedMaildir: @unchecked Sendable {
             do {
                 try FileSystem.makeDirectoryAt(parent, name, mode: Maildir.folderMode, path: path)
                 created = true
+                try flushEntries(of: parent, holding: path)
             } catch  where error.errno == EEXIST {
                 // Another writer was quicker; open what is there, under the same rules.
             }
@@ -141,6 +142,27 @@ final class OpenedMaildir: @unchecked Sendable {
             closeDescriptor(fd)
             throw error
         }
+    }
+
+    /// fsync of the folder `parent` (maybe an O_PATH descriptor) after a folder was made in
+    /// it: the new name is durable only once its parent is flushed, and the deliveries' own
+    /// flushes cover only the files and `new/` (in the fsync modes; syncfs covers all).
+    private static func flushEntries(of parent: Int32, holding path: String)
+        throws(SystemError)
+    {
+        let slash = path.lastIndex(of: "/") ?? path.startIndex
+        let parentPath = slash == path.startIndex ? "/" : String(path[..<slash])
+        let readable: Int32
+        do {
+            readable = try FileSystem.openAt(
+                parent, ".", O_RDONLY | O_DIRECTORY, path: parentPath)
+        } catch  where error.errno == EACCES {
+            // XXX: a parent we may search but not read (a 0711 home) cannot be opened to be
+            // flushed; refusing the delivery for it would cost more than the risk.
+            return
+        }
+        defer { closeDescriptor(readable) }
+        try FileSystem.fsync(readable, path: parentPath)
     }
 
     private static func notAFolder(

@@ -11,16 +11,28 @@ public enum TCP {
     /// (nil: the kernel's own, about two minutes). The socket is created on a thread inside
     /// `namespace` (nil: the caller's). Returns a blocking, close-on-exec descriptor.
     ///
-    /// Equivalent to: `ip netns exec $namespace nc -w $timeout $host $port`.
+    /// With `source`, the socket is bound to that local address first and only addresses of
+    /// its family are tried (OpenSMTPD's `relay … src`).
+    ///
+    /// Equivalent to: `ip netns exec $namespace nc -w $timeout [-s $source] $host $port`.
     public static func connect(
-        host: String, port: UInt16, timeout: Double? = nil, namespace: String? = nil
+        host: String, port: UInt16, timeout: Double? = nil, namespace: String? = nil,
+        source: String? = nil
     ) throws(ClientError) -> Int32 {
         try inNamespace(namespace) { () throws(ClientError) -> Int32 in
-            let endpoints = try SocketAddress.resolve(host, port: port)
-            var lastError = ClientError.resolve(host: host, message: "no address")
+            let local = try source.map { (address) throws(ClientError) -> SocketAddress in
+                guard let bound = try SocketAddress.resolve(address, port: 0, passive: true).first
+                else { throw ClientError.resolve(host: address, message: "no address") }
+                return bound
+            }
+            var endpoints = try SocketAddress.resolve(host, port: port)
+            if let local { endpoints = endpoints.filter { $0.family == local.family } }
+            var lastError = ClientError.resolve(
+                host: host,
+                message: local == nil ? "no address" : "no address of the source's family")
             for endpoint in endpoints {
                 do throws(ClientError) {
-                    return try connect(to: endpoint, timeout: timeout, name: host)
+                    return try connect(to: endpoint, from: local, timeout: timeout, name: host)
                 } catch {
                     lastError = error
                 }
@@ -96,11 +108,21 @@ public enum TCP {
         }
     }
 
-    private static func connect(to endpoint: SocketAddress, timeout: Double?, name: String)
-        throws(ClientError) -> Int32
-    {
+    private static func connect(
+        to endpoint: SocketAddress, from local: SocketAddress? = nil, timeout: Double?,
+        name: String
+    ) throws(ClientError) -> Int32 {
         let fd = try makeSocket(endpoint.family)
         do throws(ClientError) {
+            if let local {
+                do {
+                    _ = try checkedCall("bind", "\(local)") {
+                        local.withSockaddr { Glibc.bind(fd, $0, $1) }
+                    }
+                } catch {
+                    throw .system(error)
+                }
+            }
             // Non-blocking only for the connect, so that it can time out.
             let flags = csystem_fcntl_getfl(fd)
             _ = csystem_fcntl_setfl(fd, flags | O_NONBLOCK)

@@ -7,6 +7,7 @@ import SMTPProtocol
 ///
 /// STAGE: `connect` (`banner`), `helo` (`ehlo`), `starttls`, `auth`, `mail`, `rcpt`, `data`,
 /// `after-data`. ACTION: `reply "CODE [X.Y.Z] TEXT" …` (one string per line),
+/// `reply "…" … throttle BYTES-PER-SECOND`, `partial-reply "…" … [bytes N]`,
 /// `delay DURATION` (`500ms`, `5s`, `2m`), `disconnect [fin|rst]`, `accept-and-drop`.
 /// CONDITION: `sender`, `rcpt`, `client` (addresses), `session`, `message`, `recipient`
 /// (the n-th, from 1).
@@ -58,7 +59,8 @@ extension ConfigParser {
 
     private mutating func faultStage() throws -> FaultStage {
         let token = peek()
-        let expected = "connect, banner, helo, ehlo, starttls, auth, mail, rcpt, data or after-data"
+        let expected =
+            "connect, banner, helo, ehlo, starttls, auth, mail, rcpt, data, bdat, body or after-data"
         guard case .word(let word) = token.kind else { throw unexpected(token, expected: expected) }
         let stage: FaultStage
         switch word {
@@ -78,7 +80,8 @@ extension ConfigParser {
 
     private mutating func faultAction(_ stage: FaultStage) throws -> FaultAction {
         let token = peek()
-        if accept("reply") {
+        let partial = accept("partial-reply")
+        if partial || accept("reply") {
             var lines: [String] = []
             let first = peek()
             while case .quoted(let line) = peek().kind {
@@ -88,11 +91,22 @@ extension ConfigParser {
             guard !lines.isEmpty else {
                 throw unexpected(first, expected: "a quoted reply such as \"451 4.7.1 Try later\"")
             }
+            let reply: FaultReply
             do {
-                return .reply(try FaultReply(parsing: lines))
+                reply = try FaultReply(parsing: lines)
             } catch {
                 throw fail("\(error)", at: first)
             }
+            if partial {
+                var count = reply.wireBytes.count / 2
+                if accept("bytes") { count = Int(try parseNumber("a number of bytes")) }
+                return .partialReply(reply, bytes: count)
+            }
+            if accept("throttle") {
+                let rate = try parseNumber("bytes per second")
+                return .throttledReply(reply, bytesPerSecond: Int(clamping: rate))
+            }
+            return .reply(reply)
         }
         if accept("delay") {
             let valueToken = peek()
@@ -110,12 +124,13 @@ extension ConfigParser {
             return .disconnect(.fin)
         }
         if accept("accept-and-drop") { return .acceptAndDrop }
-        throw unexpected(token, expected: "reply, delay, disconnect or accept-and-drop")
+        throw unexpected(
+            token, expected: "reply, partial-reply, delay, disconnect or accept-and-drop")
     }
 
     private mutating func faultCondition(_ condition: inout FaultCondition) throws {
         let token = peek()
-        let expected = "sender, rcpt, client, session, message, recipient or probability"
+        let expected = "sender, rcpt, client, session, message, recipient, bytes or probability"
         guard case .word(let word) = token.kind else { throw unexpected(token, expected: expected) }
         switch word {
         case "sender", "rcpt", "client":
@@ -134,7 +149,7 @@ extension ConfigParser {
                 throw fail("fault condition \(word) given twice", at: token)
             }
             condition[keyPath: slot] = address
-        case "session", "message", "recipient":
+        case "session", "message", "recipient", "bytes":
             advance()
             let valueToken = peek()
             let value = try parseNumber("a number from 1")
@@ -142,7 +157,12 @@ extension ConfigParser {
                 throw fail("invalid \(word) number: \(value) (counts start at 1)", at: valueToken)
             }
             let slot: WritableKeyPath<FaultCondition, Int?> =
-                word == "session" ? \.session : word == "message" ? \.message : \.recipientNumber
+                switch word {
+                case "session": \.session
+                case "message": \.message
+                case "bytes": \.bodyBytes
+                default: \.recipientNumber
+                }
             guard condition[keyPath: slot] == nil else {
                 throw fail("fault condition \(word) given twice", at: token)
             }

@@ -41,6 +41,7 @@ enum Keywords {
         "bounce", "mta", "mda", "scheduler", "srs", "admd", "proc", "filter", "accept",
         "reject", "limit", "max-message-size", "expire", "bounce-warn", "max-mta-deferred",
         "ciphers", "subaddressing-delimiter", "fault", "control",
+        "transcript",
     ]
 
     /// Words only MailLab accepts (OpenSMTPD 6.8 refuses a file using them): smtpd.conf(5)
@@ -50,6 +51,7 @@ enum Keywords {
         "banner", "starttls", "after-data", "client", "message", "control", "timeout",
         "command", "max-sessions", "max-sessions-per-address", "directory", "retry",
         "auth-plaintext", "auth-accept-any", "no-8bitmime", "no-chunking", "no-pipelining",
-        "no-smtputf8",
+        "no-smtputf8", "transcript", "max-size", "throttle", "partial-reply", "bytes", "bdat",
+        "body",
     ]
 }

@@ -38,6 +38,7 @@ extension ConfigParser {
         case "srs": try srs()
         case "fault": try fault()
         case "control": try control()
+        case "transcript": try transcript()
         case "admd":
             advance()
             config.admd = try parseString("an ADMD identifier")

@@ -69,6 +69,8 @@ public struct SMTPConfiguration: Sendable {
     /// MailLab: `control group NAME`: its members may use the control socket besides root.
     public var controlGroup: String?
     public var controlGroupLocation: SourceLocation?
+    /// MailLab: `transcript directory "PATH" [max-size SIZE]` (nil: no transcripts).
+    public var transcripts: TranscriptSettings?
     /// MailLab: `smtp limit max-sessions N` (nil: as many as the descriptor limit allows).
     public var maxSessions: Int?
     /// MailLab: `smtp limit max-sessions-per-address N` (nil: no limit, so that a benchmark

@@ -17,9 +17,16 @@ public enum FaultStage: String, Sendable, CaseIterable, Equatable {
     case auth
     case mail
     case rcpt
-    /// The DATA command (before its 354). XXX: BDAT is not covered: a fault in place of a
-    /// chunk's reply would have to read the chunk's bytes first.
+    /// The DATA command (before its 354).
     case data
+    /// A BDAT chunk, once all its bytes are read: in place of its `250` (or, for LAST, of
+    /// the delivery). A reply there drops the message (RFC 3030 §2: the client must RSET).
+    case bdat
+    /// During the content (DATA's lines, BDAT's bytes): where the message reaches `bytes`
+    /// bytes (as sent, before unstuffing; 1 without the condition). Only a 421 can be
+    /// answered here (a client reads no reply before its final dot or the chunk's end), or
+    /// a delay (the server stops reading), a disconnect or a partial reply.
+    case body
     /// The final dot, before the message is stored.
     case afterData = "after-data"
 
@@ -37,9 +44,11 @@ public enum FaultStage: String, Sendable, CaseIterable, Equatable {
     }
 
     /// Stages at which a transaction exists (a sender is known).
-    var hasSender: Bool { self == .mail || self == .rcpt || self == .data || self == .afterData }
+    var hasSender: Bool { self == .mail || hasRecipients }
     /// Stages at which recipients are known.
-    var hasRecipients: Bool { self == .rcpt || self == .data || self == .afterData }
+    var hasRecipients: Bool {
+        self == .rcpt || self == .data || self == .bdat || self == .body || self == .afterData
+    }
 }
 
 /// A reply that a rule sends in place of the real one: one code, one or more lines of text
@@ -97,6 +106,9 @@ public struct FaultReply: Sendable, Equatable {
             && parts.allSatisfy { $0.allSatisfy(\.isNumber) }
     }
 
+    /// The reply as written, CRLFs included.
+    public var wireBytes: [UInt8] { wireLines.flatMap { Array($0.utf8) + [0x0D, 0x0A] } }
+
     /// The reply as written, each line without its CRLF.
     public var wireLines: [String] {
         lines.enumerated().map { index, text in
@@ -124,6 +136,13 @@ public enum FaultAction: Sendable, Equatable {
     case disconnect(FaultDisconnect)
     /// `after-data` only: answer 250 and store nothing (logged as a warning).
     case acceptAndDrop
+    /// The first `bytes` bytes of this reply (as written, CRLFs counted), then a close (FIN):
+    /// a server that died in the middle of its answer.
+    case partialReply(FaultReply, bytes: Int)
+    /// This reply at `bytesPerSecond`, a piece every 100 ms (one byte at a time below 10
+    /// bytes per second); input waits until it is out. A 421 (or any reply at `connect`)
+    /// closes afterwards, as with `reply`.
+    case throttledReply(FaultReply, bytesPerSecond: Int)
 }
 
 /// Narrows a rule to some sessions, messages or recipients. Addresses compare without
@@ -141,11 +160,15 @@ public struct FaultCondition: Sendable, Equatable {
     public var message: Int?
     /// The n-th RCPT TO of the transaction (1-based); `rcpt` only.
     public var recipientNumber: Int?
+    /// `body` only: the rule fires on the line that brings the message to this many bytes.
+    public var bodyBytes: Int?
 
     public init(
         sender: String? = nil, recipient: String? = nil, client: String? = nil,
-        session: Int? = nil, message: Int? = nil, recipientNumber: Int? = nil
+        session: Int? = nil, message: Int? = nil, recipientNumber: Int? = nil,
+        bodyBytes: Int? = nil
     ) {
+        self.bodyBytes = bodyBytes
         self.sender = sender
         self.recipient = recipient
         self.client = client
@@ -173,6 +196,16 @@ public struct FaultRule: Sendable, Equatable {
         if action == .acceptAndDrop && stage != .afterData {
             throw FaultRuleError("accept-and-drop is only possible at after-data")
         }
+        if case .partialReply(let reply, let bytes) = action,
+            !(1..<reply.wireBytes.count).contains(bytes)
+        {
+            throw FaultRuleError(
+                "a partial reply sends 1 to \(reply.wireBytes.count - 1) bytes of this reply, not \(bytes)"
+            )
+        }
+        if case .throttledReply(_, let rate) = action, !(1...1_000_000).contains(rate) {
+            throw FaultRuleError("throttle must be 1 to 1000000 bytes per second, not \(rate)")
+        }
         if condition.sender != nil && !stage.hasSender {
             throw FaultRuleError("no sender is known at \(stage.rawValue)")
         }
@@ -185,7 +218,23 @@ public struct FaultRule: Sendable, Equatable {
         if condition.recipientNumber != nil && stage != .rcpt {
             throw FaultRuleError("a recipient number is only possible at rcpt")
         }
-        for count in [condition.session, condition.message, condition.recipientNumber] {
+        if condition.bodyBytes != nil && stage != .body {
+            throw FaultRuleError("a byte count is only possible at body")
+        }
+        if stage == .body {
+            switch action {
+            case .reply(let reply), .throttledReply(let reply, _):
+                guard reply.code == 421 else {
+                    throw FaultRuleError(
+                        "at body only a 421 reply is possible (the client reads no reply before its final dot)"
+                    )
+                }
+            default: break
+            }
+        }
+        for count in [
+            condition.session, condition.message, condition.recipientNumber, condition.bodyBytes,
+        ] {
             if let count, count < 1 { throw FaultRuleError("counts start at 1, not \(count)") }
         }
         guard probability >= 0 && probability <= 1 else {
@@ -242,6 +291,8 @@ struct FaultContext {
     var recipients: [String]
     var message: Int?
     var recipientNumber: Int?
+    /// At `body`: the byte counts the current line covers.
+    var bodyBytes: ClosedRange<Int>? = nil
 }
 
 /// One session's rules and generator.
@@ -277,7 +328,13 @@ public struct SessionFaults: Sendable {
         return decision
     }
 
+    /// Whether any rule is at `stage` (asked for every line of a body).
+    func hasRules(at stage: FaultStage) -> Bool { rules.contains { $0.stage == stage } }
+
     private func matches(_ condition: FaultCondition, _ context: FaultContext) -> Bool {
+        if let range = context.bodyBytes, !range.contains(condition.bodyBytes ?? 1) {
+            return false
+        }
         if let session = condition.session, session != sessionNumber { return false }
         if let client = condition.client, client.lowercased() != context.client.lowercased() {
             return false
@@ -303,6 +360,10 @@ public struct SessionFaults: Sendable {
         case .delay(let nanoseconds): "action=delay ms=\(nanoseconds / 1_000_000)"
         case .disconnect(let how): "action=disconnect-\(how.rawValue)"
         case .acceptAndDrop: "action=accept-and-drop"
+        case .partialReply(let reply, let bytes):
+            "action=partial-reply code=\(reply.code) bytes=\(bytes)"
+        case .throttledReply(let reply, let rate):
+            "action=reply code=\(reply.code) throttle=\(rate)B/s"
         }
     }
 }

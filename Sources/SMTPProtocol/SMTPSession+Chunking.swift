@@ -58,14 +58,31 @@ extension SMTPSession {
             let piece = framer.take(upTo: chunk.remaining)
             guard !piece.isEmpty else { return false }
             chunk.remaining -= piece.count
-            if chunk.refusal == nil { appendChunk(piece) }
+            if chunk.refusal == nil {
+                let before = data?.countedSize ?? 0
+                appendChunk(piece)
+                if faults != nil { bodyFaults((before + 1)...(before + piece.count)) }
+                // A body fault closed the session or holds the rest of the input.
+                if closed || faultPause != nil { return false }
+            }
             if chunk.remaining > 0 { return false }
         }
         if tracing { trace("\(tracePrefix)<<< [BDAT \(chunk.size)\(chunk.last ? " LAST" : "")]") }
         if let refusal = chunk.refusal {
             enterState(.helo)
             reply(refusal)
-        } else if chunk.last {
+            chunk = Chunk()
+        } else if faults != nil {
+            finishChunkWithFaults()
+        } else {
+            finishChunk()
+        }
+        return true
+    }
+
+    /// A complete chunk's own answer: `250 … octets received`, or for LAST the delivery.
+    mutating func finishChunk() {
+        if chunk.last {
             if var phase = data, !phase.partialLine.isEmpty {
                 if phase.error == nil, let error = phase.content.push(phase.partialLine) {
                     phase.error = error
@@ -81,7 +98,6 @@ extension SMTPSession {
             reply("250 2.0.0 Ok: \(chunk.size) octets received")
         }
         chunk = Chunk()
-        return true
     }
 
     /// Chunk bytes into the message: lines end at LF (a CR before it is dropped, as the

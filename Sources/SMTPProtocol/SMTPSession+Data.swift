@@ -66,8 +66,11 @@ extension SMTPSession {
             return
         }
         data!.previousLineEndedCRLF = endedWithCRLF
+        let before = data!.countedSize
         // Counted before unstuffing, as OpenSMTPD does; the size error wins over others.
         data!.countedSize += line.count + 1
+        // The line is kept first: a delay holds what comes after it.
+        defer { if faults != nil { bodyFaults((before + 1)...(before + line.count + 1)) } }
         if data!.countedSize > limits.maxMessageSize {
             data!.error = .tooBig
         }

@@ -7,6 +7,12 @@ extension SMTPSession {
         case banner(FaultAction?)
         case command(entry: Int, arguments: [UInt8]?, action: FaultAction?)
         case endOfMessage(Message, FaultAction?)
+        /// A delay during the body: then the action, or reading goes on.
+        case body(FaultAction?)
+        /// A delay at a complete BDAT chunk: then the action, or the chunk's own answer.
+        case chunk(FaultAction?)
+        /// A throttled reply: what is still to be sent, a piece per `interval`.
+        case throttle(remaining: [UInt8], piece: Int, interval: UInt64, closeAfter: Bool)
     }
 
     /// The wait asked for with `.delay` is over: the held-back reply (or fault) follows and
@@ -26,6 +32,14 @@ extension SMTPSession {
             }
         case .endOfMessage(let message, let action):
             messageFault(action, message: message)
+        case .body(let action):
+            if let action { commandFault(action, stage: .body) }
+        case .chunk(let action):
+            chunkFault(action)
+        case .throttle(let remaining, let piece, let interval, let closeAfter):
+            sendThrottled(remaining, piece: piece, interval: interval, closeAfter: closeAfter)
+            // Input waits until the whole reply is out.
+            if faultPause != nil { return drainEvents() }
         }
         if !closed && errorCount >= limits.maxErrors {
             emitReply("421 4.7.0 \(serverName) Too many errors, closing connection")
@@ -38,7 +52,8 @@ extension SMTPSession {
     /// Asks the rules of `stage`; logs what fired.
     /// `sender` is given at MAIL, where the transaction does not exist yet; `recipient` at RCPT.
     mutating func decideFault(
-        _ stage: FaultStage, sender: String? = nil, recipient: String? = nil
+        _ stage: FaultStage, sender: String? = nil, recipient: String? = nil,
+        bodyBytes: ClosedRange<Int>? = nil
     ) -> FaultDecision? {
         guard faults != nil else { return nil }
         var recipients = transaction?.recipients.map(\.address.description) ?? []
@@ -46,7 +61,8 @@ extension SMTPSession {
         let context = FaultContext(
             client: peer.address, sender: sender ?? transaction?.sender.description,
             recipients: recipients, message: stage.hasSender ? transactionCount : nil,
-            recipientNumber: stage == .rcpt ? (transaction?.rcptCount ?? 0) + 1 : nil)
+            recipientNumber: stage == .rcpt ? (transaction?.rcptCount ?? 0) + 1 : nil,
+            bodyBytes: bodyBytes)
         let decision = faults!.decide(stage, context)
         guard !decision.isEmpty else { return nil }
         for note in decision.notes {
@@ -124,10 +140,83 @@ extension SMTPSession {
             log("smtp disconnected reason=fault-reset")
             events.append(.reset)
             closed = true
+        case .partialReply(let reply, let count):
+            let bytes = Array(reply.wireBytes.prefix(count))
+            if tracing { trace("\(tracePrefix)>>> \(ASCII.visible(bytes)) (partial reply)") }
+            events.append(.reply(bytes))
+            countFaultReply(reply)
+            closeSession(reason: "fault-partial-reply")
+        case .throttledReply(let reply, let rate):
+            if tracing { trace("\(tracePrefix)>>> \(reply.wireLines.last!) (at \(rate) B/s)") }
+            countFaultReply(reply)
+            let piece = max(1, rate / 10)
+            sendThrottled(
+                reply.wireBytes, piece: piece,
+                interval: UInt64(piece) * 1_000_000_000 / UInt64(rate),
+                closeAfter: reply.code == 421 || stage == .connect)
         case .delay, .acceptAndDrop:
             // FaultRule refuses accept-and-drop before the final dot; delays never get here.
             break
         }
+    }
+
+    /// One piece of a throttled reply now, the rest after `interval` (a `.delay`).
+    mutating func sendThrottled(
+        _ bytes: [UInt8], piece: Int, interval: UInt64, closeAfter: Bool
+    ) {
+        events.append(.reply(Array(bytes.prefix(piece))))
+        let remaining = Array(bytes.dropFirst(piece))
+        if remaining.isEmpty {
+            if closeAfter { closeSession(reason: "fault") }
+            return
+        }
+        faultPause = .throttle(
+            remaining: remaining, piece: piece, interval: interval, closeAfter: closeAfter)
+        events.append(.delay(nanoseconds: interval))
+    }
+
+    /// A reply written by other means than `reply` counts as `reply` counts it.
+    mutating func countFaultReply(_ reply: FaultReply) {
+        guard reply.code >= 400 else { return }
+        errorCount += 1
+        log(
+            "smtp failed-command command=\"\(ASCII.visible(lastCommand))\" result=\"\(reply.wireLines.last!)\""
+        )
+    }
+
+    /// A line of the body brought the message from `bytes.lowerBound - 1` to
+    /// `bytes.upperBound` bytes: the `body` rules whose count lies in between act.
+    mutating func bodyFaults(_ bytes: ClosedRange<Int>) {
+        guard let faults, faults.hasRules(at: .body),
+            let decision = decideFault(.body, bodyBytes: bytes)
+        else { return }
+        if let delay = decision.delay {
+            faultPause = .body(decision.action)
+            events.append(.delay(nanoseconds: delay))
+            return
+        }
+        if let action = decision.action { commandFault(action, stage: .body) }
+    }
+
+    /// A complete BDAT chunk (not refused): its own answer, or the `bdat` rules' instead.
+    mutating func finishChunkWithFaults() {
+        guard let decision = decideFault(.bdat) else { return finishChunk() }
+        if let delay = decision.delay {
+            faultPause = .chunk(decision.action)
+            events.append(.delay(nanoseconds: delay))
+            return
+        }
+        chunkFault(decision.action)
+    }
+
+    mutating func chunkFault(_ action: FaultAction?) {
+        guard let action else { return finishChunk() }
+        // Whatever the rule answers, this message is over (the client must RSET).
+        transaction = nil
+        data = nil
+        chunk = Chunk()
+        enterState(.helo)
+        commandFault(action, stage: .bdat)
     }
 
     /// The final dot: the message goes to the store, or the rules of `after-data` act.

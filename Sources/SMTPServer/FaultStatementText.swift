@@ -15,6 +15,14 @@ enum FaultStatementText {
             words += ["disconnect", kind.rawValue]
         case .acceptAndDrop:
             words.append("accept-and-drop")
+        case .partialReply(let reply, let bytes):
+            words.append("partial-reply")
+            words += reply.lines.map { quoted("\(reply.code) \($0)") }
+            words += ["bytes", String(bytes)]
+        case .throttledReply(let reply, let rate):
+            words.append("reply")
+            words += reply.lines.map { quoted("\(reply.code) \($0)") }
+            words += ["throttle", String(rate)]
         }
         if rule.probability < 1 { words += ["probability", String(rule.probability)] }
         let condition = rule.condition
@@ -25,6 +33,7 @@ enum FaultStatementText {
         if let session = condition.session { conditions += ["session", String(session)] }
         if let message = condition.message { conditions += ["message", String(message)] }
         if let number = condition.recipientNumber { conditions += ["recipient", String(number)] }
+        if let bytes = condition.bodyBytes { conditions += ["bytes", String(bytes)] }
         if !conditions.isEmpty { words += ["for"] + conditions }
         return words.joined(separator: " ")
     }

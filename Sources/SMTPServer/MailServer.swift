@@ -76,6 +76,9 @@ public final class MailServer: Sendable {
         public var mailExchangers: (any MailExchangerLookup)?
         /// Seconds the relay waits for each reply of a next hop (and for a connection).
         public var relayTimeoutSeconds: Double = 300
+        /// A byte-exact transcript of every session, one file each in a directory
+        /// (docs/TRANSCRIPTS.md); smtpd.conf's `transcript directory` sets it. nil: none.
+        public var transcripts: TranscriptSettings?
         public init() {}
     }
 
@@ -177,6 +180,7 @@ public final class MailServer: Sendable {
         options.maxSessionsPerAddress =
             configuration.maxSessionsPerAddress ?? options.maxSessionsPerAddress
         options.faults = Self.faultPlan(configuration)
+        options.transcripts = configuration.transcripts ?? options.transcripts
         var fixed = plan.fixedMaildirs
         let relay = try Self.relayParts(plan, configuration: configuration, options: options)
         if let relay { fixed.append(relay.queue.spoolRoot) }
@@ -321,9 +325,24 @@ public final class MailServer: Sendable {
         self.options = options
         self.limits = limits
         self.fixedMaildirs = fixedMaildirs
+        var recorder: TranscriptRecorder?
+        if var settings = options.transcripts {
+            if !settings.directory.hasPrefix("/") {
+                settings.directory =
+                    (options.workingDirectory ?? currentDirectory()) + "/" + settings.directory
+            }
+            do {
+                recorder = try TranscriptRecorder(settings, log: options.log)
+            } catch {
+                throw ServerErrors(errors: [
+                    ServerError("transcript directory \(settings.directory): \(error)")
+                ])
+            }
+        }
         do {
             group = try EventLoopGroup(count: options.loops)
         } catch {
+            recorder?.stop()
             throw ServerErrors(errors: [ServerError("\(error)")])
         }
         let store: any MessageStore =
@@ -348,7 +367,8 @@ public final class MailServer: Sendable {
             store: store, recordsMessages: options.recordsMessages, trace: options.trace,
             log: options.log, maxSessions: maxSessions,
             maxSessionsPerAddress: options.maxSessionsPerAddress,
-            loops: group.loops, names: names, faults: options.faults, verbose: options.verbose)
+            loops: group.loops, names: names, faults: options.faults, verbose: options.verbose,
+            transcripts: recorder)
     }
 
     /// Binds every listener and starts serving. Removes stale tmp/ files of the configured
@@ -538,6 +558,9 @@ public final class MailServer: Sendable {
         set { core.verbose.store(newValue, ordering: .relaxed) }
     }
 
+    /// Where this server writes session transcripts (absolute; nil: it writes none).
+    public var transcriptDirectory: String? { core.transcripts?.directory }
+
     /// The fault rules sessions beginning now get (nil: none).
     public var faults: FaultPlan? { core.currentFaults }
 
@@ -596,6 +619,8 @@ public final class MailServer: Sendable {
         relay?.queue.stop()
         core.store.shutdown()
         group.shutdown()
+        // After the loops: every session has handed over its last lines.
+        core.transcripts?.stop()
         core.feed.close()
     }
 

@@ -60,12 +60,16 @@ final class ServerCore: Sendable {
     private let sessionsBegun = Atomic<Int>(0)
     private let registries: [ObjectIdentifier: LoopSessions]
     private let names: [SocketAddress: String]
+    /// Where session transcripts go (nil: none are taken).
+    let transcripts: TranscriptRecorder?
 
     init(
         store: any MessageStore, recordsMessages: Bool, trace: Bool, log: LogSink, maxSessions: Int,
         maxSessionsPerAddress: Int? = nil, loops: [EventLoop],
-        names: [SocketAddress: String], faults: FaultPlan?, verbose: Bool = false
+        names: [SocketAddress: String], faults: FaultPlan?, verbose: Bool = false,
+        transcripts: TranscriptRecorder? = nil
     ) {
+        self.transcripts = transcripts
         faultPlan = Mutex(faults)
         self.verbose = Atomic(verbose)
         self.store = store

@@ -38,7 +38,8 @@ struct ServerPlan {
         for action in configuration.actions {
             guard case .relay(let options) = action.method else { continue }
             do throws(ServerError) {
-                relayRoutes[action.name] = try Self.relayRoute(options, action: action)
+                relayRoutes[action.name] = try Self.relayRoute(
+                    options, action: action, configuration: configuration)
                 if let ttl = action.ttl { relayTTLs[action.name] = ttl }
             } catch {
                 errors.append(error)
@@ -61,19 +62,18 @@ struct ServerPlan {
 
     /// What the queue does for one relay action; the options MailLab does not carry out yet
     /// are refused here (and so by `smtpd -n`), not silently ignored.
-    static func relayRoute(_ options: RelayOptions, action: ActionDirective) throws(ServerError)
-        -> RelayRoute
-    {
+    static func relayRoute(
+        _ options: RelayOptions, action: ActionDirective,
+        configuration: SMTPConfiguration = SMTPConfiguration()
+    ) throws(ServerError) -> RelayRoute {
         var unsupported: [String] = []
         if options.host != nil && options.url == nil { unsupported.append("host <table>") }
         if options.domain != nil { unsupported.append("domain") }
         if options.backup { unsupported.append("backup") }
-        if options.auth != nil { unsupported.append("auth") }
         if options.pki != nil { unsupported.append("pki") }
         if options.ca != nil { unsupported.append("ca") }
         if options.ciphers != nil { unsupported.append("ciphers") }
         if options.protocols != nil { unsupported.append("protocols") }
-        if options.source != nil { unsupported.append("src") }
         if options.heloSource != nil { unsupported.append("helo-src") }
         if options.mailFrom != nil { unsupported.append("mail-from") }
         if options.filter != nil { unsupported.append("filter") }
@@ -98,8 +98,70 @@ struct ServerPlan {
         }
         // `tls no-verify` (old grammar: `tls`): TLS required, as OpenSMTPD's tls_required.
         if options.tls && tls == .opportunistic { tls = .required }
+        let smtps = options.url?.scheme == .smtps
+        let place = action.location.description
+        var credentials: RelayClientSession.Credentials?
+        if let auth = options.auth {
+            // As OpenSMTPD: the URL's label picks the secret, and a secret only goes over TLS.
+            guard let label = options.url?.authLabel else {
+                throw ServerError(
+                    "action \"\(action.name)\": relay auth needs a label in the host URL "
+                        + "(smtp+tls://LABEL@host)", location: place)
+            }
+            guard tls == .required || smtps else {
+                throw ServerError(
+                    "action \"\(action.name)\": relay auth needs smtp+tls:// or smtps:// "
+                        + "(credentials never go over an unencrypted session)", location: place)
+            }
+            let table = try relayTable(auth, what: "auth", action: action, configuration)
+            guard let secret = table.mapping[label.lowercased()],
+                let colon = secret.firstIndex(of: ":")
+            else {
+                throw ServerError(
+                    "action \"\(action.name)\": relay auth: no \"USER:PASSWORD\" for label "
+                        + "\"\(label)\" in the table", location: place)
+            }
+            credentials = RelayClientSession.Credentials(
+                user: String(secret[..<colon]),
+                password: String(secret[secret.index(after: colon)...]))
+        }
+        var source: String?
+        if let ref = options.source {
+            let table = try relayTable(ref, what: "src", action: action, configuration)
+            // XXX: OpenSMTPD takes the source addresses of a table in turn; one is used here.
+            guard let first = table.values.first, ipBytes(first) != nil else {
+                throw ServerError(
+                    "action \"\(action.name)\": relay src: expected an IP address",
+                    location: place)
+            }
+            source = first
+        }
         return RelayRoute(
-            nextHop: hop, helo: options.helo, tls: tls, smtps: options.url?.scheme == .smtps)
+            nextHop: hop, helo: options.helo, tls: tls, smtps: smtps, credentials: credentials,
+            source: source)
+    }
+
+    /// The table a relay option names (`auth <secrets>`, `src <addresses>` or one inline).
+    private static func relayTable(
+        _ ref: TableRef, what: String, action: ActionDirective,
+        _ configuration: SMTPConfiguration
+    ) throws(ServerError) -> LoadedTable {
+        let table: Table
+        switch ref {
+        case .inline(let inline): table = inline
+        case .named(let name):
+            guard let named = configuration.tables[name] else {
+                throw ServerError(
+                    "action \"\(action.name)\": relay \(what): no such table: \(name)",
+                    location: action.location.description)
+            }
+            table = named
+        }
+        do throws(ServerError) {
+            return try LoadedTable(table)
+        } catch {
+            throw ServerError(error.message, location: action.location.description)
+        }
     }
 
     /// The names and addresses that count as this host for `for local` (per listener, its

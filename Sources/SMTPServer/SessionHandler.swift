@@ -4,6 +4,7 @@ import MaildirDelivery
 import Reactor
 import SMTPConfig
 import SMTPProtocol
+import SessionTranscript
 
 /// Joins one connection to one SMTP session on the connection's loop: bytes go into the
 /// session, its replies go out, its messages go to the store, and the store's answer comes
@@ -27,6 +28,10 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
     private var timerAt = UInt64.max
     /// The timer of a fault rule's `.delay`.
     private var faultTimer: LoopTimer?
+    /// This session's transcript (nil: none configured, or dropped at the start).
+    private var transcript: TranscriptCapture?
+    /// The transcript says the server's side ended (a close or a reset).
+    private var transcriptEnded = false
 
     /// Who checks AUTH credentials on this listener, and how long a failure may wait.
     struct Credentials: Sendable {
@@ -48,6 +53,12 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
 
     func begin(on connection: Connection, listener: ListenerPlan) {
         self.connection = connection
+        if let recorder = core.transcripts {
+            transcript = TranscriptCapture(
+                recorder: recorder, sessionID: session.id, peer: connection.peer.description,
+                listener: listener.address.description, serverName: listener.serverName,
+                log: { [core] in core.log([$0], on: connection.loop) })
+        }
         if core.trace {
             core.log(
                 [
@@ -62,11 +73,14 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         if deadlines.dataStarted == nil {
             deadlines.received(bytes, at: Clock.monotonicNanoseconds())
         }
+        // Without a transcript, no copy of the bytes.
+        if transcript != nil { record(.data(.client, Array(bytes))) }
         handle(session.receive(bytes))
     }
 
     func inputEnded(on connection: Connection) {
         peerFinished = true
+        record(.closed(by: .client))
         // With a delivery pending, the client may still be owed the reply to its final dot
         // and to commands it pipelined before closing its side: answer them first.
         if session.wantsInput { handle(session.inputClosed()) }
@@ -78,12 +92,14 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
     }
 
     func tlsEstablished(_ info: TLSConnectionInfo, on connection: Connection) {
+        record(.tls("\(info.version) \(info.cipher) \(info.bits)"))
         handle(
             session.tlsEstablished(protocol: info.version, cipher: info.cipher, bits: info.bits))
     }
 
     func tlsFailed(_ error: TLSError, on connection: Connection) {
         handle(session.tlsFailed("\(error)"))
+        record(.closed(by: .server))
         connection.close(afterFlush: true)
     }
 
@@ -99,12 +115,17 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
     }
 
     func closed(_ connection: Connection) {
+        // However the connection ended (a peer's reset, a write error), the server's side
+        // is closed now: every transcript ends with the server's close.
+        record(.closed(by: .server))
         self.connection = nil
         deadlineTimer?.cancel()
         deadlineTimer = nil
         faultTimer?.cancel()
         faultTimer = nil
         if session.wantsInput { _ = session.inputClosed() }
+        transcript?.finish()
+        transcript = nil
         if core.verbose.load(ordering: .relaxed) {
             core.log(["debug: smtp: session \(session.id): closed"], on: connection.loop)
         }
@@ -122,14 +143,17 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
     /// The server stops now: close without waiting for pending output.
     func closeNow() {
         closing = true
+        record(.closed(by: .server))
         connection?.close(afterFlush: false)
     }
 
     private func sendShutdownNotice() {
         guard let connection, !closing else { return }
         closing = true
-        connection.write(
-            Array("421 4.3.0 \(core.serverName(for: connection)) Server shutting down\r\n".utf8))
+        write(
+            Array("421 4.3.0 \(core.serverName(for: connection)) Server shutting down\r\n".utf8),
+            on: connection)
+        record(.closed(by: .server))
         connection.close(afterFlush: true)
     }
 
@@ -151,9 +175,10 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
                 deadlines.dataEnded()
                 deliver(message, loop: connection.loop)
             case .close:
-                connection.write(output)
+                write(output, on: connection)
                 output = []
                 closing = true
+                record(.closed(by: .server))
                 connection.close(afterFlush: true)
             case .log(let line), .trace(let line):
                 logLines.append(line)
@@ -161,25 +186,38 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
                 authenticate(request, loop: connection.loop)
             case .startTLS:
                 // The 220 goes out in plaintext before the handshake starts.
-                connection.write(output)
+                write(output, on: connection)
                 output = []
                 startTLS(on: connection)
             case .delay(let nanoseconds):
-                connection.write(output)
+                write(output, on: connection)
                 output = []
                 faultTimer = connection.loop.schedule(after: nanoseconds) { [weak self] in
                     self?.faultDelayElapsed()
                 }
             case .reset:
-                connection.write(output)
+                write(output, on: connection)
                 output = []
                 closing = true
+                record(.reset)
                 resetConnection(connection)
             }
         }
-        if !output.isEmpty { connection.write(output) }
+        if !output.isEmpty { write(output, on: connection) }
         connection.setReading(session.wantsInput)
         armDeadlineTimer(on: connection.loop)
+    }
+
+    /// Writes the server's bytes, and records them first.
+    private func write(_ bytes: [UInt8], on connection: Connection) {
+        if !bytes.isEmpty { record(.data(.server, bytes)) }
+        connection.write(bytes)
+    }
+
+    private func record(_ entry: TranscriptEntry) {
+        guard transcript != nil, !transcriptEnded, let loop = connection?.loop else { return }
+        if entry == .closed(by: .server) || entry == .reset { transcriptEnded = true }
+        transcript?.record(entry) { [core] in core.log([$0], on: loop) }
     }
 
     private static let dataReply = Array("354 ".utf8)

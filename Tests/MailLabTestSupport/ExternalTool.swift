@@ -57,7 +57,26 @@ public struct ExternalTool: Sendable, CustomStringConvertible {
     public static let tmux = debian("tmux", "/usr/bin/tmux")
     public static let mandoc = debian("mandoc", "/usr/bin/mandoc")
     public static let man = debian("man-db", "/usr/bin/man", name: "man")
-    public static let postfix = debian("postfix", "/usr/sbin/postfix", "/usr/sbin/postsuper")
+    /// Debian's Postfix: the MTA, its sendmail, smtp-source and smtp-sink; run privately
+    /// (`postfix -c DIR`), never as the system's mail server.
+    public static let postfix = debian(
+        "postfix", "/usr/sbin/postfix", "/usr/sbin/postsuper", "/usr/sbin/sendmail",
+        "/usr/sbin/smtp-source", "/usr/sbin/smtp-sink", "/usr/lib/postfix/sbin/master")
+    /// Postfix's SASL client needs Cyrus SASL's PLAIN and LOGIN plugins (libraries, not
+    /// programs: checked for reading, with Postfix's smtp(8) as the program).
+    public static let saslModules = ExternalTool(
+        name: "libsasl2-modules",
+        origin: "Debian package libsasl2-modules (Cyrus SASL PLAIN and LOGIN, "
+            + "/usr/lib/\(multiarch)/sasl2); `make deps` installs it",
+        programs: ["/usr/lib/postfix/sbin/smtp"],
+        probe: {
+            ["libplain.so", "liblogin.so"].allSatisfy {
+                access("/usr/lib/\(multiarch)/sasl2/" + $0, R_OK) == 0
+            }
+        })
+    public static let msmtp = debian("msmtp", "/usr/bin/msmtp")
+    /// Perl's Net::SMTP (libnet, part of Debian's perl), whose `bdat` sends CHUNKING.
+    public static let perl = debian("perl", "/usr/bin/perl")
     public static let dnsmasq = debian("dnsmasq-base", "/usr/sbin/dnsmasq", name: "dnsmasq")
     public static let dhclient = debian("isc-dhcp-client", "/usr/sbin/dhclient", name: "dhclient")
     public static let rsvgConvert = debian(
@@ -67,6 +86,12 @@ public struct ExternalTool: Sendable, CustomStringConvertible {
         name: "python3-aiosmtpd",
         origin: "Debian package python3-aiosmtpd; `make deps` installs it",
         programs: ["/usr/bin/python3"], probe: { aiosmtpdImports })
+
+    #if arch(arm64)
+        static let multiarch = "aarch64-linux-gnu"
+    #else
+        static let multiarch = "x86_64-linux-gnu"
+    #endif
 
     public static let mlab = built("mlab")
     public static let smtpd = built("smtpd")

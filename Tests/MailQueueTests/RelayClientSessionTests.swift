@@ -17,8 +17,14 @@ import Testing
     /// Feeds `server` (reply text, CRLF; `|` marks where the next hop waits for the client's
     /// next command) in `chunk`-sized pieces, beginning `transaction` at the first `.ready`;
     /// returns what the client sent and the events without `.send`.
+    /// The same without 8-bit bytes, for next hops that do not offer 8BITMIME.
+    static let sevenBit = RelayClientSession.Transaction(
+        sender: .address(alice), recipients: [bob, carol], content: Array("Subject: x\n\nhi\n".utf8)
+    )
+
     static func run(
-        _ server: String, chunk: Int, tls: RelayClientSession.TLSPolicy = .never
+        _ server: String, chunk: Int, tls: RelayClientSession.TLSPolicy = .never,
+        transaction: RelayClientSession.Transaction = transaction
     ) -> (sent: String, events: [RelayClientSession.Event]) {
         var session = RelayClientSession(heloName: "blau.lab", tls: tls)
         var sent: [UInt8] = []
@@ -80,7 +86,7 @@ import Testing
     @Test func withoutPipeliningOneCommandPerReplyAndNoDataWhenEveryoneIsRefused() {
         let server =
             "220 x\r\n|250 x\r\n|250 ok\r\n|550 5.1.1 no\r\n|550 5.1.1 no either\r\n|250 reset\r\n"
-        let (sent, events) = Self.run(server, chunk: 3)
+        let (sent, events) = Self.run(server, chunk: 3, transaction: Self.sevenBit)
         #expect(
             sent
                 == "EHLO blau.lab\r\nMAIL FROM:<alice@gruen.lab>\r\nRCPT TO:<bob@rot.lab>\r\n"
@@ -98,14 +104,15 @@ import Testing
 
     @Test func aRefusedSenderDecidesEveryRecipient() {
         let server = "220 x\r\n|250 x\r\n|451 4.3.0 try later\r\n|250 reset\r\n"
-        let (sent, events) = Self.run(server, chunk: 5)
+        let (sent, events) = Self.run(server, chunk: 5, transaction: Self.sevenBit)
         #expect(sent == "EHLO blau.lab\r\nMAIL FROM:<alice@gruen.lab>\r\nRSET\r\n")
         let later = SMTPReply(code: 451, lines: ["4.3.0 try later"])
         #expect(events == [.ready, .finished(.init(replies: [later, later])), .ready])
     }
 
     @Test func heloAfterARefusedEhloAndABannerRefusalFails() {
-        let (sent, events) = Self.run("220 x\r\n|502 no ehlo\r\n|250 hi\r\n", chunk: 100)
+        let (sent, events) = Self.run(
+            "220 x\r\n|502 no ehlo\r\n|250 hi\r\n", chunk: 100, transaction: Self.sevenBit)
         #expect(sent.hasPrefix("EHLO blau.lab\r\nHELO blau.lab\r\nMAIL FROM:<alice@gruen.lab>\r\n"))
         #expect(events == [.ready])
         let refused = Self.run("554 5.7.1 go away\r\n", chunk: 100)
@@ -125,6 +132,49 @@ import Testing
             "220 x\r\n|250-x\r\n250 STARTTLS\r\n|220 go\r\n", chunk: 100, tls: .opportunistic)
         #expect(offered.sent == "EHLO blau.lab\r\nSTARTTLS\r\n")
         #expect(offered.events == [.startTLS])
+    }
+
+    @Test func eightBitContentOrAUTF8AddressIsRefusedWhenTheNextHopDoesNotOfferIt() {
+        // 8-bit body, next hop without 8BITMIME: nothing sent, each recipient 554 5.6.3.
+        let (sent, events) = Self.run("220 x\r\n|250 x\r\n", chunk: 100)
+        #expect(sent == "EHLO blau.lab\r\n")
+        let eightBit = SMTPReply(
+            code: 554, lines: ["5.6.3 next hop does not offer 8BITMIME for 8-bit content"])
+        #expect(events == [.ready, .finished(.init(replies: [eightBit, eightBit])), .ready])
+        // A UTF-8 recipient, next hop without SMTPUTF8: 553 5.6.7.
+        let utf8 = RelayClientSession.Transaction(
+            sender: .address(Self.alice),
+            recipients: [MailAddress(localPart: "j\u{f6}rg", domain: "rot.lab")],
+            content: Array("Subject: x\n\nhi\n".utf8))
+        let refused = Self.run("220 x\r\n|250-x\r\n250 8BITMIME\r\n", chunk: 100, transaction: utf8)
+        #expect(refused.sent == "EHLO blau.lab\r\n")
+        #expect(
+            refused.events == [
+                .ready,
+                .finished(
+                    .init(replies: [
+                        SMTPReply(
+                            code: 553,
+                            lines: [
+                                "5.6.7 next hop does not offer SMTPUTF8 for a non-ASCII address"
+                            ])
+                    ])), .ready,
+            ])
+    }
+
+    @Test func aDataReplyOtherThan354Or4xx5xxIsAProtocolErrorNotADelivery() {
+        let server = "220 x\r\n|250 x\r\n|250 ok\r\n|250 ok\r\n|250 ok\r\n|250 sure\r\n"
+        let (sent, events) = Self.run(server, chunk: 100, transaction: Self.sevenBit)
+        #expect(!sent.contains("Subject:"), "\(sent)")
+        #expect(
+            events == [
+                .ready,
+                .failed(
+                    SMTPReply(
+                        code: 421,
+                        lines: ["4.5.0 next hop protocol error: DATA answered with 250, not 354"])),
+                .closed,
+            ])
     }
 
     @Test func aMalformedOrOverlongReplyEndsTheSession() {

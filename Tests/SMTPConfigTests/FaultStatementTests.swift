@@ -37,6 +37,33 @@ import Testing
         #expect(rules[7].condition == FaultCondition(sender: ""))
     }
 
+    @Test func partialAndThrottledRepliesAreRead() throws {
+        let rules = try parse(
+            """
+            fault at rcpt partial-reply "451 4.7.1 Try later" bytes 5
+            fault at mail partial-reply "451 4.7.1 Try later"
+            fault at banner reply "220 slow.example ESMTP" throttle 20 for session 2
+            """ + anyRule
+        ).faults
+        let reply = try FaultReply(parsing: ["451 4.7.1 Try later"])
+        #expect(rules[0].action == .partialReply(reply, bytes: 5))
+        // Without `bytes`: half of the reply as written (21 bytes with its CRLF).
+        #expect(rules[1].action == .partialReply(reply, bytes: 10))
+        #expect(
+            rules[2].action
+                == .throttledReply(
+                    try FaultReply(parsing: ["220 slow.example ESMTP"]), bytesPerSecond: 20))
+        #expect(rules[2].condition == FaultCondition(session: 2))
+        #expect(
+            errors("fault at rcpt partial-reply \"451 x\" bytes 99" + anyRule) == [
+                "smtpd.conf:1: invalid fault rule: a partial reply sends 1 to 6 bytes of this reply, not 99"
+            ])
+        #expect(
+            errors("fault at rcpt reply \"451 x\" throttle 0" + anyRule) == [
+                "smtpd.conf:1: invalid fault rule: throttle must be 1 to 1000000 bytes per second, not 0"
+            ])
+    }
+
     @Test func withoutFaultStatementsThereAreNone() throws {
         let configuration = try parse("listen on lo" + anyRule)
         #expect(configuration.faults.isEmpty)
@@ -59,7 +86,10 @@ import Testing
             ("fault at rcpt disconnect for colour red", "expected sender, rcpt, client"),
             ("fault seed minus", "invalid fault seed: minus"),
             ("fault rcpt reply \"451 x\"", "expected at or seed"),
-            ("fault at rcpt explode", "expected reply, delay, disconnect or accept-and-drop"),
+            (
+                "fault at rcpt explode",
+                "expected reply, partial-reply, delay, disconnect or accept-and-drop"
+            ),
         ]
         for (line, problem) in cases {
             let found = errors("listen on lo\n" + line + anyRule)

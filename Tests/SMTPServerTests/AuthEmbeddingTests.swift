@@ -1,18 +1,17 @@
 import Foundation
 import SMTPProtocol
+import MailLabTesting
 import Testing
 
 @testable import SMTPServer
 
 @Suite("AUTH in the embedding API and the credential checks")
 struct AuthEmbeddingTests {
-    @Test("acceptAny (test-server mode): any user name and password, the name is recorded")
+    @Test(
+        "acceptAny (test-server mode): any user name and password, the name is recorded",
+        .mailServer(configure: { $0.authentication = .acceptAny() }))
     func acceptAnyRecordsUser() async throws {
-        var options = MailServer.Options()
-        options.authentication = .acceptAny()
-        let server = try MailServer.inMemory(options: options)
-        try server.start()
-        defer { server.stop() }
+        let server = try #require(MailServer.current)
         let script = """
             import smtplib, sys
             s = smtplib.SMTP('127.0.0.1', int(sys.argv[1]), timeout=10)
@@ -27,11 +26,9 @@ struct AuthEmbeddingTests {
         #expect(message.text.contains(") with ESMTPA id "))
     }
 
-    @Test("without authentication configured, AUTH stays 503 and nothing is recorded")
+    @Test("without authentication configured, AUTH stays 503 and nothing is recorded", .mailServer)
     func noAuthentication() async throws {
-        let server = try MailServer.inMemory()
-        try server.start()
-        defer { server.stop() }
+        let server = try #require(MailServer.current)
         let script = """
             import smtplib, sys
             s = smtplib.SMTP('127.0.0.1', int(sys.argv[1]), timeout=10)

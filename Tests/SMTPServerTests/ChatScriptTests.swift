@@ -1,6 +1,7 @@
 import Foundation
 import SMTPClient
 import SMTPConfig
+import MailLabTesting
 import Testing
 
 @testable import SMTPServer
@@ -23,13 +24,11 @@ private func temporaryDirectory() -> String {
     return path
 }
 
-@Test(arguments: ["seed.chat", "bad-sender.chat", "pipelined.chat", "header-rule.chat"])
+@Test(
+    .mailServer(store: .temporaryMaildir),
+    arguments: ["seed.chat", "bad-sender.chat", "pipelined.chat", "header-rule.chat"])
 func shippedScriptPassesAgainstTheDefaultServer(name: String) throws {
-    let box = temporaryDirectory()
-    defer { try? FileManager.default.removeItem(atPath: box) }
-    let server = try MailServer.catchAll(maildir: box)
-    try server.start()
-    defer { server.stop() }
+    let server = try #require(MailServer.current)
     let outcome = try runScript(name, against: server)
     #expect(outcome.failure == nil, "\(outcome.transcript.joined(separator: "\n"))")
 }
@@ -49,10 +48,8 @@ func shippedScriptPassesAgainstTheDefaultServer(name: String) throws {
     #expect(outcome.failure == nil, "\(outcome.transcript.joined(separator: "\n"))")
 }
 
-@Test func aBrokenExpectationIsReportedWithItsLine() throws {
-    let server = try MailServer.inMemory()
-    try server.start()
-    defer { server.stop() }
+@Test(.mailServer) func aBrokenExpectationIsReportedWithItsLine() throws {
+    let server = try #require(MailServer.current)
     let script = try ChatScriptParser.parse(
         """
         connect
@@ -66,12 +63,9 @@ func shippedScriptPassesAgainstTheDefaultServer(name: String) throws {
     #expect(outcome.failure?.got.hasPrefix("250 ") == true)
 }
 
-@Test func authAndBdatScriptPassesAgainstAnAcceptAnyServer() async throws {
-    var options = MailServer.Options()
-    options.authentication = .acceptAny()
-    let server = try MailServer.inMemory(options: options)
-    try server.start()
-    defer { server.stop() }
+@Test(.mailServer(configure: { $0.authentication = .acceptAny() }))
+func authAndBdatScriptPassesAgainstAnAcceptAnyServer() async throws {
+    let server = try #require(MailServer.current)
     let outcome = try runScript("auth-bdat.chat", against: server)
     #expect(outcome.failure == nil, "\(outcome.transcript.joined(separator: "\n"))")
     let message = try await server.nextMessage(timeout: 5)

@@ -1,4 +1,5 @@
 import Foundation
+import MailLabTesting
 import Testing
 
 @testable import SMTPServer
@@ -41,18 +42,16 @@ import Testing
         print(len(pieces), answers[-1].split()[-3:], len(body))
         """
 
-    @Test("100 KiB in pipelined BDAT chunks of 7 KiB: every byte stored, one 250 after LAST")
+    @Test(
+        "100 KiB in pipelined BDAT chunks of 7 KiB: every byte stored, one 250 after LAST",
+        .mailServer(store: .temporaryMaildir))
     func hundredKiB() async throws {
-        let directory = try TempDir("bdat")
-        defer { directory.remove() }
-        let server = try MailServer.catchAll(maildir: directory.path + "/Maildir")
-        try server.start()
-        defer { server.stop() }
+        let server = try #require(MailServer.current)
         let result = try runTool(python, ["-c", Self.client, "\(server.port)", "102400", "7168"])
         #expect(result.status == 0, "\(result.errors)")
         #expect(result.output.hasPrefix("15 ['accepted', 'for', 'delivery']"), "\(result.output)")
         let message = try await server.nextMessage(timeout: 10)
-        let files = maildirFiles(directory.path + "/Maildir")
+        let files = message.files
         try #require(files.count == 1)
         let stored = readBytes(files[0])
         #expect(stored == Array(message.content))

@@ -1,6 +1,7 @@
 import Foundation
 import LinuxSystem
 import SMTPProtocol
+import MailLabTesting
 import Testing
 
 @testable import SMTPServer
@@ -27,6 +28,17 @@ private struct StageScript {
         case .data:
             return StageScript(
                 before: mail + ["RCPT TO:<b@example.org>"], step: "DATA", normalReply: "354 ")
+        case .bdat:
+            // One chunk of 17 bytes, a message with a header (the CRLF after "b" is `send`'s).
+            return StageScript(
+                before: mail + ["RCPT TO:<b@example.org>"],
+                step: "BDAT 17 LAST\r\nSubject: s\r\n\r\nb",
+                normalReply: "250 ")
+        case .body:
+            // A body line has no reply of its own: the final dot's 250 shows a delay.
+            return StageScript(
+                before: mail + ["RCPT TO:<b@example.org>", "DATA"], step: "Subject: s",
+                normalReply: "250 ")
         case .afterData, .starttls:
             return StageScript(
                 before: mail + ["RCPT TO:<b@example.org>", "DATA", "Subject: s", "", "b"],
@@ -48,18 +60,27 @@ private func connectionEnd(_ client: LineClient) -> String {
 /// Each stage (STARTTLS: see the session tests; it needs a certificate) × each action, over a
 /// real socket against the in-process server.
 @Suite struct FaultStageClientTests {
-    static let stages: [FaultStage] = [.connect, .helo, .auth, .mail, .rcpt, .data, .afterData]
-    static let actions: [String] = ["reply", "delay", "fin", "rst"]
+    static let stages: [FaultStage] = [
+        .connect, .helo, .auth, .mail, .rcpt, .data, .bdat, .body, .afterData,
+    ]
+    static let actions: [String] = ["reply", "delay", "fin", "rst", "partial", "throttle"]
 
     @Test("the client sees exactly the configured fault", arguments: stages, actions)
     func clientSeesTheFault(stage: FaultStage, action: String) async throws {
+        // At body only a 421 can be answered (and it closes).
+        let replyText =
+            stage == .connect
+            ? "554 5.3.2 Closed" : stage == .body ? "421 4.3.0 Fault" : "451 4.3.0 Fault"
+        let closesAfterReply = stage == .connect || stage == .body
         let faultAction: FaultAction
         switch action {
-        case "reply":
-            faultAction = .reply(
-                try FaultReply(parsing: [stage == .connect ? "554 5.3.2 Closed" : "451 4.3.0 Fault"]
-                ))
+        case "reply": faultAction = .reply(try FaultReply(parsing: [replyText]))
         case "delay": faultAction = .delay(nanoseconds: 400_000_000)
+        case "partial":
+            faultAction = .partialReply(try FaultReply(parsing: ["451 4.3.0 Fault"]), bytes: 5)
+        case "throttle":
+            // 17 bytes with CRLF at 20 B/s: pieces of 2 bytes, 100 ms apart, 0.8 s in all.
+            faultAction = .throttledReply(try FaultReply(parsing: [replyText]), bytesPerSecond: 20)
         case "fin": faultAction = .disconnect(.fin)
         default: faultAction = .disconnect(.rst)
         }
@@ -82,22 +103,32 @@ private func connectionEnd(_ client: LineClient) -> String {
         }
         let sent = Clock.monotonicNanoseconds()
         if let step = script.step { try client.send(step + "\r\n") }
+        // The rest of the message, for the final dot's reply after a delay in the body.
+        if stage == .body && action == "delay" { try client.send("\r\nb\r\n.\r\n") }
         switch action {
         case "reply":
-            let expected = stage == .connect ? "554 5.3.2 Closed\r\n" : "451 4.3.0 Fault\r\n"
-            #expect(try client.readReply() == [expected])
-            if stage == .connect { #expect(connectionEnd(client) == "FIN") }
+            #expect(try client.readReply() == [replyText + "\r\n"])
+            if closesAfterReply { #expect(connectionEnd(client) == "FIN") }
         case "delay":
             let reply = try client.readReply()
             let seconds = Double(Clock.monotonicNanoseconds() - sent) / 1e9
             #expect(reply.first?.hasPrefix(script.normalReply) == true, "\(reply)")
             #expect(seconds >= 0.38 && seconds < 2, "reply after \(seconds) s")
+        case "partial":
+            // Exactly five bytes, no line end, then FIN.
+            #expect(connectionEnd(client) == "data: 451 4")
+            #expect(connectionEnd(client) == "FIN")
+        case "throttle":
+            #expect(try client.readReply() == [replyText + "\r\n"])
+            let seconds = Double(Clock.monotonicNanoseconds() - sent) / 1e9
+            #expect(seconds >= 0.75 && seconds < 3, "reply complete after \(seconds) s")
+            if closesAfterReply { #expect(connectionEnd(client) == "FIN") }
         case "fin":
             #expect(connectionEnd(client) == "FIN")
         default:
             #expect(connectionEnd(client) == "RST")
         }
-        if stage == .afterData {
+        if stage == .afterData || stage == .body || stage == .bdat {
             // Only a delay lets the message through.
             let stored = server.messages.count
             #expect(stored == (action == "delay" ? 1 : 0))
@@ -105,17 +136,16 @@ private func connectionEnd(_ client: LineClient) -> String {
     }
 
     @Test(
-        "python smtplib with its own timeout: a 5 s banner delay is a timeout at 2 s, a wait at 10 s"
-    )
+        "python smtplib with its own timeout: a 5 s banner delay is a timeout at 2 s, a wait at 10 s",
+        .mailServer(configure: { options in
+            options.faults = FaultPlan(
+                rules: [
+                    try! FaultRule(stage: .connect, action: .delay(nanoseconds: 5_000_000_000))
+                ],
+                seed: 4)
+        }))
     func smtplibBannerDelay() async throws {
-        var options = MailServer.Options()
-        options.loops = 1
-        options.faults = FaultPlan(
-            rules: [try FaultRule(stage: .connect, action: .delay(nanoseconds: 5_000_000_000))],
-            seed: 4)
-        let server = try MailServer.inMemory(options: options)
-        try server.start()
-        defer { server.stop() }
+        let server = try #require(MailServer.current)
         let script = """
             import smtplib, sys, time
             port = int(sys.argv[1])

@@ -47,6 +47,23 @@ import Testing
         }
     }
 
+    @Test(.mailServer(transcripts: true)) func aTestCanAssertOnTheSessionsTranscript()
+        async throws
+    {
+        let server = try #require(MailServer.current)
+        let directory = try #require(server.transcriptDirectory)
+        try await blocking { [port = server.port] in
+            try EmbeddingAPITests.send(port: port, subject: "transcribed")
+        }
+        _ = try await server.nextMessage(timeout: 5)
+        let transcripts = try await server.transcripts(count: 1, timeout: 5)
+        let transcript = try #require(transcripts.first)
+        let client = String(decoding: transcript.bytes(from: .client), as: UTF8.self)
+        #expect(client.contains("Subject: transcribed\r\n"))
+        #expect(String(decoding: transcript.bytes(from: .server), as: UTF8.self).hasPrefix("220 "))
+        #expect(directory.hasPrefix("/"))
+    }
+
     @Test func outsideTheTraitThereIsNoServer() {
         #expect(MailServer.current == nil)
     }

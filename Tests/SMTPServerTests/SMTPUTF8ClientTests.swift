@@ -1,4 +1,5 @@
 import Foundation
+import MailLabTesting
 import Testing
 
 @testable import SMTPServer
@@ -23,20 +24,17 @@ import Testing
         s.quit()
         """
 
-    @Test("smtplib send_message with a UTF-8 address: SMTPUTF8 used, stored in the Maildir")
+    @Test(
+        "smtplib send_message with a UTF-8 address: SMTPUTF8 used, stored in the Maildir",
+        .mailServer(store: .temporaryMaildir))
     func delivered() async throws {
-        let directory = try TempDir("utf8")
-        defer { directory.remove() }
-        let maildir = directory.path + "/Maildir"
-        let server = try MailServer.catchAll(maildir: maildir)
-        try server.start()
-        defer { server.stop() }
+        let server = try #require(MailServer.current)
         let result = try runTool(python, ["-c", Self.script, "\(server.port)"])
         #expect(result.output == "sent\n", "\(result.errors)")
         let message = try await server.nextMessage(timeout: 10)
         #expect(message.sender == "jürgen@bücher.example")
         #expect(message.recipients == ["δοκιμή@παράδειγμα.δοκιμή"])
-        let files = maildirFiles(maildir)
+        let files = message.files
         try #require(files.count == 1)
         let stored = readText(files[0])
         #expect(
@@ -46,13 +44,11 @@ import Testing
         #expect(stored.contains("From: Jürgen <jürgen@bücher.example>"))
     }
 
-    @Test("SMTPUTF8 switched off: smtplib does not send, nothing is stored")
+    @Test(
+        "SMTPUTF8 switched off: smtplib does not send, nothing is stored",
+        .mailServer(configure: { $0.smtputf8 = false }))
     func switchedOff() async throws {
-        var options = MailServer.Options()
-        options.smtputf8 = false
-        let server = try MailServer.inMemory(options: options)
-        try server.start()
-        defer { server.stop() }
+        let server = try #require(MailServer.current)
         let result = try runTool(python, ["-c", Self.script, "\(server.port)"])
         #expect(result.output.hasPrefix("not supported:"), "\(result.output)\(result.errors)")
         #expect(server.messages.isEmpty)

@@ -1,5 +1,6 @@
 import Foundation
 import MailLabTestSupport
+import MailLabTesting
 import SMTPConfig
 import Testing
 
@@ -18,10 +19,10 @@ struct TLSClientTests {
         #expect(delivered.text.contains("over TLS"))
     }
 
-    @Test("python smtplib: starttls() then sendmail", .requires(.python3))
+    @Test(
+        "python smtplib: starttls() then sendmail", .requires(.python3), .tlsMailServer(.starttls))
     func pythonStartTLS() async throws {
-        let server = try tlsServer(.starttls)
-        defer { server.stop() }
+        let server = try #require(MailServer.current)
         let script = """
             import smtplib, ssl, sys
             s = smtplib.SMTP('127.0.0.1', int(sys.argv[1]), timeout=10)
@@ -40,10 +41,9 @@ struct TLSClientTests {
         try await expectTLSReceived(server)
     }
 
-    @Test("curl --ssl-reqd smtp:// (STARTTLS)", .requires(.curl))
+    @Test("curl --ssl-reqd smtp:// (STARTTLS)", .requires(.curl), .tlsMailServer(.starttls))
     func curlStartTLS() async throws {
-        let server = try tlsServer(.starttls)
-        defer { server.stop() }
+        let server = try #require(MailServer.current)
         let result = try runTool(
             ExternalTool.curl.path,
             [
@@ -54,10 +54,9 @@ struct TLSClientTests {
         try await expectTLSReceived(server)
     }
 
-    @Test("curl smtps:// against an SMTPS listener", .requires(.curl))
+    @Test("curl smtps:// against an SMTPS listener", .requires(.curl), .tlsMailServer(.smtps))
     func curlSMTPS() async throws {
-        let server = try tlsServer(.smtps)
-        defer { server.stop() }
+        let server = try #require(MailServer.current)
         let result = try runTool(
             ExternalTool.curl.path,
             [

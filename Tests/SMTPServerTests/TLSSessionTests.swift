@@ -1,5 +1,6 @@
 import Foundation
 import MailLabTestSupport
+import MailLabTesting
 import SMTPConfig
 import Testing
 
@@ -71,10 +72,9 @@ struct TLSSessionTests {
         #expect(log.lines.contains { $0.contains("smtp tls ciphers=TLSv1.") })
     }
 
-    @Test("tls-require: MAIL before STARTTLS gets 530; after it, 250")
+    @Test("tls-require: MAIL before STARTTLS gets 530; after it, 250", .tlsMailServer(.required))
     func tlsRequire() throws {
-        let server = try tlsServer(.required)
-        defer { server.stop() }
+        let server = try #require(MailServer.current)
         let lines = try converse(
             server,
             [

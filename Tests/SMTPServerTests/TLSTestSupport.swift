@@ -1,5 +1,6 @@
 import Foundation
 import MailLabTestSupport
+import MailLabTesting
 import SMTPConfig
 import Testing
 
@@ -32,6 +33,21 @@ func tlsServer(_ mode: TLSMode, log: MemoryLog = MemoryLog(), idleTimeout: Doubl
 
 extension MailServer {
     var port: UInt16 { addresses[0].port }
+}
+
+extension Trait where Self == MailServerTrait {
+    /// The `.mailServer` trait as `tlsServer` sets it up: TLS in `mode` with the throw-away
+    /// certificate, serving `vm`. Without a certificate (no openssl) the server has no TLS,
+    /// and the test's TLS steps fail, saying so.
+    static func tlsMailServer(_ mode: TLSMode) -> Self {
+        .mailServer(configure: { options in
+            options.serverName = "vm"
+            if let files = try? TestCertificate.make() {
+                options.tls = MailServer.TLSSetting(
+                    certificate: files.certificate, key: files.key, mode: mode)
+            }
+        })
+    }
 }
 
 /// Debian's python3 (its `ssl` module), not whatever is first on PATH.

@@ -1,5 +1,6 @@
 import Foundation
 import MailLabTestSupport
+import MailLabTesting
 import SMTPConfig
 import Testing
 
@@ -9,10 +10,11 @@ import Testing
 /// inside OpenSSL), pipelined commands in one TLS record, a handshake that never comes.
 @Suite(.requires(.openssl, .python3))
 struct TLSTransportTests {
-    @Test("a 3 MB message and a pipelined transaction over STARTTLS arrive intact")
+    @Test(
+        "a 3 MB message and a pipelined transaction over STARTTLS arrive intact",
+        .tlsMailServer(.starttls))
     func bigAndPipelined() async throws {
-        let server = try tlsServer(.starttls)
-        defer { server.stop() }
+        let server = try #require(MailServer.current)
         let script = """
             import smtplib, ssl, sys
             body = ''.join('line %06d ' % i + 'x' * 60 + '\\r\\n' for i in range(42000))
