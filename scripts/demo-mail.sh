@@ -53,7 +53,7 @@ down_and_check() {
   echo "=== lab down: no namespace, resolv.conf or server left"
 }
 
-rm -rf /tmp/mlab-mail /tmp/mlab-queue-gruen /tmp/mlab-queue-blau
+rm -rf /tmp/mlab-mail /var/spool/maillab/lab-gruen /var/spool/maillab/lab-blau
 trap 'lab down >/dev/null 2>&1 || true' EXIT
 lab up
 lab status | grep -E '^(running|DEAD) ' || true

@@ -25,8 +25,12 @@ public final class QueueSpool: Sendable {
             } catch  where error.errno == EEXIST {
             }
         }
+        for path in [root, root + "/tmp", root + "/new", root + "/cur"] {
+            try Self.checkOwnDirectory(path)
+        }
         let lockPath = root + "/lock"
-        let fd = try FileSystem.open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, mode: 0o600)
+        let fd = try FileSystem.open(
+            lockPath, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode: 0o600)
         do {
             _ = try checkedCall("flock", lockPath) { flock(fd, LOCK_EX | LOCK_NB) }
         } catch {
@@ -45,6 +49,30 @@ public final class QueueSpool: Sendable {
 
     static let updateSuffix = ".update"
 
+    /// A spool is root's (smtpd's) alone: a directory, not a symbolic link, owned by this
+    /// process's user and writable by nobody else. Otherwise whoever made it (a user who
+    /// created `/tmp/spool` first) could plant links that root then writes through, or
+    /// queue files that smtpd would relay as its own.
+    static func checkOwnDirectory(_ path: String) throws(SystemError) {
+        let status = try FileSystem.linkStatus(path)
+        let problem: String?
+        if status.st_mode & S_IFMT == S_IFLNK {
+            problem = "is a symbolic link"
+        } else if status.st_mode & S_IFMT != S_IFDIR {
+            problem = "is not a directory"
+        } else if status.st_uid != geteuid() {
+            problem = "is owned by uid \(status.st_uid), not \(geteuid())"
+        } else if status.st_mode & 0o022 != 0 {
+            problem =
+                "is writable by group or others (mode \(String(status.st_mode & 0o777, radix: 8)))"
+        } else {
+            problem = nil
+        }
+        if let problem {
+            throw SystemError("refusing spool", "\(path): it \(problem)", errno: EPERM)
+        }
+    }
+
     deinit { closeDescriptor(lockDescriptor) }
 
     /// Where queued messages are (what `MaildirWriter` publishes into).
@@ -62,8 +90,13 @@ public final class QueueSpool: Sendable {
     /// Replaces the message file `name` with `bytes`, durably.
     public func rewrite(_ name: String, _ bytes: [UInt8]) throws(SystemError) {
         let temporary = root + "/tmp/" + name + Self.updateSuffix
+        // A new file, never one found there (nor what a link there points to).
+        do {
+            try FileSystem.unlink(temporary)
+        } catch  where error.errno == ENOENT {
+        }
         let fd = try FileSystem.open(
-            temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode: 0o600)
+            temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode: 0o600)
         do {
             try FileSystem.writeAll(fd, [bytes], path: temporary)
             try FileSystem.fsync(fd, path: temporary)

@@ -27,8 +27,8 @@ struct MailLabDeliveryTests {
                 contentsOfFile: confDirectory + "/mail-\(name).conf", encoding: .utf8
             )
             .replacingOccurrences(of: "/tmp/mlab-mail/", with: directory + "/mail/")
-            .replacingOccurrences(of: "/tmp/mlab-queue-", with: directory + "/queue-")
-            .replacingOccurrences(of: "/tmp/mlab-smtpd-", with: directory + "/ctl-")
+            .replacingOccurrences(of: "/var/spool/maillab/lab-", with: directory + "/queue-")
+            .replacingOccurrences(of: "/run/mlab-smtpd-", with: directory + "/ctl-")
             let path = directory + "/mail-\(name).conf"
             try text.write(toFile: path, atomically: true, encoding: .utf8)
             labText = labText.replacingOccurrences(

@@ -90,4 +90,47 @@ import Testing
         #expect(queue.envelopes().isEmpty)
         #expect(bounces.load(ordering: .relaxed) == 0)
     }
+
+    /// A spool someone else could have made or can write is refused, and nothing is written
+    /// through a link planted in it (review: a user's /tmp spool let root overwrite files).
+    @Test(arguments: ["world-writable", "symlinked tmp", "other owner", "symlinked root"])
+    func aSpoolThatIsNotSmtpdsAloneIsRefusedAndNothingIsWrittenThroughIt(_ case: String) throws {
+        let base = try FileSystem.makeTemporaryDirectory(prefix: "mlt-spool")
+        defer { FileSystem.removeTree(base) }
+        let root = base + "/spool"
+        let victim = base + "/victim"
+        try FileSystem.writeFile(victim, Array("keep\n".utf8))
+        mkdir(root, 0o700)
+        switch `case` {
+        case "world-writable": chmod(root, 0o777)
+        case "symlinked tmp":
+            mkdir(base + "/elsewhere", 0o700)
+            symlink(base + "/elsewhere", root + "/tmp")
+        case "other owner": chown(root, 65534, 65534)
+        default:
+            rmdir(root)
+            mkdir(base + "/real", 0o700)
+            symlink(base + "/real", root)
+        }
+        let error = Self.lockError(root)
+        #expect(error?.operation == "refusing spool", "\(String(describing: error))")
+        #expect(readText(victim) == "keep\n")
+    }
+
+    @Test func anUpdateNeverWritesThroughALinkPlantedInTmp() throws {
+        let base = try FileSystem.makeTemporaryDirectory(prefix: "mlt-spool")
+        defer { FileSystem.removeTree(base) }
+        let victim = base + "/victim"
+        try FileSystem.writeFile(victim, Array("keep\n".utf8))
+        let spool = try QueueSpool(root: base + "/spool")
+        try FileSystem.writeFile(base + "/spool/new/1.a.host", Array("old".utf8))
+        symlink(victim, base + "/spool/tmp/1.a.host" + QueueSpool.updateSuffix)
+        try spool.rewrite("1.a.host", Array("new".utf8))
+        #expect(readText(victim) == "keep\n")
+        #expect(readText(base + "/spool/new/1.a.host") == "new")
+    }
+
+    func readText(_ path: String) -> String {
+        String(decoding: (try? FileSystem.readFile(path)) ?? [], as: UTF8.self)
+    }
 }
