@@ -14,43 +14,15 @@ import Testing
         recipients: [MailAddress(localPart: "bob", domain: "rot.lab")],
         content: Array("Subject: x\n\nhi\n".utf8))
 
-    /// Runs `server` (CRLF replies; `|` where the next hop waits for the client) in
-    /// `chunk`-sized pieces. `.startTLS` is answered as an established handshake.
+    /// The session runner of `RelayClientSessionTests`, with credentials and STARTTLS
+    /// answered.
     static func run(
         _ server: String, chunk: Int = 4096, tls: RelayClientSession.TLSPolicy = .required,
         secured: Bool = false, credentials: RelayClientSession.Credentials? = credentials
     ) -> (sent: String, events: [RelayClientSession.Event]) {
-        var session = RelayClientSession(
-            heloName: "blau.lab", tls: tls, credentials: credentials, secured: secured)
-        var sent: [UInt8] = []
-        var events: [RelayClientSession.Event] = []
-        var begun = false
-        func take(_ list: [RelayClientSession.Event]) {
-            for event in list {
-                switch event {
-                case .send(let bytes): sent += bytes
-                case .startTLS:
-                    sent += Array("<TLS>".utf8)
-                    take(session.tlsEstablished())
-                default:
-                    events.append(event)
-                    if event == .ready && !begun {
-                        begun = true
-                        take(session.begin(transaction))
-                    }
-                }
-            }
-        }
-        for group in server.split(separator: "|") {
-            let bytes = Array(group.utf8)
-            var index = 0
-            while index < bytes.count {
-                let end = min(bytes.count, index + chunk)
-                take(session.receive(Array(bytes[index..<end])))
-                index = end
-            }
-        }
-        return (String(decoding: sent, as: UTF8.self), events)
+        RelayClientSessionTests.run(
+            server, chunk: chunk, tls: tls, transaction: transaction, credentials: credentials,
+            secured: secured, answeringStartTLS: true)
     }
 
     static let plain = Base64.encode(Array("\0blau\0s3cret:x".utf8))

@@ -22,11 +22,16 @@ import Testing
         sender: .address(alice), recipients: [bob, carol], content: Array("Subject: x\n\nhi\n".utf8)
     )
 
+    /// `answeringStartTLS`: `.startTLS` is taken as an established handshake (`<TLS>` in
+    /// what was sent) instead of ending the run as an event.
     static func run(
         _ server: String, chunk: Int, tls: RelayClientSession.TLSPolicy = .never,
-        transaction: RelayClientSession.Transaction = transaction
+        transaction: RelayClientSession.Transaction = transaction,
+        credentials: RelayClientSession.Credentials? = nil, secured: Bool = false,
+        answeringStartTLS: Bool = false
     ) -> (sent: String, events: [RelayClientSession.Event]) {
-        var session = RelayClientSession(heloName: "blau.lab", tls: tls)
+        var session = RelayClientSession(
+            heloName: "blau.lab", tls: tls, credentials: credentials, secured: secured)
         var sent: [UInt8] = []
         var events: [RelayClientSession.Event] = []
         var begun = false
@@ -34,6 +39,9 @@ import Testing
             for event in list {
                 if case .send(let bytes) = event {
                     sent += bytes
+                } else if event == .startTLS && answeringStartTLS {
+                    sent += Array("<TLS>".utf8)
+                    take(session.tlsEstablished())
                 } else {
                     events.append(event)
                     if event == .ready && !begun {
