@@ -172,7 +172,14 @@ final class PostfixInteropTests {
                 "SASL authentication failed; server 127.0.0.1[127.0.0.1] said: "
                     + "535 Authentication failed", timeout: 30), "\(postfix.log)")
         #expect(postfix.waitForLog("status=deferred", timeout: 10), "\(postfix.log)")
-        let queue = try runUnblocked("/usr/sbin/postqueue", ["-c", postfix.configDirectory, "-p"])
+        // The queue file takes the reason once the message is no longer active (`*`): a
+        // loaded machine may still show it in flight right after the log line.
+        var queue = try runUnblocked("/usr/sbin/postqueue", ["-c", postfix.configDirectory, "-p"])
+        let deadline = Date().addingTimeInterval(20)
+        while !queue.output.contains("535 Authentication failed") && Date() < deadline {
+            usleep(250_000)
+            queue = try runUnblocked("/usr/sbin/postqueue", ["-c", postfix.configDirectory, "-p"])
+        }
         #expect(queue.output.contains("535 Authentication failed"), "\(queue.output)")
         #expect(server.log.contains("smtp authentication user=alice result=permfail"))
         #expect(maildirFiles(directory.path + "/Maildir").isEmpty)
