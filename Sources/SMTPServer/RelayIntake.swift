@@ -55,8 +55,16 @@ final class BounceRouter: Sendable {
         let context = RecipientContext(
             peer: PeerInfo(address: "127.0.0.1", hostName: "localhost"),
             heloName: target.serverName, sender: .null)
-        guard case .accept(let route) = target.policy.evaluate(recipient, context: context)
-        else {
+        let route: RecipientRoute
+        switch target.policy.evaluate(recipient, context: context) {
+        case .accept(let accepted): route = accepted
+        case .temporaryFailure:
+            // A transient condition (a Maildir path refused for now): the queue keeps the
+            // original and tries the bounce again, rather than lose the notice.
+            log.write("warn: queue: the bounce to <\(recipient)> cannot be routed now: will retry")
+            done(false)
+            return
+        case .reject:
             // OpenSMTPD discards a bounce it cannot route; so does MailLab, saying so.
             log.write("warn: queue: no rule routes the bounce to <\(recipient)>: discarded")
             done(true)
