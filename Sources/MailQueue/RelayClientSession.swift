@@ -307,7 +307,7 @@ public struct RelayClientSession: Sendable {
                         SMTPReply(code: 421, lines: ["4.4.2 DATA accepted without recipients"]))
                 }
                 phase = .body
-                return [.send(DotStuffing.encode(transaction.content))]
+                return [.send(DotStuffing.encode(transaction.content, loneCRAsLineEnd: true))]
             }
             guard reply.code >= 400 else {
                 // A 2xx without the message: taking it as delivered would lose the message.
@@ -342,11 +342,13 @@ public struct RelayClientSession: Sendable {
         case .mail:
             var text = "MAIL FROM:<\(t.sender)>"
             if offers("SIZE") {
-                // RFC 1870: octets as sent, so every LF counts as CRLF.
-                let bareLF = t.content.indices.filter {
-                    t.content[$0] == 10 && ($0 == 0 || t.content[$0 - 1] != 13)
+                // RFC 1870: octets as sent, so every bare LF and lone CR counts as CRLF.
+                let c = t.content
+                let added = c.indices.filter {
+                    (c[$0] == 10 && ($0 == 0 || c[$0 - 1] != 13))
+                        || (c[$0] == 13 && ($0 + 1 == c.count || c[$0 + 1] != 10))
                 }.count
-                text += " SIZE=\(t.content.count + bareLF)"
+                text += " SIZE=\(c.count + added)"
             }
             if offers("8BITMIME"), t.content.contains(where: { $0 >= 0x80 }) {
                 text += " BODY=8BITMIME"

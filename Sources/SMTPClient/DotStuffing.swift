@@ -1,8 +1,6 @@
 /// DATA content on the wire (RFC 5321 §4.5.2): CRLF line ends, a leading dot doubled, and
 /// the terminating `.` line.
 public enum DotStuffing {
-    /// Encodes `content` (LF or CRLF line ends; a missing final line end is added) for the
-    /// wire, terminator included. A CR not followed by LF is kept as a byte of its line.
     /// `content` with CRLF line ends (LF or CRLF in, one added at the end if missing),
     /// nothing stuffed and no terminator: a BDAT body (RFC 3030).
     public static func crlfLines(_ content: [UInt8]) -> [UInt8] {
@@ -23,7 +21,12 @@ public enum DotStuffing {
         return out
     }
 
-    public static func encode(_ content: [UInt8]) -> [UInt8] {
+    /// Encodes `content` (LF or CRLF line ends; a missing final line end is added) for the
+    /// wire, terminator included. A CR not followed by LF is kept as a byte of its line, or,
+    /// with `loneCRAsLineEnd`, sent as the line end it can only be meant as (RFC 5321 §2.3.8:
+    /// a client must not send a bare CR; a relay that passed `\r.\r` on would hand the next
+    /// hop a smuggled end of data).
+    public static func encode(_ content: [UInt8], loneCRAsLineEnd: Bool = false) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(content.count + content.count / 40 + 5)
         var atLineStart = true
@@ -37,7 +40,7 @@ public enum DotStuffing {
                 index += 1
                 continue  // the LF that follows writes the CRLF
             }
-            if byte == UInt8(ascii: "\n") {
+            if byte == UInt8(ascii: "\n") || (byte == UInt8(ascii: "\r") && loneCRAsLineEnd) {
                 out += [13, 10]
                 atLineStart = true
             } else {

@@ -185,6 +185,26 @@ import Testing
             ])
     }
 
+    /// A stored `\r.\r` (a smuggling attempt a lenient next hop would take as the end of
+    /// data) goes out as a stuffed dot line between CRLFs, and SIZE counts it so.
+    @Test func aLoneCRInTheMessageGoesOutAsALineEndNeverAsABareCR() {
+        let smuggling = RelayClientSession.Transaction(
+            sender: .address(Self.alice), recipients: [Self.bob],
+            content: Array("Subject: x\n\nsmuggle?\r.\rMAIL FROM:<x@evil>\n".utf8))
+        let server =
+            "220 x\r\n|250-x\r\n250-SIZE 1000\r\n250 PIPELINING\r\n|250 ok\r\n250 ok\r\n354 go\r\n"
+            + "|250 queued\r\n"
+        let (sent, _) = Self.run(server, chunk: 100, transaction: smuggling)
+        let body = "Subject: x\r\n\r\nsmuggle?\r\n..\r\nMAIL FROM:<x@evil>\r\n.\r\n"
+        #expect(sent.hasSuffix("DATA\r\n" + body), "\(sent)")
+        #expect(sent.contains(" SIZE=\(body.utf8.count - 4)\r\n"), "\(sent)")
+        let bytes = Array(sent.utf8)
+        #expect(
+            !bytes.indices.contains {
+                bytes[$0] == 13 && (bytes.count == $0 + 1 || bytes[$0 + 1] != 10)
+            })
+    }
+
     @Test func aMalformedOrOverlongReplyEndsTheSession() {
         let bad = Self.run("220 x\r\n|2\r\n", chunk: 100)
         #expect(bad.events.last == .closed)
