@@ -102,6 +102,21 @@ public struct RelayClientSession: Sendable {
     private var answered = 0
     private var mailReply: SMTPReply?
     private var dataReply: SMTPReply?
+    /// What the transaction in progress needs of the next hop, read once from it.
+    private var needs = Needs()
+
+    private struct Needs: Sendable {
+        var eightBit = false
+        var utf8Address = false
+
+        init() {}
+        init(_ t: Transaction) {
+            eightBit = t.content.contains { $0 >= 0x80 }
+            utf8Address =
+                t.sender.description.utf8.contains { $0 >= 0x80 }
+                || t.recipients.contains { $0.description.utf8.contains { $0 >= 0x80 } }
+        }
+    }
 
     /// `secured`: TLS from the first byte (`smtps://`), so AUTH may follow the first EHLO.
     public init(
@@ -161,7 +176,8 @@ public struct RelayClientSession: Sendable {
     /// Starts a transaction; only after `.ready`.
     public mutating func begin(_ transaction: Transaction) -> [Event] {
         precondition(phase == .ready, "begin outside the ready state")
-        if let refusal = refusal(of: transaction) {
+        needs = Needs(transaction)
+        if let refusal = refusal() {
             // Nothing is sent: the session stays ready for the next message.
             let replies = Array(repeating: refusal, count: transaction.recipients.count)
             return [.finished(TransactionResult(replies: replies)), .ready]
@@ -181,16 +197,13 @@ public struct RelayClientSession: Sendable {
     /// §3: downgrade or return; MailLab does not convert), non-ASCII addresses without
     /// SMTPUTF8 (RFC 6531 §3.2). Each bounces with its RFC 3463 code rather than reaching
     /// the next hop in a form it did not agree to.
-    private func refusal(of t: Transaction) -> SMTPReply? {
-        let utf8 =
-            t.sender.description.utf8.contains { $0 >= 0x80 }
-            || t.recipients.contains { $0.description.utf8.contains { $0 >= 0x80 } }
-        if utf8 && !offers("SMTPUTF8") {
+    private func refusal() -> SMTPReply? {
+        if needs.utf8Address && !offers("SMTPUTF8") {
             return SMTPReply(
                 code: 553,
                 lines: ["5.6.7 next hop does not offer SMTPUTF8 for a non-ASCII address"])
         }
-        if !offers("8BITMIME") && t.content.contains(where: { $0 >= 0x80 }) {
+        if needs.eightBit && !offers("8BITMIME") {
             return SMTPReply(
                 code: 554,
                 lines: ["5.6.3 next hop does not offer 8BITMIME for 8-bit content"])
@@ -350,13 +363,8 @@ public struct RelayClientSession: Sendable {
                 }.count
                 text += " SIZE=\(c.count + added)"
             }
-            if offers("8BITMIME"), t.content.contains(where: { $0 >= 0x80 }) {
-                text += " BODY=8BITMIME"
-            }
-            let utf8 =
-                t.sender.description.utf8.contains { $0 >= 0x80 }
-                || t.recipients.contains { $0.description.utf8.contains { $0 >= 0x80 } }
-            if utf8 && offers("SMTPUTF8") { text += " SMTPUTF8" }
+            if needs.eightBit && offers("8BITMIME") { text += " BODY=8BITMIME" }
+            if needs.utf8Address && offers("SMTPUTF8") { text += " SMTPUTF8" }
             if offers("DSN") {
                 if let ret = t.dsn.ret { text += " RET=\(ret.rawValue)" }
                 if let envid = t.dsn.envelopeID { text += " ENVID=\(envid)" }

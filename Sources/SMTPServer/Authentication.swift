@@ -133,24 +133,9 @@ struct ListenerAuth: Sendable {
         if directive.authAcceptAny {
             checker = AnyCredentials()
         } else if let ref {
-            let table: Table
-            var location = directive.location.description
-            switch ref {
-            case .inline(let inline): table = inline
-            case .named(let name):
-                guard let named = configuration.tables[name] else {
-                    throw ServerError(
-                        "listen on \(directive.target): no such table: \(name)", location: location)
-                }
-                table = named
-                location = configuration.tableLocations[name]?.description ?? location
-            }
-            let loaded: LoadedTable
-            do throws(ServerError) {
-                loaded = try LoadedTable(table)
-            } catch {
-                throw ServerError(error.message, location: location)
-            }
+            let loaded = try LoadedTable.resolve(
+                ref, in: configuration, user: "listen on \(directive.target)",
+                location: directive.location.description)
             checker = CredentialTable(hashes: loaded.mapping, warn: { log.write($0) })
         } else {
             checker = SystemCredentials()

@@ -146,22 +146,9 @@ struct ServerPlan {
         _ ref: TableRef, what: String, action: ActionDirective,
         _ configuration: SMTPConfiguration
     ) throws(ServerError) -> LoadedTable {
-        let table: Table
-        switch ref {
-        case .inline(let inline): table = inline
-        case .named(let name):
-            guard let named = configuration.tables[name] else {
-                throw ServerError(
-                    "action \"\(action.name)\": relay \(what): no such table: \(name)",
-                    location: action.location.description)
-            }
-            table = named
-        }
-        do throws(ServerError) {
-            return try LoadedTable(table)
-        } catch {
-            throw ServerError(error.message, location: action.location.description)
-        }
+        try LoadedTable.resolve(
+            ref, in: configuration, user: "action \"\(action.name)\": relay \(what)",
+            location: action.location.description)
     }
 
     /// The names and addresses that count as this host for `for local` (per listener, its

@@ -55,6 +55,30 @@ struct LoadedTable: Sendable {
         }
     }
 
+    /// The table `ref` names in `configuration`, read: `user` says who refers to it
+    /// (`listen on bbb`, `action "out": relay auth`) in the error for a missing table, which
+    /// is placed at `location`; a table that cannot be read is placed at its own line.
+    static func resolve(
+        _ ref: TableRef, in configuration: SMTPConfiguration, user: String, location: String
+    ) throws(ServerError) -> LoadedTable {
+        let table: Table
+        var place = location
+        switch ref {
+        case .inline(let inline): table = inline
+        case .named(let name):
+            guard let named = configuration.tables[name] else {
+                throw ServerError("\(user): no such table: \(name)", location: location)
+            }
+            table = named
+            place = configuration.tableLocations[name]?.description ?? location
+        }
+        do throws(ServerError) {
+            return try LoadedTable(table)
+        } catch {
+            throw ServerError(error.message, location: place)
+        }
+    }
+
     /// The most a `file:` table may hold.
     static let fileLimit = 64 << 20
 
