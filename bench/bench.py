@@ -103,6 +103,14 @@ def main():
                 r["rep"] = rep
                 results["runs"].append(r)
                 log(f"fsync-loop size={size}: {r['rate']:.0f}/s load {r['load']}")
+                # Group commit's ceiling: 20 files per batch (the 20-session cells), with the
+                # two flushes a durable Maildir needs and with one (not crash-safe: a bound).
+                for flushes in (2, 1):
+                    r = run_loop(os.environ["LOOP"], ROOT, count * 2, size, TRASH,
+                                 batch=20, flushes=flushes)
+                    r["rep"] = rep
+                    results["runs"].append(r)
+                    log(f"{r['server']} size={size}: {r['rate']:.0f}/s load {r['load']}")
         # Servers take turns within each repetition (A B C, A B C, ...), so that the
         # machine's drift over minutes (shared disk and CPU) spreads over all of them
         # instead of favouring whichever ran in the quiet minutes.

@@ -111,17 +111,20 @@ def run_server(server, sessions, count, size, trash, warmup=20):
         park(server.maildir, trash)
 
 
-def run_loop(binary, root, count, size, trash):
-    """The bare create-write-fsync-rename-fsync(new/) loop: the disk's ceiling."""
+def run_loop(binary, root, count, size, trash, batch=None, flushes=2):
+    """The bare create-write-fsync-rename-fsync(new/) loop: the disk's ceiling, one file per
+    flush; with `batch`, group commit of `batch` files per `flushes` syncfs calls."""
     d = os.path.join(root, "loop")
     park(d, trash)
     ld = load()
-    out = subprocess.run([binary, d, str(count), str(size)], check=True,
+    mode = [] if batch is None else ["batch" if flushes == 2 else "batch1", str(batch)]
+    out = subprocess.run([binary, d, str(count), str(size)] + mode, check=True,
                          stdout=subprocess.PIPE, text=True).stdout
     seconds = float(out.split(" in ")[1].split()[0])
     n = count_new(d)
     park(d, trash)
-    return {"server": "fsync-loop", "sessions": 1, "size": size, "count": count,
+    name = "fsync-loop" if batch is None else f"batch-loop-{batch}x{flushes}"
+    return {"server": name, "sessions": 1, "size": size, "count": count,
             "delivered": n, "seconds": seconds, "rate": n / seconds, "server_cpu": None,
             "client_cpu": None, "peak_rss_kib": None, "procs": 1, "load": ld,
-            "command": f"{os.path.basename(binary)} DIR {count} {size}"}
+            "command": " ".join([os.path.basename(binary), "DIR", str(count), str(size)] + mode)}
