@@ -3,7 +3,8 @@
 
 Environment: BENCH_DIR (work folder), SMTPD (our release binary), LOOP (the fsync loop
 binary), QUICK=1 (2-minute smoke run), REPS (repetitions, default 3), ONLY (comma list of
-parts: throughput,idle,latency,relay,bdat), SERVERS (comma list of server names), SESSIONS and SIZES
+parts: throughput,idle,latency,relay,bdat), SERVERS (comma list of server names), SMTPD_BASE (an
+earlier smtpd binary: adds maillab-base and maillab-base-nostore, for A/B runs), SESSIONS and SIZES
 (comma lists), OUT (results folder).
 """
 
@@ -56,6 +57,10 @@ def servers():
     smtpd = os.environ["SMTPD"]
     all_servers = [OurSMTPD(ROOT, smtpd), OurSMTPD(ROOT, smtpd, discard=True),
                    Postfix(ROOT, HOME), OpenSMTPD(ROOT, HOME), SMTPSink(ROOT)]
+    base = os.environ.get("SMTPD_BASE")
+    if base:
+        all_servers[2:2] = [OurSMTPD(ROOT, base, base=True),
+                            OurSMTPD(ROOT, base, discard=True, base=True)]
     wanted = os.environ.get("SERVERS")
     if wanted:
         names = set(wanted.split(","))

@@ -105,7 +105,7 @@ class OurSMTPD(Server):
     name = "maillab"
     port = 2601
 
-    def __init__(self, root, binary, discard=False):
+    def __init__(self, root, binary, discard=False, base=False):
         super().__init__(root)
         self.binary = binary
         self.discard = discard
@@ -113,6 +113,10 @@ class OurSMTPD(Server):
             self.name = "maillab-nostore"
             self.port = 2604
             self.durable = False
+        if base:
+            # An earlier build (SMTPD_BASE), for A/B runs in the same minutes.
+            self.name = self.name.replace("maillab", "maillab-base")
+            self.port += 10
         self.dir = os.path.join(root, self.name)
         self.maildir = None if discard else os.path.join(self.dir, "Maildir")
 
