@@ -6,19 +6,25 @@
 enum HeaderAddressRewriter {
     /// `value` is the text after the colon, continuation lines joined by LF. The result ends
     /// every line with LF.
-    static func appendDomain(to value: [UInt8], domain: [UInt8]) -> [UInt8] {
+    /// With `masquerade` (`listen … senders … masquerade`, `From:` of an authenticated
+    /// session), each piece's address is then replaced by it (`header_address_rewrite_buffer`).
+    static func appendDomain(
+        to value: [UInt8], domain: [UInt8], masquerade: [UInt8]? = nil
+    ) -> [UInt8] {
         // Without a comma there is one piece whatever the quoting: the whole value, each
         // line ended by LF (the usual From:/To: with one address takes this way).
         if !value.contains(0x2C) {
             var piece = value
             piece.append(ASCII.lf)
-            return rewritePiece(piece, domain: domain)
+            return rewritePiece(piece, domain: domain, masquerade: masquerade)
         }
-        return appendDomainPiecewise(to: value, domain: domain)
+        return appendDomainPiecewise(to: value, domain: domain, masquerade: masquerade)
     }
 
     /// The general way: cut at top-level commas, rewrite each piece.
-    static func appendDomainPiecewise(to value: [UInt8], domain: [UInt8]) -> [UInt8] {
+    static func appendDomainPiecewise(
+        to value: [UInt8], domain: [UInt8], masquerade: [UInt8]? = nil
+    ) -> [UInt8] {
         var out: [UInt8] = []
         var piece: [UInt8] = []
         var escape = false
@@ -31,7 +37,7 @@ enum HeaderAddressRewriter {
                 if c == 0x29 && !escape && !quote && comment > 0 { comment -= 1 }
                 escape = (c == 0x5C && !escape && comment == 0)
                 if c == 0x2C && !escape && !quote && comment == 0 {
-                    out += rewritePiece(piece, domain: domain)
+                    out += rewritePiece(piece, domain: domain, masquerade: masquerade)
                     out.append(0x2C)
                     piece = []
                 } else {
@@ -41,13 +47,68 @@ enum HeaderAddressRewriter {
             piece.append(ASCII.lf)
         }
         if !piece.isEmpty {
-            out += rewritePiece(piece, domain: domain)
+            out += rewritePiece(piece, domain: domain, masquerade: masquerade)
         }
         return out
     }
 
+    /// One comma-separated piece: the domain appended, then the masquerade address put in.
+    static func rewritePiece(
+        _ buffer: [UInt8], domain: [UInt8], masquerade: [UInt8]? = nil
+    ) -> [UInt8] {
+        let appended = appendDomain(toPiece: buffer, domain: domain)
+        guard let masquerade else { return appended }
+        return replaceAddress(in: appended, with: masquerade)
+    }
+
+    /// `header_address_rewrite_buffer`: the part in `<>`, or else the last word, becomes
+    /// `address`; a piece with unbalanced quoting, comments or brackets, or a group, stays.
+    static func replaceAddress(in buffer: [UInt8], with address: [UInt8]) -> [UInt8] {
+        var escape = false
+        var quote = false
+        var comment = 0
+        var bracket = 0
+        var hasBracket = false
+        var hasGroup = false
+        var bracketBegin = 0
+        var bracketEnd = 0
+        var componentEnd = 0
+        for (i, c) in buffer.enumerated() {
+            if c == 0x28 && !escape && !quote { comment += 1 }
+            if c == 0x22 && !escape && comment == 0 { quote.toggle() }
+            if c == 0x29 && !escape && !quote && comment > 0 { comment -= 1 }
+            escape = (c == 0x5C && !escape && comment == 0 && !quote)
+            if c == 0x3C && !escape && comment == 0 && !quote && bracket == 0 {
+                bracket += 1
+                hasBracket = true
+                bracketBegin = i + 1
+            }
+            if c == 0x3E && !escape && comment == 0 && !quote && bracket > 0 {
+                bracket -= 1
+                bracketEnd = i
+            }
+            if c == ASCII.colon && !escape && comment == 0 && !quote { hasGroup = true }
+            if comment == 0 && c != 0x29 && !ASCII.isSpace(c) { componentEnd = i }
+        }
+        if escape || quote || comment > 0 || bracket > 0 || hasGroup { return buffer }
+        var begin = 0
+        var end = 0
+        if hasBracket {
+            begin = bracketBegin
+            end = bracketEnd
+        } else if componentEnd > 0 {
+            begin = componentEnd
+            while begin >= 0 && buffer[begin] != 0x29 && !ASCII.isSpace(buffer[begin]) {
+                begin -= 1
+            }
+            begin += 1
+            end = componentEnd + 1
+        }
+        return Array(buffer[..<begin]) + address + Array(buffer[end...])
+    }
+
     /// `header_append_domain_buffer` for one comma-separated piece.
-    static func rewritePiece(_ buffer: [UInt8], domain: [UInt8]) -> [UInt8] {
+    static func appendDomain(toPiece buffer: [UInt8], domain: [UInt8]) -> [UInt8] {
         var escape = false
         var quote = false
         var comment = 0

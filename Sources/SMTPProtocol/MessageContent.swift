@@ -57,6 +57,8 @@ struct MessageContent {
     private let serverNameBytes: [UInt8]
     let addDateAndMessageID: Bool
     let dateText: String
+    /// The MAIL FROM address that replaces `From:` addresses (`listen … masquerade`).
+    var masquerade: [UInt8]?
     /// Called at most once, for the `Message-ID:` value.
     let messageIDRandom: @Sendable () -> UInt64
     let limits: SessionLimits
@@ -157,7 +159,9 @@ struct MessageContent {
         if case .collected(let name) = current {
             bytes += name
             bytes.append(ASCII.colon)
-            bytes += HeaderAddressRewriter.appendDomain(to: collectedValue, domain: serverNameBytes)
+            bytes += HeaderAddressRewriter.appendDomain(
+                to: collectedValue, domain: serverNameBytes,
+                masquerade: ASCII.equalsIgnoringCase(name[...], "From") ? masquerade : nil)
             collectedValue = []
         }
         current = .copied

@@ -275,6 +275,13 @@ extension SMTPSession {
             reply(Self.undeclaredUTF8)
             return
         }
+        // OpenSMTPD asks the senders table after the parameters, only once authenticated.
+        if let user = authenticatedUser, let allowed = configuration.senderAllowed,
+            !allowed(user, parsed.path)
+        {
+            reply("530 Sender rejected")
+            return
+        }
         transaction = Transaction(
             messageID: environment.random() & 0xFFFF_FFFF, sender: parsed.path)
         transaction?.smtputf8 = declared

@@ -16,13 +16,17 @@ extension SMTPSession {
         // message), not as a chain of interpolated strings: this runs for every message.
         var received: [UInt8] = []
         received.reserveCapacity(4096)
-        received += "Received: from ".utf8
-        received += (heloName ?? "").utf8
-        received += " (".utf8
-        received += peer.hostNameText.utf8
-        received += " [".utf8
-        received += peer.address.utf8
-        received += "])\n\tby ".utf8
+        received += "Received: ".utf8
+        if !configuration.maskSource {
+            received += "from ".utf8
+            received += (heloName ?? "").utf8
+            received += " (".utf8
+            received += peer.hostNameText.utf8
+            received += " [".utf8
+            received += peer.address.utf8
+            received += "])".utf8
+        }
+        received += "\n\tby ".utf8
         received += serverName.utf8
         received += " (".utf8
         received += configuration.softwareName.utf8
@@ -49,6 +53,11 @@ extension SMTPSession {
                 received: received, serverName: serverName,
                 addDateAndMessageID: configuration.listenerIsLocal, dateText: date,
                 limits: limits, messageIDRandom: environment.random))
+        if configuration.masquerade, configuration.senderAllowed != nil,
+            authenticatedUser != nil
+        {
+            data?.content.masquerade = Array(transaction.sender.description.utf8)
+        }
     }
 
     /// One line inside DATA. Which "." ends the message depends on `lineMode`; a lone "."

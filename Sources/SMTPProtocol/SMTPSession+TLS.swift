@@ -83,6 +83,8 @@ extension SMTPSession {
     /// certificates are not verified.
     var receivedTLSComment: String {
         guard let tls else { return "" }
+        guard configuration.receivedAuth else { return " (\(tls.text):NO)" }
         return " (\(tls.text):NO)"
+            + (authenticatedUser.map { " auth=yes user=\($0)" } ?? " auth=no")
     }
 }

@@ -41,6 +41,20 @@ public struct SessionConfiguration: Sendable {
     /// AUTH only under TLS (`ADVERTISE_AUTH` needs `SF_SECURE`) and refuses `auth` on a
     /// listener without `tls`/`smtps`; a lab emulating a plaintext submission port needs it.
     public var authWithoutTLS = false
+    /// `listen … mask-src`: `Received:` leaves out the client's HELO name, reverse name and
+    /// address (OpenSMTPD `F_MASK_SOURCE`: the line then starts `Received: ` + LF TAB `by`).
+    public var maskSource = false
+    /// `listen … received-auth`: under TLS, `Received:` says ` auth=yes user=NAME` or
+    /// ` auth=no` after the TLS comment (OpenSMTPD `F_RECEIVEDAUTH`; nothing without TLS).
+    public var receivedAuth = false
+    /// `listen … senders <table>`: for an authenticated session, whether the user may give
+    /// this reverse path in MAIL FROM (the table maps the user to addresses, `@domain`,
+    /// `user`); false answers `530 Sender rejected`, as OpenSMTPD's `lka_mailaddrmap`.
+    /// Not asked without AUTH. Nil: no check.
+    public var senderAllowed: (@Sendable (_ user: String, _ sender: ReversePath) -> Bool)?
+    /// `listen … senders <table> masquerade`: an authenticated session's `From:` addresses are
+    /// replaced by its MAIL FROM address (OpenSMTPD `F_MASQUERADE`, only with `senders`).
+    public var masquerade = false
 
     public init(serverName: String, listenerIsLocal: Bool) {
         self.serverName = serverName

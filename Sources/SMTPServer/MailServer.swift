@@ -482,6 +482,12 @@ public final class MailServer: Sendable {
         configuration.dsn = plan.dsn
         configuration.advertisePipelining = plan.pipelining
         configuration.eightBitMIME = plan.eightBitMIME
+        configuration.maskSource = plan.maskSource
+        configuration.receivedAuth = plan.receivedAuth
+        if let senders = plan.senders {
+            configuration.senderAllowed = { senders.allows(user: $0, sender: $1) }
+            configuration.masquerade = plan.masquerade
+        }
         let peerInfo = PeerInfo(address: peer.host, hostName: HostNames.reverseName(of: peer))
         var session = SMTPSession(
             configuration: configuration, peer: peerInfo, policy: plan.policy,

@@ -25,6 +25,14 @@ struct ListenerPlan: Sendable {
     var pipelining = true
     /// 8BITMIME offered (MailLab `no-8bitmime` switches it off).
     var eightBitMIME = true
+    /// `mask-src`: no client in `Received:`.
+    var maskSource = false
+    /// `received-auth`: the AUTH user in `Received:` (under TLS).
+    var receivedAuth = false
+    /// `senders <table>`: what each authenticated user may give in MAIL FROM.
+    var senders: SenderTable? = nil
+    /// `senders … masquerade`: `From:` rewritten to MAIL FROM for authenticated sessions.
+    var masquerade = false
 }
 
 /// State shared by all sessions of a server: the store, the log, counters and, per loop,

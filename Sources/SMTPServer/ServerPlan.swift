@@ -48,6 +48,9 @@ struct ServerPlan {
         if configuration.listeners.isEmpty {
             errors.append(ServerError("no listen directive: nothing to listen on"))
         }
+        for setting in Self.settingsNotCarriedOut(configuration) {
+            options.log.write("warn: \(setting) is accepted but not carried out by MailLab")
+        }
         // A table used by two listeners (or by a listener's auth and a rule) is read once per
         // use: say each problem once.
         var said: Set<String> = []
@@ -58,6 +61,31 @@ struct ServerPlan {
         limits.maxRecipients = configuration.maxRecipients
         limits.maxMessagesPerSession = configuration.maxMailsPerSession
         limits.maxMessageSize = configuration.maxMessageSize
+    }
+
+    /// Settings OpenSMTPD configurations carry that MailLab parses (so that they load) but does
+    /// not act on; each is said at start and by `smtpd -n`, never silently dropped.
+    static func settingsNotCarriedOut(_ configuration: SMTPConfiguration) -> [String] {
+        var settings: [String] = []
+        if configuration.queue.compression { settings.append("queue compression") }
+        if configuration.queue.encryption {
+            settings.append("queue encryption (the spool is not encrypted)")
+        }
+        if configuration.mtaMaxDeferred != nil { settings.append("mta max-deferred") }
+        if configuration.srsKey != nil { settings.append("srs key") }
+        if configuration.admd != nil { settings.append("admd") }
+        if !configuration.mdaWrappers.isEmpty { settings.append("mda wrapper") }
+        // A filter only adds checks (rspamd and the like): mail flows without it.
+        for listener in configuration.listeners {
+            if let filter = listener.filter {
+                settings.append(
+                    "listen on \(listener.target) filter \"\(filter)\" (no filters run)")
+            }
+        }
+        for (name, pki) in configuration.pkis.sorted(by: { $0.key < $1.key }) where pki.dhe != nil {
+            settings.append("pki \(name) dhe")
+        }
+        return settings
     }
 
     /// What the queue does for one relay action; the options MailLab does not carry out yet
@@ -182,6 +210,28 @@ struct ServerPlan {
                 "listen on \(directive.target): client certificate verification (verify, ca) "
                     + "is not supported by MailLab yet", location: location)
         }
+        // Parsed for OpenSMTPD compatibility, not carried out: refused, never ignored.
+        var unsupported: [String] = []
+        if directive.proxyV2 { unsupported.append("proxy-v2") }
+        if directive.hostnames != nil { unsupported.append("hostnames <table>") }
+        if directive.protocols != nil { unsupported.append("protocols") }
+        guard unsupported.isEmpty else {
+            throw ServerErrors(
+                "listen on \(directive.target): \(unsupported.joined(separator: ", ")) "
+                    + "not supported by MailLab yet", location: location)
+        }
+        var senders: SenderTable?
+        if let ref = directive.senders {
+            do throws(ServerError) {
+                senders = SenderTable(
+                    table: try LoadedTable.resolve(
+                        ref, in: configuration, user: "listen on \(directive.target): senders",
+                        location: location),
+                    subaddressDelimiter: configuration.subaddressDelimiter)
+            } catch {
+                throw ServerErrors(errors: [error])
+            }
+        }
         let name = directive.hostname ?? options.serverName ?? HostNames.serverName()
         let tls: ListenerTLS?
         do throws(ServerError) {
@@ -222,7 +272,9 @@ struct ServerPlan {
                 policy: router, traceID: String(0x5600_0000_0000 + index * 0x1000, radix: 16),
                 tls: tls, auth: auth, smtputf8: !directive.noSMTPUTF8,
                 chunking: !directive.noChunking, dsn: !directive.noDSN,
-                pipelining: !directive.noPipelining, eightBitMIME: !directive.no8BitMIME)
+                pipelining: !directive.noPipelining, eightBitMIME: !directive.no8BitMIME,
+                maskSource: directive.maskSource, receivedAuth: directive.receivedAuth,
+                senders: senders, masquerade: directive.masquerade)
         }
         return (plans, router)
     }
