@@ -52,6 +52,15 @@ public enum SocketAddress: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// True for 0.0.0.0 and :: (a socket bound there takes connections on every address).
+    public var isWildcard: Bool {
+        switch self {
+        case .v4(let host, _): host == "0.0.0.0"
+        case .v6(let host, _, _): host == "::"
+        case .unix: false
+        }
+    }
+
     public func withPort(_ port: UInt16) -> SocketAddress {
         switch self {
         case .v4(let host, _): .v4(host: host, port: port)

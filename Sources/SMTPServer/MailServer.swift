@@ -472,7 +472,7 @@ public final class MailServer: Sendable {
             return
         }
         var configuration = SessionConfiguration(
-            serverName: plan.serverName, listenerIsLocal: plan.isLocal)
+            serverName: plan.serverName(forSessionOn: fd), listenerIsLocal: plan.isLocal)
         configuration.limits = limits
         configuration.traceEnabled = core.trace
         plan.tls?.apply(to: &configuration)

@@ -33,6 +33,17 @@ struct ListenerPlan: Sendable {
     var senders: SenderTable? = nil
     /// `senders … masquerade`: `From:` rewritten to MAIL FROM for authenticated sessions.
     var masquerade = false
+    /// `hostnames <table>`: local address → the name sessions arriving there are served as.
+    var hostnames: LoadedTable? = nil
+
+    /// The server name for a session accepted on `fd`: the `hostnames` entry for the address
+    /// it arrived on (asked of the socket when the listener is bound to a wildcard), else
+    /// the listener's name.
+    func serverName(forSessionOn fd: Int32) -> String {
+        guard let hostnames else { return serverName }
+        let local = address.isWildcard ? (try? SocketAddress.local(of: fd)) ?? address : address
+        return hostnames.value(for: local.host) ?? serverName
+    }
 }
 
 /// State shared by all sessions of a server: the store, the log, counters and, per loop,

@@ -213,12 +213,21 @@ struct ServerPlan {
         // Parsed for OpenSMTPD compatibility, not carried out: refused, never ignored.
         var unsupported: [String] = []
         if directive.proxyV2 { unsupported.append("proxy-v2") }
-        if directive.hostnames != nil { unsupported.append("hostnames <table>") }
         if directive.protocols != nil { unsupported.append("protocols") }
         guard unsupported.isEmpty else {
             throw ServerErrors(
                 "listen on \(directive.target): \(unsupported.joined(separator: ", ")) "
                     + "not supported by MailLab yet", location: location)
+        }
+        var hostnames: LoadedTable?
+        if let ref = directive.hostnames {
+            do throws(ServerError) {
+                hostnames = try LoadedTable.resolve(
+                    ref, in: configuration, user: "listen on \(directive.target): hostnames",
+                    location: location)
+            } catch {
+                throw ServerErrors(errors: [error])
+            }
         }
         var senders: SenderTable?
         if let ref = directive.senders {
@@ -274,7 +283,7 @@ struct ServerPlan {
                 chunking: !directive.noChunking, dsn: !directive.noDSN,
                 pipelining: !directive.noPipelining, eightBitMIME: !directive.no8BitMIME,
                 maskSource: directive.maskSource, receivedAuth: directive.receivedAuth,
-                senders: senders, masquerade: directive.masquerade)
+                senders: senders, masquerade: directive.masquerade, hostnames: hostnames)
         }
         return (plans, router)
     }

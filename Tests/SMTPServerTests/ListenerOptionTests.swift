@@ -72,13 +72,32 @@ struct ListenerOptionTests {
                 == expected)
     }
 
-    @Test("proxy-v2, hostnames and protocols on a listener are refused with FILE:LINE")
+    @Test("hostnames <table>: a session arriving on a listed address is served under its name")
+    func hostnamesTableNamesTheBanner() throws {
+        let server = try InProcessServer(
+            config: """
+                table names { 127.0.0.1 = "mx.names.test" }
+                listen on 127.0.0.1 hostnames <names>
+                listen on 127.0.0.2 hostnames <names>
+                action "local" maildir "@MAILDIR@"
+                match from any for any action "local"
+                """)
+        defer { server.stop() }
+        let ports = server.server.addresses.map(\.port)
+        let listed = try LineClient(host: "127.0.0.1", port: ports[0])
+        let banner = try listed.readReply()
+        #expect(banner == ["220 mx.names.test ESMTP MailLab\r\n"], "\(banner)")
+        #expect(try listed.command("HELO x").hasPrefix("250 mx.names.test Hello x"))
+        let unlisted = try LineClient(host: "127.0.0.2", port: ports[1])
+        #expect(try unlisted.readReply() == ["220 vm ESMTP MailLab\r\n"])
+    }
+
+    @Test("proxy-v2 and protocols on a listener are refused with FILE:LINE")
     func unsupportedListenerOptionsAreRefused() throws {
         let text = """
             table names { 127.0.0.1 = "mx.test" }
             listen on 127.0.0.1 port 2601
             listen on 127.0.0.1 port 2602 proxy-v2
-            listen on 127.0.0.1 port 2603 hostnames <names>
             listen on 127.0.0.1 port 2604 protocols "tlsv1.3"
             action "x" maildir "/tmp/never"
             match for any action "x"
@@ -87,8 +106,7 @@ struct ListenerOptionTests {
         #expect(
             MailServer.validate(configuration).map(\.description) == [
                 "t.conf:3: listen on 127.0.0.1: proxy-v2 not supported by MailLab yet",
-                "t.conf:4: listen on 127.0.0.1: hostnames <table> not supported by MailLab yet",
-                "t.conf:5: listen on 127.0.0.1: protocols not supported by MailLab yet",
+                "t.conf:4: listen on 127.0.0.1: protocols not supported by MailLab yet",
             ])
     }
 
