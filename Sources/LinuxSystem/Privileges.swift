@@ -105,7 +105,8 @@ public enum ThreadFileSystemIdentity {
     /// way back stays open), each verified: setfsuid and setfsgid return the previous id, so
     /// a second call with the same id returns the one now in effect (setfsuid(2), NOTES).
     public static func assume(_ identity: FileSystemIdentity) throws(SystemError) {
-        let groups = identity.groups.isEmpty ? [identity.group] : identity.groups
+        // Exactly these groups, none included: a root thread's own list is often empty.
+        let groups = identity.groups
         _ = try checkedCall("setgroups", "thread") {
             groups.withUnsafeBufferPointer { csystem_thread_setgroups($0.count, $0.baseAddress) }
         }

@@ -79,7 +79,9 @@ import Testing
         #expect(chmod(folder, 0o1777) == 0)
         let switched = Semaphore()
         let checked = Semaphore()
-        let seen = Mutex<(user: FileSystemIdentity?, other: FileSystemIdentity?)>((nil, nil))
+        let seen = Mutex<
+            (user: FileSystemIdentity?, other: FileSystemIdentity?, back: FileSystemIdentity?)
+        >((nil, nil, nil))
         let before = try ThreadFileSystemIdentity.current()
 
         let writer = try SystemThread.start(name: "fsid-user") {
@@ -92,6 +94,8 @@ import Testing
                 switched.post()
                 checked.wait()
                 try ThreadFileSystemIdentity.assume(own)
+                let back = try ThreadFileSystemIdentity.current()
+                seen.withLock { $0.back = back }
             } catch {
                 switched.post()
             }
@@ -105,9 +109,10 @@ import Testing
         pthread_join(writer, nil)
         pthread_join(other, nil)
 
-        let (user, stayed) = seen.withLock { $0 }
+        let (user, stayed, back) = seen.withLock { $0 }
         #expect(user == nobody.identity)
         #expect(stayed == before)
+        #expect(back == before)
         #expect(try FileSystem.status(folder + "/as-user").st_uid == nobody.user)
         #expect(try FileSystem.status(folder + "/as-user").st_gid == nobody.group)
         #expect(try FileSystem.status(folder + "/as-root").st_uid == 0)
