@@ -68,6 +68,27 @@ struct MaildirOwnerTests {
         #expect(names(in: maildir).isEmpty)
     }
 
+    /// The owner's delivery shares the group commit: it completes only after the flush of
+    /// new/, and a failed flush takes the owner's file back (the undo runs as smtpd).
+    @Test(arguments: FlushMode.allCases)
+    func anOwnersDeliveryCompletesOnlyAfterTheFlushOfNew(mode: FlushMode) throws {
+        let homes = Homes()
+        defer { homes.scratch.remove() }
+        let maildir = homes.home(of: Self.first) + "/Maildir"
+        let flush = mode == .syncfs ? "syncfs" : "fsync"
+        let writer = MaildirWriter(hostname: "h", flushMode: mode) { operation, path in
+            operation == flush && path == maildir + "/new" ? EIO : nil
+        }
+        defer { writer.shutdown() }
+
+        let result = deliverAndWait(
+            writer, [DeliveryItem(maildir: maildir, chunks: [bytes("x")], owner: Self.first)])
+
+        #expect(throws: SystemError(flush, maildir + "/new", errno: EIO)) { try result.get() }
+        #expect(names(in: maildir + "/new").isEmpty)
+        #expect(names(in: maildir + "/tmp").isEmpty)
+    }
+
     /// Items of two owners and of none in one call: each file is its owner's, and the writer
     /// thread is itself again afterwards (the ownerless file is root's).
     @Test func oneBatchWritesEachItemAsItsOwnOwner() throws {
