@@ -145,7 +145,9 @@ let package = Package(
             ],
             swiftSettings: strict),
 
-        .testTarget(name: "LinuxSystemTests", dependencies: ["LinuxSystem"]),
+        .testTarget(
+            name: "LinuxSystemTests",
+            dependencies: ["LinuxSystem", "CSystem", "MailLabTestSupport"]),
         .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol"]),
         .testTarget(
             name: "SMTPProtocolTests", dependencies: ["SMTPProtocol", "MailLabTestSupport"]),

@@ -31,6 +31,23 @@ put() {
     echo "f $PREFIX/$3" >> "$list"
 }
 
+# The user smtpd's network side runs as (docs/PRIVILEGES.md; smtpd's UnprivilegedUser.name):
+# a system account with a group of its own, no home, no shell, no password, as Debian's
+# opensmtpd makes its "opensmtpd" user. Only for a real install (no DESTDIR: a staging root's
+# users are its package's business) by root. Left by uninstall: files it owned may remain and
+# a later user given the same uid would own them (Debian's packages keep their users on
+# remove for the same reason); `userdel _maillab` removes it.
+unprivileged_user=_maillab
+make_user() {
+    [ -z "$DESTDIR" ] || return 0
+    [ "$(id -u)" -eq 0 ] || { echo "install.sh: not root: user $unprivileged_user not made" >&2; return 0; }
+    id "$unprivileged_user" > /dev/null 2>&1 && return 0
+    useradd --system --user-group --home-dir /nonexistent --no-create-home \
+        --shell /usr/sbin/nologin --comment "MailLab smtpd network side" "$unprivileged_user" \
+        || die "useradd $unprivileged_user failed"
+    echo "made system user $unprivileged_user"
+}
+
 install_all() {
     bin=$1
     here=$(cd "$(dirname "$0")/.." && pwd)
@@ -60,6 +77,7 @@ install_all() {
         put 644 "$tmp/_$tool" "share/zsh/site-functions/_$tool"
         put 644 "$tmp/$tool.fish" "share/fish/vendor_completions.d/$tool.fish"
     done
+    make_user
     make_dir "$(dirname "$manifest")"
     echo "f $PREFIX/$manifest_rel" >> "$list"
     install -m 644 "$list" "$manifest"
@@ -78,6 +96,9 @@ uninstall_all() {
         rmdir "$DESTDIR$d" 2>/dev/null || echo "install.sh: left $DESTDIR$d (not empty)" >&2
     done
     echo "removed $(grep -c '^f' "$tmp") files from $root"
+    if [ -z "$DESTDIR" ] && id "$unprivileged_user" > /dev/null 2>&1; then
+        echo "left system user $unprivileged_user (userdel $unprivileged_user removes it)"
+    fi
 }
 
 case "${1:-}" in

@@ -10,6 +10,9 @@
 #include <sys/syscall.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <sys/fsuid.h>
+#include <sys/prctl.h>
+#include <grp.h>
 
 const int CSYSTEM_CLONE_NEWNET = CLONE_NEWNET;
 const int CSYSTEM_O_PATH = O_PATH;
@@ -214,4 +217,77 @@ int csystem_peer_groups(int fd, gid_t *groups, int max) {
     socklen_t length = (socklen_t)(max * sizeof(gid_t));
     if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &length) != 0) return -1;
     return (int)(length / sizeof(gid_t));
+}
+
+int csystem_setresuid(uid_t r, uid_t e, uid_t s) { return setresuid(r, e, s); }
+int csystem_setresgid(gid_t r, gid_t e, gid_t s) { return setresgid(r, e, s); }
+int csystem_getresuid(uid_t *r, uid_t *e, uid_t *s) { return getresuid(r, e, s); }
+int csystem_getresgid(gid_t *r, gid_t *e, gid_t *s) { return getresgid(r, e, s); }
+int csystem_setgroups(size_t count, const gid_t *groups) { return setgroups(count, groups); }
+int csystem_thread_setgroups(size_t count, const gid_t *groups) {
+    return (int)syscall(SYS_setgroups, count, groups);
+}
+int csystem_setfsuid(uid_t uid) { return setfsuid(uid); }
+int csystem_setfsgid(gid_t gid) { return setfsgid(gid); }
+int csystem_getgrouplist(const char *user, gid_t group, gid_t *groups, int *count) {
+    return getgrouplist(user, group, groups, count);
+}
+int csystem_set_no_new_privileges(void) { return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); }
+int csystem_get_no_new_privileges(void) { return prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0); }
+int csystem_set_dumpable(int value) { return prctl(PR_SET_DUMPABLE, value, 0, 0, 0); }
+int csystem_get_dumpable(void) { return prctl(PR_GET_DUMPABLE, 0, 0, 0, 0); }
+int csystem_fcntl_getfd(int fd) { return fcntl(fd, F_GETFD); }
+
+#define CSYSTEM_SCM_MAX_FD 253
+
+ssize_t csystem_send_descriptors(int socket, const void *bytes, size_t length, const int *fds,
+                                 int count) {
+    if (count < 0 || count > CSYSTEM_SCM_MAX_FD) { errno = EINVAL; return -1; }
+    union { struct cmsghdr header; char space[CMSG_SPACE(sizeof(int) * CSYSTEM_SCM_MAX_FD)]; }
+        control;
+    struct iovec vector = { .iov_base = (void *)bytes, .iov_len = length };
+    struct msghdr message = { .msg_iov = &vector, .msg_iovlen = 1 };
+    if (count > 0) {
+        memset(&control, 0, sizeof control);
+        message.msg_control = control.space;
+        message.msg_controllen = CMSG_SPACE(sizeof(int) * count);
+        struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+        header->cmsg_level = SOL_SOCKET;
+        header->cmsg_type = SCM_RIGHTS;
+        header->cmsg_len = CMSG_LEN(sizeof(int) * count);
+        memcpy(CMSG_DATA(header), fds, sizeof(int) * count);
+    }
+    return sendmsg(socket, &message, MSG_NOSIGNAL);
+}
+
+ssize_t csystem_receive_descriptors(int socket, void *bytes, size_t length, int *fds, int room,
+                                    int *count, int *flags) {
+    *count = 0;
+    *flags = 0;
+    if (room < 0 || room > CSYSTEM_SCM_MAX_FD) { errno = EINVAL; return -1; }
+    union { struct cmsghdr header; char space[CMSG_SPACE(sizeof(int) * CSYSTEM_SCM_MAX_FD)]; }
+        control;
+    struct iovec vector = { .iov_base = bytes, .iov_len = length };
+    struct msghdr message = { .msg_iov = &vector, .msg_iovlen = 1 };
+    if (room > 0) {
+        message.msg_control = control.space;
+        message.msg_controllen = CMSG_SPACE(sizeof(int) * room);
+    }
+    ssize_t received = recvmsg(socket, &message, MSG_CMSG_CLOEXEC);
+    if (received < 0) return -1;
+    *flags = message.msg_flags;
+    if (room == 0) return received;
+    for (struct cmsghdr *header = CMSG_FIRSTHDR(&message); header != NULL;
+         header = CMSG_NXTHDR(&message, header)) {
+        if (header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS) continue;
+        size_t n = (header->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        const unsigned char *data = CMSG_DATA(header);
+        for (size_t i = 0; i < n; i++) {
+            int fd;
+            memcpy(&fd, data + i * sizeof(int), sizeof(int));
+            if (*count < room) fds[(*count)++] = fd;
+            else close(fd);  /* cannot happen: the kernel fills at most the room given */
+        }
+    }
+    return received;
 }

@@ -1,3 +1,5 @@
+import LinuxSystem
+
 /// One message file to deliver: `chunks` are written in order (writev) into a new file in
 /// `maildir`. Arrays are shared, not copied: the same content chunk can go to every recipient.
 public struct DeliveryItem: Sendable {
@@ -5,10 +7,15 @@ public struct DeliveryItem: Sendable {
     /// with a "maildir" EINVAL error). Created on demand, 0700.
     public var maildir: String
     public var chunks: [[UInt8]]
+    /// Whom to write as (a root smtpd only): the writer thread takes on this file-system
+    /// identity for the walk, the folders it makes, the file and its link into `new/`, so the
+    /// kernel checks every step as that user and the files are theirs. nil: as smtpd itself.
+    public var owner: FileSystemIdentity?
 
-    public init(maildir: String, chunks: [[UInt8]]) {
+    public init(maildir: String, chunks: [[UInt8]], owner: FileSystemIdentity? = nil) {
         self.maildir = maildir
         self.chunks = chunks
+        self.owner = owner
     }
 }
 

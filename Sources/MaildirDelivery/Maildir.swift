@@ -26,6 +26,11 @@ public struct Maildir: Sendable, Hashable {
     /// store answers it with a temporary failure where other ELOOPs are permanent.
     public static let refusedLink = "refuse symbolic link"
 
+    /// The operation of the error a step fails with when the Maildir's owner, whom the writer
+    /// acts as, may not do it (EACCES, EPERM): the owner's folders deny it, which the owner
+    /// can fix; the store answers it with a temporary failure where other EACCES are permanent.
+    public static let deniedToOwner = "write as the mailbox owner"
+
     /// How old a `tmp/` file not written by smtpd must be before the sweep may remove it
     /// (maildir(5): another program may still be writing it; qmail waits 36 hours).
     public static let foreignStaleSeconds = 36 * 3600

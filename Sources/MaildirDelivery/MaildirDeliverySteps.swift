@@ -53,10 +53,16 @@ struct StagedFile {
     var newName: String
     var descriptor: Int32
     let device: UInt64
+    /// Whom it is written and linked as (``DeliveryItem/owner``).
+    let owner: FileSystemIdentity?
     var isPublished = false
 
-    init(folders: OpenedMaildir, name: String, descriptor: Int32, device: UInt64) {
+    init(
+        folders: OpenedMaildir, name: String, descriptor: Int32, device: UInt64,
+        owner: FileSystemIdentity? = nil
+    ) {
         self.folders = folders
+        self.owner = owner
         self.name = name
         self.newName = name
         self.descriptor = descriptor
@@ -102,21 +108,35 @@ struct MaildirDeliverySteps {
     /// Creates and writes one tmp/ file per item; files stay open for the flush.
     /// Each Maildir is walked to once per batch (see `OpenedMaildir`); its folders stay open
     /// for the batch's later steps.
+    /// Each item's walk and file are made as its owner (``MaildirActingIdentity``).
     func write(_ jobs: [DeliveryJob]) {
-        var opened: [String: OpenedMaildir] = [:]
+        var opened: [OpenedKey: OpenedMaildir] = [:]
+        var identity = MaildirActingIdentity()
+        defer { identity.finish() }
         for job in jobs {
             for item in job.items {
                 do {
-                    let file = try create(in: Maildir(root: item.maildir), opened: &opened)
+                    try identity.act(as: item.owner)
+                    let file = try create(
+                        in: Maildir(root: item.maildir), owner: item.owner, opened: &opened)
                     job.files.append(file)  // from here on, job.fail closes and unlinks it
                     try inject("write", file.tmpPath)
                     try FileSystem.writeAll(file.descriptor, item.chunks, path: file.tmpPath)
                 } catch {
-                    job.fail(error)
+                    // The undo runs as smtpd: the job's other files may be another owner's.
+                    let explained = identity.explain(error)
+                    identity.finish()
+                    job.fail(explained)
                     break
                 }
             }
         }
+    }
+
+    /// A Maildir opened once per batch for each owner that writes there.
+    struct OpenedKey: Hashable {
+        let root: String
+        let owner: FileSystemIdentity?
     }
 
     /// Makes the data of every live job's files durable (per `mode`), then closes them.
@@ -173,13 +193,19 @@ struct MaildirDeliverySteps {
     /// Moves every live job's files from tmp/ into new/: link(2), then unlink the tmp/ name.
     /// Unlike rename(2), link never replaces a message already in new/ under the same name
     /// (clock stepped back, pid reused): on EEXIST the file gets a fresh name (as qmail does).
+    /// Each link is made as the file's owner: a new/ its owner may not write is refused.
     func publish(_ jobs: [DeliveryJob]) {
+        var identity = MaildirActingIdentity()
+        defer { identity.finish() }
         for job in jobs where job.isAlive {
             for index in job.files.indices {
                 do {
+                    try identity.act(as: job.files[index].owner)
                     try publish(&job.files[index])
                 } catch {
-                    job.fail(error)
+                    let explained = identity.explain(error)
+                    identity.finish()
+                    job.fail(explained)
                     break
                 }
             }
@@ -281,15 +307,16 @@ struct MaildirDeliverySteps {
     /// Opens a new, uniquely named file in the Maildir's tmp/, walking to the Maildir and
     /// preparing it first (once per batch; again if its folders vanished meanwhile). The file
     /// gets the Maildir owner's ownership (`OpenedMaildir.owner`).
-    private func create(in maildir: Maildir, opened: inout [String: OpenedMaildir])
-        throws(SystemError) -> StagedFile
-    {
+    private func create(
+        in maildir: Maildir, owner: FileSystemIdentity?, opened: inout [OpenedKey: OpenedMaildir]
+    ) throws(SystemError) -> StagedFile {
+        let key = OpenedKey(root: maildir.root, owner: owner)
         var folders: OpenedMaildir
-        if let known = opened[maildir.root] {
+        if let known = opened[key] {
             folders = known
         } else {
             folders = try OpenedMaildir.open(maildir, creating: true)
-            opened[maildir.root] = folders
+            opened[key] = folders
         }
         var attempts = 0
         while true {
@@ -314,13 +341,14 @@ struct MaildirDeliverySteps {
                     throw error
                 }
                 return StagedFile(
-                    folders: folders, name: name, descriptor: descriptor, device: device)
+                    folders: folders, name: name, descriptor: descriptor, device: device,
+                    owner: owner)
             } catch  where error.errno == EEXIST && attempts < 100 {
                 continue  // never reuse a name: take the next sequence number
             } catch  where error.errno == ENOENT && attempts == 1 {
                 // tmp/ was removed since the walk (an unlinked folder takes no new files).
                 folders = try OpenedMaildir.open(maildir, creating: true)
-                opened[maildir.root] = folders
+                opened[key] = folders
             }
         }
     }

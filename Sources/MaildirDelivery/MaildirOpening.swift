@@ -17,8 +17,9 @@ final class OpenedMaildir: @unchecked Sendable {
     /// O_RDONLY descriptors of `tmp/` and `new/` (fsync and syncfs need readable ones).
     let tmp: Int32
     let new: Int32
-    /// Whom new files must belong to: the Maildir root's owner, when that is not the user
-    /// smtpd runs as (a home Maildir stays manageable by its owner); nil: as created.
+    /// Whom new files must belong to: the Maildir root's owner, when root writes into a
+    /// Maildir that is not root's (a home Maildir stays manageable by its owner); nil: as
+    /// created (by root, or by the owner the writer thread acts as).
     let owner: (user: uid_t, group: gid_t)?
 
     private init(maildir: Maildir, tmp: Int32, new: Int32, owner: (uid_t, gid_t)?) {
@@ -55,9 +56,11 @@ final class OpenedMaildir: @unchecked Sendable {
             throw error
         }
         closeDescriptor(opened[2])  // cur/ only has to exist: smtpd never writes there
-        let euid = geteuid()
+        // Writing as root into a Maildir that is someone else's: the files become theirs.
+        // (A thread acting as the owner makes them theirs by itself.)
         let owner =
-            euid == 0 && root.info.st_uid != euid ? (root.info.st_uid, root.info.st_gid) : nil
+            ThreadFileSystemIdentity.currentUser() == 0 && root.info.st_uid != 0
+            ? (root.info.st_uid, root.info.st_gid) : nil
         return OpenedMaildir(maildir: maildir, tmp: opened[0], new: opened[1], owner: owner)
     }
 
@@ -132,7 +135,7 @@ final class OpenedMaildir: @unchecked Sendable {
                 parent, name, path: path, creating: creating, followed: follow)
         }
         do {
-            if created && geteuid() == 0 && parentInfo.st_uid != 0 {
+            if created && parentInfo.st_uid != 0 && ThreadFileSystemIdentity.currentUser() == 0 {
                 // A folder made in a user's folder belongs to that user, as if they made it.
                 try FileSystem.changeOwner(
                     fd, user: parentInfo.st_uid, group: parentInfo.st_gid, path: path)

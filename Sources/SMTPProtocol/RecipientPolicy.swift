@@ -31,17 +31,41 @@ public struct RecipientRoute: Sendable, Hashable {
     /// The action relays (`action NAME relay …`): the recipient goes to the queue, not to a
     /// Maildir.
     public var relays: Bool
+    /// Whose the Maildir's files are: the store writes them as this user (a home Maildir,
+    /// `action … user NAME`); nil: as smtpd itself (a fixed path such as a lab's).
+    public var owner: MailboxOwner?
 
-    public init(action: String, user: String, mailbox: String, relays: Bool = false) {
+    public init(
+        action: String, user: String, mailbox: String, relays: Bool = false,
+        owner: MailboxOwner? = nil
+    ) {
         self.action = action
         self.user = user
         self.mailbox = mailbox
         self.relays = relays
+        self.owner = owner
     }
 
     /// A recipient of the relay action `action`.
     public static func relay(action: String) -> RecipientRoute {
         RecipientRoute(action: action, user: "", mailbox: "", relays: true)
+    }
+}
+
+/// The system user a delivery writes as: the ids the kernel checks and records (pure values;
+/// the store turns them into the writer thread's file-system identity).
+public struct MailboxOwner: Sendable, Hashable {
+    public var name: String
+    public var user: UInt32
+    public var group: UInt32
+    /// Primary and supplementary groups.
+    public var groups: [UInt32]
+
+    public init(name: String, user: UInt32, group: UInt32, groups: [UInt32]) {
+        self.name = name
+        self.user = user
+        self.group = group
+        self.groups = groups
     }
 }
 

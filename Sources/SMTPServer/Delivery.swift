@@ -56,7 +56,10 @@ struct MaildirStore: MessageStore {
                 items.append(
                     DeliveryItem(
                         maildir: recipient.route.mailbox,
-                        chunks: [message.deliveryHeaders(for: recipient), message.content]))
+                        chunks: [message.deliveryHeaders(for: recipient), message.content],
+                        owner: recipient.route.owner.map {
+                            FileSystemIdentity(user: $0.user, group: $0.group, groups: $0.groups)
+                        }))
             }
         }
         guard !relayed.isEmpty else {
@@ -105,6 +108,14 @@ extension DeliveryFailure {
             self.init(
                 code: 451, enhancedStatus: "4.2.0",
                 text: "Mailbox unavailable (symbolic link refused), message not stored")
+            return
+        }
+        if error.operation == Maildir.deniedToOwner {
+            // Written as the mailbox's owner, whose own folders refuse it: the owner can fix
+            // that, so the mail waits (EACCES as root stays the administrator's, permanent).
+            self.init(
+                code: 451, enhancedStatus: "4.2.0",
+                text: "Mailbox unavailable (permission denied to its owner), message not stored")
             return
         }
         switch error.errno {

@@ -5,9 +5,10 @@ import SMTPProtocol
 /// hold decides; its action resolves the local user and the Maildir path, as OpenSMTPD's
 /// ruleset and lka do. Recipients no rule matches are refused (`550 Invalid recipient`).
 ///
-/// Departure: MailLab writes deliveries itself, with its own credentials, instead of running
-/// a helper as the recipient, so delivery to root is allowed (OpenSMTPD refuses it after
-/// answering 250).
+/// Departure: MailLab writes deliveries itself instead of running a helper as the recipient:
+/// as the recipient's user (the writer thread's file-system identity) where the Maildir lies
+/// in that user's home or the action names a `user`, as smtpd elsewhere (a fixed path such as
+/// a lab's); delivery to root is allowed (OpenSMTPD refuses it after answering 250).
 struct RecipientRouter: RecipientPolicy {
     /// What the rules know about the listener and the host.
     struct Environment: Sendable {
@@ -236,7 +237,21 @@ struct RecipientRouter: RecipientPolicy {
             )
             return .temporaryFailure
         }
-        return .accept(RecipientRoute(action: action.name, user: user.name, mailbox: path))
+        return .accept(
+            RecipientRoute(
+                action: action.name, user: user.name, mailbox: path,
+                owner: Self.owner(of: path, user: user, named: action.user != nil)))
+    }
+
+    /// Whom the Maildir `path` is written as: `user` when the action names it (`user NAME`)
+    /// or when `path` lies in the user's home; nil (smtpd itself) for other paths, for a user
+    /// without ids and for root (nothing to switch to).
+    static func owner(of path: String, user: LocalUser, named: Bool) -> MailboxOwner? {
+        guard let identity = user.identity, identity.user != 0 else { return nil }
+        let home = user.home.hasSuffix("/") ? String(user.home.dropLast()) : user.home
+        guard named || (!home.isEmpty && path.hasPrefix(home + "/")) else { return nil }
+        return MailboxOwner(
+            name: user.name, user: identity.user, group: identity.group, groups: identity.groups)
     }
 
     /// Expands the action's path; nil if the result could leave its folder. Recipient-typed

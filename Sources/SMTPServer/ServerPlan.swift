@@ -45,6 +45,15 @@ struct ServerPlan {
                 errors.append(error)
             }
         }
+        // `user NAME` must name a user now, not at the first RCPT (a userbase table is
+        // asked at RCPT, as every recipient of it is).
+        for action in configuration.actions where action.userbase == nil {
+            guard let name = action.user, options.users.user(named: name) == nil else { continue }
+            errors.append(
+                ServerError(
+                    "action \"\(action.name)\": user \(name): no such user",
+                    location: action.location.description))
+        }
         if configuration.listeners.isEmpty {
             errors.append(ServerError("no listen directive: nothing to listen on"))
         }

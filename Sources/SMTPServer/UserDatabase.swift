@@ -7,9 +7,14 @@ import Synchronization
 public struct LocalUser: Sendable, Hashable {
     public var name: String
     public var home: String
-    public init(name: String, home: String) {
+    /// The ids a delivery as this user writes with; nil: a user the system does not know
+    /// (a `userbase` table's without ids), delivered to as smtpd itself.
+    public var identity: FileSystemIdentity?
+
+    public init(name: String, home: String, identity: FileSystemIdentity? = nil) {
         self.name = name
         self.home = home
+        self.identity = identity
     }
 }
 
@@ -18,7 +23,8 @@ public protocol UserDatabase: Sendable {
     func user(named name: String) -> LocalUser?
 }
 
-/// The system's users: getpwnam_r(3), as OpenSMTPD's default userbase. Answers are kept
+/// The system's users: getpwnam_r(3) and getgrouplist(3) (`SystemUser`), as OpenSMTPD's
+/// default userbase. Answers are kept
 /// for `cacheSeconds` (getpwnam_r reads and parses /etc/passwd through NSS on every call, a
 /// visible share of a message's CPU: BENCHMARKS.md, "Figures behind code choices"), so a
 /// user added or removed is seen within that time.
@@ -36,16 +42,11 @@ public struct SystemUsers: UserDatabase {
         return found
     }
 
+    /// A lookup that fails (NSS) is "no such user" here: the recipient is refused, as
+    /// OpenSMTPD's lka answers a failed userbase lookup.
     private static func lookUp(_ name: String) -> LocalUser? {
-        guard !name.isEmpty, !name.contains("\0") else { return nil }
-        var entry = passwd()
-        var result: UnsafeMutablePointer<passwd>?
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let status = getpwnam_r(name, &entry, &buffer, buffer.count, &result)
-        guard status == 0, let found = result else { return nil }
-        return LocalUser(
-            name: String(cString: found.pointee.pw_name),
-            home: String(cString: found.pointee.pw_dir))
+        guard let found = try? SystemUser.named(name) else { return nil }
+        return LocalUser(name: found.name, home: found.home, identity: found.identity)
     }
 }
 
@@ -76,14 +77,20 @@ final class UserCache: Sendable {
     }
 }
 
-/// Users from a `userbase` table: `name = "uid:gid:/home/dir"` mappings, or plain names
-/// (home `/nonexistent`).
+/// Users from a `userbase` table: `name = "uid:gid:/home/dir"` mappings (delivered to as
+/// that uid and gid, as OpenSMTPD's virtual users), or plain names (home `/nonexistent`,
+/// delivered to as smtpd itself).
 struct TableUsers: UserDatabase {
     let entries: [String: String]
 
     func user(named name: String) -> LocalUser? {
         guard let value = entries[name] else { return nil }
-        let home = value.split(separator: ":", maxSplits: 2).dropFirst(2).first.map(String.init)
-        return LocalUser(name: name, home: home ?? "/nonexistent")
+        let fields = value.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+        let home = fields.dropFirst(2).first.map(String.init)
+        var identity: FileSystemIdentity? = nil
+        if fields.count == 3, let user = uid_t(fields[0]), let group = gid_t(fields[1]) {
+            identity = FileSystemIdentity(user: user, group: group, groups: [group])
+        }
+        return LocalUser(name: name, home: home ?? "/nonexistent", identity: identity)
     }
 }

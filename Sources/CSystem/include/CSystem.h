@@ -19,6 +19,7 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <pwd.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <unistd.h>
 #include <pthread.h>
@@ -70,6 +71,40 @@ int csystem_crypt_new(const char *password, const char *prefix, char *out, size_
 /// The password hash of a system user: the shadow entry's (getspnam_r), else the passwd
 /// entry's (getpwnam_r). 0, or -1 (no such user, errno 0; or errno from the lookup).
 int csystem_user_password_hash(const char *name, char *out, size_t out_size);
+
+
+/// Credentials (setres*id, getres*id, setfsuid/setfsgid and prctl need _GNU_SOURCE or
+/// headers Swift's Glibc leaves out). Plain call-throughs, except where said.
+int csystem_setresuid(uid_t r, uid_t e, uid_t s);
+int csystem_setresgid(gid_t r, gid_t e, gid_t s);
+int csystem_getresuid(uid_t *r, uid_t *e, uid_t *s);
+int csystem_getresgid(gid_t *r, gid_t *e, gid_t *s);
+/// setgroups(3): glibc changes every thread of the process.
+int csystem_setgroups(size_t count, const gid_t *groups);
+/// The raw setgroups system call: the calling thread's supplementary groups only (the
+/// kernel keeps credentials per thread; only glibc's wrapper broadcasts them).
+int csystem_thread_setgroups(size_t count, const gid_t *groups);
+/// setfsuid(2)/setfsgid(2): per thread; they return the previous id, never an error.
+int csystem_setfsuid(uid_t uid);
+int csystem_setfsgid(gid_t gid);
+/// getgrouplist(3)
+int csystem_getgrouplist(const char *user, gid_t group, gid_t *groups, int *count);
+/// prctl(PR_SET_NO_NEW_PRIVS, 1) and prctl(PR_SET_DUMPABLE, value), PR_GET_DUMPABLE.
+int csystem_set_no_new_privileges(void);
+int csystem_get_no_new_privileges(void);
+int csystem_set_dumpable(int value);
+int csystem_get_dumpable(void);
+int csystem_fcntl_getfd(int fd);
+
+/// sendmsg(2) of `length` bytes with `count` descriptors as one SCM_RIGHTS message
+/// (`count` 0: none). MSG_NOSIGNAL always.
+ssize_t csystem_send_descriptors(int socket, const void *bytes, size_t length, const int *fds,
+                                 int count);
+/// recvmsg(2) with MSG_CMSG_CLOEXEC and room for `room` descriptors (at most 253, the
+/// kernel's SCM_MAX_FD): up to `room` received descriptors in `fds`, their number in
+/// `*count`, recvmsg's msg_flags in `*flags` (MSG_CTRUNC: descriptors were dropped).
+ssize_t csystem_receive_descriptors(int socket, void *bytes, size_t length, int *fds, int room,
+                                    int *count, int *flags);
 
 #include <syslog.h>
 /// syslog(3) without varargs.
