@@ -58,6 +58,8 @@ let package = Package(
         // Session transcripts: the pure file format and its conversion to a chat script.
         .target(name: "SessionTranscript", swiftSettings: strict),
         .target(name: "DHCP", swiftSettings: strict),
+        // The version number, one place for the three programs.
+        .target(name: "MailLabVersion", swiftSettings: strict),
         // smtpctl's requests and responses on the control socket, and OpenSMTPD's listings.
         .target(name: "ControlProtocol", swiftSettings: strict),
 
@@ -124,6 +126,7 @@ let package = Package(
             name: "smtpd",
             dependencies: [
                 "SMTPServer", "SMTPConfig", "Namespaces", "LinuxSystem", "MailQueue", "DNSClient",
+                "MailLabVersion",
             ],
             swiftSettings: strict),
         .executableTarget(
@@ -132,7 +135,7 @@ let package = Package(
                 "Lab", "Netlink", "Namespaces", "SMTPClient", "MaildirDelivery",
                 "MaildirInspection", "LinuxSystem", "DNSClient", "DNSMessage", "DHCP",
                 "DHCPClient", "ControlClient", "ControlProtocol",
-                "SessionTranscript",
+                "SessionTranscript", "MailLabVersion",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -140,7 +143,7 @@ let package = Package(
         .executableTarget(
             name: "smtpctl",
             dependencies: [
-                "ControlClient", "ControlProtocol", "CSystem", "LinuxSystem",
+                "ControlClient", "ControlProtocol", "CSystem", "LinuxSystem", "MailLabVersion",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -168,7 +171,7 @@ let package = Package(
                 "SMTPServer", "SMTPProtocol", "SMTPConfig", "MaildirDelivery",
                 "MaildirInspection", "SMTPClient", "Netlink", "Namespaces", "LinuxSystem",
                 "MailLabTestSupport", "MailLabTesting", "ControlProtocol", "ControlClient",
-                "SessionTranscript",
+                "SessionTranscript", "MailLabVersion",
             ]),
         // Helpers shared by the test targets (not products): the policy for external tools,
         // a throw-away TLS certificate, OpenSMTPD's recorded transcripts (their files are in
@@ -192,7 +195,7 @@ let package = Package(
             name: "LabTests",
             dependencies: [
                 "Lab", "Netlink", "Namespaces", "LinuxSystem", "NamespaceTestSupport",
-                "MailLabTestSupport", "DHCP", "DHCPClient",
+                "MailLabTestSupport", "DHCP", "DHCPClient", "MailLabVersion",
             ]),
         // The power-cut test's tools (docs/DURABILITY.md): a FUSE file system that forgets
         // everything not flushed on "power off", and the shim that lets it see syncfs.

@@ -100,10 +100,23 @@ pid_t csystem_spawn_netns_exec(const char *path, char *const argv[], char *const
     pid_t pid = fork();
     if (pid == 0) {
         close(report[0]);
-        // The parent may block signals on its threads; the program must not inherit that.
+        // The parent may block signals on its threads, and ignore some (SIGPIPE): execve
+        // keeps both, and a program that ignores SIGTERM cannot be stopped politely. It
+        // starts as from a shell: nothing blocked, every disposition the default.
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
+        // The system call itself: glibc's sigaction refuses its own real-time signals (32,
+        // 33), and the test runner's process has 32 ignored.
+        struct { void *handler; unsigned long flags; void *restorer; unsigned long mask; }
+            current, standard = { 0 };
+        standard.handler = (void *)SIG_DFL;
+        for (int number = 1; number < _NSIG; number++) {
+            if (number == SIGKILL || number == SIGSTOP) continue;
+            if (syscall(SYS_rt_sigaction, number, NULL, &current, sizeof current.mask) == 0 &&
+                current.handler == (void *)SIG_IGN)
+                syscall(SYS_rt_sigaction, number, &standard, NULL, sizeof standard.mask);
+        }
         if (output_fd >= 0) {
             int null_fd = open("/dev/null", O_RDONLY);
             if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(output_fd, 1) < 0 ||

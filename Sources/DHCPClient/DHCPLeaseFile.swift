@@ -51,6 +51,20 @@ public struct DHCPLeaseFile: Sendable, Equatable {
         try FileSystem.rename(temporary, path)
     }
 
+    /// Removes the lease at `path`, and its directory once no lease is left in it: `save`
+    /// made the directory, so the last release takes it away again (another lease, or
+    /// anything else put there, keeps it).
+    public static func remove(_ path: String) throws(SystemError) {
+        try FileSystem.unlink(path)
+        guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return }
+        let directory = String(path[..<slash])
+        do {
+            _ = try checkedCall("rmdir", directory) { rmdir(directory) }
+        } catch  where [ENOTEMPTY, EEXIST, ENOENT].contains(error.errno) {
+            // Another lease (or file) is still there, or the directory went already.
+        }
+    }
+
     /// The lease at `path`; nil if there is none.
     public static func load(_ path: String) throws(SystemError) -> DHCPLeaseFile? {
         guard FileSystem.exists(path) else { return nil }

@@ -16,6 +16,15 @@ extension MailServer {
     /// The server of the test running now, under the `.mailServer` trait; nil elsewhere.
     @TaskLocal public static var current: MailServer?
 
+    /// The running test's temporary Maildir under the trait: `@MAILDIR@` of
+    /// `.mailServer(config:)`, the catch-all's Maildir with `store: .temporaryMaildir`; nil
+    /// for an in-memory catch-all and outside the trait. Removed after the test.
+    @TaskLocal public static var currentMaildir: String?
+
+    /// Every line the running test's server has logged so far (`-d` style, with `verbose`
+    /// or `trace` more), whatever sink `configure` set besides; nil outside the trait.
+    @TaskLocal public static var currentLog: MemoryLog?
+
     /// The port of the first listener (the trait's servers listen on 127.0.0.1 only).
     public var port: UInt16 { addresses.first?.port ?? 0 }
 }

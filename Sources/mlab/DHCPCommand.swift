@@ -96,7 +96,7 @@ struct DHCPCommand: ParsableCommand, PrivilegedVerb {
         } catch {
             throw VerbError(description: "mlab \(error)")
         }
-        try FileSystem.unlink(leasePath)
+        try DHCPLeaseFile.remove(leasePath)
         print("\(interface): released \(held.lease.address) to \(held.lease.server)")
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Glibc
+import MailLabVersion
 
 /// `mlab`: the lab kit's command line. One file per verb group; each is a thin layer over
 /// the Netlink and Lab libraries. The root is synchronous on purpose: an async root starts the
@@ -9,6 +10,7 @@ struct MLab: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mlab",
         abstract: "MailLab's lab kit: namespaces, labs, netcat, SMTP chats, Maildir inspection.",
+        version: MailLabVersion.banner(of: "mlab"),
         subcommands: [
             NetnsCommand.self, LabCommand.self, LinkCommand.self, AddrCommand.self,
             RouteCommand.self,

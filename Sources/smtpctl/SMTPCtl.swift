@@ -1,5 +1,6 @@
 import ArgumentParser
 import Glibc
+import MailLabVersion
 
 /// `smtpctl`: OpenSMTPD's control program for MailLab's smtpd, over its control socket
 /// (`-s PATH`, default /var/run/smtpd.sock). One file per verb; the work is in
@@ -9,6 +10,7 @@ struct SMTPCtl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "smtpctl",
         abstract: "Control a running MailLab smtpd (OpenSMTPD's smtpctl verbs).",
+        version: MailLabVersion.banner(of: "smtpctl"),
         subcommands: [
             ShowVerb.self, ScheduleVerb.self, RemoveVerb.self, PauseVerb.self, ResumeVerb.self,
             LogVerb.self, TraceVerb.self, UntraceVerb.self, LoadVerb.self, ClearVerb.self,

@@ -1,6 +1,7 @@
 import CSystem
 import Glibc
 import LinuxSystem
+import MailLabVersion
 import Namespaces
 import SMTPConfig
 import SMTPServer
@@ -11,7 +12,7 @@ import SMTPServer
 /// SIGHUP re-reads the file's `fault …` statements (MailLab fault injection).
 @main
 enum SMTPD {
-    static let version = "MailLab smtpd 0.1"
+    static let version = MailLabVersion.banner(of: "smtpd")
 
     static func main() {
         let arguments: Arguments

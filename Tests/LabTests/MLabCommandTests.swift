@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import Lab
 import MailLabTestSupport
+import MailLabVersion
 import Namespaces
 import Testing
 
@@ -96,4 +97,12 @@ struct MLabCommandTests {
         #expect(code != 0)
         #expect(errors.contains("\(path):2: unknown namespace \"nowhere\""))
     }
+}
+
+/// `mlab --version`: the version every MailLab program shares, on standard output.
+@Test(.requires(.mlab)) func mlabVersionPrintsTheSharedVersionAndExits0() throws {
+    let (status, output, errors) = try mlab(["--version"])
+    #expect(status == 0, "\(errors)")
+    #expect(output == "MailLab mlab \(MailLabVersion.number)\n")
+    #expect(errors == "")
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import LinuxSystem
 import MailLabTestSupport
 import NamespaceTestSupport
 @testable import Namespaces
@@ -81,6 +82,22 @@ struct NamespaceTests {
             #expect(throws: NamespaceError.self) {
                 try NetworkNamespace.exec(name, arguments: ["/nonexistent/program"])
             }
+        }
+    }
+
+    /// The test process ignores SIGPIPE and its threads block signals; a program started in
+    /// a namespace must not inherit either (a leaked child that ignores SIGTERM cannot be
+    /// stopped politely). Its own /proc/PID/status says what it has.
+    @Test func execStartsTheProgramWithNoSignalBlockedOrIgnored() throws {
+        try withScratch { scratch in
+            let name = try scratch.namespace("sigs")
+            let directory = try FileSystem.makeTemporaryDirectory(prefix: "mlt-sigs")
+            defer { FileSystem.removeTree(directory) }
+            let file = directory + "/status"
+            let script = "exec grep -E '^Sig(Blk|Ign):' /proc/self/status > \(file)"
+            #expect(try NetworkNamespace.exec(name, arguments: ["sh", "-c", script]) == 0)
+            let lines = try String(contentsOfFile: file, encoding: .utf8)
+            #expect(lines == "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n")
         }
     }
 

@@ -79,23 +79,22 @@ import Testing
         server.stop()  // idempotent
     }
 
-    @Test func catchAllWritesTheMaildirAndReportsTheFiles() async throws {
-        try await withServer(config: nil) { server in
-            try await blocking { [port = server.port] in
-                try Self.send(
-                    port: port, subject: "files", recipients: ["a@b.example", "c@d.example"])
-            }
-            let message = try await server.server.nextMessage(timeout: 5)
-            #expect(message.files.count == 2, "one file per recipient")
-            let stored = maildirFiles(server.maildir)
-            #expect(
-                Set(stored.map { URL(fileURLWithPath: $0).lastPathComponent })
-                    == Set(message.files.map { URL(fileURLWithPath: $0).lastPathComponent }))
-            let texts = stored.map(readText)
-            #expect(texts.contains { $0.hasPrefix("Delivered-To: a@b.example\n") })
-            #expect(texts.contains { $0.hasPrefix("Delivered-To: c@d.example\n") })
-            // Two recipients: no `for` clause (reference §7.3).
-            #expect(texts.allSatisfy { !$0.contains("\tfor <") })
+    @Test(.testServer(config: nil)) func catchAllWritesTheMaildirAndReportsTheFiles() async throws {
+        let server = try TraitServer.current()
+        try await blocking { [port = server.port] in
+            try Self.send(
+                port: port, subject: "files", recipients: ["a@b.example", "c@d.example"])
         }
+        let message = try await server.server.nextMessage(timeout: 5)
+        #expect(message.files.count == 2, "one file per recipient")
+        let stored = maildirFiles(server.maildir)
+        #expect(
+            Set(stored.map { URL(fileURLWithPath: $0).lastPathComponent })
+                == Set(message.files.map { URL(fileURLWithPath: $0).lastPathComponent }))
+        let texts = stored.map(readText)
+        #expect(texts.contains { $0.hasPrefix("Delivered-To: a@b.example\n") })
+        #expect(texts.contains { $0.hasPrefix("Delivered-To: c@d.example\n") })
+        // Two recipients: no `for` clause (reference §7.3).
+        #expect(texts.allSatisfy { !$0.contains("\tfor <") })
     }
 }

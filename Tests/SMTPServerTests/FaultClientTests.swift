@@ -37,21 +37,21 @@ private func faultConfig(_ rules: String) -> String {
 
 @Suite(.requires(.python3))
 struct FaultClientTests {
-    @Test("a reply rule at RCPT: the client reads exactly the configured 451, nothing is stored")
+    @Test(
+        "a reply rule at RCPT: the client reads exactly the configured 451, nothing is stored",
+        .testServer(config: faultConfig("fault at rcpt reply \"451 4.7.1 Try later\"")))
     func replyAtRcpt() async throws {
-        try await withServer(config: faultConfig("fault at rcpt reply \"451 4.7.1 Try later\"")) {
-            server in
-            let client = try LineClient(port: server.port)
-            try openTransaction(client)
-            #expect(try client.command("RCPT TO:<root@localhost>") == "451 4.7.1 Try later")
-            #expect(try client.command("QUIT") == "221 2.0.0 Bye")
-            #expect(maildirFiles(server.maildir).isEmpty)
-            #expect(
-                server.log.lines.contains {
-                    $0.contains("smtp fault stage=rcpt session=1 rule=1 action=reply code=451")
-                })
-            #expect(server.log.lines.contains("info: fault injection: 1 rule(s), seed=1"))
-        }
+        let server = try TraitServer.current()
+        let client = try LineClient(port: server.port)
+        try openTransaction(client)
+        #expect(try client.command("RCPT TO:<root@localhost>") == "451 4.7.1 Try later")
+        #expect(try client.command("QUIT") == "221 2.0.0 Bye")
+        #expect(maildirFiles(server.maildir).isEmpty)
+        #expect(
+            server.log.lines.contains {
+                $0.contains("smtp fault stage=rcpt session=1 rule=1 action=reply code=451")
+            })
+        #expect(server.log.lines.contains("info: fault injection: 1 rule(s), seed=1"))
     }
 
     @Test("disconnect fin at RCPT ends with FIN, disconnect rst with a reset (ECONNRESET)")
@@ -67,72 +67,75 @@ struct FaultClientTests {
         }
     }
 
-    @Test("a delay at the banner holds the 220 back for the configured time")
+    @Test(
+        "a delay at the banner holds the 220 back for the configured time",
+        .testServer(config: faultConfig("fault at banner delay 1500ms")))
     func bannerDelay() async throws {
-        try await withServer(config: faultConfig("fault at banner delay 1500ms")) { server in
-            let started = Clock.monotonicNanoseconds()
-            let client = try LineClient(port: server.port)
-            let banner = try client.readReply()
-            let seconds = Double(Clock.monotonicNanoseconds() - started) / 1e9
-            #expect(banner == ["220 vm ESMTP MailLab\r\n"])
-            #expect(seconds >= 1.45 && seconds < 3, "banner after \(seconds) s")
-            #expect(try client.command("EHLO x").hasPrefix("250"))
-        }
+        let server = try TraitServer.current()
+        let started = Clock.monotonicNanoseconds()
+        let client = try LineClient(port: server.port)
+        let banner = try client.readReply()
+        let seconds = Double(Clock.monotonicNanoseconds() - started) / 1e9
+        #expect(banner == ["220 vm ESMTP MailLab\r\n"])
+        #expect(seconds >= 1.45 && seconds < 3, "banner after \(seconds) s")
+        #expect(try client.command("EHLO x").hasPrefix("250"))
     }
 
-    @Test("accept-and-drop: the client is told 250, nothing is stored, the log says so")
+    @Test(
+        "accept-and-drop: the client is told 250, nothing is stored, the log says so",
+        .testServer(config: faultConfig("fault at after-data accept-and-drop")))
     func acceptAndDrop() async throws {
-        try await withServer(config: faultConfig("fault at after-data accept-and-drop")) {
-            server in
-            let client = try LineClient(port: server.port)
-            try openTransaction(client)
-            #expect(
-                try client.command("RCPT TO:<root@localhost>")
-                    == "250 2.1.5 Destination address valid: Recipient ok")
-            #expect(try client.command("DATA").hasPrefix("354 "))
-            let reply = try client.command("Subject: lost\r\n\r\nbody\r\n.")
-            #expect(
-                reply.hasPrefix("250 2.0.0 ") && reply.hasSuffix(" Message accepted for delivery"))
-            #expect(try client.command("QUIT") == "221 2.0.0 Bye")
-            // A store written after the reply would show within this second.
-            #expect(waitForFiles(server.maildir, count: 1, timeout: 1).isEmpty)
-            #expect(
-                server.log.lines.contains {
-                    $0.contains("accept-and-drop") && $0.contains("NOTHING STORED")
-                })
-        }
+        let server = try TraitServer.current()
+        let client = try LineClient(port: server.port)
+        try openTransaction(client)
+        #expect(
+            try client.command("RCPT TO:<root@localhost>")
+                == "250 2.1.5 Destination address valid: Recipient ok")
+        #expect(try client.command("DATA").hasPrefix("354 "))
+        let reply = try client.command("Subject: lost\r\n\r\nbody\r\n.")
+        #expect(
+            reply.hasPrefix("250 2.0.0 ") && reply.hasSuffix(" Message accepted for delivery"))
+        #expect(try client.command("QUIT") == "221 2.0.0 Bye")
+        // A store written after the reply would show within this second.
+        #expect(waitForFiles(server.maildir, count: 1, timeout: 1).isEmpty)
+        #expect(
+            server.log.lines.contains {
+                $0.contains("accept-and-drop") && $0.contains("NOTHING STORED")
+            })
     }
 
-    @Test("python smtplib sees the 451 at RCPT and the disconnect after DATA")
-    func smtplibObservesFaults() async throws {
-        let rules = """
-            fault at rcpt reply "451 4.7.1 Greylisted" for rcpt <root@localhost>
-            fault at after-data disconnect
-            """
-        try await withServer(config: faultConfig(rules)) { server in
-            let script = """
-                import smtplib, sys
-                port = int(sys.argv[1])
-                s = smtplib.SMTP('127.0.0.1', port, timeout=10)
-                try:
-                    s.sendmail('a@example.org', ['root@localhost'], 'Subject: x\\r\\n\\r\\nbody\\r\\n')
-                except smtplib.SMTPRecipientsRefused as e:
-                    print('refused', e.recipients)
-                s.quit()
-                s = smtplib.SMTP('127.0.0.1', port, timeout=10)
-                try:
-                    s.sendmail('a@example.org', ['osdrefuser@localhost'], 'Subject: y\\r\\n\\r\\nbody\\r\\n')
-                    print('sent')
-                except smtplib.SMTPServerDisconnected as e:
-                    print('disconnected')
+    @Test(
+        "python smtplib sees the 451 at RCPT and the disconnect after DATA",
+        .testServer(
+            config: faultConfig(
                 """
-            let result = try runTool(python, ["-c", script, "\(server.port)"])
-            #expect(
-                result.output
-                    == "refused {'root@localhost': (451, b'4.7.1 Greylisted')}\ndisconnected\n",
-                "\(result.errors)")
-            #expect(waitForFiles(server.maildir, count: 1, timeout: 1).isEmpty)
-        }
+                fault at rcpt reply "451 4.7.1 Greylisted" for rcpt <root@localhost>
+                fault at after-data disconnect
+                """)))
+    func smtplibObservesFaults() async throws {
+        let server = try TraitServer.current()
+        let script = """
+            import smtplib, sys
+            port = int(sys.argv[1])
+            s = smtplib.SMTP('127.0.0.1', port, timeout=10)
+            try:
+                s.sendmail('a@example.org', ['root@localhost'], 'Subject: x\\r\\n\\r\\nbody\\r\\n')
+            except smtplib.SMTPRecipientsRefused as e:
+                print('refused', e.recipients)
+            s.quit()
+            s = smtplib.SMTP('127.0.0.1', port, timeout=10)
+            try:
+                s.sendmail('a@example.org', ['osdrefuser@localhost'], 'Subject: y\\r\\n\\r\\nbody\\r\\n')
+                print('sent')
+            except smtplib.SMTPServerDisconnected as e:
+                print('disconnected')
+            """
+        let result = try runTool(python, ["-c", script, "\(server.port)"])
+        #expect(
+            result.output
+                == "refused {'root@localhost': (451, b'4.7.1 Greylisted')}\ndisconnected\n",
+            "\(result.errors)")
+        #expect(waitForFiles(server.maildir, count: 1, timeout: 1).isEmpty)
     }
 
     @Test(

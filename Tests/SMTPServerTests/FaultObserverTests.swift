@@ -39,45 +39,45 @@ import Testing
             ])
     }
 
-    @Test(.requires(.curl)) func curlSeesTheGreylisting451AtRcpt() async throws {
-        try await withServer(config: Self.config(Self.greylist)) { server in
-            let directory = try TempDir("curl-faults")
-            defer { directory.remove() }
-            let result = try Self.curl(port: server.port, maxTime: 10, in: directory)
-            #expect(result.status == 55, "\(result.errors)")  // CURLE_SEND_ERROR
-            #expect(result.errors.contains("< 451 4.7.1 Greylisted"))
-            #expect(result.errors.contains("RCPT failed: 451"))
-            #expect(maildirFiles(server.maildir).isEmpty)
-        }
+    @Test(.requires(.curl), .testServer(config: Self.config(Self.greylist)))
+    func curlSeesTheGreylisting451AtRcpt() async throws {
+        let server = try TraitServer.current()
+        let directory = try TempDir("curl-faults")
+        defer { directory.remove() }
+        let result = try Self.curl(port: server.port, maxTime: 10, in: directory)
+        #expect(result.status == 55, "\(result.errors)")  // CURLE_SEND_ERROR
+        #expect(result.errors.contains("< 451 4.7.1 Greylisted"))
+        #expect(result.errors.contains("RCPT failed: 451"))
+        #expect(maildirFiles(server.maildir).isEmpty)
     }
 
-    @Test(.requires(.curl)) func curlSeesTheDisconnectAfterData() async throws {
-        try await withServer(config: Self.config(Self.dropAfterData)) { server in
-            let directory = try TempDir("curl-faults")
-            defer { directory.remove() }
-            let result = try Self.curl(port: server.port, maxTime: 10, in: directory)
-            #expect(result.status == 56, "\(result.errors)")  // CURLE_RECV_ERROR
-            #expect(result.errors.contains("response reading failed"))
-            #expect(waitForFiles(server.maildir, count: 1, timeout: 1).isEmpty)
-        }
+    @Test(.requires(.curl), .testServer(config: Self.config(Self.dropAfterData)))
+    func curlSeesTheDisconnectAfterData() async throws {
+        let server = try TraitServer.current()
+        let directory = try TempDir("curl-faults")
+        defer { directory.remove() }
+        let result = try Self.curl(port: server.port, maxTime: 10, in: directory)
+        #expect(result.status == 56, "\(result.errors)")  // CURLE_RECV_ERROR
+        #expect(result.errors.contains("response reading failed"))
+        #expect(waitForFiles(server.maildir, count: 1, timeout: 1).isEmpty)
     }
 
-    @Test(.requires(.curl)) func curlTimesOutOnTheSlowBannerOrWaitsItOut() async throws {
-        try await withServer(config: Self.config(Self.slowBanner)) { server in
-            let directory = try TempDir("curl-faults")
-            defer { directory.remove() }
-            let (short, shortTime) = try Self.timed {
-                try Self.curl(port: server.port, maxTime: 2, in: directory)
-            }
-            #expect(short.status == 28, "\(short.errors)")  // CURLE_OPERATION_TIMEDOUT
-            #expect(shortTime >= 1.9 && shortTime < 4.5, "\(shortTime) s")
-            let (long, longTime) = try Self.timed {
-                try Self.curl(port: server.port, maxTime: 15, in: directory)
-            }
-            #expect(long.status == 0, "\(long.errors)")
-            #expect(longTime >= 4.9 && longTime < 12, "\(longTime) s")
-            #expect(waitForFiles(server.maildir, count: 1).count == 1)
+    @Test(.requires(.curl), .testServer(config: Self.config(Self.slowBanner)))
+    func curlTimesOutOnTheSlowBannerOrWaitsItOut() async throws {
+        let server = try TraitServer.current()
+        let directory = try TempDir("curl-faults")
+        defer { directory.remove() }
+        let (short, shortTime) = try Self.timed {
+            try Self.curl(port: server.port, maxTime: 2, in: directory)
         }
+        #expect(short.status == 28, "\(short.errors)")  // CURLE_OPERATION_TIMEDOUT
+        #expect(shortTime >= 1.9 && shortTime < 4.5, "\(shortTime) s")
+        let (long, longTime) = try Self.timed {
+            try Self.curl(port: server.port, maxTime: 15, in: directory)
+        }
+        #expect(long.status == 0, "\(long.errors)")
+        #expect(longTime >= 4.9 && longTime < 12, "\(longTime) s")
+        #expect(waitForFiles(server.maildir, count: 1).count == 1)
     }
 
     // MARK: swaks
@@ -97,38 +97,38 @@ import Testing
             ])
     }
 
-    @Test(.requires(.swaks)) func swaksSeesTheGreylisting451AtRcpt() async throws {
-        try await withServer(config: Self.config(Self.greylist)) { server in
-            let result = try Self.swaks(port: server.port, timeout: 10)
-            #expect(result.status == 24, "\(result.output)")  // no recipient accepted
-            #expect(result.output.contains("<** 451 4.7.1 Greylisted"))
-            #expect(maildirFiles(server.maildir).isEmpty)
-        }
+    @Test(.requires(.swaks), .testServer(config: Self.config(Self.greylist)))
+    func swaksSeesTheGreylisting451AtRcpt() async throws {
+        let server = try TraitServer.current()
+        let result = try Self.swaks(port: server.port, timeout: 10)
+        #expect(result.status == 24, "\(result.output)")  // no recipient accepted
+        #expect(result.output.contains("<** 451 4.7.1 Greylisted"))
+        #expect(maildirFiles(server.maildir).isEmpty)
     }
 
-    @Test(.requires(.swaks)) func swaksSeesTheDisconnectAfterData() async throws {
-        try await withServer(config: Self.config(Self.dropAfterData)) { server in
-            let result = try Self.swaks(port: server.port, timeout: 10)
-            #expect(result.status != 0, "\(result.output)")
-            #expect(
-                (result.output + result.errors).contains(
-                    "*** Remote host closed connection unexpectedly"), "\(result.output)")
-            #expect(waitForFiles(server.maildir, count: 1, timeout: 1).isEmpty)
-        }
+    @Test(.requires(.swaks), .testServer(config: Self.config(Self.dropAfterData)))
+    func swaksSeesTheDisconnectAfterData() async throws {
+        let server = try TraitServer.current()
+        let result = try Self.swaks(port: server.port, timeout: 10)
+        #expect(result.status != 0, "\(result.output)")
+        #expect(
+            (result.output + result.errors).contains(
+                "*** Remote host closed connection unexpectedly"), "\(result.output)")
+        #expect(waitForFiles(server.maildir, count: 1, timeout: 1).isEmpty)
     }
 
-    @Test(.requires(.swaks)) func swaksTimesOutOnTheSlowBannerOrWaitsItOut() async throws {
-        try await withServer(config: Self.config(Self.slowBanner)) { server in
-            let (short, shortTime) = try Self.timed {
-                try Self.swaks(port: server.port, timeout: 2)
-            }
-            #expect(short.status == 21, "\(short.output)")  // banner not read
-            #expect(short.output.contains("<** Timeout (2 secs) waiting for server response"))
-            #expect(shortTime >= 1.9, "\(shortTime) s")
-            let (long, longTime) = try Self.timed { try Self.swaks(port: server.port, timeout: 15) }
-            #expect(long.status == 0, "\(long.output)")
-            #expect(longTime >= 4.9 && longTime < 12, "\(longTime) s")
-            #expect(waitForFiles(server.maildir, count: 1).count == 1)
+    @Test(.requires(.swaks), .testServer(config: Self.config(Self.slowBanner)))
+    func swaksTimesOutOnTheSlowBannerOrWaitsItOut() async throws {
+        let server = try TraitServer.current()
+        let (short, shortTime) = try Self.timed {
+            try Self.swaks(port: server.port, timeout: 2)
         }
+        #expect(short.status == 21, "\(short.output)")  // banner not read
+        #expect(short.output.contains("<** Timeout (2 secs) waiting for server response"))
+        #expect(shortTime >= 1.9, "\(shortTime) s")
+        let (long, longTime) = try Self.timed { try Self.swaks(port: server.port, timeout: 15) }
+        #expect(long.status == 0, "\(long.output)")
+        #expect(longTime >= 4.9 && longTime < 12, "\(longTime) s")
+        #expect(waitForFiles(server.maildir, count: 1).count == 1)
     }
 }

@@ -213,26 +213,25 @@ import Testing
         #expect(smtpd.log.contains(" mda delivery msgid="))
     }
 
-    @Test func inProcessWithAnOrdinaryUser() async throws {
-        try await withServer { server in
-            let replies = try await blocking { [port = server.port] in
-                try Self.runDialogue(port: port, recipient: "osdrefuser@localhost")
-            }
-            #expect(Self.normalized(replies) == Self.goldenReplies)
-            #expect(replies.first == "220 vm ESMTP MailLab\r\n")
-            #expect(replies.contains("250 vm Hello defaultNS [127.0.0.1], pleased to meet you\r\n"))
-            let message = try await server.server.nextMessage(timeout: 5)
-            #expect(message.recipients == ["osdrefuser@localhost"])
-            #expect(message.files.count == 1)
-            let files = maildirFiles(server.maildir)
-            try #require(files.count == 1)
-            #expect(
-                message.files.first.map { URL(fileURLWithPath: $0).lastPathComponent }
-                    == URL(fileURLWithPath: files[0]).lastPathComponent)
-            Self.checkStoredFile(
-                readBytes(files[0]), recipient: "osdrefuser@localhost", name: "vm",
-                messageID: Self.messageID(in: replies) ?? "?")
+    @Test(.testServer()) func inProcessWithAnOrdinaryUser() async throws {
+        let server = try TraitServer.current()
+        let replies = try await blocking { [port = server.port] in
+            try Self.runDialogue(port: port, recipient: "osdrefuser@localhost")
         }
+        #expect(Self.normalized(replies) == Self.goldenReplies)
+        #expect(replies.first == "220 vm ESMTP MailLab\r\n")
+        #expect(replies.contains("250 vm Hello defaultNS [127.0.0.1], pleased to meet you\r\n"))
+        let message = try await server.server.nextMessage(timeout: 5)
+        #expect(message.recipients == ["osdrefuser@localhost"])
+        #expect(message.files.count == 1)
+        let files = maildirFiles(server.maildir)
+        try #require(files.count == 1)
+        #expect(
+            message.files.first.map { URL(fileURLWithPath: $0).lastPathComponent }
+                == URL(fileURLWithPath: files[0]).lastPathComponent)
+        Self.checkStoredFile(
+            readBytes(files[0]), recipient: "osdrefuser@localhost", name: "vm",
+            messageID: Self.messageID(in: replies) ?? "?")
     }
 
     @Test func traceComparisonNoticesChanges() {

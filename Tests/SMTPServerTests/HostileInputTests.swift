@@ -31,36 +31,35 @@ import Testing
         #expect(try client.command("NOOP") == "250 2.0.0 Ok")
     }
 
-    @Test func disconnectInsideDataDeliversNothing() async throws {
-        try await withServer { server in
-            try await blocking { [port = server.port] in
-                let client = try LineClient(port: port)
-                _ = try client.readReply()
-                for command in [
-                    "HELO defaultNS", "MAIL FROM:<abgelaescht@ausgebuefft>",
-                    "RCPT TO:<osdrefuser@localhost>", "DATA",
-                ] {
-                    _ = try client.command(command)
-                }
-                try client.send("Subject: Aborted\r\n\r\npartial\r\n")
-                // Even a complete-looking end without CRLF before the close must not count.
-                try client.send(".")
+    @Test(.testServer()) func disconnectInsideDataDeliversNothing() async throws {
+        let server = try TraitServer.current()
+        try await blocking { [port = server.port] in
+            let client = try LineClient(port: port)
+            _ = try client.readReply()
+            for command in [
+                "HELO defaultNS", "MAIL FROM:<abgelaescht@ausgebuefft>",
+                "RCPT TO:<osdrefuser@localhost>", "DATA",
+            ] {
+                _ = try client.command(command)
             }
-            // The client is gone (its deinit closed the socket). A second, complete message:
-            try await blocking { [port = server.port] in
-                let replies = try GoldenDialogueTests.runDialogue(
-                    port: port, recipient: "osdrefuser@localhost")
-                #expect(replies.contains { $0.hasSuffix("Message accepted for delivery\r\n") })
-            }
-            let message = try await server.server.nextMessage(timeout: 5)
-            #expect(message.text.contains("Subject: test\n"))
-            try await Task.sleep(nanoseconds: 200_000_000)
-            #expect(server.server.messages.count == 1)
-            #expect(!server.server.messages.contains { $0.text.contains("Aborted") })
-            #expect(maildirFiles(server.maildir).count == 1)
-            #expect(maildirFiles(server.maildir, "tmp").isEmpty)
-            #expect(server.server.sessionCount == 0)
+            try client.send("Subject: Aborted\r\n\r\npartial\r\n")
+            // Even a complete-looking end without CRLF before the close must not count.
+            try client.send(".")
         }
+        // The client is gone (its deinit closed the socket). A second, complete message:
+        try await blocking { [port = server.port] in
+            let replies = try GoldenDialogueTests.runDialogue(
+                port: port, recipient: "osdrefuser@localhost")
+            #expect(replies.contains { $0.hasSuffix("Message accepted for delivery\r\n") })
+        }
+        let message = try await server.server.nextMessage(timeout: 5)
+        #expect(message.text.contains("Subject: test\n"))
+        try await Task.sleep(nanoseconds: 200_000_000)
+        #expect(server.server.messages.count == 1)
+        #expect(!server.server.messages.contains { $0.text.contains("Aborted") })
+        #expect(maildirFiles(server.maildir).count == 1)
+        #expect(maildirFiles(server.maildir, "tmp").isEmpty)
+        #expect(server.server.sessionCount == 0)
     }
 
     /// Resident memory of a process, in KiB.
@@ -153,113 +152,114 @@ import Testing
         _ = flooder
     }
 
-    @Test func theSessionLimitRefusesWith421() async throws {
-        try await withServer(
-            config: nil,
-            configure: { $0.maxSessions = 2 }
-        ) { server in
-            try await blocking { [port = server.port] in
-                let first = try LineClient(port: port)
-                let second = try LineClient(port: port)
-                #expect(try first.readReply() == ["220 vm ESMTP MailLab\r\n"])
-                #expect(try second.readReply() == ["220 vm ESMTP MailLab\r\n"])
-                let third = try LineClient(port: port)
-                #expect(
-                    try third.readLine() == "421 4.3.2 vm Too many sessions, try again later\r\n")
-                #expect(third.closesWithin(3))
-                // The two admitted sessions still work; once one ends, a new one is admitted.
-                #expect(try first.command("NOOP") == "250 2.0.0 Ok")
-                #expect(try second.command("QUIT") == "221 2.0.0 Bye")
-                #expect(second.closesWithin(3))
-                var admitted = false
-                for _ in 0..<50 where !admitted {
-                    let next = try LineClient(port: port)
-                    admitted = (try next.readLine()) == "220 vm ESMTP MailLab\r\n"
-                    if !admitted { usleep(50_000) }
-                }
-                #expect(admitted)
+    @Test(.testServer(config: nil, configure: { $0.maxSessions = 2 }))
+    func theSessionLimitRefusesWith421() async throws {
+        let server = try TraitServer.current()
+        try await blocking { [port = server.port] in
+            let first = try LineClient(port: port)
+            let second = try LineClient(port: port)
+            #expect(try first.readReply() == ["220 vm ESMTP MailLab\r\n"])
+            #expect(try second.readReply() == ["220 vm ESMTP MailLab\r\n"])
+            let third = try LineClient(port: port)
+            #expect(
+                try third.readLine() == "421 4.3.2 vm Too many sessions, try again later\r\n")
+            #expect(third.closesWithin(3))
+            // The two admitted sessions still work; once one ends, a new one is admitted.
+            #expect(try first.command("NOOP") == "250 2.0.0 Ok")
+            #expect(try second.command("QUIT") == "221 2.0.0 Bye")
+            #expect(second.closesWithin(3))
+            var admitted = false
+            for _ in 0..<50 where !admitted {
+                let next = try LineClient(port: port)
+                admitted = (try next.readLine()) == "220 vm ESMTP MailLab\r\n"
+                if !admitted { usleep(50_000) }
             }
+            #expect(admitted)
         }
     }
 
     /// Envelopes of the CVE-2020-7247 class and path tricks are refused; nothing is stored.
-    @Test(arguments: [
-        ("MAIL FROM:<;sleep 66;>", "553 5.1.0 Sender address syntax error"),
-        ("MAIL FROM:<a<NUL>b@c.example>", "553 5.1.0 Sender address syntax error"),
-    ])
+    @Test(
+        .testServer(),
+        arguments: [
+            ("MAIL FROM:<;sleep 66;>", "553 5.1.0 Sender address syntax error"),
+            ("MAIL FROM:<a<NUL>b@c.example>", "553 5.1.0 Sender address syntax error"),
+        ])
     func injectionSenders(command: String, reply: String) async throws {
-        try await withServer { server in
-            let got = try await blocking { [port = server.port] in
-                let client = try LineClient(port: port)
-                _ = try client.readReply()
-                _ = try client.command("HELO defaultNS")
-                return try client.command(command.replacingOccurrences(of: "<NUL>", with: "\u{0}"))
-            }
-            #expect(got == reply)
+        let server = try TraitServer.current()
+        let got = try await blocking { [port = server.port] in
+            let client = try LineClient(port: port)
+            _ = try client.readReply()
+            _ = try client.command("HELO defaultNS")
+            return try client.command(command.replacingOccurrences(of: "<NUL>", with: "\u{0}"))
         }
+        #expect(got == reply)
     }
 
-    @Test(arguments: [
-        "<../../etc/passwd@localhost>", "<`id`|$(id)@localhost>", "<\"|touch /tmp/pwn\"@localhost>",
-        "<osdrefuser/../x@localhost>",
-    ])
+    @Test(
+        .testServer(),
+        arguments: [
+            "<../../etc/passwd@localhost>", "<`id`|$(id)@localhost>",
+            "<\"|touch /tmp/pwn\"@localhost>",
+            "<osdrefuser/../x@localhost>",
+        ])
     func injectionRecipientsAreRefused(recipient: String) async throws {
-        try await withServer { server in
-            let got = try await blocking { [port = server.port] in
-                let client = try LineClient(port: port)
-                _ = try client.readReply()
-                _ = try client.command("HELO defaultNS")
-                _ = try client.command("MAIL FROM:<a@b.example>")
-                return try client.command("RCPT TO:\(recipient)")
-            }
-            #expect(got.hasPrefix("550 ") || got.hasPrefix("501 "), "RCPT TO:\(recipient) → \(got)")
+        let server = try TraitServer.current()
+        let got = try await blocking { [port = server.port] in
+            let client = try LineClient(port: port)
+            _ = try client.readReply()
+            _ = try client.command("HELO defaultNS")
+            _ = try client.command("MAIL FROM:<a@b.example>")
+            return try client.command("RCPT TO:\(recipient)")
         }
+        #expect(got.hasPrefix("550 ") || got.hasPrefix("501 "), "RCPT TO:\(recipient) → \(got)")
     }
 
     /// hostile-input.md §3.1: every near-miss of `<CRLF>.<CRLF>` followed by a whole smuggled
     /// transaction, in one write. Safe: one reply, one message (the near miss was data) or a
     /// rejection; never two messages.
-    @Test(arguments: [
-        "\\n.\\n", "\\n.\\r\\n", "\\r\\n.\\n", "\\r.\\r", "\\r.\\n", "\\n.\\r", "\\r.\\r\\n",
-        "\\r\\n.\\r",
-        "\\r\\n.\\r\\r\\n", "\\r\\n\\0.\\r\\n",
-    ])
+    @Test(
+        .testServer(),
+        arguments: [
+            "\\n.\\n", "\\n.\\r\\n", "\\r\\n.\\n", "\\r.\\r", "\\r.\\n", "\\n.\\r", "\\r.\\r\\n",
+            "\\r\\n.\\r",
+            "\\r\\n.\\r\\r\\n", "\\r\\n\\0.\\r\\n",
+        ])
     func smugglingNearMissesAreData(ending: String) async throws {
         let bytes = ending.replacingOccurrences(of: "\\r", with: "\r").replacingOccurrences(
             of: "\\n", with: "\n"
         )
         .replacingOccurrences(of: "\\0", with: "\u{0}")
-        try await withServer { server in
-            let (reply, silent) = try await blocking { [port = server.port] in
-                let client = try LineClient(port: port)
-                _ = try client.readReply()
-                for command in [
-                    "EHLO defaultNS", "MAIL FROM:<abgelaescht@ausgebuefft>",
-                    "RCPT TO:<osdrefuser@localhost>",
-                    "DATA",
-                ] {
-                    _ = try client.command(command)
-                }
-                try client.send(
-                    "Subject: legit\r\n\r\nline before fake end" + bytes
-                        + "MAIL FROM:<smuggled@ausgebuefft>\r\nRCPT TO:<osdrefuser@localhost>\r\nDATA\r\n"
-                        + "Subject: smuggled\r\n\r\nsmuggled body\r\n.\r\n")
-                return (try client.readLine(), client.staysSilent(0.5))
+        let server = try TraitServer.current()
+        let (reply, silent) = try await blocking { [port = server.port] in
+            let client = try LineClient(port: port)
+            _ = try client.readReply()
+            for command in [
+                "EHLO defaultNS", "MAIL FROM:<abgelaescht@ausgebuefft>",
+                "RCPT TO:<osdrefuser@localhost>",
+                "DATA",
+            ] {
+                _ = try client.command(command)
             }
-            #expect(silent, "a second reply: the near miss ended DATA")
-            let accepted =
-                reply.map { lineMatches($0, "250 2.0.0 <id> Message accepted for delivery") }
-                ?? false
-            #expect(accepted || reply?.hasPrefix("5") == true, "\(reply ?? "(closed)")")
-            try await Task.sleep(nanoseconds: 100_000_000)
-            #expect(server.server.messages.count == (accepted ? 1 : 0))
-            if accepted {
-                let text = server.server.messages.first?.text ?? ""
-                #expect(text.contains("line before fake end"))
-                #expect(
-                    text.contains("MAIL FROM:<smuggled@ausgebuefft>"),
-                    "the smuggled commands stayed data")
-            }
+            try client.send(
+                "Subject: legit\r\n\r\nline before fake end" + bytes
+                    + "MAIL FROM:<smuggled@ausgebuefft>\r\nRCPT TO:<osdrefuser@localhost>\r\nDATA\r\n"
+                    + "Subject: smuggled\r\n\r\nsmuggled body\r\n.\r\n")
+            return (try client.readLine(), client.staysSilent(0.5))
+        }
+        #expect(silent, "a second reply: the near miss ended DATA")
+        let accepted =
+            reply.map { lineMatches($0, "250 2.0.0 <id> Message accepted for delivery") }
+            ?? false
+        #expect(accepted || reply?.hasPrefix("5") == true, "\(reply ?? "(closed)")")
+        try await Task.sleep(nanoseconds: 100_000_000)
+        #expect(server.server.messages.count == (accepted ? 1 : 0))
+        if accepted {
+            let text = server.server.messages.first?.text ?? ""
+            #expect(text.contains("line before fake end"))
+            #expect(
+                text.contains("MAIL FROM:<smuggled@ausgebuefft>"),
+                "the smuggled commands stayed data")
         }
     }
 }

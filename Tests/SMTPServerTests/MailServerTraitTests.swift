@@ -120,3 +120,92 @@ import Testing
         #expect(reply == "451 4.7.1 Later")
     }
 }
+
+/// The trait's `config:` form: smtpd.conf text, parsed as smtpd parses its file, on a free
+/// port of 127.0.0.1, `@MAILDIR@` the test's temporary Maildir.
+@Suite struct MailServerTraitConfigTests {
+    @Test(
+        .mailServer(
+            config: """
+                listen on 127.0.0.1 port 2525
+                action "local" maildir "@MAILDIR@" user root
+                match from any for any action "local"
+                """))
+    func theConfigsActionDeliversIntoTheTemporaryMaildir() async throws {
+        let server = try #require(MailServer.current)
+        let maildir = try #require(MailServer.currentMaildir)
+        #expect(server.addresses.map(\.host) == ["127.0.0.1"])
+        #expect(server.port != 2525, "the listener was moved to a free port")
+        try await blocking { [port = server.port] in
+            try EmbeddingAPITests.send(port: port, subject: "configured")
+        }
+        let message = try await server.nextMessage(timeout: 5)
+        #expect(message.subject == "configured")
+        #expect(message.files.count == 1)
+        #expect(message.files.allSatisfy { $0.hasPrefix(maildir + "/new/") })
+        #expect(maildirFiles(maildir).count == 1)
+    }
+
+    @Test(
+        .mailServer(
+            config: """
+                listen on 127.0.0.1
+                action "local" maildir "@MAILDIR@"
+                match from any for any action "local"
+                fault seed 7
+                fault at rcpt reply "451 4.7.1 Later"
+                """))
+    func theConfigsFaultStatementsApplyAndTheLogSaysSo() async throws {
+        let server = try #require(MailServer.current)
+        let log = try #require(MailServer.currentLog)
+        let reply = try await blocking { [port = server.port] in
+            let client = try LineClient(port: port)
+            _ = try client.readReply()
+            _ = try client.command("HELO x")
+            _ = try client.command("MAIL FROM:<a@example.org>")
+            return try client.command("RCPT TO:<b@example.org>")
+        }
+        #expect(reply == "451 4.7.1 Later")
+        #expect(log.lines.contains("info: fault injection: 1 rule(s), seed=7"))
+    }
+
+    @Test func aConfigErrorFailsTheTestWithItsLineAndTheBodyDoesNotRun() async throws {
+        let trait = MailServerTrait.mailServer(
+            config: """
+                listen on 127.0.0.1
+                action "local" maildir "@MAILDIR@"
+                match from any for any acton "local"
+                """)
+        let ran = Mutex(false)
+        try await withKnownIssue {
+            try await trait.provideScope(for: Test.current!, testCase: Test.Case.current) {
+                ran.withLock { $0 = true }
+            }
+        } matching: { issue in
+            issue.comments.contains { $0.rawValue.hasPrefix("smtpd.conf:3: ") }
+                && issue.sourceLocation?.fileName == "MailServerTraitTests.swift"
+        }
+        #expect(!ran.withLock { $0 })
+    }
+
+    @Test func aListenerOffLoopbackIsAnErrorAtItsLine() async throws {
+        let trait = MailServerTrait.mailServer(
+            config: """
+                listen on 127.0.0.1
+                listen on 0.0.0.0 port 2525
+                action "local" maildir "@MAILDIR@"
+                match from any for any action "local"
+                """)
+        let ran = Mutex(false)
+        try await withKnownIssue {
+            try await trait.provideScope(for: Test.current!, testCase: Test.Case.current) {
+                ran.withLock { $0 = true }
+            }
+        } matching: { issue in
+            issue.comments.map(\.rawValue) == [
+                "smtpd.conf:2: a test's server listens on 127.0.0.1 only"
+            ]
+        }
+        #expect(!ran.withLock { $0 })
+    }
+}

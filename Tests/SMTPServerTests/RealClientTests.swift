@@ -4,30 +4,30 @@ import Testing
 
 /// Real SMTP clients deliver to an in-process catch-all server; each message must arrive in
 /// the Maildir with its body.
-@Suite struct RealClientTests {
+@Suite(.testServer(config: nil)) struct RealClientTests {
     static func token() -> String { "tok\(UInt64.random(in: 0...UInt64.max))" }
 
-    /// Starts a catch-all server, runs `client` (given the port and a unique token) and checks
-    /// that exactly one message carrying the token arrived, both in `messages` and in new/.
+    /// With the suite's catch-all server (a fresh one per test), runs `client` (given the
+    /// port and a unique token) and checks that exactly one message carrying the token
+    /// arrived, both in `messages` and in new/.
     static func deliver(
         _ client: @escaping @Sendable (UInt16, String) throws -> ProgramResult,
         sender: String = "a@b.example", recipient: String = "c@d.example"
     ) async throws {
-        try await withServer(config: nil) { server in
-            let token = Self.token()
-            let result = try await blocking { [port = server.port] in try client(port, token) }
-            #expect(result.status == 0, "client failed: \(result.output)\n\(result.errorOutput)")
-            let message = try await server.server.nextMessage(timeout: 5)
-            #expect(message.sender == sender)
-            #expect(message.recipients == [recipient])
-            let files = maildirFiles(server.maildir)
-            try #require(files.count == 1, "files in new/: \(files)")
-            let stored = readText(files[0])
-            #expect(stored.contains("body line with \(token)\n"), "stored:\n\(stored)")
-            #expect(stored.contains("Delivered-To: \(recipient)\n"))
-            #expect(!stored.contains("\r"))
-            #expect(server.server.messages.count == 1)
-        }
+        let server = try TraitServer.current()
+        let token = Self.token()
+        let result = try await blocking { [port = server.port] in try client(port, token) }
+        #expect(result.status == 0, "client failed: \(result.output)\n\(result.errorOutput)")
+        let message = try await server.server.nextMessage(timeout: 5)
+        #expect(message.sender == sender)
+        #expect(message.recipients == [recipient])
+        let files = maildirFiles(server.maildir)
+        try #require(files.count == 1, "files in new/: \(files)")
+        let stored = readText(files[0])
+        #expect(stored.contains("body line with \(token)\n"), "stored:\n\(stored)")
+        #expect(stored.contains("Delivered-To: \(recipient)\n"))
+        #expect(!stored.contains("\r"))
+        #expect(server.server.messages.count == 1)
     }
 
     @Test(.requires(.python3))

@@ -14,10 +14,9 @@ import Testing
         try client.readLine()?.trimmingCharacters(in: .newlines) ?? ""
     }
 
-    @Test func eightSessionsFromOneAddressWithALimitOfFiveGetFiveBannersAndThree421s() throws {
-        let server = try InProcessServer(
-            config: Self.config("smtp limit max-sessions-per-address 5"))
-        defer { server.stop() }
+    @Test(.testServer(config: Self.config("smtp limit max-sessions-per-address 5")))
+    func eightSessionsFromOneAddressWithALimitOfFiveGetFiveBannersAndThree421s() throws {
+        let server = try TraitServer.current()
         var kept: [LineClient] = []
         var lines: [String] = []
         for _ in 0..<8 {
@@ -49,9 +48,9 @@ import Testing
         #expect(admitted.hasPrefix("220 "), "\(admitted)")
     }
 
-    @Test func theTotalLimitRefusesTheSessionBeyondIt() throws {
-        let server = try InProcessServer(config: Self.config("smtp limit max-sessions 3"))
-        defer { server.stop() }
+    @Test(.testServer(config: Self.config("smtp limit max-sessions 3")))
+    func theTotalLimitRefusesTheSessionBeyondIt() throws {
+        let server = try TraitServer.current()
         var kept: [LineClient] = []
         var lines: [String] = []
         for _ in 0..<4 {
@@ -64,9 +63,10 @@ import Testing
     }
 
     /// Default: no per-address limit (a benchmark from one address is not throttled).
-    @Test func withoutTheSettingOneAddressIsNotLimited() throws {
-        let server = try InProcessServer(config: localDeliveryConfig)
-        defer { server.stop() }
+    @Test(.testServer(config: localDeliveryConfig)) func withoutTheSettingOneAddressIsNotLimited()
+        throws
+    {
+        let server = try TraitServer.current()
         var kept: [LineClient] = []
         for _ in 0..<20 {
             let client = try LineClient(port: server.port)

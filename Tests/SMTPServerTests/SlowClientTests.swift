@@ -30,9 +30,9 @@ import Testing
         return (Date().timeIntervalSince(start), "")
     }
 
-    @Test func aCommandLineDrippedAByteAtATimeEndsIn421() throws {
-        let server = try InProcessServer(config: Self.config("smtp timeout command 2s"))
-        defer { server.stop() }
+    @Test(.testServer(config: Self.config("smtp timeout command 2s")))
+    func aCommandLineDrippedAByteAtATimeEndsIn421() throws {
+        let server = try TraitServer.current()
         let client = try LineClient(port: server.port)
         _ = try client.readReply()
         let bytes = Array(repeating: "NOOP NOOP NOOP ", count: 20).joined().map(String.init)
@@ -44,9 +44,9 @@ import Testing
         #expect(client.closesWithin(2))
     }
 
-    @Test func aDataPhaseDrippedALineAtATimeEndsIn421AndStoresNothing() throws {
-        let server = try InProcessServer(config: Self.config("smtp timeout data 2s"))
-        defer { server.stop() }
+    @Test(.testServer(config: Self.config("smtp timeout data 2s")))
+    func aDataPhaseDrippedALineAtATimeEndsIn421AndStoresNothing() throws {
+        let server = try TraitServer.current()
         let client = try LineClient(port: server.port)
         _ = try client.readReply()
         _ = try client.command("EHLO client.example")
@@ -64,9 +64,9 @@ import Testing
         #expect(maildirFiles(server.maildir, "tmp").isEmpty)
     }
 
-    @Test func aSessionKeptBusyEndsAtTheSessionDeadline() throws {
-        let server = try InProcessServer(config: Self.config("smtp timeout session 2s"))
-        defer { server.stop() }
+    @Test(.testServer(config: Self.config("smtp timeout session 2s")))
+    func aSessionKeptBusyEndsAtTheSessionDeadline() throws {
+        let server = try TraitServer.current()
         let client = try LineClient(port: server.port)
         let start = Date()
         _ = try client.readReply()
@@ -88,10 +88,9 @@ import Testing
 
     /// Within the limits nothing changes: commands and a message with pauses shorter than
     /// the deadlines go through.
-    @Test func aClientWithinTheLimitsIsUnaffected() throws {
-        let server = try InProcessServer(
-            config: Self.config("smtp timeout command 2s\nsmtp timeout data 3s"))
-        defer { server.stop() }
+    @Test(.testServer(config: Self.config("smtp timeout command 2s\nsmtp timeout data 3s")))
+    func aClientWithinTheLimitsIsUnaffected() throws {
+        let server = try TraitServer.current()
         let client = try LineClient(port: server.port)
         _ = try client.readReply()
         for command in [

@@ -143,41 +143,40 @@ func maskedStoredFile(_ text: String) -> String {
 }
 
 @Suite struct StoredFileGoldenTests {
-    @Test(arguments: storedFileCases)
+    @Test(.testServer(), arguments: storedFileCases)
     func storedFileMatchesOpenSMTPD(_ scenario: StoredFileCase) async throws {
-        try await withServer { server in
-            let replies = try await blocking { [port = server.port] in
-                let client = try LineClient(port: port)
-                var replies = [try client.readReply().joined()]
-                replies.append(try client.command("\(scenario.greeting) defaultNS"))
-                replies.append(try client.command("MAIL FROM:\(scenario.sender)"))
-                for recipient in scenario.recipients {
-                    replies.append(try client.command("RCPT TO:\(recipient)"))
-                }
-                replies.append(try client.command("DATA"))
-                if !scenario.data.isEmpty { try client.send(scenario.data) }
-                replies.append(try client.command("."))
-                return replies
+        let server = try TraitServer.current()
+        let replies = try await blocking { [port = server.port] in
+            let client = try LineClient(port: port)
+            var replies = [try client.readReply().joined()]
+            replies.append(try client.command("\(scenario.greeting) defaultNS"))
+            replies.append(try client.command("MAIL FROM:\(scenario.sender)"))
+            for recipient in scenario.recipients {
+                replies.append(try client.command("RCPT TO:\(recipient)"))
             }
-            #expect(
-                lineMatches(
-                    (replies.last ?? "") + "\r\n", "250 2.0.0 <id> Message accepted for delivery"),
-                "\(replies)")
-            let message = try await server.server.nextMessage(timeout: 5)
-            let files = maildirFiles(server.maildir).map(readText)
-            let stored = try #require(
-                files.first {
-                    $0.contains("\nDelivered-To: \(scenario.deliveredTo)\n")
-                        || $0.hasPrefix("Delivered-To: \(scenario.deliveredTo)\n")
-                })
-            var expected = maskedStoredFile(scenario.reference)
-            if let (theirs, ours) = scenario.departure {
-                #expect(expected.contains(theirs + "\n"))
-                expected = expected.replacingOccurrences(of: theirs + "\n", with: ours + "\n")
-            }
-            #expect(maskedStoredFile(stored) == expected)
-            #expect(files.count == message.recipients.count)
+            replies.append(try client.command("DATA"))
+            if !scenario.data.isEmpty { try client.send(scenario.data) }
+            replies.append(try client.command("."))
+            return replies
         }
+        #expect(
+            lineMatches(
+                (replies.last ?? "") + "\r\n", "250 2.0.0 <id> Message accepted for delivery"),
+            "\(replies)")
+        let message = try await server.server.nextMessage(timeout: 5)
+        let files = maildirFiles(server.maildir).map(readText)
+        let stored = try #require(
+            files.first {
+                $0.contains("\nDelivered-To: \(scenario.deliveredTo)\n")
+                    || $0.hasPrefix("Delivered-To: \(scenario.deliveredTo)\n")
+            })
+        var expected = maskedStoredFile(scenario.reference)
+        if let (theirs, ours) = scenario.departure {
+            #expect(expected.contains(theirs + "\n"))
+            expected = expected.replacingOccurrences(of: theirs + "\n", with: ours + "\n")
+        }
+        #expect(maskedStoredFile(stored) == expected)
+        #expect(files.count == message.recipients.count)
     }
 
     @Test func maskingKeepsWhatMatters() {

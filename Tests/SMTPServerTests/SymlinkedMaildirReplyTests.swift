@@ -8,10 +8,9 @@ import Testing
 /// A Maildir whose `tmp/`, `new/` or `cur/` is a symbolic link: the client hears a temporary
 /// failure (the mail waits, nothing bounces), the log names the link, the target is untouched.
 @Suite struct SymlinkedMaildirReplyTests {
-    @Test(arguments: ["tmp", "new", "cur"])
+    @Test(.testServer(config: localDeliveryConfig), arguments: ["tmp", "new", "cur"])
     func aLinkedFolderAnswers451AndTheLogNamesIt(folder: String) throws {
-        let server = try InProcessServer(config: localDeliveryConfig)
-        defer { server.stop() }
+        let server = try TraitServer.current()
         let outside = try TempDir("symlink-target")
         defer { outside.remove() }
         let victim = try outside.write("1700000000.M1P1Q1.victim", "keep\n")

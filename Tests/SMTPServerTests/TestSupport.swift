@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import LinuxSystem
 import MailLabTestSupport
+import MailLabTesting
 import Reactor
 import SMTPConfig
 import SMTPServer
@@ -282,6 +283,44 @@ final class InProcessServer {
     func stop() {
         server.stop(graceSeconds: 5)
         directory.remove()
+    }
+}
+
+/// The running test's `.testServer` server, under the names `InProcessServer` has.
+struct TraitServer {
+    let server: MailServer
+    let log: MemoryLog
+    let maildir: String
+    var port: UInt16 { server.port }
+
+    /// Throws outside a `.testServer` (or a `.mailServer` with a Maildir).
+    static func current() throws -> TraitServer {
+        guard let server = MailServer.current, let log = MailServer.currentLog,
+            let maildir = MailServer.currentMaildir
+        else { throw TestFailure("no .testServer trait on this test") }
+        return TraitServer(server: server, log: log, maildir: maildir)
+    }
+}
+
+extension Trait where Self == MailServerTrait {
+    /// The `.mailServer` trait as `InProcessServer` sets servers up: serving `vm`, with only
+    /// `users` as local users, `config` as smtpd.conf text (`@MAILDIR@` the temp Maildir),
+    /// nil for a catch-all into the temp Maildir. Read it with `TraitServer.current()`.
+    static func testServer(
+        config: String? = localDeliveryConfig, users: Set<String> = ["osdrefuser", "root"],
+        configure: @escaping @Sendable (inout MailServer.Options) -> Void = { _ in },
+        fileID: String = #fileID, filePath: String = #filePath, line: Int = #line,
+        column: Int = #column
+    ) -> Self {
+        let setUp: @Sendable (inout MailServer.Options) -> Void = { options in
+            options.serverName = "vm"
+            options.users = FakeUsers(names: users)
+            configure(&options)
+        }
+        guard let config else { return .mailServer(store: .temporaryMaildir, configure: setUp) }
+        return .mailServer(
+            config: config, configure: setUp, fileID: fileID, filePath: filePath, line: line,
+            column: column)
     }
 }
 
