@@ -197,6 +197,8 @@ public final class RelayQueue: Sendable {
         var workers = 0
         /// Per action with a host table: which of its hosts comes first next time.
         var rotation: [String: Int] = [:]
+        /// `host port` of every listener as bound (`setLocalEndpoints`).
+        var localEndpoints: Set<String> = []
     }
 
     public let configuration: Configuration
@@ -249,7 +251,16 @@ public final class RelayQueue: Sendable {
             configuration.log(
                 "info: queue: resumed \(entries.count) message(s) from \(configuration.spool)")
         }
-        state.withLock { $0.entries = entries }
+        state.withLock {
+            $0.entries = entries
+            $0.localEndpoints = configuration.localEndpoints
+        }
+    }
+
+    /// The `host port` pairs the server listens on, once bound (a port 0 becomes a real
+    /// one only then): an exchanger among them is this server.
+    public func setLocalEndpoints(_ endpoints: Set<String>) {
+        state.withLock { $0.localEndpoints = endpoints }
     }
 
     /// Where `MaildirWriter` puts new messages (the spool's `new/` is inside it).
@@ -322,6 +333,9 @@ public final class RelayQueue: Sendable {
                     && selects(id | UInt64(index))
                 {
                     state.entries[name]!.message.recipients[index].nextTry = 0
+                    // Asked for now: a destination's failure block does not hold it back.
+                    let key = jobKey(of: state.entries[name]!.message.recipients[index])
+                    state.destinations[key]?.blockedUntil = 0
                     count += 1
                 }
             }
@@ -685,7 +699,7 @@ public final class RelayQueue: Sendable {
                 exchangers,
                 backupName: route.backupName.map { $0.isEmpty ? configuration.serverName : $0 },
                 localNames: configuration.localNames,
-                localEndpoints: configuration.localEndpoints)
+                localEndpoints: state.withLock { $0.localEndpoints })
             {
             case .success(let usable):
                 let tls = route.tls

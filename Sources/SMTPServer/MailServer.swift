@@ -209,10 +209,10 @@ public final class MailServer: Sendable {
         settings.exchangers = options.mailExchangers
         settings.connectTimeout = options.relayTimeoutSeconds
         settings.replyTimeout = options.relayTimeoutSeconds
-        // An exchanger that is this server: skipped with the ones after it (no loop).
+        // An exchanger that is this server: skipped with the ones after it (no loop). Its
+        // listening addresses follow once bound (`setLocalEndpoints`).
         settings.localNames = Set([serverName] + plan.listeners.map(\.serverName))
-        settings.localEndpoints = Set(
-            plan.listeners.map { "\($0.address.host) \($0.address.port)" })
+
         let log = options.log
         settings.log = { log.write($0) }
         let bounces = BounceRouter(log: log)
@@ -416,6 +416,14 @@ public final class MailServer: Sendable {
             throw ServerErrors(errors: errors)
         }
         listeners.withLock { $0 = bound }
+        var endpoints: Set<String> = []
+        let hosts = interfaceAddresses().map(\.address.host)
+        for listener in bound {
+            let address = listener.address
+            let wildcard = address.host == "0.0.0.0" || address.host == "::"
+            for host in wildcard ? hosts : [address.host] { endpoints.insert("\(host) \(address.port)") }
+        }
+        relay?.queue.setLocalEndpoints(endpoints)
         relay?.queue.start()
         if let faults = options.faults {
             options.log.write(
