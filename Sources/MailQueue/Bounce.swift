@@ -151,7 +151,8 @@ public enum Bounce {
     /// A value that does not decode, or decodes to a control character (a CR LF would start
     /// a field of the sender's making), stays as sent: xtext is printable ASCII.
     static func decodedField(_ raw: String, _ decoded: String?) -> String {
-        guard let decoded, !decoded.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
+        guard let decoded,
+            !decoded.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
         else { return raw }
         return decoded
     }

@@ -40,7 +40,8 @@ final class TLSEngine {
         SSL_set_bio(ssl, input, output)
         if client { SSL_set_connect_state(ssl) } else { SSL_set_accept_state(ssl) }
         if client, let hostName {
-            let isAddress = hostName.contains(":") || hostName.allSatisfy { $0.isNumber || $0 == "." }
+            let isAddress =
+                hostName.contains(":") || hostName.allSatisfy { $0.isNumber || $0 == "." }
             if !isAddress { _ = maillab_SSL_set_tlsext_host_name(ssl, hostName) }
             if context.verifies {
                 let set =

@@ -421,7 +421,9 @@ public final class MailServer: Sendable {
         for listener in bound {
             let address = listener.address
             let wildcard = address.host == "0.0.0.0" || address.host == "::"
-            for host in wildcard ? hosts : [address.host] { endpoints.insert("\(host) \(address.port)") }
+            for host in wildcard ? hosts : [address.host] {
+                endpoints.insert("\(host) \(address.port)")
+            }
         }
         relay?.queue.setLocalEndpoints(endpoints)
         relay?.queue.start()

@@ -199,7 +199,8 @@ struct ServerPlan {
             tlsOptions.caFile = file
         }
         if let name = options.pki {
-            guard let pki = configuration.pkis[name.lowercased()], let certificate = pki.certificate,
+            guard let pki = configuration.pkis[name.lowercased()],
+                let certificate = pki.certificate,
                 let key = pki.key
             else {
                 throw refuse("pki \(name): no such pki with a certificate and a key")

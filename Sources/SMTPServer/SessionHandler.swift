@@ -335,16 +335,16 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
             core.log(
                 lines
                     + message.recipients.filter { !$0.route.relays }.map { recipient in
-                    var line = prefix
-                    line.reserveCapacity(prefix.utf8.count + suffix.utf8.count + 160)
-                    line += recipient.original
-                    line += "> rcpt=<"
-                    line += recipient.address.description
-                    line += "> user="
-                    line += recipient.route.user
-                    line += suffix
-                    return line
-                }, on: loop)
+                        var line = prefix
+                        line.reserveCapacity(prefix.utf8.count + suffix.utf8.count + 160)
+                        line += recipient.original
+                        line += "> rcpt=<"
+                        line += recipient.address.description
+                        line += "> user="
+                        line += recipient.route.user
+                        line += suffix
+                        return line
+                    }, on: loop)
             if core.recordsMessages { core.feed.publish(DeliveredMessage(message, files: files)) }
             core.recipientsDelivered.add(message.recipients.count, ordering: .relaxed)
             outcome = .delivered

@@ -22,7 +22,8 @@ import Testing
         return QueuedMessage(
             id: id, sender: .address(alice), created: now, expires: now + 3_600,
             recipients: recipients.map {
-                QueuedRecipient(address: MailAddress(localPart: $0.0, domain: "rot.lab"), action: $0.1)
+                QueuedRecipient(
+                    address: MailAddress(localPart: $0.0, domain: "rot.lab"), action: $0.1)
             }, content: Array("Subject: t\n\nhi\n".utf8))
     }
 

@@ -9,7 +9,8 @@ import Testing
         try TLSProtocolRange.parse("all:!tlsv1.0:-tlsv1.1").get()
             == TLSProtocolRange(lowest: 2, highest: 3))
     #expect(
-        try TLSProtocolRange.parse("TLSv1.2, tlsv1.3").get() == TLSProtocolRange(lowest: 2, highest: 3))
+        try TLSProtocolRange.parse("TLSv1.2, tlsv1.3").get()
+            == TLSProtocolRange(lowest: 2, highest: 3))
     #expect(throws: TLSError.self) { try TLSProtocolRange.parse("tlsv1.0,tlsv1.3").get() }
     #expect(throws: TLSError.self) { try TLSProtocolRange.parse("sslv3").get() }
     #expect(throws: TLSError.self) { try TLSProtocolRange.parse("").get() }

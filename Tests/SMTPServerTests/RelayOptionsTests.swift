@@ -247,8 +247,9 @@ import Testing
             }
         }
         let lookup = SelfExchanger()
-        let relay = try InProcessServer(config: RelayQueueTests.relayConfig(nextHop: try freePort()))
-        {
+        let relay = try InProcessServer(
+            config: RelayQueueTests.relayConfig(nextHop: try freePort())
+        ) {
             $0.relayTimeoutSeconds = 5
             $0.mailExchangers = lookup
         }
