@@ -105,8 +105,11 @@ final class RawNextHop: Sendable {
         for fd in open { close(fd) }
     }
 
-    /// Serves one SMTP transaction per MAIL, with `afterMessage` written after each 250.
-    static func smtp(messages: Counter, afterMessage: String = "", closeAfter: Bool = false)
+    /// Serves one SMTP transaction per MAIL; `afterMessage` is written `delay` seconds after
+    /// each 250 (then the connection is closed when `closeAfter`).
+    static func smtp(
+        messages: Counter, afterMessage: String = "", delay: Double = 0, closeAfter: Bool = false
+    )
         -> @Sendable (Peer) -> Void
     {
         { peer in
@@ -123,7 +126,9 @@ final class RawNextHop: Sendable {
                     peer.write("354 go\r\n")
                     while let body = peer.readLine(), body != "." {}
                     messages.add()
-                    peer.write("250 2.0.0 queued\r\n" + afterMessage)
+                    peer.write("250 2.0.0 queued\r\n")
+                    if delay > 0 { Clock.sleep(seconds: delay) }
+                    if !afterMessage.isEmpty { peer.write(afterMessage) }
                     if closeAfter {
                         shutdown(peer.fd, Int32(SHUT_RDWR))
                         return
