@@ -265,6 +265,26 @@ import Testing
         #expect(maildirFiles(relay.maildir).count == 1)
     }
 
+    /// `helo-src <table>`: the EHLO name is the one the table gives the `src` address.
+    @Test func heloSourceNamesTheSessionAfterItsSourceAddress() async throws {
+        let next = try InProcessServer()
+        defer { next.stop() }
+        let relay = try InProcessServer(
+            config: RelayQueueTests.relayConfig(
+                nextHop: next.port,
+                extra: """
+                    table sources { "127.0.0.1" }
+                    table names { "127.0.0.1" = "named.relay.lab" }
+                    """, options: "src <sources> helo-src <names>")
+        ) { $0.relayTimeoutSeconds = 5 }
+        defer { relay.stop() }
+        _ = try sendMail(
+            host: "127.0.0.1", port: relay.port, from: "alice@here.lab", to: ["bob@there.lab"],
+            subject: "named")
+        let message = try await next.server.nextMessage(timeout: 10)
+        #expect(message.text.contains("Received: from named.relay.lab "), "\(message.text)")
+    }
+
     /// A relayed recipient is logged as queued (`smtp message … nrcpt=`), not as an mda
     /// delivery; the local one of the same message still is.
     @Test func theIntakeLogsRelayedRecipientsAsQueued() throws {
