@@ -18,7 +18,19 @@ static inline long maillab_SSL_CTX_set_session_cache_mode(SSL_CTX *ctx, long mod
     return SSL_CTX_set_session_cache_mode(ctx, mode);
 }
 
+static inline int maillab_SSL_CTX_set_max_proto_version(SSL_CTX *ctx, int version) {
+    return (int)SSL_CTX_set_max_proto_version(ctx, version);
+}
+
+/// SNI for a client session (`SSL_set_tlsext_host_name` is a macro).
+static inline int maillab_SSL_set_tlsext_host_name(SSL *ssl, const char *name) {
+    return (int)SSL_set_tlsext_host_name(ssl, name);
+}
+
+static const int maillab_TLS1_VERSION = TLS1_VERSION;
+static const int maillab_TLS1_1_VERSION = TLS1_1_VERSION;
 static const int maillab_TLS1_2_VERSION = TLS1_2_VERSION;
+static const int maillab_TLS1_3_VERSION = TLS1_3_VERSION;
 static const long maillab_SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER = SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER;
 static const long maillab_SSL_MODE_RELEASE_BUFFERS = SSL_MODE_RELEASE_BUFFERS;
 static const long maillab_SSL_SESS_CACHE_OFF = SSL_SESS_CACHE_OFF;

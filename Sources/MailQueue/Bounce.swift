@@ -76,7 +76,9 @@ public enum Bounce {
             Reporting-MTA: dns; \(reportingMTA)
 
             """
-        if let envid = message.dsn.envelopeID { text += "Original-Envelope-Id: \(envid)\n" }
+        if let envid = message.dsn.envelopeID {
+            text += "Original-Envelope-Id: \(decodedField(envid, message.dsn.decodedEnvelopeID))\n"
+        }
         text += "Arrival-Date: \(DateText.format(unixSeconds: message.created))\n"
         for failure in failures {
             text += "\nFinal-Recipient: rfc822; \(failure.recipient.address)\n"
@@ -84,7 +86,9 @@ public enum Bounce {
                 let semicolon = orcpt.firstIndex(of: ";")
             {
                 let type = orcpt[..<semicolon]
-                let address = orcpt[orcpt.index(after: semicolon)...]
+                let address = decodedField(
+                    String(orcpt[orcpt.index(after: semicolon)...]),
+                    failure.recipient.dsn.originalRecipientAddress)
                 text += "Original-Recipient: \(type); \(address)\n"
             }
             text += "Action: failed\n"
@@ -141,5 +145,15 @@ public enum Bounce {
 
     static func oneLine(_ text: String) -> String {
         String(text.map { $0 == "\n" || $0 == "\r" || $0 == "\t" ? " " : $0 })
+    }
+
+    /// A DSN field from an xtext parameter (RFC 3464 §2.2.1, §2.3.1: the decoded value).
+    /// A value that does not decode, or decodes to a control character (a CR LF would start
+    /// a field of the sender's making), stays as sent: xtext is printable ASCII.
+    static func decodedField(_ raw: String, _ decoded: String?) -> String {
+        guard let decoded,
+            !decoded.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
+        else { return raw }
+        return decoded
     }
 }

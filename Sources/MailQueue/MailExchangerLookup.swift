@@ -38,3 +38,45 @@ public struct MailExchangerError: Error, Sendable, Equatable, CustomStringConver
 
     public var description: String { reason }
 }
+
+/// Which exchangers a relay may hand a message to (RFC 5321 §5.1): when this server is one
+/// of them, only those preferred over it (a lower preference value); as a `backup` MX, only
+/// those preferred over the named one. Pure.
+public enum ExchangerFilter {
+    public enum Refusal: Error, Equatable {
+        /// `backup`: nothing preferred over the named exchanger (OpenSMTPD defers: "No MX
+        /// found for destination").
+        case noneBelowBackup(String)
+        /// This server is the best exchanger left: relaying would loop.
+        case pointsToSelf
+    }
+
+    public static func usable(
+        _ exchangers: [MailExchanger], backupName: String?, localNames: Set<String>,
+        localEndpoints: Set<String>
+    ) -> Result<[MailExchanger], Refusal> {
+        func normal(_ name: String) -> String {
+            var name = name.lowercased()
+            if name.hasSuffix(".") { name.removeLast() }
+            return name
+        }
+        let sorted = exchangers.sorted { $0.preference < $1.preference }
+        if let backupName {
+            // OpenSMTPD: without a preference for the name, every exchanger is tried.
+            if let ours = sorted.first(where: { normal($0.host) == normal(backupName) }) {
+                let better = sorted.filter { $0.preference < ours.preference }
+                guard !better.isEmpty else { return .failure(.noneBelowBackup(backupName)) }
+                return .success(better)
+            }
+            return .success(sorted)
+        }
+        let names = Set(localNames.map(normal))
+        let selfPreference = sorted.first { mx in
+            names.contains(normal(mx.host))
+                || mx.addresses.contains { localEndpoints.contains("\($0) \(mx.port)") }
+        }?.preference
+        guard let selfPreference else { return .success(sorted) }
+        let better = sorted.filter { $0.preference < selfPreference }
+        return better.isEmpty ? .failure(.pointsToSelf) : .success(better)
+    }
+}

@@ -80,7 +80,9 @@ public enum QueueFileCodec {
         }
         guard let id = UInt32(try value("id"), radix: 16) else { throw fail("bad id") }
         let created = try number(try value("created"))
+        guard created >= 0 else { throw fail("negative created time") }
         let expires = try number(try value("expires"))
+        guard expires >= created else { throw fail("expires before created") }
         guard let senderText = unfield(try value("sender")) else { throw fail("bad sender") }
         let sender: ReversePath
         if senderText.isEmpty {
@@ -107,14 +109,22 @@ public enum QueueFileCodec {
                 let address = address(addressText), let orcpt = unfield(parts[8]),
                 let lastError = unfield(parts[9])
             else { throw fail("bad recipient") }
+            let lastTry = try number(parts[3])
+            let nextTry = try number(parts[4])
+            // A file nobody but smtpd writes should never say this; one that does is not
+            // scheduled on trust (a negative count would never reach the backoff's end).
+            guard attempts >= 0 else { throw fail("negative attempts") }
+            guard lastTry >= 0, nextTry >= 0 else { throw fail("negative time") }
+            guard notify & ~UInt8(15) == 0 else { throw fail("unknown NOTIFY bits") }
+            guard !action.isEmpty else { throw fail("recipient without an action") }
             recipients.append(
                 QueuedRecipient(
                     address: address, action: action,
                     dsn: RecipientDSN(
                         notify: DSNNotify(rawValue: notify),
                         originalRecipient: orcpt.isEmpty ? nil : orcpt),
-                    state: state, attempts: attempts, lastTry: try number(parts[3]),
-                    nextTry: try number(parts[4]), lastError: lastError))
+                    state: state, attempts: attempts, lastTry: lastTry, nextTry: nextTry,
+                    lastError: lastError))
         }
         guard !recipients.isEmpty else { throw fail("no recipients") }
         return QueuedMessage(

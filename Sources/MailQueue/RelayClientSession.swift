@@ -94,6 +94,8 @@ public struct RelayClientSession: Sendable {
     private var parser = ReplyParser()
     private var extensions: [String: String] = [:]
     private var secured = false
+    /// Complete replies received so far (the transport's per-reply deadline counts them).
+    public private(set) var completedReplies = 0
     private var transaction: Transaction?
     private var replies: [SMTPReply?] = []
     /// Commands sent or to be sent, in order, and how many replies came back.
@@ -150,7 +152,10 @@ public struct RelayClientSession: Sendable {
                 events += fail(protocolError("\(error)"))
                 break
             }
-            if let reply { events += handle(reply) }
+            if let reply {
+                completedReplies += 1
+                events += handle(reply)
+            }
         }
         return events
     }
@@ -314,10 +319,15 @@ public struct RelayClientSession: Sendable {
             dataReply = reply
             if reply.code == 354 {
                 guard mailReply == nil, replies.contains(where: { $0 == nil }) else {
-                    // Nobody to send to, and the next hop waits for a message: the only way
-                    // out of DATA is to close (an empty message would be delivered).
-                    return fail(
-                        SMTPReply(code: 421, lines: ["4.4.2 DATA accepted without recipients"]))
+                    // Every recipient was refused (pipelined), yet the next hop waits for a
+                    // message: RFC 5321 §3.3 forbids sending it, and RSET or QUIT would be
+                    // taken as its text. Each recipient keeps its own refusal (a 5xx
+                    // bounces, a 4xx waits) and the connection is closed unused.
+                    let result = TransactionResult(
+                        replies: replies.map { $0 ?? mailReply ?? Self.unknown })
+                    self.transaction = nil
+                    phase = .done
+                    return [.finished(result), .closed]
                 }
                 phase = .body
                 return [.send(DotStuffing.encode(transaction.content, loneCRAsLineEnd: true))]

@@ -5,6 +5,31 @@ import SMTPClient
 import SMTPProtocol
 import Synchronization
 
+/// One next hop of a relay URL: where it is and how its session is secured.
+public struct RelayHop: Sendable, Equatable {
+    public var host: String
+    public var port: UInt16
+    /// STARTTLS: when offered (`smtp://`), required (`smtp+tls://`) or never.
+    public var tls: RelayClientSession.TLSPolicy
+    /// TLS from the first byte (`smtps://`).
+    public var smtps: Bool
+
+    public init(
+        host: String, port: UInt16, tls: RelayClientSession.TLSPolicy = .never, smtps: Bool = false
+    ) {
+        self.host = host
+        self.port = port
+        self.tls = tls
+        self.smtps = smtps
+    }
+
+    /// As the URL said it (`show queue`, logs).
+    public var text: String {
+        let address = host.contains(":") ? "[\(host)]" : host
+        return "smtp://\(address):\(port)"
+    }
+}
+
 /// Where the recipients of one relay action go.
 public struct RelayRoute: Sendable, Equatable {
     public enum NextHop: Sendable, Equatable {
@@ -12,9 +37,14 @@ public struct RelayRoute: Sendable, Equatable {
         case host(String, port: UInt16)
         /// `relay` alone: the recipient domain's exchangers (`MailExchangerLookup`).
         case mailExchangers
+        /// `relay host <table>`: one of these, taken in turn; the next when it fails.
+        case hosts([RelayHop])
+        /// `relay domain <table>`: the recipient's domain picks its relay; a domain the
+        /// table does not name fails permanently (OpenSMTPD's LKA_PERMFAIL).
+        case domains([String: RelayHop])
     }
     public var nextHop: NextHop
-    /// EHLO name (`helo`); nil: the server's name.
+    /// EHLO name (`helo`, or `helo-src` for the source address); nil: the server's name.
     public var helo: String?
     /// STARTTLS: when offered (`smtp://`), required (`smtp+tls://`) or never.
     public var tls: RelayClientSession.TLSPolicy
@@ -24,6 +54,16 @@ public struct RelayRoute: Sendable, Equatable {
     public var credentials: RelayClientSession.Credentials?
     /// `src ADDRESS`: the local address connections to the next hop come from.
     public var source: String?
+    /// `tls` (verify), `ca`, `pki`, `ciphers`, `protocols`.
+    public var tlsOptions = TLSClientOptions()
+    /// `mail-from ADDRESS`: the envelope sender's parts this replaces (`user@domain`,
+    /// `@domain`); the null sender stays null (OpenSMTPD's mta).
+    public var mailFrom: String?
+    /// `backup [mx NAME]`: only exchangers preferred over the one named (the server's name
+    /// by default) are tried.
+    public var backupName: String?
+    /// `ttl` of the action (seconds): how long its recipients may wait; nil: `queue ttl`.
+    public var ttl: Int?
 
     public init(
         nextHop: NextHop, helo: String? = nil, tls: RelayClientSession.TLSPolicy = .never,
@@ -36,6 +76,24 @@ public struct RelayRoute: Sendable, Equatable {
         self.smtps = smtps
         self.credentials = credentials
         self.source = source
+    }
+
+    /// The envelope sender a transaction of this route announces.
+    public func sender(for original: ReversePath) -> ReversePath {
+        guard let mailFrom, case .address(let address) = original else { return original }
+        let local: Substring
+        let domain: Substring
+        if let at = mailFrom.lastIndex(of: "@") {
+            local = mailFrom[..<at]
+            domain = mailFrom[mailFrom.index(after: at)...]
+        } else {
+            local = mailFrom[...]
+            domain = ""
+        }
+        return .address(
+            MailAddress(
+                localPart: local.isEmpty ? address.localPart : String(local),
+                domain: domain.isEmpty ? address.domain : String(domain)))
     }
 }
 
@@ -56,9 +114,18 @@ public final class RelayQueue: Sendable {
         public var retryMin = 60
         public var retryMax = 3_600
         public var maxConnectionsPerDestination = 4
-        public var connectTimeout: Double = 30
-        /// Per reply (RFC 5321 §4.5.3.2 asks for minutes; the next hop is in a lab).
+        /// Delivery threads (each one session) over every destination together: an MX
+        /// fan-out cannot open more (OpenSMTPD's mta limits a relay to 100 connections).
+        public var maxConnections = 100
+        /// Connect, and the TLS handshake (OpenSMTPD's mta: 300 s for its io).
+        public var connectTimeout: Double = 300
+        /// For the whole of one reply, however slowly its bytes come (OpenSMTPD's mta: 300 s).
         public var replyTimeout: Double = 300
+        /// What counts as this server for an exchanger: its names (EHLO name, host name)
+        /// and the `host port` pairs it listens on. An MX that is one of them, and every
+        /// MX not preferred over it, is skipped (RFC 5321 §5.1).
+        public var localNames: Set<String> = []
+        public var localEndpoints: Set<String> = []
         /// How long an idle session waits for another message before QUIT.
         public var idleSeconds: Double = 2
         public var exchangers: (any MailExchangerLookup)?
@@ -109,6 +176,11 @@ public final class RelayQueue: Sendable {
     private struct Destination {
         var jobs: [Job] = []
         var workers = 0
+        /// After a connection to it failed: no attempt before then (the other messages
+        /// to it wait with the one that failed instead of each trying at once).
+        var blockedUntil: Int64 = 0
+        /// Connection failures in a row (the block doubles as a recipient's retry does).
+        var failures = 0
     }
 
     private struct State {
@@ -121,13 +193,20 @@ public final class RelayQueue: Sendable {
         var bounced = 0
         var deferred = 0
         var sessions = 0
+        /// Delivery threads running, over every destination.
+        var workers = 0
+        /// Per action with a host table: which of its hosts comes first next time.
+        var rotation: [String: Int] = [:]
+        /// `host port` of every listener as bound (`setLocalEndpoints`).
+        var localEndpoints: Set<String> = []
     }
 
     public let configuration: Configuration
     private let spool: QueueSpool
-    /// The client side of STARTTLS and SMTPS (nil if OpenSSL refused to make one: TLS
-    /// sessions then fail temporarily, saying so).
-    private let tlsContext: TLSContext?
+    /// The client side of STARTTLS and SMTPS, per relay action (its `tls`, `ca`, `pki`,
+    /// `ciphers`, `protocols`); none for an action whose context OpenSSL refused: its TLS
+    /// sessions then fail temporarily, saying so.
+    private let tlsContexts: [String: TLSContext]
     private let submitBounce: BounceSubmitter
     private let state = Mutex(State())
     /// Serializes spool rewrites, each taking its snapshot inside: a later state can never
@@ -143,12 +222,21 @@ public final class RelayQueue: Sendable {
         self.configuration = configuration
         self.submitBounce = submitBounce
         spool = try QueueSpool(root: configuration.spool)
-        do {
-            tlsContext = try TLSContext(client: nil)
-        } catch {
-            configuration.log("warn: queue: no client TLS: \(error)")
-            tlsContext = nil
+        var contexts: [String: TLSContext] = [:]
+        var shared: TLSContext?
+        for (action, route) in configuration.routes {
+            do {
+                if route.tlsOptions == TLSClientOptions() {
+                    if shared == nil { shared = try TLSContext(client: TLSClientOptions()) }
+                    contexts[action] = shared
+                } else {
+                    contexts[action] = try TLSContext(client: route.tlsOptions)
+                }
+            } catch {
+                configuration.log("warn: queue: no client TLS for action \"\(action)\": \(error)")
+            }
         }
+        tlsContexts = contexts
         var entries: [String: Entry] = [:]
         for name in try spool.names() {
             do {
@@ -163,7 +251,16 @@ public final class RelayQueue: Sendable {
             configuration.log(
                 "info: queue: resumed \(entries.count) message(s) from \(configuration.spool)")
         }
-        state.withLock { $0.entries = entries }
+        state.withLock {
+            $0.entries = entries
+            $0.localEndpoints = configuration.localEndpoints
+        }
+    }
+
+    /// The `host port` pairs the server listens on, once bound (a port 0 becomes a real
+    /// one only then): an exchanger among them is this server.
+    public func setLocalEndpoints(_ endpoints: Set<String>) {
+        state.withLock { $0.localEndpoints = endpoints }
     }
 
     /// Where `MaildirWriter` puts new messages (the spool's `new/` is inside it).
@@ -217,7 +314,7 @@ public final class RelayQueue: Sendable {
                             id: UInt64(m.id) << 32 | UInt64(index), sender: m.sender.description,
                             recipient: r.address.description, destination: destination(of: r),
                             inFlight: entry.inFlight.contains(index), created: m.created,
-                            expires: m.expires, lastTry: r.lastTry, nextTry: r.nextTry,
+                            expires: expiry(of: r, in: m), lastTry: r.lastTry, nextTry: r.nextTry,
                             retries: r.attempts, lastError: r.lastError))
                 }
             }
@@ -236,6 +333,9 @@ public final class RelayQueue: Sendable {
                     && selects(id | UInt64(index))
                 {
                     state.entries[name]!.message.recipients[index].nextTry = 0
+                    // Asked for now: a destination's failure block does not hold it back.
+                    let key = jobKey(of: state.entries[name]!.message.recipients[index])
+                    state.destinations[key]?.blockedUntil = 0
                     count += 1
                 }
             }
@@ -298,11 +398,20 @@ public final class RelayQueue: Sendable {
             return "action \(recipient.action)"
         }
         switch route.nextHop {
-        case .host(let host, let port):
-            let address = host.contains(":") ? "[\(host)]" : host
-            return "smtp://\(address):\(port)"
+        case .host(let host, let port): return RelayHop(host: host, port: port).text
         case .mailExchangers: return recipient.address.domain.lowercased()
+        case .hosts(let hops): return hops.map(\.text).joined(separator: " ")
+        case .domains(let table):
+            return table[recipient.address.domain.lowercased()]?.text
+                ?? recipient.address.domain.lowercased()
         }
+    }
+
+    /// When `recipient` bounces: its action's `ttl` after the message arrived, else the
+    /// message's own expiry (`queue ttl`). Per recipient: two actions, two lifetimes.
+    private func expiry(of recipient: QueuedRecipient, in message: QueuedMessage) -> Int64 {
+        guard let ttl = configuration.routes[recipient.action]?.ttl else { return message.expires }
+        return message.created + Int64(ttl)
     }
 
     /// What a delivery thread and its reused session serve: one action's route to one
@@ -326,10 +435,11 @@ public final class RelayQueue: Sendable {
             var expired: [String] = []
             for name in only.map({ [$0] }) ?? Array(state.entries.keys) {
                 guard var entry = state.entries[name] else { continue }
-                if entry.message.expires <= now {
+                do {
                     for i in entry.message.recipients.indices
                     where entry.message.recipients[i].state == .pending
                         && !entry.inFlight.contains(i)
+                        && expiry(of: entry.message.recipients[i], in: entry.message) <= now
                     {
                         entry.message.recipients[i].state = .failed
                         let last = entry.message.recipients[i].lastError
@@ -347,7 +457,15 @@ public final class RelayQueue: Sendable {
                     var byDestination: [String: [Int]] = [:]
                     for (i, r) in entry.message.recipients.enumerated()
                     where r.state == .pending && !entry.inFlight.contains(i) && r.nextTry <= now {
-                        byDestination[jobKey(of: r), default: []].append(i)
+                        let key = jobKey(of: r)
+                        let blocked = state.destinations[key]?.blockedUntil ?? 0
+                        if blocked > now {
+                            // Its destination failed a moment ago: wait for that retry
+                            // (no attempt counted, none made).
+                            entry.message.recipients[i].nextTry = blocked
+                            continue
+                        }
+                        byDestination[key, default: []].append(i)
                     }
                     for (key, indexes) in byDestination {
                         entry.inFlight.formUnion(indexes)
@@ -358,12 +476,16 @@ public final class RelayQueue: Sendable {
                 state.entries[name] = entry
             }
             var starts: [String] = []
+            // Oldest destinations first would need an order; the global cap only bounds
+            // how many run, and a destination left out now starts when a thread ends.
             for (key, destination) in state.destinations {
                 let wanted = min(
                     destination.jobs.count,
-                    configuration.maxConnectionsPerDestination - destination.workers)
+                    configuration.maxConnectionsPerDestination - destination.workers,
+                    configuration.maxConnections - state.workers)
                 guard wanted > 0 else { continue }
                 state.destinations[key]!.workers += wanted
+                state.workers += wanted
                 state.running += wanted
                 starts += Array(repeating: key, count: wanted)
             }
@@ -381,6 +503,7 @@ public final class RelayQueue: Sendable {
             configuration.log("warn: queue: cannot start a delivery thread: \(error)")
             state.withLock {
                 $0.destinations[key]?.workers -= 1
+                $0.workers -= 1
                 $0.running -= 1
             }
         }
@@ -393,10 +516,19 @@ public final class RelayQueue: Sendable {
         var idleSince = Clock.monotonicSeconds()
         while true {
             let job: Job? = state.withLock { state in
-                guard !state.stopping, !(state.destinations[key]?.jobs.isEmpty ?? true) else {
-                    return nil
+                let now = Clock.unixSeconds()
+                while !state.stopping, !(state.destinations[key]?.jobs.isEmpty ?? true) {
+                    let job = state.destinations[key]!.jobs.removeFirst()
+                    let blocked = state.destinations[key]!.blockedUntil
+                    guard blocked > now, connection?.isUsable != true else { return job }
+                    // The destination failed after this job was queued: back to waiting,
+                    // until the same retry as the one that failed (no attempt counted).
+                    for index in job.indexes {
+                        state.entries[job.name]?.inFlight.remove(index)
+                        state.entries[job.name]?.message.recipients[index].nextTry = blocked
+                    }
                 }
-                return state.destinations[key]!.jobs.removeFirst()
+                return nil
             }
             guard let job else {
                 let stopping = state.withLock { $0.stopping }
@@ -414,10 +546,15 @@ public final class RelayQueue: Sendable {
                         return false
                     }
                     state.destinations[key]?.workers -= 1
+                    state.workers -= 1
                     state.running -= 1
                     return true
                 }
-                if exited { return }
+                if exited {
+                    // A destination the global cap held back gets this thread's place.
+                    dispatchWaiting()
+                    return
+                }
                 continue
             }
             deliver(job, over: &connection)
@@ -428,6 +565,8 @@ public final class RelayQueue: Sendable {
     private enum Outcome {
         case delivered
         case deferred(String)
+        /// No session could be opened: deferred, and the destination waits as long.
+        case unreachable(String)
         case failed(String, remote: String?)
     }
 
@@ -444,8 +583,8 @@ public final class RelayQueue: Sendable {
         var outcomes: [Outcome]
         if let route {
             outcomes = attempt(
-                message, recipients, route: route, domain: first.address.domain,
-                connection: &connection)
+                message, recipients, route: route, action: first.action,
+                domain: first.address.domain, connection: &connection)
         } else {
             outcomes = Array(
                 repeating: .deferred(
@@ -455,51 +594,45 @@ public final class RelayQueue: Sendable {
         record(job, outcomes)
     }
 
+    /// Starts delivery threads for destinations with jobs and room (after a thread ended:
+    /// the global cap may have held one back). A walk over no message.
+    private func dispatchWaiting() { dispatch(only: "") }
+
     private func attempt(
         _ message: QueuedMessage, _ recipients: [QueuedRecipient], route: RelayRoute,
-        domain: String, connection: inout RelayConnection?
+        action: String, domain: String, connection: inout RelayConnection?
     ) -> [Outcome] {
         func all(_ outcome: Outcome) -> [Outcome] {
             Array(repeating: outcome, count: recipients.count)
         }
-        if connection == nil || connection?.isUsable != true {
+        if let reused = connection, !reused.isUsable {
+            // Closed by the next hop while idle (a 421, a FIN): a new session, and no
+            // attempt lost on the old one.
+            reused.close()
+            connection = nil
+        }
+        if connection == nil {
             let endpoints: [RelayConnection.Endpoint]
-            switch route.nextHop {
-            case .host(let host, let port):
-                endpoints = [RelayConnection.Endpoint(host: host, port: port)]
-            case .mailExchangers:
-                guard let lookup = configuration.exchangers else {
-                    return all(.deferred("4.4.3 no MX lookup configured for \(domain)"))
-                }
-                do {
-                    endpoints = try lookup.mailExchangers(for: domain)
-                        .sorted { $0.preference < $1.preference }
-                        .flatMap { mx in
-                            mx.addresses.map { RelayConnection.Endpoint(host: $0, port: mx.port) }
-                        }
-                } catch {
-                    let text = "MX lookup for \(domain): \(error.reason)"
-                    return all(
-                        error.isPermanent
-                            ? .failed("5.1.2 " + text, remote: nil) : .deferred("4.4.3 " + text))
-                }
+            switch nextHops(route, action: action, domain: domain) {
+            case .success(let found): endpoints = found
+            case .failure(let failure): return all(failure.outcome)
             }
             switch RelayConnection.open(
-                endpoints, heloName: route.helo ?? configuration.serverName, tls: route.tls,
-                smtps: route.smtps, credentials: route.credentials, source: route.source,
-                tlsContext: tlsContext,
-                connectTimeout: configuration.connectTimeout, timeout: configuration.replyTimeout)
+                endpoints, heloName: route.helo ?? configuration.serverName,
+                credentials: route.credentials, source: route.source,
+                tlsContext: tlsContexts[action], connectTimeout: configuration.connectTimeout,
+                timeout: configuration.replyTimeout, log: configuration.log)
             {
             case .success(let opened):
                 connection = opened
                 state.withLock { $0.sessions += 1 }
             case .failure(let failure):
-                return all(outcome(of: failure.reply, remote: nil))
+                return all(.unreachable(failure.reply.wireLines.first ?? "\(failure.reply.code)"))
             }
         }
         guard let session = connection else { return all(.deferred("4.4.1 no connection")) }
         let transaction = RelayClientSession.Transaction(
-            sender: message.sender, recipients: recipients.map(\.address),
+            sender: route.sender(for: message.sender), recipients: recipients.map(\.address),
             recipientDSN: recipients.map(\.dsn), dsn: message.dsn, content: message.content)
         switch session.send(transaction) {
         case .success(let result):
@@ -507,6 +640,88 @@ public final class RelayQueue: Sendable {
         case .failure(let failure):
             connection = nil
             return all(outcome(of: failure.reply, remote: nil))
+        }
+    }
+
+    private struct RouteFailure: Error {
+        var outcome: Outcome
+    }
+
+    /// The addresses to try, in order, for one attempt of `route` to `domain`.
+    private func nextHops(_ route: RelayRoute, action: String, domain: String)
+        -> Result<[RelayConnection.Endpoint], RouteFailure>
+    {
+        func endpoint(_ hop: RelayHop) -> RelayConnection.Endpoint {
+            RelayConnection.Endpoint(
+                host: hop.host, port: hop.port, name: hop.host, tls: hop.tls, smtps: hop.smtps)
+        }
+        switch route.nextHop {
+        case .host(let host, let port):
+            return .success([
+                RelayConnection.Endpoint(
+                    host: host, port: port, name: host, tls: route.tls, smtps: route.smtps)
+            ])
+        case .hosts(let hops):
+            // As OpenSMTPD's table_fetch: each attempt starts at the next entry; the
+            // others follow when it cannot be reached.
+            let first = state.withLock { state -> Int in
+                let index = state.rotation[action, default: 0]
+                state.rotation[action] = (index + 1) % max(1, hops.count)
+                return index
+            }
+            let rotated = Array(hops[first...] + hops[..<first])
+            return .success(rotated.map(endpoint))
+        case .domains(let table):
+            guard let hop = table[domain.lowercased()] else {
+                return .failure(
+                    RouteFailure(
+                        outcome: .failed(
+                            "550 5.1.2 no relay host for \(domain) in the domain table",
+                            remote: nil)))
+            }
+            return .success([endpoint(hop)])
+        case .mailExchangers:
+            guard let lookup = configuration.exchangers else {
+                return .failure(
+                    RouteFailure(outcome: .deferred("4.4.3 no MX lookup configured for \(domain)")))
+            }
+            let exchangers: [MailExchanger]
+            do {
+                exchangers = try lookup.mailExchangers(for: domain)
+            } catch {
+                let text = "MX lookup for \(domain): \(error.reason)"
+                return .failure(
+                    RouteFailure(
+                        outcome: error.isPermanent
+                            ? .failed("5.1.2 " + text, remote: nil) : .deferred("4.4.3 " + text)))
+            }
+            switch ExchangerFilter.usable(
+                exchangers,
+                backupName: route.backupName.map { $0.isEmpty ? configuration.serverName : $0 },
+                localNames: configuration.localNames,
+                localEndpoints: state.withLock { $0.localEndpoints })
+            {
+            case .success(let usable):
+                let tls = route.tls
+                return .success(
+                    usable.flatMap { mx in
+                        mx.addresses.map {
+                            RelayConnection.Endpoint(
+                                host: $0, port: mx.port, name: mx.host, tls: tls, smtps: false)
+                        }
+                    })
+            case .failure(.noneBelowBackup(let name)):
+                return .failure(
+                    RouteFailure(
+                        outcome: .deferred(
+                            "4.4.4 No MX found for destination: none preferred over the "
+                                + "backup \(name) for \(domain)")))
+            case .failure(.pointsToSelf):
+                return .failure(
+                    RouteFailure(
+                        outcome: .failed(
+                            "550 5.4.6 loop: MX for \(domain) points to this host", remote: nil)))
+            }
         }
     }
 
@@ -533,7 +748,7 @@ public final class RelayQueue: Sendable {
                     r.state = .delivered
                     r.lastError = ""
                     state.delivered += 1
-                case .deferred(let text):
+                case .deferred(let text), .unreachable(let text):
                     r.lastError = text
                     let shift = min(r.attempts - 1, 20)
                     let delay = min(configuration.retryMin << shift, configuration.retryMax)
@@ -544,6 +759,19 @@ public final class RelayQueue: Sendable {
                     r.lastError = remote.map { "\(text) (from \($0))" } ?? text
                 }
                 entry.message.recipients[index] = r
+            }
+            if let key = job.indexes.first.map({ jobKey(of: entry.message.recipients[$0]) }) {
+                if case .unreachable = outcomes.first {
+                    var destination = state.destinations[key, default: Destination()]
+                    destination.failures += 1
+                    let shift = min(destination.failures - 1, 20)
+                    let delay = min(configuration.retryMin << shift, configuration.retryMax)
+                    destination.blockedUntil = now + Int64(delay)
+                    state.destinations[key] = destination
+                } else {
+                    state.destinations[key]?.failures = 0
+                    state.destinations[key]?.blockedUntil = 0
+                }
             }
             let done = entry.message.isFinished && entry.inFlight.isEmpty && !entry.finalizing
             if done { entry.finalizing = true }
@@ -557,7 +785,8 @@ public final class RelayQueue: Sendable {
             let to = "info: queue: \(job.name) to=<\(address.map(\.description) ?? "?")>"
             switch outcome {
             case .delivered: configuration.log("\(to) delivered")
-            case .deferred(let text): configuration.log("\(to) deferred: \(text)")
+            case .deferred(let text), .unreachable(let text):
+                configuration.log("\(to) deferred: \(text)")
             case .failed(let text, _): configuration.log("\(to) failed: \(text)")
             }
         }

@@ -4,23 +4,34 @@ import Reactor
 import SMTPClient
 import SMTPProtocol
 
-/// One connection to a next hop, driving a `RelayClientSession` over a blocking socket with
-/// a deadline on every wait. Used by one delivery thread at a time (`RelayQueue`'s workers),
+/// One connection to a next hop, driving a `RelayClientSession` over a blocking socket: each
+/// reply must be complete within the reply timeout (a next hop dripping a byte at a time
+/// cannot hold a delivery thread for ever), the handshake within the connect timeout. Used by one delivery thread at a time (`RelayQueue`'s workers),
 /// kept open between transactions to the same destination.
 final class RelayConnection {
     /// Where a session goes: an address and what the session says.
     struct Endpoint: Sendable, Equatable {
         var host: String
         var port: UInt16
+        /// The name its certificate must carry (the URL's host, the MX's name).
+        var name: String
+        var tls: RelayClientSession.TLSPolicy
+        var smtps: Bool
     }
 
     let endpoint: Endpoint
     private let fd: Int32
     private var session: RelayClientSession
     private let timeout: Double
+    /// When the reply being read must be complete (set when the wait for one begins).
+    private var replyDeadline: Double?
     private var isOpen = true
+    /// The TLS handshake failed (an opportunistic session then starts over in clear).
+    private var tlsFailed = false
     /// Set once STARTTLS (or the SMTPS handshake) succeeded: every byte goes through it.
     private var tls: TLSClientSession?
+    /// `session.completedReplies` when the reply deadline was last reset.
+    private var repliesSeen = 0
     private let tlsContext: TLSContext?
 
     private init(
@@ -37,15 +48,19 @@ final class RelayConnection {
     deinit { if isOpen { closeDescriptor(fd) } }
 
     /// Connects to the first endpoint that answers and greets it (banner, EHLO, STARTTLS when
-    /// the policy asks for it). A failure is the reply every recipient gets.
+    /// the policy asks for it). A failure is the reply every recipient gets. An
+    /// opportunistic STARTTLS whose handshake fails starts over in clear on a new
+    /// connection, as OpenSMTPD's mta does (`MTA_DOWNGRADE_PLAIN`).
     static func open(
-        _ endpoints: [Endpoint], heloName: String, tls: RelayClientSession.TLSPolicy,
-        smtps: Bool, credentials: RelayClientSession.Credentials? = nil, source: String? = nil,
-        tlsContext: TLSContext?, connectTimeout: Double, timeout: Double
+        _ endpoints: [Endpoint], heloName: String,
+        credentials: RelayClientSession.Credentials? = nil, source: String? = nil,
+        tlsContext: TLSContext?, connectTimeout: Double, timeout: Double,
+        log: @Sendable (String) -> Void = { _ in }
     ) -> Result<RelayConnection, RelayFailure> {
         var last = RelayFailure(
             reply: SMTPReply(code: 421, lines: ["4.4.1 no address to connect to"]))
-        for endpoint in endpoints {
+        var tries = endpoints.map { ($0, $0.tls) }[...]
+        while let (endpoint, tls) = tries.popFirst() {
             let fd: Int32
             do {
                 fd = try TCP.connect(
@@ -59,10 +74,10 @@ final class RelayConnection {
             let connection = RelayConnection(
                 fd: fd, endpoint: endpoint,
                 session: RelayClientSession(
-                    heloName: heloName, tls: smtps ? .never : tls, credentials: credentials,
-                    secured: smtps),
+                    heloName: heloName, tls: endpoint.smtps ? .never : tls,
+                    credentials: credentials, secured: endpoint.smtps),
                 timeout: timeout, tlsContext: tlsContext)
-            if smtps, let failure = connection.startTLS() {
+            if endpoint.smtps, let failure = connection.startTLS(timeout: connectTimeout) {
                 last = RelayFailure(reply: failure)
                 connection.close()
                 continue
@@ -71,6 +86,12 @@ final class RelayConnection {
             case .ready: return .success(connection)
             case .failed(let reply):
                 last = RelayFailure(reply: reply)
+                if connection.tlsFailed && tls == .opportunistic {
+                    log(
+                        "info: queue: opportunistic TLS with \(endpoint.host) failed, "
+                            + "downgrading to plain: \(reply.wireLines.first ?? "")")
+                    tries.insert((endpoint, .never), at: tries.startIndex)
+                }
             case .finished:
                 last = RelayFailure(reply: RelayClientSession.unknown)
             }
@@ -97,7 +118,15 @@ final class RelayConnection {
         }
     }
 
-    var isUsable: Bool { isOpen }
+    /// Open, and the next hop has said nothing since its last reply: an idle session it
+    /// closed (FIN) or ended (a 421 out of turn) is not reused.
+    var isUsable: Bool {
+        guard isOpen else { return false }
+        if tls?.hasBufferedInput == true { return false }
+        var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        let ready = (try? checkedCall("poll") { poll(&entry, 1, 0) }) ?? 1
+        return ready == 0
+    }
 
     /// QUIT, then close.
     func quit() {
@@ -133,7 +162,10 @@ final class RelayConnection {
                         pending = session.connectionLost(reason)[...]
                     }
                 case .startTLS:
-                    if let failure = startTLS() { return .failed(failure) }
+                    if let failure = startTLS(timeout: timeout) {
+                        tlsFailed = true
+                        return .failed(failure)
+                    }
                     pending = session.tlsEstablished()[...]
                 case .ready:
                     return finished.map { .finished($0, reusable: true) } ?? .ready
@@ -148,11 +180,19 @@ final class RelayConnection {
             guard isOpen else {
                 return finished.map { .finished($0, reusable: false) } ?? .failed(closed)
             }
-            switch read() {
+            if replyDeadline == nil { replyDeadline = Clock.monotonicSeconds() + timeout }
+            let result = read()
+            switch result {
             case .success(let bytes) where bytes.isEmpty:
                 pending = session.connectionLost("connection closed by \(endpoint.host)")[...]
             case .success(let bytes):
                 pending = session.receive(bytes)[...]
+                // A complete reply arrived (the session acted on it): the next one gets
+                // its own time. A partial one keeps the deadline running.
+                if session.completedReplies != repliesSeen {
+                    repliesSeen = session.completedReplies
+                    replyDeadline = nil
+                }
             case .failure(let failure):
                 pending = session.connectionLost(failure.text)[...]
             }
@@ -161,7 +201,7 @@ final class RelayConnection {
 
     /// The client handshake over the socket; nil when done, else the reply every
     /// recipient gets (a temporary failure: the next attempt may find TLS working).
-    private func startTLS() -> SMTPReply? {
+    private func startTLS(timeout: Double) -> SMTPReply? {
         func failure(_ text: String) -> SMTPReply {
             SMTPReply(
                 code: 421, lines: ["4.7.0 TLS handshake with \(endpoint.host) failed: \(text)"])
@@ -169,10 +209,12 @@ final class RelayConnection {
         guard let tlsContext else { return failure("no TLS context") }
         let engine: TLSClientSession
         do {
-            engine = try TLSClientSession(context: tlsContext)
+            engine = try TLSClientSession(context: tlsContext, hostName: endpoint.name)
         } catch {
             return failure("\(error)")
         }
+        replyDeadline = Clock.monotonicSeconds() + timeout
+        defer { replyDeadline = nil }
         while true {
             let step = engine.handshake()
             let output = engine.takeOutput()
@@ -264,7 +306,7 @@ final class RelayConnection {
 
     private func waitFor(_ events: Int16) -> Bool {
         var entry = pollfd(fd: fd, events: events, revents: 0)
-        let deadline = Clock.monotonicSeconds() + timeout
+        let deadline = replyDeadline ?? (Clock.monotonicSeconds() + timeout)
         let ready = try? checkedCall("poll") {
             poll(
                 &entry, 1,

@@ -19,8 +19,10 @@ public final class TLSClientSession {
 
     private let engine: TLSEngine
 
-    public init(context: TLSContext) throws(TLSError) {
-        engine = try TLSEngine(context: context, client: true)
+    /// `hostName`: the next hop's name (SNI, and what a verifying context checks the
+    /// certificate against).
+    public init(context: TLSContext, hostName: String? = nil) throws(TLSError) {
+        engine = try TLSEngine(context: context, client: true, hostName: hostName)
     }
 
     /// Ciphertext from the socket.
@@ -65,4 +67,7 @@ public final class TLSClientSession {
     public func shutdown() { engine.shutdown() }
 
     public var info: TLSConnectionInfo { engine.info }
+
+    /// Received bytes not yet read out (a record the peer sent while the session idled).
+    public var hasBufferedInput: Bool { engine.hasBufferedInput }
 }

@@ -26,7 +26,9 @@ final class TLSEngine {
 
     /// `SSL_new` + two `BIO_s_mem` + `SSL_set_accept_state` (`SSL_set_connect_state` for a
     /// client).
-    init(context: TLSContext, client: Bool = false) throws(TLSError) {
+    /// `hostName` (a client's peer): sent as SNI unless it is an address, and the name the
+    /// certificate must carry when the context verifies (`SSL_set1_host`).
+    init(context: TLSContext, client: Bool = false, hostName: String? = nil) throws(TLSError) {
         ERR_clear_error()
         guard let ssl = SSL_new(context.context) else {
             throw TLSError.fromQueue("SSL_new", fallback: "out of memory")
@@ -37,6 +39,21 @@ final class TLSEngine {
         }
         SSL_set_bio(ssl, input, output)
         if client { SSL_set_connect_state(ssl) } else { SSL_set_accept_state(ssl) }
+        if client, let hostName {
+            let isAddress =
+                hostName.contains(":") || hostName.allSatisfy { $0.isNumber || $0 == "." }
+            if !isAddress { _ = maillab_SSL_set_tlsext_host_name(ssl, hostName) }
+            if context.verifies {
+                let set =
+                    isAddress
+                    ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), hostName)
+                    : SSL_set1_host(ssl, hostName)
+                guard set == 1 else {
+                    SSL_free(ssl)
+                    throw TLSError.fromQueue("SSL_set1_host", fallback: "invalid name \(hostName)")
+                }
+            }
+        }
         self.ssl = ssl
         self.input = input
         self.output = output
@@ -62,7 +79,14 @@ final class TLSEngine {
         if result == 1 { return .done }
         let code = SSL_get_error(ssl, result)
         if code == SSL_ERROR_WANT_READ || code == SSL_ERROR_WANT_WRITE { return .needMoreInput }
-        return .failed(TLSError.fromQueue("TLS handshake", fallback: "connection reset"))
+        let failure = TLSError.fromQueue("TLS handshake", fallback: "connection reset")
+        // OpenSSL's queue says only "certificate verify failed"; the chain's result says why.
+        let verdict = SSL_get_verify_result(ssl)
+        if verdict != X509_V_OK {
+            let why = String(cString: X509_verify_cert_error_string(verdict))
+            return .failed(TLSError("certificate verification", reason: why))
+        }
+        return .failed(failure)
     }
 
     /// `SSL_read` into `buffer`.

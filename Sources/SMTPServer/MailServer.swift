@@ -207,8 +207,12 @@ public final class MailServer: Sendable {
         settings.retryMin = configuration.queue.retryMin
         settings.retryMax = configuration.queue.retryMax
         settings.exchangers = options.mailExchangers
-        settings.connectTimeout = min(30, options.relayTimeoutSeconds)
+        settings.connectTimeout = options.relayTimeoutSeconds
         settings.replyTimeout = options.relayTimeoutSeconds
+        // An exchanger that is this server: skipped with the ones after it (no loop). Its
+        // listening addresses follow once bound (`setLocalEndpoints`).
+        settings.localNames = Set([serverName] + plan.listeners.map(\.serverName))
+
         let log = options.log
         settings.log = { log.write($0) }
         let bounces = BounceRouter(log: log)
@@ -218,8 +222,7 @@ public final class MailServer: Sendable {
             }
             return RelayParts(
                 queue: queue,
-                intake: RelayIntake(
-                    queue: queue, ttl: configuration.queue.ttl, actionTTLs: plan.relayTTLs),
+                intake: RelayIntake(queue: queue, ttl: configuration.queue.ttl),
                 bounces: bounces)
         } catch {
             let hint = error.errno == EWOULDBLOCK ? " (another smtpd uses this queue)" : ""
@@ -413,6 +416,16 @@ public final class MailServer: Sendable {
             throw ServerErrors(errors: errors)
         }
         listeners.withLock { $0 = bound }
+        var endpoints: Set<String> = []
+        let hosts = interfaceAddresses().map(\.address.host)
+        for listener in bound {
+            let address = listener.address
+            let wildcard = address.host == "0.0.0.0" || address.host == "::"
+            for host in wildcard ? hosts : [address.host] {
+                endpoints.insert("\(host) \(address.port)")
+            }
+        }
+        relay?.queue.setLocalEndpoints(endpoints)
         relay?.queue.start()
         if let faults = options.faults {
             options.log.write(

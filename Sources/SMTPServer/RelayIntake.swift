@@ -9,18 +9,15 @@ import Synchronization
 /// deliveries, so that the 250 follows the one flush that covers both.
 struct RelayIntake: Sendable {
     let queue: RelayQueue
-    /// `queue ttl` (seconds).
+    /// `queue ttl` (seconds); an action's own `ttl` is its route's, applied per recipient.
     let ttl: Int
-    /// Per relay action, its own `ttl`.
-    let actionTTLs: [String: Int]
 
     /// The queue's record of `message` for `recipients` (its relayed ones).
     func queuedMessage(_ message: Message, _ recipients: [AcceptedRecipient]) -> QueuedMessage {
         let now = Clock.unixSeconds()
-        let ttl = recipients.map { actionTTLs[$0.route.action] ?? self.ttl }.min() ?? self.ttl
         return QueuedMessage(
             id: UInt32(message.id, radix: 16) ?? UInt32.random(in: .min ... .max),
-            sender: message.sender, created: now, expires: now + Int64(ttl), dsn: message.dsn,
+            sender: message.sender, created: now, expires: now + Int64(self.ttl), dsn: message.dsn,
             recipients: recipients.map {
                 QueuedRecipient(address: $0.address, action: $0.route.action, dsn: $0.dsn)
             }, content: message.content)

@@ -15,8 +15,6 @@ struct ServerPlan {
     var fixedMaildirs: [String] = []
     /// Relay action name → where its recipients go (empty: no queue is needed).
     var relayRoutes: [String: RelayRoute] = [:]
-    /// Relay action name → its `ttl` (seconds), where it sets one.
-    var relayTTLs: [String: Int] = [:]
 
     init(_ configuration: SMTPConfiguration, options: MailServer.Options) throws(ServerErrors) {
         let serverName = options.serverName ?? HostNames.serverName()
@@ -40,7 +38,6 @@ struct ServerPlan {
             do throws(ServerError) {
                 relayRoutes[action.name] = try Self.relayRoute(
                     options, action: action, configuration: configuration)
-                if let ttl = action.ttl { relayTTLs[action.name] = ttl }
             } catch {
                 errors.append(error)
             }
@@ -97,46 +94,76 @@ struct ServerPlan {
         return settings
     }
 
-    /// What the queue does for one relay action; the options MailLab does not carry out yet
-    /// are refused here (and so by `smtpd -n`), not silently ignored.
+    /// What the queue does for one relay action. `filter` and `srs` are refused here (and
+    /// so by `smtpd -n`), not silently ignored: MailLab has no filters and no SRS key.
     static func relayRoute(
         _ options: RelayOptions, action: ActionDirective,
         configuration: SMTPConfiguration = SMTPConfiguration()
     ) throws(ServerError) -> RelayRoute {
+        let place = action.location.description
+        func refuse(_ text: String) -> ServerError {
+            ServerError("action \"\(action.name)\": relay \(text)", location: place)
+        }
         var unsupported: [String] = []
-        if options.host != nil && options.url == nil { unsupported.append("host <table>") }
-        if options.domain != nil { unsupported.append("domain") }
-        if options.backup { unsupported.append("backup") }
-        if options.pki != nil { unsupported.append("pki") }
-        if options.ca != nil { unsupported.append("ca") }
-        if options.ciphers != nil { unsupported.append("ciphers") }
-        if options.protocols != nil { unsupported.append("protocols") }
-        if options.heloSource != nil { unsupported.append("helo-src") }
-        if options.mailFrom != nil { unsupported.append("mail-from") }
         if options.filter != nil { unsupported.append("filter") }
         if options.srs { unsupported.append("srs") }
-        if options.tls && options.tlsVerify {
-            unsupported.append("tls (certificate verification; tls no-verify works)")
-        }
         guard unsupported.isEmpty else {
-            throw ServerError(
-                "action \"\(action.name)\": relay \(unsupported.joined(separator: ", ")) "
-                    + "not supported by MailLab yet", location: action.location.description)
+            throw refuse("\(unsupported.joined(separator: ", ")) not supported by MailLab")
         }
-        let hop: RelayRoute.NextHop =
-            options.url.map { .host($0.host, port: $0.port) } ?? .mailExchangers
-        // The certificate of the next hop is not verified (OpenSMTPD verifies only with the
-        // `tls` option, refused above): STARTTLS when offered for smtp:// and MX relays.
-        var tls: RelayClientSession.TLSPolicy
-        switch options.url?.scheme {
-        case .smtpTLS: tls = .required
-        case .smtpNoTLS, .smtps: tls = .never
-        case .smtp, nil: tls = .opportunistic
+        // As OpenSMTPD's parse.y.
+        if options.backup && options.host != nil {
+            throw refuse("backup and host are mutually exclusive")
         }
-        // `tls no-verify` (old grammar: `tls`): TLS required, as OpenSMTPD's tls_required.
-        if options.tls && tls == .opportunistic { tls = .required }
-        let smtps = options.url?.scheme == .smtps
-        let place = action.location.description
+        if options.backup && options.domain != nil {
+            throw refuse("backup and domain are mutually exclusive")
+        }
+        if options.host != nil && options.domain != nil {
+            throw refuse("host and domain are mutually exclusive")
+        }
+        /// A URL's scheme as a session policy; `tls` (with or without verification) makes
+        /// an opportunistic one required, as OpenSMTPD's tls_required.
+        func hop(_ url: RelayURL) -> RelayHop {
+            var tls: RelayClientSession.TLSPolicy
+            switch url.scheme {
+            case .smtpTLS: tls = .required
+            case .smtpNoTLS, .smtps: tls = .never
+            case .smtp: tls = .opportunistic
+            }
+            if options.tls && tls == .opportunistic { tls = .required }
+            return RelayHop(host: url.host, port: url.port, tls: tls, smtps: url.scheme == .smtps)
+        }
+        func url(_ text: String, in what: String) throws(ServerError) -> RelayURL {
+            do {
+                return try RelayURL(parsing: text)
+            } catch {
+                throw refuse("\(what): invalid relay URL \"\(text)\": \(error)")
+            }
+        }
+        var nextHop = RelayRoute.NextHop.mailExchangers
+        var tls: RelayClientSession.TLSPolicy = options.tls ? .required : .opportunistic
+        var smtps = false
+        if let single = options.url {
+            let one = hop(single)
+            nextHop = .host(one.host, port: one.port)
+            tls = one.tls
+            smtps = one.smtps
+        } else if let ref = options.host {
+            let table = try relayTable(ref, what: "host", action: action, configuration)
+            var hops: [RelayHop] = []
+            for text in table.values { hops.append(hop(try url(text, in: "host"))) }
+            guard !hops.isEmpty else { throw refuse("host: the table has no relay URL") }
+            nextHop = .hosts(hops)
+        } else if let ref = options.domain {
+            let table = try relayTable(ref, what: "domain", action: action, configuration)
+            guard !table.mapping.isEmpty else {
+                throw refuse("domain: expected a table of DOMAIN = URL pairs")
+            }
+            var hops: [String: RelayHop] = [:]
+            for (domain, text) in table.mapping {
+                hops[domain] = hop(try url(text, in: "domain \(domain)"))
+            }
+            nextHop = .domains(hops)
+        }
         var credentials: RelayClientSession.Credentials?
         if let auth = options.auth {
             // As OpenSMTPD: the URL's label picks the secret, and a secret only goes over TLS.
@@ -173,9 +200,61 @@ struct ServerPlan {
             }
             source = first
         }
-        return RelayRoute(
-            nextHop: hop, helo: options.helo, tls: tls, smtps: smtps, credentials: credentials,
+        var helo = options.helo
+        if let ref = options.heloSource {
+            // OpenSMTPD looks the session's source address up in it (K_ADDRNAME); without
+            // `src` a session has no source of its own and the table is not used.
+            let table = try relayTable(ref, what: "helo-src", action: action, configuration)
+            if let source {
+                guard let name = table.mapping[source.lowercased()] else {
+                    throw refuse("helo-src: no name for the source address \(source) in the table")
+                }
+                helo = name
+            }
+        }
+        var route = RelayRoute(
+            nextHop: nextHop, helo: helo, tls: tls, smtps: smtps, credentials: credentials,
             source: source)
+        route.ttl = action.ttl
+        route.mailFrom = options.mailFrom
+        if let mailFrom = options.mailFrom {
+            let parts = mailFrom.split(separator: "@", omittingEmptySubsequences: false)
+            guard parts.count <= 2, !mailFrom.isEmpty, mailFrom != "@",
+                !mailFrom.contains(where: { $0 == "<" || $0 == ">" || $0 == " " })
+            else { throw refuse("mail-from: invalid address \"\(mailFrom)\"") }
+        }
+        if options.backup {
+            route.backupName = options.backupMX ?? ""
+        }
+        var tlsOptions = TLSClientOptions(
+            verify: options.tls && options.tlsVerify, ciphers: options.ciphers,
+            protocols: options.protocols)
+        if let name = options.ca {
+            guard let file = configuration.cas[name.lowercased()] else {
+                throw refuse("ca \(name): no such ca (declare \"ca \(name) cert FILE\")")
+            }
+            tlsOptions.caFile = file
+        }
+        if let name = options.pki {
+            guard let pki = configuration.pkis[name.lowercased()],
+                let certificate = pki.certificate,
+                let key = pki.key
+            else {
+                throw refuse("pki \(name): no such pki with a certificate and a key")
+            }
+            tlsOptions.certificateChain = certificate
+            tlsOptions.privateKey = key
+        }
+        if tlsOptions != TLSClientOptions() {
+            // Made once here so that `smtpd -n` names a bad file, cipher list or protocol.
+            do {
+                _ = try TLSContext(client: tlsOptions)
+            } catch {
+                throw refuse("\(error)")
+            }
+        }
+        route.tlsOptions = tlsOptions
+        return route
     }
 
     /// The table a relay option names (`auth <secrets>`, `src <addresses>` or one inline).

@@ -323,18 +323,28 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
             let prefix =
                 "\(session.id) mda delivery msgid=\(message.id) from=<\(message.sender)> to=<"
             let suffix = " delay=\(seconds)s result=Ok stat=Delivered"
+            // Relayed recipients are not delivered yet: as OpenSMTPD, the message is logged
+            // as queued (`smtp message … nrcpt=`), and the queue logs each delivery later.
+            let relayed = message.recipients.count { $0.route.relays }
+            var lines: [String] = []
+            if relayed > 0 {
+                lines.append(
+                    "\(session.id) smtp message msgid=\(message.id) size=\(message.content.count) "
+                        + "nrcpt=\(relayed) proto=\(message.protocolName) result=Ok stat=Queued")
+            }
             core.log(
-                message.recipients.map { recipient in
-                    var line = prefix
-                    line.reserveCapacity(prefix.utf8.count + suffix.utf8.count + 160)
-                    line += recipient.original
-                    line += "> rcpt=<"
-                    line += recipient.address.description
-                    line += "> user="
-                    line += recipient.route.user
-                    line += suffix
-                    return line
-                }, on: loop)
+                lines
+                    + message.recipients.filter { !$0.route.relays }.map { recipient in
+                        var line = prefix
+                        line.reserveCapacity(prefix.utf8.count + suffix.utf8.count + 160)
+                        line += recipient.original
+                        line += "> rcpt=<"
+                        line += recipient.address.description
+                        line += "> user="
+                        line += recipient.route.user
+                        line += suffix
+                        return line
+                    }, on: loop)
             if core.recordsMessages { core.feed.publish(DeliveredMessage(message, files: files)) }
             core.recipientsDelivered.add(message.recipients.count, ordering: .relaxed)
             outcome = .delivered

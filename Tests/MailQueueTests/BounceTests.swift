@@ -28,7 +28,7 @@ import Testing
             ))
         #expect(
             text.contains(
-                "\n--abcd0123/gruen.lab\nContent-Description: Delivery Status\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; gruen.lab\nOriginal-Envelope-Id: QQ+2Bx\n"
+                "\n--abcd0123/gruen.lab\nContent-Description: Delivery Status\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; gruen.lab\nOriginal-Envelope-Id: QQ+x\n"
             ))
         #expect(
             text.contains(

@@ -251,27 +251,34 @@ import Testing
     }
 }
 
-/// What the queue does not carry out is refused before the server starts (`smtpd -n`),
-/// with the action's `FILE:LINE`.
+/// What MailLab does not carry out (`filter`, `srs`) is refused before the server starts
+/// (`smtpd -n`), with the action's `FILE:LINE`, and so are OpenSMTPD's own contradictions
+/// and options that name what is not there; the rest is accepted.
 @Test func unsupportedRelayOptionsAreConfigurationErrors() throws {
     let text = """
+        srs key "lab-secret"
         listen on 127.0.0.1
-        action "a" relay host "smtp://192.0.2.1" mail-from "x@y.lab"
-        action "b" relay host "smtp+tls://192.0.2.1" tls
-        action "c" relay host "smtps://192.0.2.1" tls no-verify helo relay.lab
+        action "a" relay host "smtp://192.0.2.1" mail-from "x@y.lab" srs
+        action "b" relay host "smtp+tls://192.0.2.1" tls ca nosuch
+        action "c" relay host "smtps://192.0.2.1" tls no-verify helo relay.lab protocols "tlsv1.1,!tlsv1.1"
         action "d" relay backup
+        action "e" relay backup mx "mx2.lab" tls
+        action "f" relay host "smtp://192.0.2.1" pki nosuch
         match for domain "a.lab" action "a"
         match for domain "b.lab" action "b"
         match for domain "c.lab" action "c"
         match for domain "d.lab" action "d"
+        match for domain "e.lab" action "e"
+        match for domain "f.lab" action "f"
         """
     let configuration = try SMTPConfiguration.parse(text, fileName: "t.conf") { _ in "" }
     let errors = MailServer.validate(configuration).map(\.description)
     #expect(
         errors == [
-            "t.conf:2: action \"a\": relay mail-from not supported by MailLab yet",
-            "t.conf:3: action \"b\": relay tls (certificate verification; tls no-verify works) not supported by MailLab yet",
-            "t.conf:5: action \"d\": relay backup not supported by MailLab yet",
+            "t.conf:3: action \"a\": relay srs not supported by MailLab",
+            "t.conf:4: action \"b\": relay ca nosuch: no such ca (declare \"ca nosuch cert FILE\")",
+            "t.conf:5: action \"c\": relay invalid protocols \"tlsv1.1,!tlsv1.1\": no protocol left",
+            "t.conf:8: action \"f\": relay pki nosuch: no such pki with a certificate and a key",
         ])
 }
 
