@@ -11,13 +11,22 @@ public final class TLSContext: @unchecked Sendable {
     let verifies: Bool
 
     /// Loads `certificateChain` (PEM, leaf first) and `privateKey` (PEM) and checks that
-    /// they match. `ciphers` is an OpenSSL cipher string (OpenSMTPD `smtp ciphers`).
+    /// they match. `ciphers` is an OpenSSL cipher string (OpenSMTPD `smtp ciphers`);
+    /// `protocols` a libtls protocol list (`listen … protocols`; TLS 1.2 or later without it).
     /// `SSL_CTX_new(TLS_server_method())`, `SSL_CTX_use_certificate_chain_file`,
     /// `SSL_CTX_use_PrivateKey_file`, `SSL_CTX_check_private_key`.
-    public init(certificateChain: String, privateKey: String, ciphers: String? = nil)
-        throws(TLSError)
-    {
+    public init(
+        certificateChain: String, privateKey: String, ciphers: String? = nil,
+        protocols: String? = nil
+    ) throws(TLSError) {
         ERR_clear_error()
+        var range = TLSProtocolRange(lowest: 2, highest: 3)
+        if let protocols {
+            switch TLSProtocolRange.parse(protocols) {
+            case .success(let parsed): range = parsed
+            case .failure(let error): throw error
+            }
+        }
         try Self.checkReadable(certificateChain, what: "certificate")
         try Self.checkReadable(privateKey, what: "key")
         guard let context = SSL_CTX_new(TLS_server_method()) else {
@@ -25,7 +34,9 @@ public final class TLSContext: @unchecked Sendable {
         }
         self.context = context
         verifies = false
-        _ = maillab_SSL_CTX_set_min_proto_version(context, maillab_TLS1_2_VERSION)
+        let (lowest, highest) = range.openSSLVersions
+        _ = maillab_SSL_CTX_set_min_proto_version(context, lowest)
+        _ = maillab_SSL_CTX_set_max_proto_version(context, highest)
         _ = SSL_CTX_set_options(
             context,
             maillab_SSL_OP_NO_RENEGOTIATION | maillab_SSL_OP_NO_COMPRESSION

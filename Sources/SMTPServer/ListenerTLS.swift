@@ -44,7 +44,8 @@ struct ListenerTLS: Sendable {
         let ciphers = directive.ciphers ?? configuration.ciphers
         do {
             let context = try TLSContext(
-                certificateChain: certificate, privateKey: key, ciphers: ciphers)
+                certificateChain: certificate, privateKey: key, ciphers: ciphers,
+                protocols: directive.protocols)
             return ListenerTLS(mode: directive.tls, context: context)
         } catch {
             throw ServerError("pki \(name): \(error)", location: location)

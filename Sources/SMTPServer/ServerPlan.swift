@@ -301,7 +301,6 @@ struct ServerPlan {
         // Parsed for OpenSMTPD compatibility, not carried out: refused, never ignored.
         var unsupported: [String] = []
         if directive.proxyV2 { unsupported.append("proxy-v2") }
-        if directive.protocols != nil { unsupported.append("protocols") }
         guard unsupported.isEmpty else {
             throw ServerErrors(
                 "listen on \(directive.target): \(unsupported.joined(separator: ", ")) "

@@ -13,7 +13,8 @@ private func header(command: UInt8 = 1, family: UInt8, block: [UInt8], tlv: [UIn
         + block + tlv
 }
 
-private let inetBlock: [UInt8] = [192, 0, 2, 7, 127, 0, 0, 1, 0xC3, 0x50, 0x00, 0x19]  // :50000 → :25
+/// 192.0.2.7:50000 → 127.0.0.1:25.
+private let inetBlock: [UInt8] = [192, 0, 2, 7, 127, 0, 0, 1, 0xC3, 0x50, 0x00, 0x19]
 
 @Suite("PROXY protocol v2 header (listen … proxy-v2; OpenSMTPD proxy.c)")
 struct ProxyHeaderTests {
