@@ -471,12 +471,45 @@ public final class MailServer: Sendable {
             core.log("warn: session limit (\(core.maxSessions)) reached: refused \(peer.host)")
             return
         }
+        if plan.proxyV2 {
+            // The client's address is known only once the PROXY header is read: the
+            // per-address limit waits for it.
+            let connection = Connection(fd: fd, peer: peer, local: plan.address, loop: loop)
+            let preface = ProxyPreface(core: core) { connection, source, rest in
+                let client = source ?? peer
+                let host = client.sessionHost
+                if let perAddress = core.perAddress, !perAddress.admit(host) {
+                    connection.write(Array(Self.perAddressRefusal(plan).utf8))
+                    connection.close(afterFlush: true)
+                    core.log(
+                        "warn: per-address session limit (\(perAddress.limit)) reached: refused \(host)"
+                    )
+                    return
+                }
+                let handler = makeSessionHandler(
+                    fd: fd, client: client, loop: loop, plan: plan, core: core, limits: limits,
+                    options: options)
+                handler.accountedPeer = host
+                connection.handler = handler
+                core.sessionStarted(handler, on: loop)
+                handler.begin(on: connection, listener: plan)
+                if !rest.isEmpty {
+                    rest.withUnsafeBytes { handler.received($0, on: connection) }
+                }
+            }
+            do {
+                try connection.start(
+                    handler: preface,
+                    idleTimeoutNanoseconds: UInt64(options.idleTimeoutSeconds * 1_000_000_000))
+            } catch {
+                core.activeSessions.subtract(1, ordering: .relaxed)
+                core.log("warn: cannot serve \(peer.host): \(error)")
+            }
+            return
+        }
         if let perAddress = core.perAddress, !perAddress.admit(peer.host) {
             core.activeSessions.subtract(1, ordering: .relaxed)
-            // MailLab limit (OpenSMTPD has none): RFC 3463 X.7.0, a policy refusal.
-            let text = Array(
-                "421 4.7.0 \(plan.serverName) Too many sessions from your address, try again later\r\n"
-                    .utf8)
+            let text = Array(perAddressRefusal(plan).utf8)
             _ = text.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             closeDescriptor(fd)
             core.log(
@@ -484,6 +517,35 @@ public final class MailServer: Sendable {
             )
             return
         }
+        let handler = makeSessionHandler(
+            fd: fd, client: peer, loop: loop, plan: plan, core: core, limits: limits,
+            options: options)
+        let connection = Connection(fd: fd, peer: peer, local: plan.address, loop: loop)
+        do {
+            try connection.start(
+                handler: handler,
+                idleTimeoutNanoseconds: UInt64(options.idleTimeoutSeconds * 1_000_000_000))
+        } catch {
+            core.activeSessions.subtract(1, ordering: .relaxed)
+            core.perAddress?.release(peer.host)
+            core.log("warn: cannot serve \(peer.host): \(error)")
+            return
+        }
+        core.sessionStarted(handler, on: loop)
+        handler.begin(on: connection, listener: plan)
+    }
+
+    /// MailLab limit (OpenSMTPD has none): RFC 3463 X.7.0, a policy refusal.
+    private static func perAddressRefusal(_ plan: ListenerPlan) -> String {
+        "421 4.7.0 \(plan.serverName) Too many sessions from your address, try again later\r\n"
+    }
+
+    /// The session for a client at `client` (the TCP peer, or the one a PROXY header named)
+    /// on the connection `fd`.
+    private static func makeSessionHandler(
+        fd: Int32, client peer: SocketAddress, loop: EventLoop, plan: ListenerPlan,
+        core: ServerCore, limits: SessionLimits, options: Options
+    ) -> SessionHandler {
         var configuration = SessionConfiguration(
             serverName: plan.serverName(forSessionOn: fd), listenerIsLocal: plan.isLocal)
         configuration.limits = limits
@@ -501,7 +563,8 @@ public final class MailServer: Sendable {
             configuration.senderAllowed = { senders.allows(user: $0, sender: $1) }
             configuration.masquerade = plan.masquerade
         }
-        let peerInfo = PeerInfo(address: peer.host, hostName: HostNames.reverseName(of: peer))
+        let peerInfo = PeerInfo(
+            address: peer.sessionHost, hostName: HostNames.reverseName(of: peer))
         var session = SMTPSession(
             configuration: configuration, peer: peerInfo, policy: plan.policy,
             environment: options.environment)
@@ -510,28 +573,15 @@ public final class MailServer: Sendable {
         if core.verbose.load(ordering: .relaxed) {
             core.log(
                 [
-                    "debug: smtp: session \(session.id): accepted from \(peer.host) on \(plan.address)"
+                    "debug: smtp: session \(session.id): accepted from \(peer.sessionHost) on \(plan.address)"
                 ], on: loop)
         }
-        let handler = SessionHandler(
+        return SessionHandler(
             core: core, session: session, tls: plan.tls?.context, timeouts: options.timeouts,
             credentials: plan.auth.map {
                 SessionHandler.Credentials(
                     checker: $0.checker, failureDelaySeconds: options.authFailureDelaySeconds)
             })
-        let connection = Connection(fd: fd, peer: peer, local: plan.address, loop: loop)
-        do {
-            try connection.start(
-                handler: handler,
-                idleTimeoutNanoseconds: UInt64(options.idleTimeoutSeconds * 1_000_000_000))
-        } catch {
-            core.activeSessions.subtract(1, ordering: .relaxed)
-            core.perAddress?.release(peer.host)
-            core.log("warn: cannot serve \(peer.host): \(error)")
-            return
-        }
-        core.sessionStarted(handler, on: loop)
-        handler.begin(on: connection, listener: plan)
     }
 
     /// The bound addresses (after `start`), with the ports the kernel chose for port 0.
@@ -667,4 +717,13 @@ func hostNameForFiles() -> String {
     let name = String(
         decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     return name.isEmpty ? "localhost" : name
+}
+
+extension SocketAddress {
+    /// The client as sessions, logs and the per-address limit name it: the numeric host, or
+    /// `local` for a unix-domain client behind a proxy (OpenSMTPD's `sa_to_text`).
+    var sessionHost: String {
+        if case .unix = self { return "local" }
+        return host
+    }
 }

@@ -35,6 +35,8 @@ struct ListenerPlan: Sendable {
     var masquerade = false
     /// `hostnames <table>`: local address → the name sessions arriving there are served as.
     var hostnames: LoadedTable? = nil
+    /// `proxy-v2`: a PROXY protocol v2 header comes first and names the client.
+    var proxyV2 = false
 
     /// The server name for a session accepted on `fd`: the `hostnames` entry for the address
     /// it arrived on (asked of the socket when the listener is bound to a wildcard), else

@@ -300,7 +300,10 @@ struct ServerPlan {
         }
         // Parsed for OpenSMTPD compatibility, not carried out: refused, never ignored.
         var unsupported: [String] = []
-        if directive.proxyV2 { unsupported.append("proxy-v2") }
+        // The bytes after the header would be the TLS handshake, already read by then.
+        if directive.proxyV2 && directive.tls == .smtps {
+            unsupported.append("proxy-v2 with smtps")
+        }
         guard unsupported.isEmpty else {
             throw ServerErrors(
                 "listen on \(directive.target): \(unsupported.joined(separator: ", ")) "
@@ -370,7 +373,8 @@ struct ServerPlan {
                 chunking: !directive.noChunking, dsn: !directive.noDSN,
                 pipelining: !directive.noPipelining, eightBitMIME: !directive.no8BitMIME,
                 maskSource: directive.maskSource, receivedAuth: directive.receivedAuth,
-                senders: senders, masquerade: directive.masquerade, hostnames: hostnames)
+                senders: senders, masquerade: directive.masquerade, hostnames: hostnames,
+                proxyV2: directive.proxyV2)
         }
         return (plans, router)
     }

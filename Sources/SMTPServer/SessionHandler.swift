@@ -39,6 +39,9 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         var failureDelaySeconds: Double
     }
     private let credentials: Credentials?
+    /// The address the per-address limit counted this session under, when it is not the TCP
+    /// peer (`proxy-v2`: the client the PROXY header named).
+    var accountedPeer: String?
 
     init(
         core: ServerCore, session: SMTPSession, tls: TLSContext?, timeouts: SMTPTimeouts,
@@ -129,7 +132,7 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         if core.verbose.load(ordering: .relaxed) {
             core.log(["debug: smtp: session \(session.id): closed"], on: connection.loop)
         }
-        core.sessionEnded(self, peer: connection.peer.host, on: connection.loop)
+        core.sessionEnded(self, peer: accountedPeer ?? connection.peer.host, on: connection.loop)
     }
 
     /// The server is stopping: say so and close. A delivery in flight is answered first

@@ -123,22 +123,6 @@ struct ListenerOptionTests {
         #expect(result.output == "TLSv1_2 refused\nTLSv1_3 ok TLSv1.3\n", "\(result)")
     }
 
-    @Test("proxy-v2 on a listener is refused with FILE:LINE")
-    func unsupportedListenerOptionsAreRefused() throws {
-        let text = """
-            table names { 127.0.0.1 = "mx.test" }
-            listen on 127.0.0.1 port 2601
-            listen on 127.0.0.1 port 2602 proxy-v2
-            action "x" maildir "/tmp/never"
-            match for any action "x"
-            """
-        let configuration = try SMTPConfiguration.parse(text, fileName: "t.conf") { _ in "" }
-        #expect(
-            MailServer.validate(configuration).map(\.description) == [
-                "t.conf:3: listen on 127.0.0.1: proxy-v2 not supported by MailLab yet"
-            ])
-    }
-
     @Test("settings parsed but not carried out are said at start, each by name")
     func settingsNotCarriedOutAreWarned() throws {
         let text = """
