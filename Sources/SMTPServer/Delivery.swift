@@ -29,7 +29,31 @@ protocol MessageStore: Sendable {
     func deliver(
         _ message: Message, completion: @escaping @Sendable (Result<[String], SystemError>) -> Void
     )
+    /// Opens a streamed delivery for the message being received: its content is written
+    /// as it arrives, then committed with the rest. Nil: this store takes messages whole
+    /// through `deliver` (in memory; relayed recipients, whose queue keeps the content).
+    func beginStream(sender: ReversePath, recipients: [AcceptedRecipient]) -> (any MessageStream)?
     func shutdown()
+}
+
+/// A message on its way into a store while it arrives: the store boundary of a streamed
+/// delivery (the session side writes, commits or aborts; where the files are and how they
+/// are made durable stays behind it). Owned by the session's loop.
+protocol MessageStream: AnyObject {
+    /// Appends stored bytes; a failure is kept and answered by `commit`.
+    func write(_ bytes: [UInt8])
+    /// Makes the message durable; `completion` runs on any thread, as `deliver`'s does.
+    func commit(completion: @escaping @Sendable (Result<[String], SystemError>) -> Void)
+    /// Drops everything written: nothing of the message stays behind.
+    func abort()
+}
+
+extension MaildirStream: MessageStream {}
+
+extension MessageStore {
+    func beginStream(sender: ReversePath, recipients: [AcceptedRecipient]) -> (any MessageStream)? {
+        nil
+    }
 }
 
 /// Maildir files through the group-committing writer.
@@ -88,6 +112,17 @@ struct MaildirStore: MessageStore {
         }
     }
 
+    func beginStream(sender: ReversePath, recipients: [AcceptedRecipient]) -> (any MessageStream)? {
+        // Relayed content stays whole: the queue holds it in memory for its sessions.
+        guard !recipients.contains(where: \.route.relays) else { return nil }
+        return writer.begin(
+            recipients.filter { $0.route.mailbox != Self.discardPath }.map {
+                StreamTarget(
+                    maildir: $0.route.mailbox,
+                    prefix: Message.deliveryHeaders(sender: sender, recipient: $0))
+            })
+    }
+
     func shutdown() { writer.shutdown() }
 }
 
@@ -135,6 +170,10 @@ struct MemoryStore: MessageStore {
         _ message: Message, completion: @escaping @Sendable (Result<[String], SystemError>) -> Void
     ) {
         completion(.success([]))
+    }
+    /// Content is what its tests look at: kept whole.
+    func beginStream(sender: ReversePath, recipients: [AcceptedRecipient]) -> (any MessageStream)? {
+        nil
     }
     func shutdown() {}
 }

@@ -32,6 +32,15 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
     private var transcript: TranscriptCapture?
     /// The transcript says the server's side ended (a close or a reset).
     private var transcriptEnded = false
+    /// The streamed delivery of the message being received (`pumpContent`).
+    private var stream: (any MessageStream)?
+    /// This message is not streamed (the store takes it whole, or it will be refused).
+    private var streamDeclined = false
+    /// With `recordsMessages`: the stored bytes already streamed, for the feed.
+    private var recorded: [UInt8] = []
+    /// Stored bytes a session gathers before they go to its stream: with the loop's read
+    /// buffer, the bound of what a session holds of a message, whatever its size.
+    static let streamChunk = 64 << 10
 
     /// Who checks AUTH credentials on this listener, and how long a failure may wait.
     struct Credentials: Sendable {
@@ -124,6 +133,8 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         faultTimer?.cancel()
         faultTimer = nil
         if session.wantsInput { _ = session.inputClosed() }
+        stream?.abort()
+        stream = nil
         transcript?.finish()
         transcript = nil
         if core.verbose.load(ordering: .relaxed) {
@@ -173,7 +184,12 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
                 }
             case .deliver(let message):
                 deadlines.dataEnded()
-                deliver(message, loop: connection.loop)
+                if let stream {
+                    self.stream = nil
+                    commit(message, to: stream, loop: connection.loop)
+                } else {
+                    deliver(message, loop: connection.loop)
+                }
             case .close:
                 write(output, on: connection)
                 output = []
@@ -204,6 +220,7 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
             }
         }
         if !output.isEmpty { write(output, on: connection) }
+        pumpContent()
         connection.setReading(session.wantsInput)
         armDeadlineTimer(on: connection.loop)
     }
@@ -301,6 +318,62 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         } catch {
             core.log(["warn: cannot start an authentication thread: \(error)"], on: loop)
             handle(session.authenticationFinished(.temporaryFailure))
+        }
+    }
+
+    /// Streaming delivery: opens the store's stream when a message begins and hands it the
+    /// stored form in chunks of `streamChunk`; a message that ends without `.deliver`
+    /// (refused after its dot, a fault's loss, RSET, the peer gone) is aborted: nothing of it
+    /// stays in tmp/.
+    ///
+    /// The writes run on the loop: into the page cache, a bounded chunk at a time, never a
+    /// flush (those stay on the writer's threads, for the commit).
+    private func pumpContent() {
+        guard session.messageInProgress else {
+            stream?.abort()
+            stream = nil
+            streamDeclined = false
+            recorded = []
+            return
+        }
+        guard !streamDeclined else { return }
+        if session.messageRefused {
+            // Answered with its 5xx at the end: what was written goes now.
+            stream?.abort()
+            stream = nil
+            streamDeclined = true
+            recorded = []
+            return
+        }
+        if stream == nil {
+            guard let envelope = session.messageEnvelope,
+                let opened = core.store.beginStream(
+                    sender: envelope.sender, recipients: envelope.recipients)
+            else {
+                streamDeclined = true
+                return
+            }
+            stream = opened
+        }
+        if session.storedBytesPending >= Self.streamChunk {
+            let bytes = session.takeStoredBytes()
+            if core.recordsMessages { recorded += bytes }
+            stream?.write(bytes)
+        }
+    }
+
+    private func commit(_ message: Message, to stream: any MessageStream, loop: EventLoop) {
+        stream.write(message.content)
+        var whole = message
+        if core.recordsMessages {
+            whole.content = recorded + message.content
+        }
+        recorded = []
+        core.deliveryStarted()
+        delivering = true
+        deliveryStarted = Clock.monotonicNanoseconds()
+        stream.commit { [self, whole] result in
+            loop.execute { [self] in finishDelivery(whole, result: result, loop: loop) }
         }
     }
 
