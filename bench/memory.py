@@ -50,7 +50,8 @@ def run_memory(server, sessions, size, trash):
     """One run on a freshly started server."""
     header = b"From: <%s>\r\nTo: <%s>\r\nSubject: memory\r\n\r\n" % (
         SENDER.encode(), RECIPIENT.encode())
-    body = header + (LINE * (size // len(LINE) + 1))[:size - len(header)]
+    lines = size // len(LINE)  # whole lines only: the body must end in CRLF before the dot
+    body = header + LINE * (lines - len(header) // len(LINE) - 1)
     park(server.maildir, trash)
     server.start()
     errors = []
