@@ -124,6 +124,13 @@ extension SMTPSession {
             rest = rest[(lf + 1)...]
         }
         phase.partialLine += rest
+        if !phase.content.isInBody && phase.partialLine.count >= limits.maxAddressHeaderLength {
+            // A header line is parsed whole, so it is held until its LF: bounded as an address
+            // header is (DATA bounds every line by the line framer's limit instead).
+            phase.error = .malformed
+            phase.partialLine = []
+            return
+        }
         // In the body a line is stored as it comes (a binary chunk may hold no LF at all),
         // all but a last CR: an LF in the next chunk drops it.
         if phase.content.isInBody && phase.partialLine.count > Self.bodyPartLimit {

@@ -149,4 +149,25 @@ struct StreamedContentTests {
         #expect(stored.count == message.size)
         #expect(stored.suffix(3) == [0x7A, 0x7A, 10])
     }
+
+    @Test("BDAT: a header line without its LF is not held beyond the header limit")
+    func bdatEndlessHeaderLine() throws {
+        var configuration = referenceConfiguration()
+        configuration.chunking = true
+        configuration.limits.maxMessageSize = 10 << 20
+        var driver = Driver(configuration: configuration)
+        driver.start()
+        let piece = [UInt8](repeating: 0x7A, count: 16_384)
+        let pieces = 64
+        driver.send(Self.envelope + Array("BDAT \(4 + pieces * piece.count) LAST\r\nX: ".utf8))
+        var most = 0
+        for _ in 0..<pieces {
+            driver.send(piece)
+            most = max(most, driver.session.data?.partialLine.count ?? 0)
+        }
+        driver.send(Array("z".utf8))
+        #expect(most < configuration.limits.maxAddressHeaderLength)
+        #expect(driver.events.messages.isEmpty)
+        #expect(driver.events.replies.last?.hasPrefix("550 5.7.1 ") == true)
+    }
 }
