@@ -38,8 +38,9 @@ protocol MessageStore: Sendable {
 
 /// A message on its way into a store while it arrives: the store boundary of a streamed
 /// delivery (the session side writes, commits or aborts; where the files are and how they
-/// are made durable stays behind it). Owned by the session's loop.
-protocol MessageStream: AnyObject {
+/// are made durable stays behind it). Used by one thread at a time (the session hands it to
+/// the `StreamWriter`).
+protocol MessageStream: AnyObject, Sendable {
     /// Appends stored bytes; a failure is kept and answered by `commit`.
     func write(_ bytes: [UInt8])
     /// Makes the message durable; `completion` runs on any thread, as `deliver`'s does.

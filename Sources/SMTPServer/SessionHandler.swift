@@ -38,6 +38,10 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
     private var streamDeclined = false
     /// With `recordsMessages`: the stored bytes already streamed, for the feed.
     private var recorded: [UInt8] = []
+    /// Chunks handed to the stream writer and not yet written: at `maxQueuedChunks` the
+    /// session stops reading until the disk has caught up (back-pressure).
+    private var queuedChunks = 0
+    static let maxQueuedChunks = 4
     /// Stored bytes a session gathers before they go to its stream: with the loop's read
     /// buffer, the bound of what a session holds of a message, whatever its size.
     static let streamChunk = 64 << 10
@@ -133,8 +137,7 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         faultTimer?.cancel()
         faultTimer = nil
         if session.wantsInput { _ = session.inputClosed() }
-        stream?.abort()
-        stream = nil
+        abortStream()
         transcript?.finish()
         transcript = nil
         if core.verbose.load(ordering: .relaxed) {
@@ -221,7 +224,7 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         }
         if !output.isEmpty { write(output, on: connection) }
         pumpContent()
-        connection.setReading(session.wantsInput)
+        connection.setReading(readingWanted)
         armDeadlineTimer(on: connection.loop)
     }
 
@@ -326,12 +329,11 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
     /// (refused after its dot, a fault's loss, RSET, the peer gone) is aborted: nothing of it
     /// stays in tmp/.
     ///
-    /// The writes run on the loop: into the page cache, a bounded chunk at a time, never a
-    /// flush (those stay on the writer's threads, for the commit).
+    /// The stream is opened on the loop (the walk and an O_EXCL create); its writes, commit
+    /// and abort run on the `StreamWriter`, in order.
     private func pumpContent() {
         guard session.messageInProgress else {
-            stream?.abort()
-            stream = nil
+            abortStream()
             streamDeclined = false
             recorded = []
             return
@@ -339,8 +341,7 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         guard !streamDeclined else { return }
         if session.messageRefused {
             // Answered with its 5xx at the end: what was written goes now.
-            stream?.abort()
-            stream = nil
+            abortStream()
             streamDeclined = true
             recorded = []
             return
@@ -358,12 +359,38 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         if session.storedBytesPending >= Self.streamChunk {
             let bytes = session.takeStoredBytes()
             if core.recordsMessages { recorded += bytes }
-            stream?.write(bytes)
+            write(bytes)
         }
     }
 
+    /// Input is taken while the session wants it and the stream writer keeps up.
+    private var readingWanted: Bool {
+        session.wantsInput && queuedChunks < Self.maxQueuedChunks
+    }
+
+    /// Hands a chunk to the stream writer; reading pauses while too many wait.
+    private func write(_ bytes: [UInt8]) {
+        guard let stream, let loop = connection?.loop else { return }
+        queuedChunks += 1
+        core.streamWriter.run { [self] in
+            stream.write(bytes)
+            loop.execute { [self] in chunkWritten() }
+        }
+    }
+
+    private func chunkWritten() {
+        queuedChunks -= 1
+        guard let connection, !closing else { return }
+        connection.setReading(readingWanted)
+    }
+
+    private func abortStream() {
+        guard let stream else { return }
+        self.stream = nil
+        core.streamWriter.run { stream.abort() }
+    }
+
     private func commit(_ message: Message, to stream: any MessageStream, loop: EventLoop) {
-        stream.write(message.content)
         var whole = message
         if core.recordsMessages {
             whole.content = recorded + message.content
@@ -372,8 +399,12 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         core.deliveryStarted()
         delivering = true
         deliveryStarted = Clock.monotonicNanoseconds()
-        stream.commit { [self, whole] result in
-            loop.execute { [self] in finishDelivery(whole, result: result, loop: loop) }
+        let rest = message.content
+        core.streamWriter.run { [self, whole] in
+            stream.write(rest)
+            stream.commit { [self, whole] result in
+                loop.execute { [self] in finishDelivery(whole, result: result, loop: loop) }
+            }
         }
     }
 

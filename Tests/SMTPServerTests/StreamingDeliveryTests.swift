@@ -86,8 +86,10 @@ import Testing
         let peak = Self.statusKiB(smtpd.pid, "VmHWM")
         let after = Self.statusKiB(smtpd.pid, "VmRSS")
         #expect(before > 0 && peak > 0)
+        // Bounded, not zero: the stream writer's thread costs a few MiB once; main's design
+        // grew by the whole message (BENCHMARKS.md, "Streaming delivery").
         #expect(
-            peak - max(before, peakBefore) < 8 * 1024,
+            peak - max(before, peakBefore) < 12 * 1024,
             "peak RSS grew from \(max(before, peakBefore)) KiB to \(peak) KiB (now \(after) KiB)")
         #expect(maildirFiles(maildir).isEmpty)
 
