@@ -13,20 +13,11 @@ final class StreamWriter: Sendable {
         var jobs: [@Sendable () -> Void] = []
         var next = 0
         var closed = false
+        /// Started with the first job: a server that never streams has no such thread.
+        var thread: pthread_t?
     }
     private let state = Mutex(State())
     private let ready = Semaphore()
-    private let thread = Mutex<pthread_t?>(nil)
-
-    init() {
-        let started: pthread_t
-        do {
-            started = try SystemThread.start(name: "stream-writer") { [self] in work() }
-        } catch {
-            preconditionFailure("StreamWriter: \(error)")
-        }
-        thread.withLock { $0 = started }
-    }
 
     private func work() {
         while true {
@@ -51,6 +42,15 @@ final class StreamWriter: Sendable {
     func run(_ job: @escaping @Sendable () -> Void) {
         let queued = state.withLock { state -> Bool in
             guard !state.closed else { return false }
+            if state.thread == nil {
+                do {
+                    state.thread = try SystemThread.start(name: "stream-writer") { [self] in
+                        work()
+                    }
+                } catch {
+                    return false  // no thread: the caller writes itself
+                }
+            }
             state.jobs.append(job)
             return true
         }
@@ -59,13 +59,12 @@ final class StreamWriter: Sendable {
 
     /// Runs what is queued, then stops the thread.
     func shutdown() {
-        let running = state.withLock { state -> Bool in
+        let running = state.withLock { state -> pthread_t? in
             defer { state.closed = true }
-            return !state.closed
+            return state.closed ? nil : state.thread
         }
-        guard running else { return }
-        ready.post()  // the wake-up that finds the queue drained
-        if let joined = thread.withLock({ $0 }) {
+        if let joined = running {
+            ready.post()  // the wake-up that finds the queue drained
             if pthread_equal(joined, pthread_self()) != 0 {
                 pthread_detach(joined)
             } else {
