@@ -29,9 +29,13 @@ protocol MessageStore: Sendable {
     func deliver(
         _ message: Message, completion: @escaping @Sendable (Result<[String], SystemError>) -> Void
     )
+    /// True if a message for `recipients` is streamed (`beginStream`); false: this store
+    /// takes it whole through `deliver` (in memory; relayed recipients, whose queue keeps
+    /// the content). Asked on the session's loop.
+    func streams(_ recipients: [AcceptedRecipient]) -> Bool
     /// Opens a streamed delivery for the message being received: its content is written
-    /// as it arrives, then committed with the rest. Nil: this store takes messages whole
-    /// through `deliver` (in memory; relayed recipients, whose queue keeps the content).
+    /// as it arrives, then committed with the rest. Runs on the `StreamWriter` thread (the
+    /// walk and the creates stay off the loops); nil when `streams` says false.
     func beginStream(sender: ReversePath, recipients: [AcceptedRecipient]) -> (any MessageStream)?
     func shutdown()
 }
@@ -52,6 +56,7 @@ protocol MessageStream: AnyObject, Sendable {
 extension MaildirStream: MessageStream {}
 
 extension MessageStore {
+    func streams(_ recipients: [AcceptedRecipient]) -> Bool { false }
     func beginStream(sender: ReversePath, recipients: [AcceptedRecipient]) -> (any MessageStream)? {
         nil
     }
@@ -114,14 +119,18 @@ struct MaildirStore: MessageStore {
     }
 
     func beginStream(sender: ReversePath, recipients: [AcceptedRecipient]) -> (any MessageStream)? {
-        // Relayed content stays whole: the queue holds it in memory for its sessions.
-        guard !recipients.contains(where: \.route.relays) else { return nil }
+        guard streams(recipients) else { return nil }
         return writer.begin(
             recipients.filter { $0.route.mailbox != Self.discardPath }.map {
                 StreamTarget(
                     maildir: $0.route.mailbox,
                     prefix: Message.deliveryHeaders(sender: sender, recipient: $0))
             })
+    }
+
+    /// Relayed content stays whole: the queue holds it in memory for its sessions.
+    func streams(_ recipients: [AcceptedRecipient]) -> Bool {
+        !recipients.contains(where: \.route.relays)
     }
 
     func shutdown() { writer.shutdown() }

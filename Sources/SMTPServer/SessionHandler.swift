@@ -33,7 +33,7 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
     /// The transcript says the server's side ended (a close or a reset).
     private var transcriptEnded = false
     /// The streamed delivery of the message being received (`pumpContent`).
-    private var stream: (any MessageStream)?
+    private var stream: StreamSlot?
     /// This message is not streamed (the store takes it whole, or it will be refused).
     private var streamDeclined = false
     /// With `recordsMessages`: the stored bytes already streamed, for the feed.
@@ -329,8 +329,8 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
     /// (refused after its dot, a fault's loss, RSET, the peer gone) is aborted: nothing of it
     /// stays in tmp/.
     ///
-    /// The stream is opened on the loop (the walk and an O_EXCL create); its writes, commit
-    /// and abort run on the `StreamWriter`, in order.
+    /// The stream is opened (the walk and an O_EXCL create), written, committed and aborted
+    /// on the `StreamWriter`, in order; the loop only asks the store whether it streams.
     private func pumpContent() {
         guard session.messageInProgress else {
             abortStream()
@@ -347,14 +347,18 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
             return
         }
         if stream == nil {
-            guard let envelope = session.messageEnvelope,
-                let opened = core.store.beginStream(
-                    sender: envelope.sender, recipients: envelope.recipients)
+            guard let envelope = session.messageEnvelope, core.store.streams(envelope.recipients)
             else {
                 streamDeclined = true
                 return
             }
-            stream = opened
+            let slot = StreamSlot()
+            let store = core.store
+            core.streamWriter.run {
+                slot.stream = store.beginStream(
+                    sender: envelope.sender, recipients: envelope.recipients)
+            }
+            stream = slot
         }
         if session.storedBytesPending >= Self.streamChunk {
             let bytes = session.takeStoredBytes()
@@ -373,7 +377,7 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         guard let stream, let loop = connection?.loop else { return }
         queuedChunks += 1
         core.streamWriter.run { [self] in
-            stream.write(bytes)
+            stream.stream?.write(bytes)
             loop.execute { [self] in chunkWritten() }
         }
     }
@@ -387,10 +391,13 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
     private func abortStream() {
         guard let stream else { return }
         self.stream = nil
-        core.streamWriter.run { stream.abort() }
+        core.streamWriter.run {
+            stream.stream?.abort()
+            stream.stream = nil
+        }
     }
 
-    private func commit(_ message: Message, to stream: any MessageStream, loop: EventLoop) {
+    private func commit(_ message: Message, to slot: StreamSlot, loop: EventLoop) {
         var whole = message
         if core.recordsMessages {
             whole.content = recorded + message.content
@@ -401,6 +408,15 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         deliveryStarted = Clock.monotonicNanoseconds()
         let rest = message.content
         core.streamWriter.run { [self, whole] in
+            guard let stream = slot.stream else {
+                // `streams` said yes and `beginStream` no: not stored, the client may retry.
+                let failure = SystemError("deliver", "stream", errno: EIO)
+                loop.execute { [self] in
+                    finishDelivery(whole, result: .failure(failure), loop: loop)
+                }
+                return
+            }
+            slot.stream = nil
             stream.write(rest)
             stream.commit { [self, whole] result in
                 loop.execute { [self] in finishDelivery(whole, result: result, loop: loop) }
@@ -463,4 +479,11 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         if peerFinished && session.wantsInput { handle(session.inputClosed()) }
         if shuttingDown && !delivering { sendShutdownNotice() }
     }
+}
+
+/// A session's streamed delivery while it is under way: made, written, committed or aborted
+/// only on the `StreamWriter` thread, in the order the session asked.
+final class StreamSlot: @unchecked Sendable {
+    // @unchecked: touched by the stream writer thread only.
+    var stream: (any MessageStream)?
 }
