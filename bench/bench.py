@@ -3,8 +3,8 @@
 
 Environment: BENCH_DIR (work folder), SMTPD (our release binary), LOOP (the fsync loop
 binary), QUICK=1 (2-minute smoke run), REPS (repetitions, default 3), ONLY (comma list of
-parts: throughput,idle,latency,relay,bdat), SERVERS (comma list of server names), SMTPD_BASE (an
-earlier smtpd binary: adds maillab-base and maillab-base-nostore, for A/B runs), SESSIONS and SIZES
+parts: throughput,idle,latency,relay,bdat,memory), SERVERS (comma list of server names), SMTPD_BASE
+(an earlier smtpd binary: adds maillab-base and maillab-base-nostore, for A/B runs), SESSIONS and SIZES
 (comma lists), OUT (results folder).
 """
 
@@ -20,6 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bdat import run_bdat  # noqa: E402
 from idle import run_idle, run_limit_check  # noqa: E402
 from latency import measure  # noqa: E402
+from memory import run_memory  # noqa: E402
 from relay import CountingSink, OurRelay, PostfixRelay, run_relay  # noqa: E402
 from servers import OpenSMTPD, OurSMTPD, Postfix, SMTPSink  # noqa: E402
 from throughput import load, park, run_loop, run_server  # noqa: E402
@@ -28,7 +29,7 @@ ROOT = os.environ.get("BENCH_DIR", "/tmp/maillab-bench")
 TRASH = os.path.join(ROOT, "trash")
 QUICK = os.environ.get("QUICK") == "1"
 REPS = int(os.environ.get("REPS", "1" if QUICK else "3"))
-ONLY = set(os.environ.get("ONLY", "throughput,idle,latency,relay,bdat").split(","))
+ONLY = set(os.environ.get("ONLY", "throughput,idle,latency,relay,bdat,memory").split(","))
 OUT = os.environ.get("OUT", os.path.join(ROOT, "results"))
 HOME = os.path.join(ROOT, "home")
 
@@ -41,6 +42,9 @@ RELAY_COUNT = int(os.environ.get("RELAY_COUNT", "400" if QUICK else "3000"))
 BDAT_SESSIONS = 20
 BDAT_COUNT = int(os.environ.get("BDAT_COUNT", "200" if QUICK else "1000"))
 BDAT_SIZE, BDAT_CHUNK = 102400, 16384
+# The big-message memory cell (issue 17): 20 sessions, one 30 MiB message each.
+MEMORY_SESSIONS = int(os.environ.get("MEMORY_SESSIONS", "20"))
+MEMORY_SIZE = int(os.environ.get("MEMORY_SIZE", str(30 << 20)))
 
 
 def count_for(server, sessions, size):
@@ -91,7 +95,7 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     results = {"machine": machine(), "quick": QUICK, "reps": REPS, "runs": [], "idle": [],
-               "latency": [], "relay": [], "bdat": []}
+               "latency": [], "relay": [], "bdat": [], "memory": []}
     path = os.path.join(OUT, f"bench-{stamp}.json")
 
     def save():
@@ -214,6 +218,20 @@ def main():
                 results["bdat"].append(r)
                 save()
                 log(f"bdat {r}")
+    if "memory" in ONLY:
+        for rep in range(REPS):
+            for server in servers():
+                if server.name != "maillab":
+                    continue  # the peers spool to disk by design; the cell is about us
+                try:
+                    r = run_memory(server, MEMORY_SESSIONS, MEMORY_SIZE, TRASH)
+                except Exception as e:
+                    r = {"server": server.name, "sessions": MEMORY_SESSIONS,
+                         "size": MEMORY_SIZE, "error": str(e)[:300], "load": load()}
+                r["rep"] = rep
+                results["memory"].append(r)
+                save()
+                log(f"memory {r}")
     results["machine"]["uptime_end"] = machine()["uptime"]
     save()
     from report import write_report

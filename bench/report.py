@@ -21,7 +21,7 @@ def _cells(results):
 
 
 def _size(b):
-    return f"{b // 1024} KiB"
+    return f"{b >> 20} MiB" if b >= 1 << 20 and b % (1 << 20) == 0 else f"{b // 1024} KiB"
 
 
 def write_report(results):
@@ -129,7 +129,29 @@ def write_report(results):
                        f"{r['p99_ms']:.2f} | {r['max_ms']:.2f} | {r['load']} |")
         out.append("")
     out += _pipeline_tables(results)
+    out += _memory_table(results)
     return "\n".join(out)
+
+
+def _memory_table(results):
+    """The big-message cell: peak RSS of smtpd with S sessions each sending one M-byte
+    message at once."""
+    runs = results.get("memory") or []
+    if not runs:
+        return []
+    out = ["### Big messages: peak RSS of smtpd (VmHWM), each session one DATA at once\n",
+           "| server | sessions × size | delivered | seconds | RSS before | peak RSS | load 1m |",
+           "|---|---|---|---|---|---|---|"]
+    for r in runs:
+        if "error" in r:
+            out.append(f"| {r['server']} | {r['sessions']} × {_size(r['size'])} | "
+                       f"error: {r['error']} |||||")
+            continue
+        out.append(f"| {r['server']} | {r['sessions']} × {_size(r['size'])} | "
+                   f"{r['delivered']} | {r['seconds']:.1f} | {r['rss0_kib'] / 1024:.1f} MiB | "
+                   f"**{r['peak_rss_kib'] / 1024:.1f} MiB** | {r['load']} |")
+    out.append("")
+    return out
 
 
 def _pipeline_tables(results):

@@ -5,8 +5,9 @@
 #
 #   bench/run.sh                 full run (about 15 minutes)
 #   QUICK=1 bench/run.sh         smoke run (about 2 minutes)
-#   ONLY=throughput|idle|latency|relay|bdat, SERVERS=maillab,postfix,...  REPS=N  restrict a run
+#   ONLY=throughput|idle|latency|relay|bdat|memory, SERVERS=maillab,postfix,...  REPS=N  restrict a run
 #   RELAY_COUNT=N BDAT_COUNT=N   messages per relay / BDAT run
+#   MEMORY_SESSIONS=N MEMORY_SIZE=BYTES   the big-message memory cell (20 x 30 MiB)
 #
 # Root only (users, mount namespace for OpenSMTPD). No service is left running: Debian's
 # policy-rc.d refuses service starts during installs, Postfix's boot links are removed,

@@ -10,6 +10,9 @@ final class DeliveryJob: @unchecked Sendable {
     let items: [DeliveryItem]
     let completion: @Sendable (Result<[String], SystemError>) -> Void
     var files: [StagedFile] = []
+    /// A streamed delivery's files come written (`items` is empty): for each of its targets,
+    /// which file and which of its names in new/ (0: `newName`, k: `links[k - 1]`).
+    let placement: [(file: Int, name: Int)]?
     private(set) var failure: SystemError?
 
     init(
@@ -18,6 +21,19 @@ final class DeliveryJob: @unchecked Sendable {
     ) {
         self.items = items
         self.completion = completion
+        placement = nil
+    }
+
+    /// A job for files already written in tmp/ (`MaildirStream`), and its first failure.
+    init(
+        staged: [StagedFile], placement: [(file: Int, name: Int)], failure: SystemError?,
+        completion: @escaping @Sendable (Result<[String], SystemError>) -> Void
+    ) {
+        items = []
+        files = staged
+        self.placement = placement
+        self.completion = completion
+        if let failure { fail(failure) }
     }
 
     var isAlive: Bool { failure == nil }
@@ -31,6 +47,7 @@ final class DeliveryJob: @unchecked Sendable {
             files[index].closeIgnoringErrors()
             let file = files[index]
             if file.isPublished { _ = Glibc.unlinkat(file.folders.new, file.newName, 0) }
+            for link in file.links { _ = Glibc.unlinkat(file.folders.new, link, 0) }
             _ = Glibc.unlinkat(file.folders.tmp, file.name, 0)
         }
     }
@@ -38,6 +55,8 @@ final class DeliveryJob: @unchecked Sendable {
     func complete() {
         if let failure {
             completion(.failure(failure))
+        } else if let placement {
+            completion(.success(placement.map { files[$0.file].newPath(name: $0.name) }))
         } else {
             completion(.success(files.map(\.newPath)))
         }
@@ -56,6 +75,11 @@ struct StagedFile {
     /// Whom it is written and linked as (``DeliveryItem/owner``).
     let owner: FileSystemIdentity?
     var isPublished = false
+    /// Further names in new/ for the same file: recipients of one Maildir whose stored form
+    /// is the same share one file by hard links.
+    var links: [String] = []
+    /// How many further names `publish` links (a streamed file's identical recipients).
+    var extraLinks = 0
 
     init(
         folders: OpenedMaildir, name: String, descriptor: Int32, device: UInt64,
@@ -72,6 +96,9 @@ struct StagedFile {
     var maildir: Maildir { folders.maildir }
     var tmpPath: String { maildir.tmp + "/" + name }
     var newPath: String { maildir.new + "/" + newName }
+    func newPath(name: Int) -> String {
+        maildir.new + "/" + (name == 0 ? newName : links[name - 1])
+    }
 
     mutating func closeIgnoringErrors() {
         if descriptor >= 0 { _ = Glibc.close(descriptor) }
@@ -233,6 +260,20 @@ struct MaildirDeliverySteps {
             }
         }
         file.isPublished = true
+        attempts = 0
+        while file.links.count < file.extraLinks {
+            attempts += 1
+            let name = namer.next()
+            do {
+                try inject("link", file.maildir.new + "/" + name)
+                try FileSystem.linkAt(
+                    file.folders.tmp, file.name, file.folders.new, name,
+                    path: file.maildir.new + "/" + name)
+                file.links.append(name)
+            } catch  where error.errno == EEXIST && attempts < 100 {
+                continue  // a fresh name, as above
+            }
+        }
         // Left over, it would only be a stale tmp/ file.
         _ = Glibc.unlinkat(file.folders.tmp, file.name, 0)
     }
@@ -307,7 +348,7 @@ struct MaildirDeliverySteps {
     /// Opens a new, uniquely named file in the Maildir's tmp/, walking to the Maildir and
     /// preparing it first (once per batch; again if its folders vanished meanwhile). The file
     /// gets the Maildir owner's ownership (`OpenedMaildir.owner`).
-    private func create(
+    func create(
         in maildir: Maildir, owner: FileSystemIdentity?, opened: inout [OpenedKey: OpenedMaildir]
     ) throws(SystemError) -> StagedFile {
         let key = OpenedKey(root: maildir.root, owner: owner)

@@ -28,6 +28,8 @@ public final class MaildirWriter: Sendable {
 
     private let submitted = MaildirWorkQueue<DeliveryJob>()
     private let threads: Mutex<[pthread_t]>
+    /// What a streamed delivery's `begin` needs of the steps: names, the walk, the faults.
+    let steps: MaildirDeliverySteps
 
     public convenience init(hostname: String, flushMode: FlushMode = .syncfs) {
         self.init(hostname: hostname, flushMode: flushMode, faults: nil)
@@ -40,6 +42,7 @@ public final class MaildirWriter: Sendable {
         if flushMode == .perFile {
             let steps = MaildirDeliverySteps(
                 hostname: hostname, mode: flushMode, pool: nil, faults: faults)
+            self.steps = steps
             threads = Mutex([
                 Self.startThread("maildir-writer") {
                     while let jobs = submitted.take() {
@@ -53,11 +56,13 @@ public final class MaildirWriter: Sendable {
         let steps = MaildirDeliverySteps(
             hostname: hostname, mode: flushMode, pool: pool, faults: faults)
         let flusher = steps
+        self.steps = steps
         let written = MaildirWorkQueue<[DeliveryJob]>()
         threads = Mutex([
             Self.startThread("maildir-writer") {
                 while let jobs = submitted.take(
-                    limit: Self.batchFileLimit, weight: { max($0.items.count, 1) })
+                    limit: Self.batchFileLimit,
+                    weight: { max($0.items.count + $0.files.count, 1) })
                 {
                     steps.write(jobs)
                     steps.flushData(jobs)
@@ -107,6 +112,10 @@ public final class MaildirWriter: Sendable {
             completion(.failure(SystemError("deliver", "", errno: ESHUTDOWN)))
         }
     }
+
+    /// Queues a streamed delivery's written files for flush and publication; false after
+    /// ``shutdown()`` (nothing queued).
+    func submit(_ job: DeliveryJob) -> Bool { submitted.put(job) }
 
     /// Finishes everything queued (completions included), then joins the threads. Called from
     /// a completion, it cannot wait for the thread running it: that one is detached instead.

@@ -54,6 +54,13 @@ public struct Message: Sendable, Equatable {
     /// Lines to put before `content` in the recipient's file: `Return-Path: <sender>`
     /// (omitted for `<>`) and `Delivered-To: original`. OpenSMTPD: `mda.c`.
     public func deliveryHeaders(for recipient: AcceptedRecipient) -> [UInt8] {
+        Self.deliveryHeaders(sender: sender, recipient: recipient)
+    }
+
+    /// The same lines for a message not yet complete (streaming delivery).
+    public static func deliveryHeaders(sender: ReversePath, recipient: AcceptedRecipient)
+        -> [UInt8]
+    {
         var text = ""
         if case .address(let address) = sender {
             text += "Return-Path: <\(address)>\n"

@@ -45,7 +45,10 @@ struct MessageContent {
         case collected(name: [UInt8])
     }
 
+    /// The stored form not yet taken by `takeBytes` (all of it when nobody takes).
     private(set) var bytes: [UInt8]
+    /// Bytes stored so far, taken or not: the message's size.
+    private(set) var storedCount = 0
     private var state = State.headers
     private var current = CurrentHeader.copied
     private var collectedValue: [UInt8] = []
@@ -68,6 +71,7 @@ struct MessageContent {
         limits: SessionLimits, messageIDRandom: @escaping @Sendable () -> UInt64
     ) {
         self.bytes = received
+        self.storedCount = received.count
         self.serverName = serverName
         self.serverNameBytes = Array(serverName.utf8)
         self.addDateAndMessageID = addDateAndMessageID
@@ -157,11 +161,13 @@ struct MessageContent {
 
     private mutating func endHeader() {
         if case .collected(let name) = current {
-            bytes += name
-            bytes.append(ASCII.colon)
-            bytes += HeaderAddressRewriter.appendDomain(
+            let value = HeaderAddressRewriter.appendDomain(
                 to: collectedValue, domain: serverNameBytes,
                 masquerade: ASCII.equalsIgnoringCase(name[...], "From") ? masquerade : nil)
+            bytes += name
+            bytes.append(ASCII.colon)
+            bytes += value
+            storedCount += name.count + 1 + value.count
             collectedValue = []
         }
         current = .copied
@@ -186,5 +192,23 @@ struct MessageContent {
     private mutating func append(_ line: [UInt8]) {
         bytes += line
         bytes.append(ASCII.lf)
+        storedCount += line.count + 1
+    }
+
+    /// True once the header section has ended: lines are stored as they are.
+    var isInBody: Bool { state == .body }
+
+    /// Part of a body line (BDAT without line framing), stored as it is; the line's rest and
+    /// its LF come later through `push`. Only in the body, where a line is not looked at.
+    mutating func appendBodyPart(_ part: ArraySlice<UInt8>) {
+        bytes += part
+        storedCount += part.count
+    }
+
+    /// Hands out the stored bytes so far and forgets them (streaming delivery): what stays
+    /// behind is bounded by what arrives between two calls, not by the message.
+    mutating func takeBytes() -> [UInt8] {
+        defer { bytes = [] }
+        return bytes
     }
 }

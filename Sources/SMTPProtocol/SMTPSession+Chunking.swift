@@ -83,11 +83,12 @@ extension SMTPSession {
     /// A complete chunk's own answer: `250 … octets received`, or for LAST the delivery.
     mutating func finishChunk() {
         if chunk.last {
-            if var phase = data, !phase.partialLine.isEmpty {
+            if var phase = data, !phase.partialLine.isEmpty || phase.bodyLineOpen {
                 if phase.error == nil, let error = phase.content.push(phase.partialLine) {
                     phase.error = error
                 }
                 phase.partialLine = []
+                phase.bodyLineOpen = false
                 data = phase
             }
             endOfMessage()
@@ -114,6 +115,7 @@ extension SMTPSession {
             var line = phase.partialLine
             line += rest[rest.startIndex..<lf]
             phase.partialLine = []
+            phase.bodyLineOpen = false
             if line.last == ASCII.cr { line.removeLast() }
             if let error = phase.content.push(line) {
                 phase.error = error
@@ -122,5 +124,23 @@ extension SMTPSession {
             rest = rest[(lf + 1)...]
         }
         phase.partialLine += rest
+        if !phase.content.isInBody && phase.partialLine.count >= limits.maxAddressHeaderLength {
+            // A header line is parsed whole, so it is held until its LF: bounded as an address
+            // header is (DATA bounds every line by the line framer's limit instead).
+            phase.error = .malformed
+            phase.partialLine = []
+            return
+        }
+        // In the body a line is stored as it comes (a binary chunk may hold no LF at all),
+        // all but a last CR: an LF in the next chunk drops it.
+        if phase.content.isInBody && phase.partialLine.count > Self.bodyPartLimit {
+            let keep = phase.partialLine.last == ASCII.cr ? 1 : 0
+            phase.content.appendBodyPart(phase.partialLine.dropLast(keep))
+            phase.partialLine.removeFirst(phase.partialLine.count - keep)
+            phase.bodyLineOpen = true
+        }
     }
+
+    /// Most bytes of an unfinished body line a BDAT message holds before storing them.
+    static var bodyPartLimit: Int { 4096 }
 }

@@ -100,11 +100,46 @@ extension SMTPSession {
             return
         }
         phase.content.finish()
-        let message = Message(
+        var message = Message(
             id: transaction.messageIDText, sender: transaction.sender,
             recipients: transaction.recipients, content: phase.content.bytes,
             protocolName: extended ? "ESMTP" : "SMTP", authenticatedUser: authenticatedUser,
             dsn: transaction.dsn)
+        // With streaming, `content` is only the part not yet taken.
+        message.size = phase.content.storedCount
         deliverWithFaults(message)
+    }
+}
+
+/// Streaming delivery: the owner takes the stored form of a message while it arrives and
+/// writes it to the store, so a session holds a bounded buffer whatever the message's size.
+/// Nobody has to: untaken bytes stay in the session and come whole in `Message.content`.
+/// Once taken from, `Message.content` of the `.deliver` is only the rest, `size` the whole.
+extension SMTPSession {
+    /// Sender and recipients of the message being received (DATA after its 354, BDAT after
+    /// its first chunk began), nil outside a message.
+    public var messageEnvelope: (sender: ReversePath, recipients: [AcceptedRecipient])? {
+        guard data != nil, let transaction else { return nil }
+        return (transaction.sender, transaction.recipients)
+    }
+
+    /// A message is received or its end waits for a fault's delay: not yet given up.
+    public var messageInProgress: Bool {
+        if data != nil { return true }
+        if case .endOfMessage = faultPause { return true }
+        return false
+    }
+
+    /// The message will be refused at its end (too big, a loop, malformed): nothing more of
+    /// it is stored, and what was stored can go.
+    public var messageRefused: Bool { data?.error != nil }
+
+    /// Bytes of the stored form waiting to be taken.
+    public var storedBytesPending: Int { data?.content.bytes.count ?? 0 }
+
+    /// The stored form received since the last call.
+    public mutating func takeStoredBytes() -> [UInt8] {
+        guard data != nil else { return [] }
+        return data!.content.takeBytes()
     }
 }

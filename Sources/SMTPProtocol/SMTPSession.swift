@@ -63,6 +63,9 @@ public struct SMTPSession {
         var previousLineEndedCRLF = true
         /// BDAT: the bytes after the last LF, continued by the next chunk.
         var partialLine: [UInt8] = []
+        /// BDAT in the body: the start of the current line is already stored (a long line
+        /// is not held whole), so the line still ends with an LF at LAST.
+        var bodyLineOpen = false
     }
 
     let configuration: SessionConfiguration

@@ -29,7 +29,37 @@ protocol MessageStore: Sendable {
     func deliver(
         _ message: Message, completion: @escaping @Sendable (Result<[String], SystemError>) -> Void
     )
+    /// True if a message for `recipients` is streamed (`beginStream`); false: this store
+    /// takes it whole through `deliver` (in memory; relayed recipients, whose queue keeps
+    /// the content). Asked on the session's loop.
+    func streams(_ recipients: [AcceptedRecipient]) -> Bool
+    /// Opens a streamed delivery for the message being received: its content is written
+    /// as it arrives, then committed with the rest. Runs on the `StreamWriter` thread (the
+    /// walk and the creates stay off the loops); nil when `streams` says false.
+    func beginStream(sender: ReversePath, recipients: [AcceptedRecipient]) -> (any MessageStream)?
     func shutdown()
+}
+
+/// A message on its way into a store while it arrives: the store boundary of a streamed
+/// delivery (the session side writes, commits or aborts; where the files are and how they
+/// are made durable stays behind it). Used by one thread at a time (the session hands it to
+/// the `StreamWriter`).
+protocol MessageStream: AnyObject, Sendable {
+    /// Appends stored bytes; a failure is kept and answered by `commit`.
+    func write(_ bytes: [UInt8])
+    /// Makes the message durable; `completion` runs on any thread, as `deliver`'s does.
+    func commit(completion: @escaping @Sendable (Result<[String], SystemError>) -> Void)
+    /// Drops everything written: nothing of the message stays behind.
+    func abort()
+}
+
+extension MaildirStream: MessageStream {}
+
+extension MessageStore {
+    func streams(_ recipients: [AcceptedRecipient]) -> Bool { false }
+    func beginStream(sender: ReversePath, recipients: [AcceptedRecipient]) -> (any MessageStream)? {
+        nil
+    }
 }
 
 /// Maildir files through the group-committing writer.
@@ -91,6 +121,24 @@ struct MaildirStore: MessageStore {
         }
     }
 
+    func beginStream(sender: ReversePath, recipients: [AcceptedRecipient]) -> (any MessageStream)? {
+        guard streams(recipients) else { return nil }
+        return writer.begin(
+            recipients.filter { $0.route.mailbox != Self.discardPath }.map {
+                StreamTarget(
+                    maildir: $0.route.mailbox,
+                    prefix: Message.deliveryHeaders(sender: sender, recipient: $0),
+                    owner: $0.route.owner.map {
+                        FileSystemIdentity(user: $0.user, group: $0.group, groups: $0.groups)
+                    })
+            })
+    }
+
+    /// Relayed content stays whole: the queue holds it in memory for its sessions.
+    func streams(_ recipients: [AcceptedRecipient]) -> Bool {
+        !recipients.contains(where: \.route.relays)
+    }
+
     func shutdown() { writer.shutdown() }
 }
 
@@ -146,6 +194,10 @@ struct MemoryStore: MessageStore {
         _ message: Message, completion: @escaping @Sendable (Result<[String], SystemError>) -> Void
     ) {
         completion(.success([]))
+    }
+    /// Content is what its tests look at: kept whole.
+    func beginStream(sender: ReversePath, recipients: [AcceptedRecipient]) -> (any MessageStream)? {
+        nil
     }
     func shutdown() {}
 }

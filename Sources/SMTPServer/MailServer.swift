@@ -686,6 +686,7 @@ public final class MailServer: Sendable {
         // Sessions to next hops finish their transaction first: what they deliver is
         // recorded, and nothing new is queued once the listeners are closed.
         relay?.queue.stop()
+        core.streamWriter.shutdown()  // its commits go to the store: first
         core.store.shutdown()
         group.shutdown()
         // After the loops: every session has handed over its last lines.

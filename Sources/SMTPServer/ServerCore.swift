@@ -52,6 +52,8 @@ struct ListenerPlan: Sendable {
 /// the open sessions (each set touched only on its own loop).
 final class ServerCore: Sendable {
     let store: any MessageStore
+    /// Writes streamed messages into their files off the loops.
+    let streamWriter = StreamWriter()
     let feed = MessageFeed()
     /// Keep delivered messages for `messages`/`nextMessage` (the embedding API).
     let recordsMessages: Bool

@@ -32,6 +32,19 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
     private var transcript: TranscriptCapture?
     /// The transcript says the server's side ended (a close or a reset).
     private var transcriptEnded = false
+    /// The streamed delivery of the message being received (`pumpContent`).
+    private var stream: StreamSlot?
+    /// This message is not streamed (the store takes it whole, or it will be refused).
+    private var streamDeclined = false
+    /// With `recordsMessages`: the stored bytes already streamed, for the feed.
+    private var recorded: [UInt8] = []
+    /// Chunks handed to the stream writer and not yet written: at `maxQueuedChunks` the
+    /// session stops reading until the disk has caught up (back-pressure).
+    private var queuedChunks = 0
+    static let maxQueuedChunks = 4
+    /// Stored bytes a session gathers before they go to its stream: with the loop's read
+    /// buffer, the bound of what a session holds of a message, whatever its size.
+    static let streamChunk = 64 << 10
 
     /// Who checks AUTH credentials on this listener, and how long a failure may wait.
     struct Credentials: Sendable {
@@ -127,6 +140,7 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         faultTimer?.cancel()
         faultTimer = nil
         if session.wantsInput { _ = session.inputClosed() }
+        abortStream()
         transcript?.finish()
         transcript = nil
         if core.verbose.load(ordering: .relaxed) {
@@ -176,7 +190,12 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
                 }
             case .deliver(let message):
                 deadlines.dataEnded()
-                deliver(message, loop: connection.loop)
+                if let stream {
+                    self.stream = nil
+                    commit(message, to: stream, loop: connection.loop)
+                } else {
+                    deliver(message, loop: connection.loop)
+                }
             case .close:
                 write(output, on: connection)
                 output = []
@@ -207,7 +226,8 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
             }
         }
         if !output.isEmpty { write(output, on: connection) }
-        connection.setReading(session.wantsInput)
+        pumpContent()
+        connection.setReading(readingWanted)
         armDeadlineTimer(on: connection.loop)
     }
 
@@ -307,6 +327,106 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         }
     }
 
+    /// Streaming delivery: opens the store's stream when a message begins and hands it the
+    /// stored form in chunks of `streamChunk`; a message that ends without `.deliver`
+    /// (refused after its dot, a fault's loss, RSET, the peer gone) is aborted: nothing of it
+    /// stays in tmp/.
+    ///
+    /// The stream is opened (the walk and an O_EXCL create), written, committed and aborted
+    /// on the `StreamWriter`, in order; the loop only asks the store whether it streams.
+    private func pumpContent() {
+        guard session.messageInProgress else {
+            abortStream()
+            streamDeclined = false
+            recorded = []
+            return
+        }
+        guard !streamDeclined else { return }
+        if session.messageRefused {
+            // Answered with its 5xx at the end: what was written goes now.
+            abortStream()
+            streamDeclined = true
+            recorded = []
+            return
+        }
+        if stream == nil {
+            guard let envelope = session.messageEnvelope, core.store.streams(envelope.recipients)
+            else {
+                streamDeclined = true
+                return
+            }
+            let slot = StreamSlot()
+            let store = core.store
+            core.streamWriter.run {
+                slot.stream = store.beginStream(
+                    sender: envelope.sender, recipients: envelope.recipients)
+            }
+            stream = slot
+        }
+        if session.storedBytesPending >= Self.streamChunk {
+            let bytes = session.takeStoredBytes()
+            if core.recordsMessages { recorded += bytes }
+            write(bytes)
+        }
+    }
+
+    /// Input is taken while the session wants it and the stream writer keeps up.
+    private var readingWanted: Bool {
+        session.wantsInput && queuedChunks < Self.maxQueuedChunks
+    }
+
+    /// Hands a chunk to the stream writer; reading pauses while too many wait.
+    private func write(_ bytes: [UInt8]) {
+        guard let stream, let loop = connection?.loop else { return }
+        queuedChunks += 1
+        core.streamWriter.run { [self] in
+            stream.stream?.write(bytes)
+            loop.execute { [self] in chunkWritten() }
+        }
+    }
+
+    private func chunkWritten() {
+        queuedChunks -= 1
+        guard let connection, !closing else { return }
+        connection.setReading(readingWanted)
+    }
+
+    private func abortStream() {
+        guard let stream else { return }
+        self.stream = nil
+        core.streamWriter.run {
+            stream.stream?.abort()
+            stream.stream = nil
+        }
+    }
+
+    private func commit(_ message: Message, to slot: StreamSlot, loop: EventLoop) {
+        var whole = message
+        if core.recordsMessages {
+            whole.content = recorded + message.content
+        }
+        recorded = []
+        core.deliveryStarted()
+        delivering = true
+        deliveryStarted = Clock.monotonicNanoseconds()
+        let rest = message.content
+        core.streamWriter.run { [self, whole] in
+            guard let stream = slot.stream else {
+                // `streams` said yes and `beginStream` no: not stored, the client may retry.
+                let failure = SystemError("deliver", "stream", errno: EIO)
+                loop.execute { [self] in
+                    finishDelivery(whole, result: .failure(failure), loop: loop)
+                }
+                return
+            }
+            slot.stream = nil
+            stream.write(rest)
+            stream.commit { [self, whole] result in
+                loop.execute { [self] in finishDelivery(whole, result: result, loop: loop) }
+            }
+        }
+    }
+
     private func deliver(_ message: Message, loop: EventLoop) {
         core.deliveryStarted()
         delivering = true
@@ -332,7 +452,7 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
             var lines: [String] = []
             if relayed > 0 {
                 lines.append(
-                    "\(session.id) smtp message msgid=\(message.id) size=\(message.content.count) "
+                    "\(session.id) smtp message msgid=\(message.id) size=\(message.size) "
                         + "nrcpt=\(relayed) proto=\(message.protocolName) result=Ok stat=Queued")
             }
             core.log(
@@ -372,4 +492,11 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         if peerFinished && session.wantsInput { handle(session.inputClosed()) }
         if shuttingDown && !delivering { sendShutdownNotice() }
     }
+}
+
+/// A session's streamed delivery while it is under way: made, written, committed or aborted
+/// only on the `StreamWriter` thread, in the order the session asked.
+final class StreamSlot: @unchecked Sendable {
+    // @unchecked: touched by the stream writer thread only.
+    var stream: (any MessageStream)?
 }
