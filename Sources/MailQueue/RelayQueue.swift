@@ -116,6 +116,10 @@ public final class RelayQueue: Sendable {
         /// Seconds after arrival at which a sender whose recipients still wait is warned
         /// (`bounce warn-interval`; OpenSMTPD's default, 4 hours). Empty: no warnings.
         public var bounceWarnIntervals = [4 * 3_600]
+        /// `mta max-deferred`: per destination, how many deferred recipients are made due
+        /// at once when a delivery to it succeeds (OpenSMTPD's mta caches them, 100 by
+        /// default); the others wait for their retry.
+        public var maxDeferred = 100
         public var maxConnectionsPerDestination = 4
         /// Delivery threads (each one session) over every destination together: an MX
         /// fan-out cannot open more (OpenSMTPD's mta limits a relay to 100 connections).
@@ -186,6 +190,14 @@ public final class RelayQueue: Sendable {
         var blockedUntil: Int64 = 0
         /// Connection failures in a row (the block doubles as a recipient's retry does).
         var failures = 0
+        /// Recipients deferred here, at most `maxDeferred`, oldest first: due again as soon
+        /// as a delivery here succeeds (OpenSMTPD `mta_hoststat_cache`).
+        var deferred: [Deferred] = []
+    }
+
+    private struct Deferred: Equatable {
+        var name: String
+        var index: Int
     }
 
     private struct State {
@@ -741,11 +753,16 @@ public final class RelayQueue: Sendable {
     private func record(_ job: Job, _ outcomes: [Outcome]) {
         let now = Clock.unixSeconds()
         var warnings: [Int: [Int]] = [:]
+        var rescheduled = false
         let finished = state.withLock { state -> Bool in
             guard var entry = state.entries[job.name] else { return false }
+            let key = job.indexes.first.map { jobKey(of: entry.message.recipients[$0]) }
+            var destination = key.map { state.destinations[$0, default: Destination()] }
+            var deliveredHere = false
             for (index, outcome) in zip(job.indexes, outcomes) {
                 entry.inFlight.remove(index)
                 var r = entry.message.recipients[index]
+                destination?.deferred.removeAll { $0 == Deferred(name: job.name, index: index) }
                 guard r.state == .pending else { continue }  // removed meanwhile
                 r.attempts += 1
                 r.lastTry = now
@@ -754,8 +771,12 @@ public final class RelayQueue: Sendable {
                     r.state = .delivered
                     r.lastError = ""
                     state.delivered += 1
+                    deliveredHere = true
                 case .deferred(let text), .unreachable(let text):
                     r.lastError = text
+                    if let count = destination?.deferred.count, count < configuration.maxDeferred {
+                        destination?.deferred.append(Deferred(name: job.name, index: index))
+                    }
                     let shift = min(r.attempts - 1, 20)
                     let delay = min(configuration.retryMin << shift, configuration.retryMax)
                     r.nextTry = now + Int64(delay)
@@ -774,19 +795,33 @@ public final class RelayQueue: Sendable {
                     warnings[interval, default: []].append(index)
                 }
             }
-            if let key = job.indexes.first.map({ jobKey(of: entry.message.recipients[$0]) }) {
+            state.entries[job.name] = entry
+            if let key, var destination {
                 if case .unreachable = outcomes.first {
-                    var destination = state.destinations[key, default: Destination()]
                     destination.failures += 1
                     let shift = min(destination.failures - 1, 20)
                     let delay = min(configuration.retryMin << shift, configuration.retryMax)
                     destination.blockedUntil = now + Int64(delay)
-                    state.destinations[key] = destination
                 } else {
-                    state.destinations[key]?.failures = 0
-                    state.destinations[key]?.blockedUntil = 0
+                    destination.failures = 0
+                    destination.blockedUntil = 0
                 }
+                if deliveredHere {
+                    // The destination takes mail again: what waited for it goes now.
+                    for waiting in destination.deferred {
+                        guard var other = state.entries[waiting.name],
+                            other.message.recipients[waiting.index].state == .pending,
+                            !other.inFlight.contains(waiting.index)
+                        else { continue }
+                        other.message.recipients[waiting.index].nextTry = now
+                        state.entries[waiting.name] = other
+                        rescheduled = true
+                    }
+                    destination.deferred = []
+                }
+                state.destinations[key] = destination
             }
+            guard var entry = state.entries[job.name] else { return false }
             let done = entry.message.isFinished && entry.inFlight.isEmpty && !entry.finalizing
             if done { entry.finalizing = true }
             state.entries[job.name] = entry
@@ -808,6 +843,7 @@ public final class RelayQueue: Sendable {
         for (interval, indexes) in warnings.sorted(by: { $0.key < $1.key }) {
             warn(job.name, interval: interval, indexes: indexes)
         }
+        if rescheduled { dispatch() }
     }
 
     /// Sends the delay warning for `interval` about recipients `indexes` of `name` through

@@ -156,7 +156,7 @@ struct ListenerOptionTests {
         #expect(
             ServerPlan.settingsNotCarriedOut(configuration) == [
                 "queue compression", "queue encryption (the spool is not encrypted)",
-                "mta max-deferred", "bounce warn-interval beyond its fourth duration", "admd",
+                "bounce warn-interval beyond its fourth duration", "admd",
                 "listen on 127.0.0.1 filter \"f\" (no filters run)",
             ])
         let log = MemoryLog()
