@@ -27,6 +27,73 @@ public enum Bounce {
         }
     }
 
+    /// What makes a notification a delay warning (`Action: delayed`) rather than a bounce.
+    public struct Delay: Sendable, Equatable {
+        /// The `bounce warn-interval` passed (seconds).
+        public var interval: Int
+        /// Unix seconds: when the reported recipients bounce if still undelivered.
+        public var retryUntil: Int64
+
+        public init(interval: Int, retryUntil: Int64) {
+            self.interval = interval
+            self.retryUntil = retryUntil
+        }
+    }
+
+    /// Whether `recipient` wants a delay warning (RFC 3461 §4.1: without NOTIFY, the MTA
+    /// may warn, and MailLab does as OpenSMTPD; NOTIFY=NEVER or a list without DELAY
+    /// silences it. OpenSMTPD 6.8 honours only NEVER.)
+    public static func wantsDelayNotice(_ recipient: QueuedRecipient) -> Bool {
+        let notify = recipient.dsn.notify
+        return notify.isEmpty || notify.contains(.delay)
+    }
+
+    /// The warn interval a recipient that was just deferred is to be warned of now, if any
+    /// (OpenSMTPD `scheduler.c`, on a temporary failure): the first of `intervals` whose
+    /// point (arrival + interval) the next attempt will not come before and that no warning
+    /// covered yet. One per failure, so a recipient passing two points between attempts
+    /// hears of the second at its next failure. None for `<>`, for a recipient no longer
+    /// pending or not wanting it, nor for a point at or after `expires` (the bounce says it
+    /// then).
+    public static func dueDelayWarning(
+        for recipient: QueuedRecipient, of message: QueuedMessage, intervals: [Int],
+        expires: Int64
+    ) -> Int? {
+        guard case .address = message.sender, recipient.state == .pending,
+            wantsDelayNotice(recipient)
+        else { return nil }
+        for interval in intervals where interval > 0 {
+            let point = message.created + Int64(interval)
+            if recipient.nextTry >= point && recipient.lastWarning < point && point < expires {
+                return interval
+            }
+        }
+        return nil
+    }
+
+    /// The status a delay warning gives: the reply's when it is temporary, else `4.0.0`
+    /// (a connection failure has no code).
+    public static func delayStatus(of reply: String) -> String {
+        let status = status(of: reply)
+        return status.hasPrefix("4.") ? status : "4.0.0"
+    }
+
+    /// `2 hours`, `1 day`: a duration as OpenSMTPD's `bounce_duration` writes it.
+    public static func duration(_ seconds: Int64) -> String {
+        let count: Int64
+        let unit: String
+        if seconds < 60 {
+            (count, unit) = (seconds, "second")
+        } else if seconds < 3_600 {
+            (count, unit) = (seconds / 60, "minute")
+        } else if seconds < 86_400 {
+            (count, unit) = (seconds / 3_600, "hour")
+        } else {
+            (count, unit) = (seconds / 86_400, "day")
+        }
+        return "\(count) \(unit)\(count == 1 ? "" : "s")"
+    }
+
     /// Whether `recipient` wants a failure notification (RFC 3461 §4.1: without NOTIFY,
     /// failures are reported; NOTIFY=NEVER or a list without FAILURE silences it).
     public static func wantsFailureNotice(_ recipient: QueuedRecipient) -> Bool {
@@ -35,17 +102,18 @@ public enum Bounce {
     }
 
     /// The notification's content (header and body, LF line ends); nil for a message from
-    /// `<>` (a bounce is never bounced) or without failures.
+    /// `<>` (a bounce is never bounced) or without failures. With `delay`, a warning about
+    /// recipients still queued (`failures` are then the delayed ones, `Action: delayed`).
     public static func compose(
         for message: QueuedMessage, failures: [Failure], reportingMTA: String, now: Int64,
-        notificationID: String
+        notificationID: String, delay: Delay? = nil
     ) -> [UInt8]? {
         guard case .address(let sender) = message.sender, !failures.isEmpty else { return nil }
         let boundary = "\(notificationID)/\(reportingMTA)"
         var text = """
             From: Mail Delivery Subsystem <MAILER-DAEMON@\(reportingMTA)>
             To: \(sender)
-            Subject: Delivery status notification: error
+            Subject: Delivery status notification: \(delay == nil ? "error" : "delayed")
             Date: \(DateText.format(unixSeconds: now))
             Message-ID: <\(notificationID)@\(reportingMTA)>
             MIME-Version: 1.0
@@ -61,11 +129,21 @@ public enum Bounce {
 
             This is the mail system at \(reportingMTA).
 
-            Your message could not be delivered to the following recipients:
 
             """
+        if let delay {
+            text += "Your message is delayed for more than \(duration(Int64(delay.interval)))"
+            text += " for the following recipients:\n"
+        } else {
+            text += "Your message could not be delivered to the following recipients:\n"
+        }
         for failure in failures {
             text += "    <\(failure.recipient.address)>: \(oneLine(failure.diagnostic))\n"
+        }
+        if let delay {
+            let kept = duration(max(0, delay.retryUntil - message.created))
+            text += "\nThis is only a temporary failure report. The message stays in the queue\n"
+            text += "for up to \(kept) and is tried again; do not send it again.\n"
         }
         text += """
 
@@ -91,13 +169,16 @@ public enum Bounce {
                     failure.recipient.dsn.originalRecipientAddress)
                 text += "Original-Recipient: \(type); \(address)\n"
             }
-            text += "Action: failed\n"
+            text += "Action: \(delay == nil ? "failed" : "delayed")\n"
             text += "Status: \(failure.status)\n"
             if let remote = failure.remoteMTA { text += "Remote-MTA: dns; \(remote)\n" }
             text += "Diagnostic-Code: smtp; \(oneLine(failure.diagnostic))\n"
             if failure.recipient.lastTry > 0 {
                 text +=
                     "Last-Attempt-Date: \(DateText.format(unixSeconds: failure.recipient.lastTry))\n"
+            }
+            if let delay {
+                text += "Will-Retry-Until: \(DateText.format(unixSeconds: delay.retryUntil))\n"
             }
         }
         let full = message.dsn.ret == .full

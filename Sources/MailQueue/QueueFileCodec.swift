@@ -10,10 +10,12 @@ import SMTPProtocol
 /// sender alice@gruen.lab          ("-" for <>)
 /// ret FULL                        ("-" without RET=)
 /// envid -
-/// rcpt STATE ATTEMPTS LASTTRY NEXTTRY ACTION ADDRESS NOTIFY ORCPT LASTERROR
+/// rcpt STATE ATTEMPTS LASTTRY NEXTTRY ACTION ADDRESS NOTIFY ORCPT LASTERROR [LASTWARNING]
 /// end
 /// <content>
 /// ```
+/// LASTWARNING (unix seconds, see `QueuedRecipient.lastWarning`) is written only once a
+/// delay warning was sent, so files from before delay warnings read back unchanged.
 /// Every field is one token: bytes outside printable ASCII, `%` and space are `%HH`, an
 /// empty field is `-` (a literal `-` is `%2D`). Pure: bytes in, bytes out.
 public enum QueueFileCodec {
@@ -42,7 +44,8 @@ public enum QueueFileCodec {
                 field(r.action), field(r.address.description), String(r.dsn.notify.rawValue),
                 field(r.dsn.originalRecipient ?? ""), field(r.lastError),
             ]
-            text += "rcpt " + parts.joined(separator: " ") + "\n"
+            let warned = r.lastWarning > 0 ? " \(r.lastWarning)" : ""
+            text += "rcpt " + parts.joined(separator: " ") + warned + "\n"
         }
         text += "end\n"
         return Array(text.utf8)
@@ -102,7 +105,9 @@ public enum QueueFileCodec {
         while true {
             let parts = try nextLine()
             if parts == ["end"] { break }
-            guard parts.count == 10, parts[0] == "rcpt" else { throw fail("expected rcpt or end") }
+            guard parts.count == 10 || parts.count == 11, parts[0] == "rcpt" else {
+                throw fail("expected rcpt or end")
+            }
             guard let state = QueuedRecipient.State(rawValue: String(parts[1])),
                 let attempts = Int(parts[2]), let notify = UInt8(parts[7]),
                 let action = unfield(parts[5]), let addressText = unfield(parts[6]),
@@ -111,10 +116,11 @@ public enum QueueFileCodec {
             else { throw fail("bad recipient") }
             let lastTry = try number(parts[3])
             let nextTry = try number(parts[4])
+            let lastWarning = parts.count == 11 ? try number(parts[10]) : 0
             // A file nobody but smtpd writes should never say this; one that does is not
             // scheduled on trust (a negative count would never reach the backoff's end).
             guard attempts >= 0 else { throw fail("negative attempts") }
-            guard lastTry >= 0, nextTry >= 0 else { throw fail("negative time") }
+            guard lastTry >= 0, nextTry >= 0, lastWarning >= 0 else { throw fail("negative time") }
             guard notify & ~UInt8(15) == 0 else { throw fail("unknown NOTIFY bits") }
             guard !action.isEmpty else { throw fail("recipient without an action") }
             recipients.append(
@@ -124,7 +130,7 @@ public enum QueueFileCodec {
                         notify: DSNNotify(rawValue: notify),
                         originalRecipient: orcpt.isEmpty ? nil : orcpt),
                     state: state, attempts: attempts, lastTry: lastTry, nextTry: nextTry,
-                    lastError: lastError))
+                    lastError: lastError, lastWarning: lastWarning))
         }
         guard !recipients.isEmpty else { throw fail("no recipients") }
         return QueuedMessage(

@@ -84,11 +84,15 @@ public struct QueuedRecipient: Sendable, Equatable {
     public var nextTry: Int64
     /// The last reply or connection failure (for `show queue` and the bounce).
     public var lastError: String
+    /// Unix seconds: arrival + the latest `bounce warn-interval` the sender was warned of
+    /// (OpenSMTPD's `lastbounce`); 0 if none. Kept in the spool so a restart does not warn
+    /// again.
+    public var lastWarning: Int64
 
     public init(
         address: MailAddress, action: String, dsn: RecipientDSN = RecipientDSN(),
         state: State = .pending, attempts: Int = 0, lastTry: Int64 = 0, nextTry: Int64 = 0,
-        lastError: String = ""
+        lastError: String = "", lastWarning: Int64 = 0
     ) {
         self.address = address
         self.action = action
@@ -98,5 +102,6 @@ public struct QueuedRecipient: Sendable, Equatable {
         self.lastTry = lastTry
         self.nextTry = nextTry
         self.lastError = lastError
+        self.lastWarning = lastWarning
     }
 }

@@ -113,6 +113,13 @@ public final class RelayQueue: Sendable {
         /// Seconds before the first retry, doubled per attempt up to `retryMax`.
         public var retryMin = 60
         public var retryMax = 3_600
+        /// Seconds after arrival at which a sender whose recipients still wait is warned
+        /// (`bounce warn-interval`; OpenSMTPD's default, 4 hours). Empty: no warnings.
+        public var bounceWarnIntervals = [4 * 3_600]
+        /// `mta max-deferred`: per destination, how many deferred recipients are made due
+        /// at once when a delivery to it succeeds (OpenSMTPD's mta caches them, 100 by
+        /// default); the others wait for their retry.
+        public var maxDeferred = 100
         public var maxConnectionsPerDestination = 4
         /// Delivery threads (each one session) over every destination together: an MX
         /// fan-out cannot open more (OpenSMTPD's mta limits a relay to 100 connections).
@@ -166,6 +173,8 @@ public final class RelayQueue: Sendable {
         var finalizing = false
         /// When a failed bounce submission is tried again.
         var nextFinalize: Int64 = 0
+        /// Recipients whose delay warning is being stored: not warned twice meanwhile.
+        var warning: Set<Int> = []
     }
 
     private struct Job {
@@ -181,6 +190,14 @@ public final class RelayQueue: Sendable {
         var blockedUntil: Int64 = 0
         /// Connection failures in a row (the block doubles as a recipient's retry does).
         var failures = 0
+        /// Recipients deferred here, at most `maxDeferred`, oldest first: due again as soon
+        /// as a delivery here succeeds (OpenSMTPD `mta_hoststat_cache`).
+        var deferred: [Deferred] = []
+    }
+
+    private struct Deferred: Equatable {
+        var name: String
+        var index: Int
     }
 
     private struct State {
@@ -735,11 +752,17 @@ public final class RelayQueue: Sendable {
     /// Records an attempt's outcomes, then writes the new state or finishes the message.
     private func record(_ job: Job, _ outcomes: [Outcome]) {
         let now = Clock.unixSeconds()
+        var warnings: [Int: [Int]] = [:]
+        var rescheduled = false
         let finished = state.withLock { state -> Bool in
             guard var entry = state.entries[job.name] else { return false }
+            let key = job.indexes.first.map { jobKey(of: entry.message.recipients[$0]) }
+            var destination = key.map { state.destinations[$0, default: Destination()] }
+            var deliveredHere = false
             for (index, outcome) in zip(job.indexes, outcomes) {
                 entry.inFlight.remove(index)
                 var r = entry.message.recipients[index]
+                destination?.deferred.removeAll { $0 == Deferred(name: job.name, index: index) }
                 guard r.state == .pending else { continue }  // removed meanwhile
                 r.attempts += 1
                 r.lastTry = now
@@ -748,8 +771,12 @@ public final class RelayQueue: Sendable {
                     r.state = .delivered
                     r.lastError = ""
                     state.delivered += 1
+                    deliveredHere = true
                 case .deferred(let text), .unreachable(let text):
                     r.lastError = text
+                    if let count = destination?.deferred.count, count < configuration.maxDeferred {
+                        destination?.deferred.append(Deferred(name: job.name, index: index))
+                    }
                     let shift = min(r.attempts - 1, 20)
                     let delay = min(configuration.retryMin << shift, configuration.retryMax)
                     r.nextTry = now + Int64(delay)
@@ -759,20 +786,42 @@ public final class RelayQueue: Sendable {
                     r.lastError = remote.map { "\(text) (from \($0))" } ?? text
                 }
                 entry.message.recipients[index] = r
+                if !entry.warning.contains(index),
+                    let interval = Bounce.dueDelayWarning(
+                        for: r, of: entry.message, intervals: configuration.bounceWarnIntervals,
+                        expires: expiry(of: r, in: entry.message))
+                {
+                    entry.warning.insert(index)
+                    warnings[interval, default: []].append(index)
+                }
             }
-            if let key = job.indexes.first.map({ jobKey(of: entry.message.recipients[$0]) }) {
+            state.entries[job.name] = entry
+            if let key, var destination {
                 if case .unreachable = outcomes.first {
-                    var destination = state.destinations[key, default: Destination()]
                     destination.failures += 1
                     let shift = min(destination.failures - 1, 20)
                     let delay = min(configuration.retryMin << shift, configuration.retryMax)
                     destination.blockedUntil = now + Int64(delay)
-                    state.destinations[key] = destination
                 } else {
-                    state.destinations[key]?.failures = 0
-                    state.destinations[key]?.blockedUntil = 0
+                    destination.failures = 0
+                    destination.blockedUntil = 0
                 }
+                if deliveredHere {
+                    // The destination takes mail again: what waited for it goes now.
+                    for waiting in destination.deferred {
+                        guard var other = state.entries[waiting.name],
+                            other.message.recipients[waiting.index].state == .pending,
+                            !other.inFlight.contains(waiting.index)
+                        else { continue }
+                        other.message.recipients[waiting.index].nextTry = now
+                        state.entries[waiting.name] = other
+                        rescheduled = true
+                    }
+                    destination.deferred = []
+                }
+                state.destinations[key] = destination
             }
+            guard var entry = state.entries[job.name] else { return false }
             let done = entry.message.isFinished && entry.inFlight.isEmpty && !entry.finalizing
             if done { entry.finalizing = true }
             state.entries[job.name] = entry
@@ -791,6 +840,54 @@ public final class RelayQueue: Sendable {
             }
         }
         if finished { finalize(job.name) } else { persist(job.name) }
+        for (interval, indexes) in warnings.sorted(by: { $0.key < $1.key }) {
+            warn(job.name, interval: interval, indexes: indexes)
+        }
+        if rescheduled { dispatch() }
+    }
+
+    /// Sends the delay warning for `interval` about recipients `indexes` of `name` through
+    /// the bounce router; once it is stored, records it in the spool file (a warning that
+    /// could not be stored is due again at the next failure).
+    private func warn(_ name: String, interval: Int, indexes: [Int]) {
+        guard let message = state.withLock({ $0.entries[name]?.message }),
+            case .address(let sender) = message.sender
+        else { return }
+        let delayed = indexes.map { i in
+            let r = message.recipients[i]
+            return Bounce.Failure(
+                recipient: r, status: Bounce.delayStatus(of: r.lastError), diagnostic: r.lastError)
+        }
+        let retryUntil = indexes.map { expiry(of: message.recipients[$0], in: message) }.min() ?? 0
+        let content = Bounce.compose(
+            for: message, failures: delayed, reportingMTA: configuration.serverName,
+            now: Clock.unixSeconds(), notificationID: QueueFileCodec.hex(randomID()),
+            delay: Bounce.Delay(interval: interval, retryUntil: retryUntil))
+        guard let content else { return }
+        let point = message.created + Int64(interval)
+        let said = Bounce.duration(Int64(interval))
+        submitBounce(sender, content) { [self] stored in
+            let present = state.withLock { state -> Bool in
+                guard var entry = state.entries[name] else { return false }
+                entry.warning.subtract(indexes)
+                if stored {
+                    for i in indexes {
+                        entry.message.recipients[i].lastWarning = max(
+                            entry.message.recipients[i].lastWarning, point)
+                    }
+                }
+                state.entries[name] = entry
+                return true
+            }
+            if stored {
+                configuration.log(
+                    "info: queue: \(name): delay warning (\(said)) to <\(sender)> queued")
+                if present { persist(name) }
+            } else {
+                configuration.log(
+                    "warn: queue: \(name): delay warning to <\(sender)> not stored, due again")
+            }
+        }
     }
 
     /// Writes the current state of `name` to its spool file.

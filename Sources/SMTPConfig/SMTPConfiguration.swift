@@ -18,9 +18,9 @@ public struct PKIDeclaration: Sendable, Hashable {
     }
 }
 
-/// Queue settings. `ttl` and MailLab's `directory` and `retry` are used by the relay queue;
-/// compression, encryption and bounce warnings are parsed so that real configurations load,
-/// and ignored.
+/// Queue settings. `ttl`, the bounce warnings and MailLab's `directory` and `retry` are
+/// used by the relay queue; compression and encryption are parsed so that real
+/// configurations load, and ignored.
 public struct QueueSettings: Sendable, Hashable {
     /// MailLab `queue directory "PATH"`: where relayed messages wait (OpenSMTPD's is fixed at
     /// build time; a lab runs several smtpd on one host, each needs its own). nil: the

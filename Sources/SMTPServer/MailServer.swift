@@ -206,6 +206,8 @@ public final class MailServer: Sendable {
             spool: directory, routes: plan.relayRoutes, serverName: serverName)
         settings.retryMin = configuration.queue.retryMin
         settings.retryMax = configuration.queue.retryMax
+        settings.maxDeferred = configuration.mtaMaxDeferred ?? 100
+        settings.bounceWarnIntervals = Array(configuration.queue.bounceWarnIntervals.prefix(4))
         settings.exchangers = options.mailExchangers
         settings.connectTimeout = options.relayTimeoutSeconds
         settings.replyTimeout = options.relayTimeoutSeconds

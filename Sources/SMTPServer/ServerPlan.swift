@@ -77,7 +77,10 @@ struct ServerPlan {
         if configuration.queue.encryption {
             settings.append("queue encryption (the spool is not encrypted)")
         }
-        if configuration.mtaMaxDeferred != nil { settings.append("mta max-deferred") }
+        // OpenSMTPD keeps the first four (MAX_BOUNCE_WARN) and drops the rest unsaid.
+        if configuration.queue.bounceWarnIntervals.count > 4 {
+            settings.append("bounce warn-interval beyond its fourth duration")
+        }
         if configuration.srsKey != nil { settings.append("srs key") }
         if configuration.admd != nil { settings.append("admd") }
         if !configuration.mdaWrappers.isEmpty { settings.append("mda wrapper") }

@@ -35,6 +35,23 @@ import Testing
         #expect(try QueueFileCodec.decode(QueueFileCodec.encode(message)) == message)
     }
 
+    @Test func theLastDelayWarningRoundTripsAndOldFilesReadAsNeverWarned() throws {
+        var message = Self.sample
+        message.recipients[0].lastWarning = 1_764_777_600
+        let text = String(decoding: QueueFileCodec.envelope(message), as: UTF8.self)
+        #expect(text.contains("%20gone 1764777600\n"), "\(text)")
+        #expect(try QueueFileCodec.decode(QueueFileCodec.encode(message)) == message)
+        // A file written before delay warnings (ten fields per rcpt line).
+        let old = try QueueFileCodec.decode(QueueFileCodec.encode(Self.sample))
+        #expect(old.recipients.map(\.lastWarning) == [0, 0])
+        var negative = Array(text.utf8)
+        negative.replaceSubrange(
+            negative.firstRange(of: Array(" 1764777600".utf8))!, with: Array(" -5".utf8))
+        #expect(throws: QueueFileCodec.DecodeError.self) {
+            _ = try QueueFileCodec.decode(negative + message.content)
+        }
+    }
+
     @Test func theEnvelopeIsOneTokenPerField() {
         let text = String(decoding: QueueFileCodec.envelope(Self.sample), as: UTF8.self)
         #expect(text.hasPrefix("maillab-queue 1\nid 0a1b2c3d\n"))

@@ -129,6 +129,7 @@ struct ListenerOptionTests {
             queue compression
             queue encryption
             mta max-deferred 100
+            bounce warn-interval 1h, 2h, 3h, 4h, 5h
             admd "example.org"
             filter "f" proc-exec "/bin/cat"
             listen on 127.0.0.1 filter "f"
@@ -139,7 +140,8 @@ struct ListenerOptionTests {
         #expect(
             ServerPlan.settingsNotCarriedOut(configuration) == [
                 "queue compression", "queue encryption (the spool is not encrypted)",
-                "mta max-deferred", "admd", "listen on 127.0.0.1 filter \"f\" (no filters run)",
+                "bounce warn-interval beyond its fourth duration", "admd",
+                "listen on 127.0.0.1 filter \"f\" (no filters run)",
             ])
         let log = MemoryLog()
         var options = MailServer.Options()
