@@ -177,7 +177,7 @@ let package = Package(
         // a throw-away TLS certificate, OpenSMTPD's recorded transcripts (their files are in
         // Tests/Fixtures); and, for the namespace tests, iproute2 as observer.
         .target(
-            name: "MailLabTestSupport", dependencies: ["TestProcessSignals"],
+            name: "MailLabTestSupport", dependencies: ["TestProcessSignals", "LinuxSystem"],
             path: "Tests/MailLabTestSupport", swiftSettings: strict),
         // SIGPIPE ignored in the test process (a peer closing on purpose is an EPIPE).
         .target(name: "TestProcessSignals", path: "Tests/TestProcessSignals"),

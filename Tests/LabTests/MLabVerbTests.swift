@@ -2,6 +2,7 @@ import NamespaceTestSupport
 import Foundation
 import Glibc
 import Lab
+import MailLabTestSupport
 import Namespaces
 import Netlink
 import Testing
@@ -100,20 +101,7 @@ struct MLabVerbTests {
     }
 
     func run(_ path: String, _ arguments: [String]) throws -> (Int32, String, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (
-            process.terminationStatus, String(decoding: output, as: UTF8.self),
-            String(decoding: errors, as: UTF8.self)
-        )
+        let result = try runToEnd(path, arguments)
+        return (result.status, result.output, result.errors)
     }
 }

@@ -136,14 +136,7 @@ public let runsInCI: Bool = {
 }()
 
 private let aiosmtpdImports: Bool = {
-    let check = Process()
-    check.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-    check.arguments = ["-c", "import aiosmtpd"]
-    check.standardOutput = FileHandle.nullDevice
-    check.standardError = FileHandle.nullDevice
-    do { try check.run() } catch { return false }
-    check.waitUntilExit()
-    return check.terminationStatus == 0
+    (try? runToEnd("/usr/bin/python3", ["-c", "import aiosmtpd"], timeout: 60))?.status == 0
 }()
 
 /// `.requires(.swaks)` on a test or suite: runs it only when every tool is installed. When

@@ -11,7 +11,7 @@ public struct PowerCutMountError: Error, CustomStringConvertible {
 public final class PowerCutMount: Sendable {
     public let mountpoint: String
     public let logPath: String
-    private let process: Process
+    private let process: ChildProcess
 
     /// `metadata`: powercut-fs's COMMIT_MS; `cutAtFlush`: its CUT_AT_FLUSH (0: none).
     public init(
@@ -22,14 +22,9 @@ public final class PowerCutMount: Sendable {
         self.mountpoint = mountpoint
         logPath = log
         _ = FileManager.default.createFile(atPath: log, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ExternalTool.powercutFS.path)
-        process.arguments = [backing, metadata, String(cutAtFlush), mountpoint]
-        let output = FileHandle(forWritingAtPath: log)
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        let process = try ChildProcess(
+            ExternalTool.powercutFS.path, [backing, metadata, String(cutAtFlush), mountpoint],
+            output: .file(log), errors: .file(log))
         self.process = process
         // Mounted once the mount point is on another device than its parent (not read from
         // /proc/self/mounts: other tests' namespace mounts can make that long, and a
@@ -46,11 +41,11 @@ public final class PowerCutMount: Sendable {
             if stat(mountpoint, &info) == 0 && info.st_dev != parent.st_dev { return }
             usleep(10_000)
         }
-        let running = process.isRunning
+        let status = process.exitStatus
         unmount()
         throw PowerCutMountError(
             message: "powercut-fs did not mount \(mountpoint) within 20 s (daemon "
-                + (running ? "still running" : "exited: \(process.terminationStatus)") + "): "
+                + (status.map { "exited: \($0)" } ?? "still running") + "): "
                 + self.log)
     }
 
@@ -75,11 +70,6 @@ public final class PowerCutMount: Sendable {
     /// Detaches the mount and waits for the daemon (SIGKILL after 5 s). Idempotent.
     public func unmount() {
         _ = umount2(mountpoint, Int32(MNT_DETACH))
-        let deadline = Date().addingTimeInterval(5)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        if process.wait(timeout: 5) == nil { process.kill() }
     }
 }

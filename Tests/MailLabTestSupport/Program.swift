@@ -8,56 +8,34 @@ public struct ProgramOutput: Sendable {
     public let errors: String
 }
 
-/// Runs `program` with `arguments` (and `input` on stdin) to its end, reading stdout and
-/// stderr at the same time so that neither can fill up and stall it.
-public func runToEnd(
-    _ program: String, _ arguments: [String], environment: [String: String]? = nil,
-    input: String? = nil
-) throws -> ProgramOutput {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: program)
-    process.arguments = arguments
-    if let environment { process.environment = environment }
-    let output = Pipe()
-    let errors = Pipe()
-    let standardInput = Pipe()
-    process.standardOutput = output
-    process.standardError = errors
-    process.standardInput = input == nil ? FileHandle.nullDevice : standardInput
-    try process.run()
-    if let input {
-        standardInput.fileHandleForWriting.write(Data(input.utf8))
-        try standardInput.fileHandleForWriting.close()
+/// A program that did not end in its time (it has been killed).
+public struct ProgramTimeout: Error, CustomStringConvertible {
+    public let program: String
+    public let arguments: [String]
+    public let seconds: Double
+    public let errors: String
+    public var description: String {
+        "\(program) \(arguments) did not finish within \(seconds) s (killed); stderr: \(errors)"
     }
-    // A thread of its own, not the concurrency pool: reading blocks.
-    let errorData = OneShot()
-    let reader = Thread { errorData.set(errors.fileHandleForReading.readDataToEndOfFile()) }
-    reader.start()
-    let outputData = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    let errorText = String(decoding: errorData.wait(), as: UTF8.self)
-    return ProgramOutput(
-        status: process.terminationReason == .exit
-            ? process.terminationStatus : 128 + process.terminationStatus,
-        output: String(decoding: outputData, as: UTF8.self), errors: errorText)
 }
 
-/// A value set once by one thread and waited for by another.
-private final class OneShot: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var data: Data?
-
-    func set(_ value: Data) {
-        condition.lock()
-        data = value
-        condition.broadcast()
-        condition.unlock()
+/// Runs `program` with `arguments` (and `input` on stdin) to its end, reading stdout and
+/// stderr at the same time so that neither can fill up and stall it. Started as from a shell
+/// (`ChildProcess`); killed after `timeout` s.
+public func runToEnd(
+    _ program: String, _ arguments: [String], environment: [String: String]? = nil,
+    input: String? = nil, timeout: Double = 600
+) throws -> ProgramOutput {
+    let child = try ChildProcess(
+        program, arguments, environment: environment, input: input.map { Data($0.utf8) },
+        output: .capture, errors: .capture)
+    let finished = child.communicate(timeout: timeout)
+    let errors = String(decoding: finished.errors, as: UTF8.self)
+    if finished.timedOut {
+        throw ProgramTimeout(
+            program: program, arguments: arguments, seconds: timeout, errors: errors)
     }
-
-    func wait() -> Data {
-        condition.lock()
-        defer { condition.unlock() }
-        while data == nil { condition.wait() }
-        return data ?? Data()
-    }
+    return ProgramOutput(
+        status: finished.status, output: String(decoding: finished.output, as: UTF8.self),
+        errors: errors)
 }

@@ -19,24 +19,16 @@ public struct TestCertificate: Sendable {
             try FileManager.default.createDirectory(
                 atPath: directory, withIntermediateDirectories: true)
             atexit { try? FileManager.default.removeItem(atPath: certificateDirectory) }
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: ExternalTool.openssl.path)
-            process.arguments = [
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
-                "-days", "1", "-keyout", made.key, "-out", made.certificate,
-            ]
-            let errors = Pipe()
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = errors
-            try process.run()
-            let output = errors.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            guard process.terminationStatus == 0 else {
+            let result = try runToEnd(
+                ExternalTool.openssl.path,
+                [
+                    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
+                    "-days", "1", "-keyout", made.key, "-out", made.certificate,
+                ])
+            guard result.status == 0 else {
                 return .failure(
                     CertificateError(
-                        description:
-                            "openssl req exited \(process.terminationStatus): "
-                            + String(decoding: output, as: UTF8.self)))
+                        description: "openssl req exited \(result.status): " + result.errors))
             }
             return .success(made)
         } catch {

@@ -87,16 +87,10 @@ struct MaildirCLITests {
     }
 
     private func rawOutput(_ arguments: [String]) throws -> [UInt8] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: mlabBinary)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-        return Array(data)
+        let finished = try ChildProcess(mlabBinary, arguments, output: .capture, errors: .capture)
+            .communicate(timeout: 60)
+        #expect(finished.status == 0)
+        return Array(finished.output)
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import LinuxSystem
+import MailLabTestSupport
 import Testing
 
 @testable import MaildirDelivery
@@ -184,9 +185,7 @@ private func ownerOf(_ path: String) -> uid_t? {
 
 /// The pid of a process that has exited and been reaped.
 private func exitedPID() throws -> Int32 {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/true")
-    try process.run()
-    process.waitUntilExit()
-    return process.processIdentifier
+    let process = try ChildProcess("/bin/true", [])
+    process.kill()
+    return process.pid
 }

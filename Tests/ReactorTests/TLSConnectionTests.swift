@@ -61,15 +61,9 @@ struct TLSConnectionTests {
                         pass
                 print(len(got), got == payload, s.version())
                 """
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
-            process.arguments = ["30", ExternalTool.python3.path, "-c", script, "\(address.port)"]
-            let output = Pipe()
-            process.standardOutput = output
-            try process.run()
-            let text = String(
-                decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
+            let text = try runToEnd(
+                ExternalTool.python3.path, ["-c", script, "\(address.port)"], timeout: 30
+            ).output
             #expect(text == "2097152 True TLSv1.3\n")
             let infos = box.value.withLock { $0 }
             #expect(infos.count == 1)

@@ -301,17 +301,11 @@ final class PostfixInteropTests {
         let sinkPort = try freePort()
         let sinkLog = directory.path + "/sink.out"
         _ = FileManager.default.createFile(atPath: sinkLog, contents: nil)
-        let sink = Process()
-        sink.executableURL = URL(fileURLWithPath: "/usr/sbin/smtp-sink")
         // -c: running counters on stdout, `mesg=N` after each final dot.
-        sink.arguments = ["-c", "-u", "nobody", "127.0.0.1:\(sinkPort)", "64"]
-        sink.standardOutput = FileHandle(forWritingAtPath: sinkLog)
-        sink.standardError = FileHandle.nullDevice
-        try sink.run()
-        defer {
-            kill(sink.processIdentifier, SIGKILL)
-            sink.waitUntilExit()
-        }
+        let sink = try ChildProcess(
+            "/usr/sbin/smtp-sink", ["-c", "-u", "nobody", "127.0.0.1:\(sinkPort)", "64"],
+            output: .file(sinkLog))
+        defer { sink.kill() }
         let spool = directory.path + "/spool"
         let server = try SmtpdProcess(
             config: """

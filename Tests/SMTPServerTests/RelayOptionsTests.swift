@@ -57,18 +57,9 @@ import Testing
         }
 
         static func openssl(_ arguments: [String]) throws {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: ExternalTool.openssl.path)
-            process.arguments = arguments
-            process.standardOutput = FileHandle.nullDevice
-            let errors = Pipe()
-            process.standardError = errors
-            try process.run()
-            let text = errors.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            guard process.terminationStatus == 0 else {
-                throw TestFailure(
-                    "openssl \(arguments.first ?? ""): " + String(decoding: text, as: UTF8.self))
+            let result = try runToEnd(ExternalTool.openssl.path, arguments)
+            guard result.status == 0 else {
+                throw TestFailure("openssl \(arguments.first ?? ""): " + result.errors)
             }
         }
 

@@ -29,24 +29,20 @@ struct SmtpdReadinessTests {
             "smtpd.conf",
             "listen on 127.0.0.1 port \(port)\naction \"l\" maildir \"/dev/null\"\n"
                 + "match from any for any action \"l\"\n")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: smtpdPath)
-        process.arguments = ["-d", "-f", config, "-s", directory.path + "/smtpd.sock"]
-        process.environment = ProcessInfo.processInfo.environment.merging(
-            ["NOTIFY_SOCKET": name], uniquingKeysWith: { $1 })
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try ChildProcess(
+            smtpdPath, ["-d", "-f", config, "-s", directory.path + "/smtpd.sock"],
+            environment: ProcessInfo.processInfo.environment.merging(
+                ["NOTIFY_SOCKET": name], uniquingKeysWith: { $1 }))
         defer {
-            process.terminate()
-            process.waitUntilExit()
+            process.signal(SIGTERM)
+            if process.wait(timeout: 10) == nil { process.kill() }
         }
 
         var buffer = [UInt8](repeating: 0, count: 256)
         let count = recv(fd, &buffer, buffer.count, 0)
         try #require(count > 0, "no readiness message within 15 s")
         let message = String(decoding: buffer[..<count], as: UTF8.self)
-        #expect(message == "READY=1\nMAINPID=\(process.processIdentifier)\n")
+        #expect(message == "READY=1\nMAINPID=\(process.pid)\n")
         // No polling: the moment READY arrives, the port takes connections.
         let client = try LineClient(port: port)
         #expect(try client.readReply().first?.hasPrefix("220 ") == true)

@@ -358,49 +358,28 @@ struct ProgramResult {
     var errorOutput: String
 }
 
-/// Runs `path` with `arguments` to completion (killed after `timeout` s), output to files.
+/// Runs `path` with `arguments` to completion (killed after `timeout` s), as from a shell.
 func runProgram(
     _ path: String, _ arguments: [String], input: String? = nil, timeout: Double = 20
 ) throws -> ProgramResult {
-    let directory = try TempDir("run")
-    defer { directory.remove() }
-    let outPath = directory.path + "/out"
-    let errPath = directory.path + "/err"
-    _ = FileManager.default.createFile(atPath: outPath, contents: nil)
-    _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    process.standardOutput = FileHandle(forWritingAtPath: outPath)
-    process.standardError = FileHandle(forWritingAtPath: errPath)
-    if let input {
-        let inPath = try directory.write("in", input)
-        process.standardInput = FileHandle(forReadingAtPath: inPath)
-    } else {
-        process.standardInput = FileHandle.nullDevice
-    }
-    try process.run()
-    let deadline = Date().addingTimeInterval(timeout)
-    while process.isRunning && Date() < deadline { usleep(10_000) }
-    if process.isRunning {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+    let child = try ChildProcess(
+        path, arguments, input: input.map { Data($0.utf8) }, output: .capture, errors: .capture)
+    let finished = child.communicate(timeout: timeout)
+    if finished.timedOut {
         throw TestFailure("\(path) \(arguments) did not finish within \(timeout) s")
     }
-    process.waitUntilExit()
-    let status =
-        process.terminationReason == .exit
-        ? process.terminationStatus : 128 + process.terminationStatus
-    return ProgramResult(status: status, output: readText(outPath), errorOutput: readText(errPath))
+    return ProgramResult(
+        status: finished.status, output: String(decoding: finished.output, as: UTF8.self),
+        errorOutput: String(decoding: finished.errors, as: UTF8.self))
 }
 
 /// The real smtpd running as a child (`-d`, log captured), on a free port of 127.0.0.1
 /// unless the configuration says otherwise. Always `stop()` it (kills by pid, waits).
 final class SmtpdProcess {
-    private(set) var process = Process()
+    private(set) var process: ChildProcess?
     private(set) var logPath = ""
     private(set) var port: UInt16 = 0
-    var pid: Int32 { process.processIdentifier }
+    var pid: Int32 { process?.pid ?? -1 }
 
     /// `config` is written to `directory/smtpd.conf` after `@PORT@` is replaced.
     /// `readyHost`: where to probe until the server accepts (nil: do not wait). Without a
@@ -416,29 +395,21 @@ final class SmtpdProcess {
                 "smtpd-\(port).conf", config.replacingOccurrences(of: "@PORT@", with: String(port)))
             logPath = directory.path + "/smtpd-\(port)-\(UInt32.random(in: 0...UInt32.max)).log"
             _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-            process = Process()
-            process.executableURL = URL(fileURLWithPath: smtpdPath)
             // Its own control socket unless the test names one: never /var/run/smtpd.sock,
             // and never another smtpd's (several in one directory may share a port, each in
             // a namespace of its own): named after this run's log.
             let control =
                 extraArguments.contains("-s")
                 ? [] : ["-s", String(logPath.dropLast(".log".count)) + ".sock"]
-            process.arguments = ["-d", "-f", configPath] + extraArguments + control
-            if !environment.isEmpty {
-                process.environment = ProcessInfo.processInfo.environment.merging(environment) {
-                    $1
-                }
-            }
-            process.currentDirectoryURL = URL(fileURLWithPath: directory.path)
-            let log = FileHandle(forWritingAtPath: logPath)
-            process.standardOutput = log
-            process.standardError = log
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
+            let child = try ChildProcess(
+                smtpdPath, ["-d", "-f", configPath] + extraArguments + control,
+                environment: environment.isEmpty
+                    ? nil : ProcessInfo.processInfo.environment.merging(environment) { $1 },
+                directory: directory.path, output: .file(logPath), errors: .file(logPath))
+            process = child
             guard let readyHost else { return }
             let deadline = Date().addingTimeInterval(15)
-            while Date() < deadline && process.isRunning {
+            while Date() < deadline && child.isRunning {
                 if logSaysListening(),
                     (try? LineClient(host: readyHost, port: port, timeout: 1)) != nil
                 {
@@ -447,14 +418,14 @@ final class SmtpdProcess {
                 }
                 usleep(20_000)
             }
-            if process.isRunning {
+            if child.isRunning {
                 stop()
                 throw TestFailure("smtpd did not listen within 15 s: \(self.log)")
             }
-            process.waitUntilExit()
+            let status = child.kill()
             let lostThePort = self.log.contains("Address already in use")
             if fixedPort == nil && lostThePort && attempt < 3 { continue }
-            throw TestFailure("smtpd exited early (\(process.terminationStatus)): \(self.log)")
+            throw TestFailure("smtpd exited early (\(status)): \(self.log)")
         }
         throw TestFailure("smtpd: no free port")
     }
@@ -462,21 +433,13 @@ final class SmtpdProcess {
     private func logSaysListening() -> Bool { log.contains("info: listening on") }
 
     var log: String { readText(logPath) }
-    var isRunning: Bool { process.isRunning }
+    var isRunning: Bool { process?.isRunning ?? false }
 
-    func signal(_ number: Int32) {
-        if process.isRunning { kill(pid, number) }
-    }
+    func signal(_ number: Int32) { process?.signal(number) }
 
-    /// Waits for exit (at most `timeout` s); the exit status, or nil if still running.
-    func wait(timeout: Double = 10) -> Int32? {
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
-        guard !process.isRunning else { return nil }
-        process.waitUntilExit()
-        return process.terminationReason == .exit
-            ? process.terminationStatus : 128 + process.terminationStatus
-    }
+    /// Waits for exit (at most `timeout` s); the exit status (or 128+signal), or nil if still
+    /// running.
+    func wait(timeout: Double = 10) -> Int32? { process?.wait(timeout: timeout) }
 
     /// SIGKILL by pid and reap. Idempotent.
     func stop() {
