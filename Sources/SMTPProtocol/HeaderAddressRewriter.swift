@@ -64,60 +64,60 @@ enum HeaderAddressRewriter {
     /// `header_address_rewrite_buffer`: the part in `<>`, or else the last word, becomes
     /// `address`; a piece with unbalanced quoting, comments or brackets, or a group, stays.
     static func replaceAddress(in buffer: [UInt8], with address: [UInt8]) -> [UInt8] {
-        var escape = false
-        var quote = false
-        var comment = 0
-        var bracket = 0
-        var hasBracket = false
-        var hasGroup = false
-        var bracketBegin = 0
-        var bracketEnd = 0
-        var componentEnd = 0
-        for (i, c) in buffer.enumerated() {
-            if c == 0x28 && !escape && !quote { comment += 1 }
-            if c == 0x22 && !escape && comment == 0 { quote.toggle() }
-            if c == 0x29 && !escape && !quote && comment > 0 { comment -= 1 }
-            escape = (c == 0x5C && !escape && comment == 0 && !quote)
-            if c == 0x3C && !escape && comment == 0 && !quote && bracket == 0 {
-                bracket += 1
-                hasBracket = true
-                bracketBegin = i + 1
-            }
-            if c == 0x3E && !escape && comment == 0 && !quote && bracket > 0 {
-                bracket -= 1
-                bracketEnd = i
-            }
-            if c == ASCII.colon && !escape && comment == 0 && !quote { hasGroup = true }
-            if comment == 0 && c != 0x29 && !ASCII.isSpace(c) { componentEnd = i }
-        }
-        if escape || quote || comment > 0 || bracket > 0 || hasGroup { return buffer }
+        let scan = AddressPieceScan(buffer)
+        if !scan.isBalanced || scan.hasGroup { return buffer }
         var begin = 0
         var end = 0
-        if hasBracket {
-            begin = bracketBegin
-            end = bracketEnd
-        } else if componentEnd > 0 {
-            begin = componentEnd
+        if scan.hasBracket {
+            begin = scan.bracketOpen + 1
+            end = scan.bracketClose
+        } else if scan.lastComponent > 0 {
+            begin = scan.lastComponent
             while begin >= 0 && buffer[begin] != 0x29 && !ASCII.isSpace(buffer[begin]) {
                 begin -= 1
             }
             begin += 1
-            end = componentEnd + 1
+            end = scan.lastComponent + 1
         }
         return Array(buffer[..<begin]) + address + Array(buffer[end...])
     }
 
     /// `header_append_domain_buffer` for one comma-separated piece.
     static func appendDomain(toPiece buffer: [UInt8], domain: [UInt8]) -> [UInt8] {
-        var escape = false
-        var quote = false
-        var comment = 0
-        var bracket = 0
-        var hasDomain = false
-        var hasBracket = false
-        var hasGroup = false
-        var bracketClose = 0
-        var lastComponent = 0
+        let scan = AddressPieceScan(buffer)
+        if !scan.isBalanced || scan.hasDomain || scan.hasGroup { return buffer }
+        let insert: Int
+        if scan.hasBracket {
+            var position = scan.bracketClose - 1
+            while position > 0 && ASCII.isSpace(buffer[position]) { position -= 1 }
+            if position < 0 || buffer[position] == 0x3C { return buffer }
+            insert = position + 1
+        } else {
+            guard !buffer.isEmpty, !ASCII.isSpace(buffer[scan.lastComponent]) else {
+                return buffer
+            }
+            insert = scan.lastComponent + 1
+        }
+        return Array(buffer[..<insert]) + [0x40] + domain + Array(buffer[insert...])
+    }
+}
+
+/// One pass over an address piece as OpenSMTPD's two header rewrites read it: quotes,
+/// comments, escapes (outside both), the first top-level `<…>`, `@` and group `:` outside
+/// them, and the last character that is not space, a comment or `)`.
+struct AddressPieceScan {
+    var escape = false
+    var quote = false
+    var comment = 0
+    var bracket = 0
+    var hasDomain = false
+    var hasBracket = false
+    var hasGroup = false
+    var bracketOpen = 0
+    var bracketClose = 0
+    var lastComponent = 0
+
+    init(_ buffer: [UInt8]) {
         for (i, c) in buffer.enumerated() {
             if c == 0x28 && !escape && !quote { comment += 1 }
             if c == 0x22 && !escape && comment == 0 { quote.toggle() }
@@ -126,6 +126,7 @@ enum HeaderAddressRewriter {
             if c == 0x3C && !escape && comment == 0 && !quote && bracket == 0 {
                 bracket += 1
                 hasBracket = true
+                bracketOpen = i
             }
             if c == 0x3E && !escape && comment == 0 && !quote && bracket > 0 {
                 bracket -= 1
@@ -135,19 +136,8 @@ enum HeaderAddressRewriter {
             if c == ASCII.colon && !escape && comment == 0 && !quote { hasGroup = true }
             if comment == 0 && c != 0x29 && !ASCII.isSpace(c) { lastComponent = i }
         }
-        if escape || quote || comment > 0 || bracket > 0 || hasDomain || hasGroup {
-            return buffer
-        }
-        let insert: Int
-        if hasBracket {
-            var position = bracketClose - 1
-            while position > 0 && ASCII.isSpace(buffer[position]) { position -= 1 }
-            if position < 0 || buffer[position] == 0x3C { return buffer }
-            insert = position + 1
-        } else {
-            guard !buffer.isEmpty, !ASCII.isSpace(buffer[lastComponent]) else { return buffer }
-            insert = lastComponent + 1
-        }
-        return Array(buffer[..<insert]) + [0x40] + domain + Array(buffer[insert...])
     }
+
+    /// No open quote, comment, bracket or escape at the end.
+    var isBalanced: Bool { !escape && !quote && comment == 0 && bracket == 0 }
 }
