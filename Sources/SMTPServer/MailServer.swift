@@ -481,11 +481,11 @@ public final class MailServer: Sendable {
                 let client = source ?? peer
                 let host = client.sessionHost
                 if let perAddress = core.perAddress, !perAddress.admit(host) {
+                    // Handed over, the preface no longer gives the session slot back.
+                    core.activeSessions.subtract(1, ordering: .relaxed)
                     connection.write(Array(Self.perAddressRefusal(plan).utf8))
                     connection.close(afterFlush: true)
-                    core.log(
-                        "warn: per-address session limit (\(perAddress.limit)) reached: refused \(host)"
-                    )
+                    core.log(Self.perAddressRefusalLog(perAddress, host))
                     return
                 }
                 let handler = makeSessionHandler(
@@ -514,9 +514,7 @@ public final class MailServer: Sendable {
             let text = Array(perAddressRefusal(plan).utf8)
             _ = text.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             closeDescriptor(fd)
-            core.log(
-                "warn: per-address session limit (\(perAddress.limit)) reached: refused \(peer.host)"
-            )
+            core.log(perAddressRefusalLog(perAddress, peer.host))
             return
         }
         let handler = makeSessionHandler(
@@ -535,6 +533,12 @@ public final class MailServer: Sendable {
         }
         core.sessionStarted(handler, on: loop)
         handler.begin(on: connection, listener: plan)
+    }
+
+    private static func perAddressRefusalLog(_ limit: AddressSessionCount, _ host: String)
+        -> String
+    {
+        "warn: per-address session limit (\(limit.limit)) reached: refused \(host)"
     }
 
     /// MailLab limit (OpenSMTPD has none): RFC 3463 X.7.0, a policy refusal.

@@ -103,6 +103,13 @@ struct ProxyProtocolTests {
                 "421 4.7.0 vm Too many sessions from your address, try again later\r\n"
             ])
         #expect(again.closesWithin(2))
+        // The refused one gave its session slot back: only the two admitted ones count.
+        var open = server.server.sessionCount
+        for _ in 0..<100 where open != 2 {
+            usleep(20_000)
+            open = server.server.sessionCount
+        }
+        #expect(open == 2)
         // Its end gives 192.0.2.1 back.
         _ = try first.command("QUIT")
         #expect(first.closesWithin(2))
