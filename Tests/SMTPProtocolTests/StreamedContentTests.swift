@@ -69,22 +69,32 @@ struct StreamedContentTests {
     static let envelope = Array(
         "EHLO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<root@vm>\r\nRCPT TO:<osdrefuser@vm>\r\n".utf8)
 
+    /// Runs `input` once untaken in one piece and once taken in random pieces with a random
+    /// threshold, and expects the same stored form and size (a refused message, without an
+    /// empty line after the header, is refused both ways). Returns the untaken run.
+    @discardableResult
+    static func expectStreamedEqualsWhole(
+        _ input: [UInt8], random: SplitMix, chunking: Bool
+    ) -> (stored: [UInt8], size: Int)? {
+        let chunks = (0..<5).map { _ in 1 + Int(random.next() % 3000) }
+        let threshold = Int(random.next() % 2000)
+        let whole = run(
+            input, chunks: [input.count], take: false, threshold: 0, chunking: chunking)
+        let streamed = run(
+            input, chunks: chunks, take: true, threshold: threshold, chunking: chunking)
+        let same = streamed?.stored == whole?.stored && streamed?.size == whole?.size
+        #expect(
+            same, "stored \(streamed?.stored.count ?? -1), whole \(whole?.stored.count ?? -1)")
+        return whole
+    }
+
     @Test("DATA: taken pieces + rest = the whole", arguments: 0..<6)
     func data(seed: UInt64) throws {
         let random = SplitMix(seed: seed)
         for _ in 0..<40 {
             let body = Self.randomMessage(random)
             let input = Self.envelope + Array("DATA\r\n".utf8) + body + Array("\r\n.\r\n".utf8)
-            let chunks = (0..<5).map { _ in 1 + Int(random.next() % 3000) }
-            let threshold = Int(random.next() % 2000)
-            let whole = Self.run(
-                input, chunks: [input.count], take: false, threshold: 0, chunking: false)
-            let streamed = Self.run(
-                input, chunks: chunks, take: true, threshold: threshold, chunking: false)
-            // A refused message (no empty line after the header) is refused both ways.
-            let same = streamed?.stored == whole?.stored && streamed?.size == whole?.size
-            #expect(
-                same, "stored \(streamed?.stored.count ?? -1), whole \(whole?.stored.count ?? -1)")
+            let whole = Self.expectStreamedEqualsWhole(input, random: random, chunking: false)
             #expect(whole.map { $0.size == $0.stored.count } ?? true)
         }
     }
@@ -107,16 +117,7 @@ struct StreamedContentTests {
                 input += body[offset..<end]
                 offset = end
             }
-            let chunks = (0..<5).map { _ in 1 + Int(random.next() % 3000) }
-            let threshold = Int(random.next() % 2000)
-            let whole = Self.run(
-                input, chunks: [input.count], take: false, threshold: 0, chunking: true)
-            let streamed = Self.run(
-                input, chunks: chunks, take: true, threshold: threshold, chunking: true)
-            // A refused message (no empty line after the header) is refused both ways.
-            let same = streamed?.stored == whole?.stored && streamed?.size == whole?.size
-            #expect(
-                same, "stored \(streamed?.stored.count ?? -1), whole \(whole?.stored.count ?? -1)")
+            Self.expectStreamedEqualsWhole(input, random: random, chunking: true)
         }
     }
 
