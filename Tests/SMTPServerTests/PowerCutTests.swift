@@ -81,9 +81,11 @@ import Testing
         let metadata: Metadata
         /// Recipients per message (one file each).
         var recipients = 1
+        var clients = PowerCutTests.clients
         var testDescription: String {
             (skip.map { "skip \($0) flush" } ?? "no syncfs shim") + ", metadata \(metadata)"
                 + (recipients > 1 ? ", \(recipients) recipients" : "")
+                + (clients == 1 ? ", one client" : "")
         }
     }
 
@@ -95,17 +97,23 @@ import Testing
     /// files smtpd also fsyncs are durable: the first of each batch. Messages go to two
     /// recipients there, two files per delivery: with streaming, files are written before
     /// the writer sees them, so its batches rarely hold two deliveries of one-recipient mail.
+    /// Without the data flush, one client sends: with several, a message's data is mostly
+    /// written while the previous batch flushes, and that flush covers it (a cut then finds
+    /// only files not yet linked unflushed, as a CI machine showed in 10 rounds out of 10);
+    /// one client writes its next message only after the 250, so every flush it meets covers
+    /// a name whose data no flush has reached.
     @Test(arguments: [
         Mutation(skip: "folders", shim: true, metadata: .onlyWhenFlushed),
-        Mutation(skip: "data", shim: true, metadata: .synchronous),
+        Mutation(skip: "data", shim: true, metadata: .synchronous, clients: 1),
         Mutation(skip: nil, shim: false, metadata: .onlyWhenFlushed, recipients: 2),
     ])
     func aPowerCutLosesMessagesWithoutEachFlush(mutation: Mutation) throws {
         var rounds: [String] = []
-        for _ in 1...10 {  // a cut at the second of a syncfs+fsync pair risks nothing
+        for _ in 1...10 {  // a cut can still find only files not yet linked unflushed
             let round = try Self.round(
                 metadata: mutation.metadata, cut: .atARandomFlush, maildirExists: true,
-                skip: mutation.skip, shim: mutation.shim, recipients: mutation.recipients)
+                skip: mutation.skip, shim: mutation.shim, recipients: mutation.recipients,
+                clients: mutation.clients)
             rounds.append(round.summary)
             if !round.lost.isEmpty || !round.partial.isEmpty { return }
         }
@@ -116,7 +124,7 @@ import Testing
     /// 15 s at the latest), SIGKILLs smtpd and reads what the disk kept.
     static func round(
         metadata: Metadata, cut: Cut, maildirExists: Bool, skip: String?, shim: Bool,
-        recipients: Int = 1
+        recipients: Int = 1, clients: Int = Self.clients
     ) throws -> Round {
         let directory = try TempDir("powercut")
         defer { directory.remove() }

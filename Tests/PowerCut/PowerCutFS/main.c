@@ -17,7 +17,8 @@
 //   model: a name can be durable long before its data). With 0, nothing becomes durable
 //   without a flush (the strictest reading of POSIX).
 // - Power off: setxattr "user.powercut.off" on the mount's root, or, with CUT_AT_FLUSH K > 0,
-//   instead of the K-th flush request (fsync, fsyncdir, syncfs): the moments just before a
+//   instead of the K-th flush request (fsync, fsyncdir, syncfs) made while some inode has
+//   unflushed changes (the others could lose nothing): the moments just before a
 //   flush are where the most is at stake (everything since the last one is still volatile,
 //   and with synchronous metadata the names are further ahead of the data than at any
 //   other moment), so a cut there shows any missing flush. From that request on every
@@ -522,7 +523,9 @@ static void power_off(void);
 static int check_flush(void) {
     int rc = check_power();
     if (rc) return rc;
-    if (cut_at_flush && ++flushes == cut_at_flush) {
+    // Only requests made while something is unflushed count: a cut where the volatile and the
+    // durable state are the same (the fsync right after a syncfs) could not show anything.
+    if (cut_at_flush && dirty_list && ++flushes == cut_at_flush) {
         power_off();
         return -EIO;
     }
