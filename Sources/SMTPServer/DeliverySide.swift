@@ -159,7 +159,8 @@ public final class DeliverySide: Sendable {
             entry += 1
         }
         environment.append(NetworkSide.environmentName + "=" + value)
-        let executable = "/proc/self/exe"
+        // Its own path, not /proc/self/exe: `ps` would show the child as `exe`.
+        let executable = FileSystem.currentExecutable() ?? "/proc/self/exe"
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.map { strdup($0) } + [nil]
         defer {
