@@ -40,6 +40,8 @@ final class DeliveryService: Sendable {
     private let log: @Sendable (String) -> Void
     private let state = Mutex(State())
     private let finished = Semaphore()
+    /// Open transactions (each holding its files' descriptors) one connection may have.
+    static let maximumOpenTransactions = 16_384
 
     /// `socket`: the parent's end, owned from now on (closed once the connection is over and
     /// every answer is sent). `maximumContentBytes`: the most a COMMIT may say was written
@@ -101,8 +103,18 @@ final class DeliveryService: Sendable {
     private func handle(_ record: SplitRecord) throws(SplitWireError) {
         switch record {
         case .begin(let id, let sender, let recipients):
-            let known = state.withLock { $0.transactions[id] != nil }
+            let (known, open) = state.withLock {
+                ($0.transactions[id] != nil, $0.transactions.count)
+            }
             guard !known else { throw .invalidValue(field: "transaction id (already open)") }
+            guard open < Self.maximumOpenTransactions else {
+                // A session has one at a time: a child with this many is flooding.
+                reply(
+                    .failed(
+                        id: id, operation: "begin", object: "\(open) open transactions",
+                        errno: EAGAIN))
+                return
+            }
             begin(id: id, sender: sender, recipients: recipients)
         case .commit(let id, let contentBytes):
             guard let transaction = state.withLock({ $0.transactions.removeValue(forKey: id) })

@@ -90,6 +90,9 @@ public final class DeliverySide: Sendable {
             throw ServerErrors(errors: errors)
         }
         listeners = bound
+        // Every open transaction holds its files' descriptors here too; the child inherits
+        // the raised limit.
+        _ = raiseDescriptorLimit()
         writer = MaildirWriter(hostname: hostNameForFiles(), flushMode: options.flushMode)
     }
 
