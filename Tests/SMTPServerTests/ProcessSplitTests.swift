@@ -257,6 +257,36 @@ import Testing
         #expect(smtpd.log.contains("fatal: the network side died 6 times within 60 s; exiting"))
     }
 
+    /// The network side cannot read /etc/shadow: a system user's AUTH is checked by the
+    /// parent (an AUTH record), a wrong password still refused.
+    @Test(.requires(.smtpd), .enabled(if: ThrowawayUser.canCreate))
+    func systemUserAuthIsCheckedByTheParent() throws {
+        let directory = try TempDir("split-auth")
+        defer { directory.remove() }
+        try Self.ensureUnprivilegedUser()
+        let user = try ThrowawayUser(prefix: "mlsa", home: "/nonexistent")
+        defer { user.remove() }
+        let set = try runProgram("/usr/sbin/chpasswd", [], input: "\(user.name):split-secret\n")
+        #expect(set.status == 0, "\(set.errorOutput)")
+        let smtpd = try SmtpdProcess(
+            config: """
+                listen on 127.0.0.1 port @PORT@ auth auth-plaintext
+                action "local" maildir "\(directory.path)/Maildir"
+                match from any for any action "local"
+                """, directory: directory, extraArguments: [])
+        defer { smtpd.stop() }
+        #expect(smtpd.networkSidePID != nil, "\(smtpd.log)")
+        func auth(_ password: String) throws -> String {
+            let client = try LineClient(port: smtpd.port)
+            _ = try client.readReply()
+            _ = try client.command("EHLO split.example")
+            let token = Data("\0\(user.name)\0\(password)".utf8).base64EncodedString()
+            return try client.command("AUTH PLAIN \(token)")
+        }
+        #expect(try auth("split-secret").hasPrefix("235 "))
+        #expect(try auth("wrong").hasPrefix("535 "))
+    }
+
     @Test(.requires(.smtpd), .enabled(if: geteuid() == 0))
     func noSplitKeepsOneProcess() throws {
         let directory = try TempDir("split-off")
