@@ -244,3 +244,115 @@ final class LoggedLines: Sendable {
     func add(_ line: String) { lines.withLock { $0.append(line) } }
     var all: [String] { lines.withLock { $0 } }
 }
+
+/// The delivery side against a hostile network side: random sequences of records, mostly
+/// well-formed, some not (a BEGIN of an open id, a COMMIT of none, a wrong size, garbage).
+/// The parent never traps; whatever the sequence, once the connection ends nothing is left
+/// in tmp/, and every file in new/ is one a COMMIT of the right size asked for.
+@Suite struct SplitHostileChildTests {
+    @Test func randomRecordSequencesLeaveNothingInTmp() throws {
+        var random = SeededRandom(seed: 0x0BAD_C41D)
+        var totalCommitted = 0
+        var endedEarly = 0
+        for round in 0..<40 {
+            let root = try FileSystem.makeTemporaryDirectory(prefix: "maillab-split")
+            defer { FileSystem.removeTree(root) }
+            let (parentEnd, childEnd) = try DescriptorPassing.socketPair()
+            let service = DeliveryService(
+                socket: parentEnd,
+                route: { address, action, _ in
+                    action == "local"
+                        ? .accept(
+                            RecipientRoute(action: "local", user: address.localPart, mailbox: root))
+                        : .reject
+                },
+                writer: MaildirWriter(hostname: "split-test"), maximumContentBytes: 64,
+                credentials: nil, log: { _ in })
+            try service.start()
+            var open: [UInt64: [Int32]] = [:]
+            var committed = 0
+            var ended = false
+            for _ in 0..<Int.random(in: 1...60, using: &random) where !ended {
+                let id = UInt64.random(in: 1...6, using: &random)
+                let packet: [UInt8]
+                switch Int.random(in: 0..<10, using: &random) {
+                case 0..<4:
+                    let count = Int.random(in: 0...3, using: &random)
+                    let recipients = (0..<count).map { index in
+                        SplitRecipient(
+                            address: SplitAddress(localPart: "u\(index)", domain: "example.org"),
+                            original: "u\(index)@example.org",
+                            action: Int.random(in: 0..<8, using: &random) == 0 ? "other" : "local")
+                    }
+                    packet = try SplitRecord.begin(id: id, sender: nil, recipients: recipients)
+                        .encoded()
+                case 4..<7:
+                    // Mostly the open transaction's true size (nothing written: 0).
+                    let size: UInt64 = Int.random(in: 0..<5, using: &random) == 0 ? 7 : 0
+                    packet = try SplitRecord.commit(id: id, contentBytes: size).encoded()
+                case 7..<9:
+                    packet = try SplitRecord.abort(id: id).encoded()
+                default:
+                    packet = (0..<Int.random(in: 1...20, using: &random)).map { _ in
+                        UInt8.random(in: 0...255, using: &random)
+                    }
+                }
+                do {
+                    try DescriptorPassing.send(childEnd, packet)
+                } catch {
+                    ended = true
+                    break
+                }
+                // Read the answer a BEGIN or COMMIT gets before the next record.
+                guard let record = try? SplitRecord(decoding: packet) else { continue }
+                switch record {
+                case .begin, .commit:
+                    guard
+                        let answer = try? DescriptorPassing.receive(
+                            childEnd, maximumBytes: SplitRecord.maximumBytes,
+                            maximumDescriptors: 16)
+                    else {
+                        ended = true
+                        break
+                    }
+                    if answer.isEndOfFile {
+                        ended = true
+                        break
+                    }
+                    switch try? SplitRecord(decoding: answer.bytes) {
+                    case .opened(let answered, _, _)?:
+                        open[answered] = answer.descriptors
+                    case .committed?:
+                        committed += 1
+                        for fd in open.removeValue(forKey: id) ?? [] { closeDescriptor(fd) }
+                    default:
+                        for fd in answer.descriptors { closeDescriptor(fd) }
+                        if case .commit = record {
+                            for fd in open.removeValue(forKey: id) ?? [] { closeDescriptor(fd) }
+                        }
+                    }
+                case .abort:
+                    for fd in open.removeValue(forKey: id) ?? [] { closeDescriptor(fd) }
+                default:
+                    break
+                }
+            }
+            for fds in open.values { for fd in fds { closeDescriptor(fd) } }
+            totalCommitted += committed
+            if ended { endedEarly += 1 }
+            closeDescriptor(childEnd)
+            service.waitUntilFinished()
+            let tmp = (try? FileSystem.directoryEntries(root + "/tmp")) ?? []
+            #expect(tmp.isEmpty, "round \(round): left in tmp/: \(tmp)")
+            let new = (try? FileSystem.directoryEntries(root + "/new")) ?? []
+            for name in new {
+                let text = String(
+                    decoding: try FileSystem.readFile(root + "/new/" + name), as: UTF8.self)
+                #expect(text.hasPrefix("Delivered-To: u") && text.hasSuffix("@example.org\n"))
+            }
+            #expect(committed > 0 || new.isEmpty)
+        }
+        // The sequences reached both: stored messages, and connections the parent ended.
+        #expect(totalCommitted > 0 && endedEarly > 0, "\(totalCommitted) \(endedEarly)")
+    }
+}
