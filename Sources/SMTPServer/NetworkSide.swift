@@ -79,7 +79,8 @@ struct RemoteCredentials: CredentialChecker {
 }
 
 /// Free space for `SIZE=` on the network side, which may not search the Maildirs' folders:
-/// folders opened as root before the drop, asked with fstatvfs.
+/// folders opened as root before the drop (O_PATH: no reading their entries), asked with
+/// fstatvfs.
 struct OpenedStorage: Sendable {
     let descriptors: [Int32]
 
@@ -89,7 +90,10 @@ struct OpenedStorage: Sendable {
         for root in roots {
             var path = root
             while true {
-                if let fd = try? FileSystem.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) {
+                // O_PATH: good for fstatvfs, not for reading the folder's entries.
+                if let fd = try? FileSystem.open(
+                    path, FileSystem.pathOnly | O_DIRECTORY | O_CLOEXEC)
+                {
                     opened.append(fd)
                     break
                 }
