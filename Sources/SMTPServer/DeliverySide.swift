@@ -24,21 +24,27 @@ public final class DeliverySide: Sendable {
 
     /// Why `configuration` keeps a root smtpd in one process (nil: it can split): what the
     /// network side cannot do yet, said at start.
-    public static func reasonForOneProcess(
-        _ configuration: SMTPConfiguration, options: MailServer.Options
-    ) -> String? {
-        guard let plan = try? ServerPlan(configuration, options: options) else { return nil }
-        return reasonForOneProcess(configuration, plan: plan)
+    /// From the configuration alone (the plan, with its tables and keys, is built once
+    /// the split is decided).
+    public static func reasonForOneProcess(_ configuration: SMTPConfiguration) -> String? {
+        let relays = configuration.actions.contains {
+            if case .relay = $0.method { true } else { false }
+        }
+        if relays {
+            return "relay actions (the queue and its spool stay in one process for now)"
+        }
+        if configuration.transcripts != nil {
+            return "transcript directory (the network side could not write it)"
+        }
+        return nil
     }
 
     static func reasonForOneProcess(_ configuration: SMTPConfiguration, plan: ServerPlan)
         -> String?
     {
+        if let reason = reasonForOneProcess(configuration) { return reason }
         if !plan.relayRoutes.isEmpty {
             return "relay actions (the queue and its spool stay in one process for now)"
-        }
-        if configuration.transcripts != nil {
-            return "transcript directory (the network side could not write it)"
         }
         if plan.listeners.compactMap({ $0.policy as? RecipientRouter }).isEmpty {
             return "no listener routes recipients"

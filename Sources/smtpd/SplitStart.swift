@@ -22,7 +22,7 @@ enum SplitStart {
                 "info: \(NetworkSide.noSplitName)=1: one process, the network side keeps root")
             return false
         }
-        if let reason = DeliverySide.reasonForOneProcess(configuration, options: options) {
+        if let reason = DeliverySide.reasonForOneProcess(configuration) {
             options.log.write("warn: one process, the network side keeps root: \(reason)")
             return false
         }
