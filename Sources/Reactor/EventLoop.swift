@@ -12,13 +12,15 @@ public protocol Selectable: AnyObject {
 /// A cancellable timer. Only the owning loop touches `isCancelled`.
 public final class LoopTimer: @unchecked Sendable {
     let deadline: UInt64
-    fileprivate let sequence: UInt64
+    let sequence: UInt64
     fileprivate let callback: () -> Void
     fileprivate var isCancelled = false
-    /// Told of a cancel, so that cancelled timers far in the future do not pile up.
+    /// The loop whose heap holds this timer (nil once it fired or was removed).
     fileprivate weak var loop: EventLoop?
+    /// Where in that heap (`TimerHeap` keeps it): a cancel takes the timer out at once.
+    fileprivate var heapIndex = -1
 
-    fileprivate init(deadline: UInt64, sequence: UInt64, callback: @escaping () -> Void) {
+    init(deadline: UInt64, sequence: UInt64, callback: @escaping () -> Void) {
         self.deadline = deadline
         self.sequence = sequence
         self.callback = callback
@@ -28,7 +30,8 @@ public final class LoopTimer: @unchecked Sendable {
     public func cancel() {
         guard !isCancelled else { return }
         isCancelled = true
-        loop?.cancelledTimers += 1
+        loop?.timers.remove(self)
+        loop = nil
     }
 }
 
@@ -42,11 +45,10 @@ public final class EventLoop: @unchecked Sendable {
 
     private var handlers: [UInt64: any Selectable] = [:]
     private var nextToken: UInt64 = 1
-    private var timers = TimerHeap()
+    fileprivate var timers = TimerHeap()
     private var timerSequence: UInt64 = 0
     /// Cancelled timers still in the heap. A session's timers are cancelled when it closes,
     /// minutes or an hour before their deadline: beyond half the heap, they are swept out.
-    fileprivate var cancelledTimers = 0
     private var stopping = false
 
     /// Work for just before the loop blocks again (see `beforeWaiting`), and its spare
@@ -157,13 +159,12 @@ public final class EventLoop: @unchecked Sendable {
             deadline: Clock.monotonicNanoseconds() &+ nanoseconds, sequence: timerSequence,
             callback: callback)
         timer.loop = self
-        if cancelledTimers > 1024 && cancelledTimers > timers.count / 2 {
-            timers.removeCancelled()
-            cancelledTimers = 0
-        }
         timers.push(timer)
         return timer
     }
+
+    /// Timers set and neither fired nor cancelled. Call on the loop's thread.
+    var pendingTimerCount: Int { timers.count }
 
     /// Runs the loop on the calling thread until `stop()`.
     public func run() {
@@ -205,12 +206,8 @@ public final class EventLoop: @unchecked Sendable {
         let now = Clock.monotonicNanoseconds()
         while let timer = timers.peek(), timer.deadline <= now {
             _ = timers.pop()
-            timer.loop = nil  // out of the heap: a late cancel counts for nothing
-            if timer.isCancelled {
-                cancelledTimers -= 1
-            } else {
-                timer.callback()
-            }
+            timer.loop = nil  // out of the heap: a late cancel changes nothing
+            timer.callback()
         }
     }
 
@@ -225,7 +222,10 @@ public final class EventLoop: @unchecked Sendable {
     }
 }
 
-/// A binary min-heap of timers ordered by deadline, then by scheduling order.
+/// A binary min-heap of timers ordered by deadline, then by scheduling order. Each timer
+/// knows its index, so a cancel removes it at once: most timers are cancelled (a session's
+/// ends before its timeouts), and leaving them in the heap until their deadline made the
+/// heap, and its compactions, grow with the sessions of the last minutes.
 struct TimerHeap {
     private var items: [LoopTimer] = []
 
@@ -233,32 +233,53 @@ struct TimerHeap {
 
     var count: Int { items.count }
 
-    /// Drops every cancelled timer; what stays, sorted, is a valid heap.
-    mutating func removeCancelled() {
-        items.removeAll { $0.isCancelled }
-        items.sort(by: Self.before)
-    }
-
     private static func before(_ a: LoopTimer, _ b: LoopTimer) -> Bool {
         a.deadline != b.deadline ? a.deadline < b.deadline : a.sequence < b.sequence
     }
 
+    private mutating func swapAt(_ i: Int, _ j: Int) {
+        items.swapAt(i, j)
+        items[i].heapIndex = i
+        items[j].heapIndex = j
+    }
+
     mutating func push(_ timer: LoopTimer) {
+        timer.heapIndex = items.count
         items.append(timer)
-        var child = items.count - 1
+        siftUp(items.count - 1)
+    }
+
+    mutating func pop() -> LoopTimer? {
+        guard let top = items.first else { return nil }
+        remove(top)
+        return top
+    }
+
+    /// Takes `timer` out (nothing if it is not in this heap).
+    mutating func remove(_ timer: LoopTimer) {
+        let index = timer.heapIndex
+        guard index >= 0, index < items.count, items[index] === timer else { return }
+        let last = items.count - 1
+        if index != last { swapAt(index, last) }
+        items.removeLast()
+        timer.heapIndex = -1
+        guard index < items.count else { return }
+        siftDown(index)
+        siftUp(index)
+    }
+
+    private mutating func siftUp(_ start: Int) {
+        var child = start
         while child > 0 {
             let parent = (child - 1) / 2
             guard Self.before(items[child], items[parent]) else { break }
-            items.swapAt(child, parent)
+            swapAt(child, parent)
             child = parent
         }
     }
 
-    mutating func pop() -> LoopTimer? {
-        guard !items.isEmpty else { return nil }
-        items.swapAt(0, items.count - 1)
-        let top = items.removeLast()
-        var parent = 0
+    private mutating func siftDown(_ start: Int) {
+        var parent = start
         while true {
             let left = 2 * parent + 1
             let right = left + 1
@@ -268,9 +289,8 @@ struct TimerHeap {
                 smallest = right
             }
             if smallest == parent { break }
-            items.swapAt(parent, smallest)
+            swapAt(parent, smallest)
             parent = smallest
         }
-        return top
     }
 }

@@ -183,7 +183,7 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         for event in events {
             switch event {
             case .reply(let bytes):
-                output.append(contentsOf: bytes)
+                if output.isEmpty { output = bytes } else { output.append(contentsOf: bytes) }
                 if bytes.starts(with: Self.dataReply) {
                     deadlines.dataBegan(at: Clock.monotonicNanoseconds())
                 } else if deadlines.dataStarted != nil {
@@ -238,7 +238,7 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
 
     /// Writes the server's bytes, and records them first.
     private func write(_ bytes: [UInt8], on connection: Connection) {
-        if !bytes.isEmpty { record(.data(.server, bytes)) }
+        if transcript != nil && !bytes.isEmpty { record(.data(.server, bytes)) }
         connection.write(bytes)
     }
 
@@ -337,6 +337,10 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
     /// The stream is opened (the walk and an O_EXCL create), written, committed and aborted
     /// on the `StreamWriter`, in order; the loop only asks the store whether it streams.
     private func pumpContent() {
+        // Between messages (most calls) there is nothing to end or to take.
+        if intake == nil && stream == nil && recorded.isEmpty && !session.messageInProgress {
+            return
+        }
         guard session.messageInProgress else {
             abortStream()
             intake = nil
@@ -450,31 +454,39 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         let outcome: DeliveryOutcome
         switch result {
         case .success(let files):
-            let prefix =
-                "\(session.id) mda delivery msgid=\(message.id) from=<\(message.sender)> to=<"
-            let suffix = " delay=\(seconds)s result=Ok stat=Delivered"
             // Relayed recipients are not delivered yet: as OpenSMTPD, the message is logged
             // as queued (`smtp message … nrcpt=`), and the queue logs each delivery later.
             let relayed = message.recipients.count { $0.route.relays }
             var lines: [String] = []
+            lines.reserveCapacity(message.recipients.count - relayed + 1)
             if relayed > 0 {
                 lines.append(
                     "\(session.id) smtp message msgid=\(message.id) size=\(message.size) "
                         + "nrcpt=\(relayed) proto=\(message.protocolName) result=Ok stat=Queued")
             }
-            core.log(
-                lines
-                    + message.recipients.filter { !$0.route.relays }.map { recipient in
-                        var line = prefix
-                        line.reserveCapacity(prefix.utf8.count + suffix.utf8.count + 160)
-                        line += recipient.original
-                        line += "> rcpt=<"
-                        line += recipient.address.description
-                        line += "> user="
-                        line += recipient.route.user
-                        line += suffix
-                        return line
-                    }, on: loop)
+            // Appended piece by piece into reserved room, as the session's own log lines:
+            // interpolation was a visible share of a message's instructions.
+            var prefix = session.id
+            prefix.reserveCapacity(prefix.utf8.count + 64 + message.id.utf8.count + 320)
+            prefix += " mda delivery msgid="
+            prefix += message.id
+            prefix += " from=<"
+            prefix += message.sender.description
+            prefix += "> to=<"
+            var suffix = " delay="
+            suffix += String(seconds)
+            suffix += "s result=Ok stat=Delivered"
+            for recipient in message.recipients where !recipient.route.relays {
+                var line = prefix
+                line += recipient.original
+                line += "> rcpt=<"
+                line += recipient.address.description
+                line += "> user="
+                line += recipient.route.user
+                line += suffix
+                lines.append(line)
+            }
+            core.log(lines, on: loop)
             if core.recordsMessages { core.feed.publish(DeliveredMessage(message, files: files)) }
             core.recipientsDelivered.add(message.recipients.count, ordering: .relaxed)
             outcome = .delivered

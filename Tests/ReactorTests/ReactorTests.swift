@@ -133,15 +133,67 @@ private func withEchoServer(
 
 @Test func timerHeapPopsSorted() throws {
     var heap = TimerHeap()
-    let loop = try EventLoop()
     var generator = SystemRandomNumberGenerator()
-    for _ in 0..<500 {
-        heap.push(loop.schedule(after: UInt64.random(in: 0..<1_000_000_000, using: &generator)) {})
+    for sequence in 0..<500 {
+        heap.push(
+            LoopTimer(
+                deadline: UInt64.random(in: 0..<1_000, using: &generator),
+                sequence: UInt64(sequence), callback: {}))
     }
     var deadlines: [UInt64] = []
     while let timer = heap.pop() { deadlines.append(timer.deadline) }
     #expect(deadlines.count == 500)
     #expect(deadlines == deadlines.sorted())
+}
+
+/// A cancel takes its timer out of the heap at once, wherever it sits; the rest still pops
+/// in order, and a timer taken out twice or never pushed changes nothing.
+@Test func timersRemovedFromAnywhereInTheHeapNeverPop() throws {
+    var heap = TimerHeap()
+    var generator = SystemRandomNumberGenerator()
+    var timers: [LoopTimer] = []
+    for sequence in 0..<2_000 {
+        let timer = LoopTimer(
+            deadline: UInt64.random(in: 0..<500, using: &generator), sequence: UInt64(sequence),
+            callback: {})
+        timers.append(timer)
+        heap.push(timer)
+    }
+    var removed = Set<ObjectIdentifier>()
+    for timer in timers.shuffled(using: &generator).prefix(1_200) {
+        heap.remove(timer)
+        heap.remove(timer)
+        removed.insert(ObjectIdentifier(timer))
+    }
+    heap.remove(LoopTimer(deadline: 0, sequence: 9_999, callback: {}))
+    #expect(heap.count == 800)
+    var popped: [(UInt64, UInt64)] = []
+    while let timer = heap.pop() {
+        #expect(!removed.contains(ObjectIdentifier(timer)))
+        popped.append((timer.deadline, timer.sequence))
+    }
+    #expect(popped.count == 800)
+    #expect(zip(popped, popped.dropFirst()).allSatisfy { $0 <= $1 })
+}
+
+/// Sessions cancel almost every timer they set: the loop's heap holds only the live ones.
+@Test func cancelledTimersLeaveTheLoopsHeapAtOnce() throws {
+    let group = try EventLoopGroup(count: 1)
+    defer { group.shutdown() }
+    let loop = group.loops[0]
+    let counts = Mutex<[Int]>([])
+    loop.execute {
+        var kept: [LoopTimer] = []
+        for index in 0..<3_000 {
+            let timer = loop.schedule(after: 3_600_000_000_000) {}
+            if index % 3 == 0 { kept.append(timer) } else { timer.cancel() }
+        }
+        counts.withLock { $0.append(loop.pendingTimerCount) }
+        for timer in kept { timer.cancel() }
+        counts.withLock { $0.append(loop.pendingTimerCount) }
+    }
+    for _ in 0..<500 where counts.withLock({ $0.count }) < 2 { usleep(2000) }
+    #expect(counts.withLock { $0 } == [1_000, 0])
 }
 
 @Test func socketAddressParsesAndFormats() {
