@@ -13,12 +13,12 @@ public protocol Selectable: AnyObject {
 public final class LoopTimer: @unchecked Sendable {
     let deadline: UInt64
     let sequence: UInt64
-    fileprivate let callback: () -> Void
-    fileprivate var isCancelled = false
-    /// The loop whose heap holds this timer (nil once it fired or was removed).
+    /// Dropped at a cancel: a cancelled timer stays in the heap until a compaction, what
+    /// it captured need not.
+    fileprivate var callback: (() -> Void)?
+    fileprivate(set) var isCancelled = false
+    /// Told of a cancel, so that cancelled timers far in the future do not pile up.
     fileprivate weak var loop: EventLoop?
-    /// Where in that heap (`TimerHeap` keeps it): a cancel takes the timer out at once.
-    fileprivate var heapIndex = -1
 
     init(deadline: UInt64, sequence: UInt64, callback: @escaping () -> Void) {
         self.deadline = deadline
@@ -30,8 +30,8 @@ public final class LoopTimer: @unchecked Sendable {
     public func cancel() {
         guard !isCancelled else { return }
         isCancelled = true
-        loop?.timers.remove(self)
-        loop = nil
+        callback = nil
+        loop?.cancelledTimers += 1
     }
 }
 
@@ -46,6 +46,8 @@ public final class EventLoop: @unchecked Sendable {
     private var handlers: [UInt64: any Selectable] = [:]
     private var nextToken: UInt64 = 1
     fileprivate var timers = TimerHeap()
+    /// Cancelled timers still in `timers`.
+    fileprivate var cancelledTimers = 0
     private var timerSequence: UInt64 = 0
     /// Cancelled timers still in the heap. A session's timers are cancelled when it closes,
     /// minutes or an hour before their deadline: beyond half the heap, they are swept out.
@@ -159,11 +161,18 @@ public final class EventLoop: @unchecked Sendable {
             deadline: Clock.monotonicNanoseconds() &+ nanoseconds, sequence: timerSequence,
             callback: callback)
         timer.loop = self
+        // Most timers are cancelled (a session ends before its timeouts): once they are
+        // the majority, one linear pass drops them all.
+        if cancelledTimers > 1024 && cancelledTimers * 2 > timers.count {
+            timers.removeCancelled()
+            cancelledTimers = 0
+        }
         timers.push(timer)
         return timer
     }
 
-    /// Timers set and neither fired nor cancelled. Call on the loop's thread.
+    /// Timers in the heap (cancelled ones not yet dropped included). Call on the loop's
+    /// thread.
     var pendingTimerCount: Int { timers.count }
 
     /// Runs the loop on the calling thread until `stop()`.
@@ -206,8 +215,12 @@ public final class EventLoop: @unchecked Sendable {
         let now = Clock.monotonicNanoseconds()
         while let timer = timers.peek(), timer.deadline <= now {
             _ = timers.pop()
-            timer.loop = nil  // out of the heap: a late cancel changes nothing
-            timer.callback()
+            timer.loop = nil  // out of the heap: a late cancel counts for nothing
+            if timer.isCancelled {
+                cancelledTimers -= 1
+            } else {
+                timer.callback?()
+            }
         }
     }
 
@@ -222,10 +235,7 @@ public final class EventLoop: @unchecked Sendable {
     }
 }
 
-/// A binary min-heap of timers ordered by deadline, then by scheduling order. Each timer
-/// knows its index, so a cancel removes it at once: most timers are cancelled (a session's
-/// ends before its timeouts), and leaving them in the heap until their deadline made the
-/// heap, and its compactions, grow with the sessions of the last minutes.
+/// A binary min-heap of timers ordered by deadline, then by scheduling order.
 struct TimerHeap {
     private var items: [LoopTimer] = []
 
@@ -233,49 +243,38 @@ struct TimerHeap {
 
     var count: Int { items.count }
 
+    /// Drops every cancelled timer and restores the heap in linear time (a sort was the
+    /// larger share of a session's timer costs: BENCHMARKS.md, "Third round").
+    mutating func removeCancelled() {
+        items.removeAll { $0.isCancelled }
+        var parent = items.count / 2
+        while parent > 0 {
+            parent -= 1
+            siftDown(parent)
+        }
+    }
+
     private static func before(_ a: LoopTimer, _ b: LoopTimer) -> Bool {
         a.deadline != b.deadline ? a.deadline < b.deadline : a.sequence < b.sequence
     }
 
-    private mutating func swapAt(_ i: Int, _ j: Int) {
-        items.swapAt(i, j)
-        items[i].heapIndex = i
-        items[j].heapIndex = j
-    }
-
     mutating func push(_ timer: LoopTimer) {
-        timer.heapIndex = items.count
         items.append(timer)
-        siftUp(items.count - 1)
-    }
-
-    mutating func pop() -> LoopTimer? {
-        guard let top = items.first else { return nil }
-        remove(top)
-        return top
-    }
-
-    /// Takes `timer` out (nothing if it is not in this heap).
-    mutating func remove(_ timer: LoopTimer) {
-        let index = timer.heapIndex
-        guard index >= 0, index < items.count, items[index] === timer else { return }
-        let last = items.count - 1
-        if index != last { swapAt(index, last) }
-        items.removeLast()
-        timer.heapIndex = -1
-        guard index < items.count else { return }
-        siftDown(index)
-        siftUp(index)
-    }
-
-    private mutating func siftUp(_ start: Int) {
-        var child = start
+        var child = items.count - 1
         while child > 0 {
             let parent = (child - 1) / 2
             guard Self.before(items[child], items[parent]) else { break }
-            swapAt(child, parent)
+            items.swapAt(child, parent)
             child = parent
         }
+    }
+
+    mutating func pop() -> LoopTimer? {
+        guard !items.isEmpty else { return nil }
+        items.swapAt(0, items.count - 1)
+        let top = items.removeLast()
+        siftDown(0)
+        return top
     }
 
     private mutating func siftDown(_ start: Int) {
@@ -289,7 +288,7 @@ struct TimerHeap {
                 smallest = right
             }
             if smallest == parent { break }
-            swapAt(parent, smallest)
+            items.swapAt(parent, smallest)
             parent = smallest
         }
     }
