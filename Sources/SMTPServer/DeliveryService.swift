@@ -125,12 +125,18 @@ final class DeliveryService: Sendable {
             state.withLock { $0.transactions.removeValue(forKey: id) }?.stream.abort()
         case .auth(let id, let user, let password):
             authenticate(id: id, user: user, password: password)
+        case .deliver(let id, let sender, let recipients, let content):
+            deliver(id: id, sender: sender, recipients: recipients, content: content)
         case .opened, .failed, .committed, .authed, .faults:
             throw .invalidValue(field: "record type (the parent's to send)")
         }
     }
 
-    private func begin(id: UInt64, sender: SplitAddress?, recipients: [SplitRecipient]) {
+    /// Each recipient routed again through the action the child named; nil (FAILED sent)
+    /// when one is not what the configuration gives.
+    private func accept(id: UInt64, sender: SplitAddress?, recipients: [SplitRecipient]) -> (
+        ReversePath, [AcceptedRecipient]
+    )? {
         let reversePath: ReversePath =
             sender.map { .address(MailAddress(localPart: $0.localPart, domain: $0.domain)) }
             ?? .null
@@ -149,11 +155,40 @@ final class DeliveryService: Sendable {
                         id: id, operation: "route",
                         object: "<\(address)> through action \(recipient.action)",
                         errno: ENOENT))
-                return
+                return nil
             }
             accepted.append(
                 AcceptedRecipient(address: address, original: recipient.original, route: route))
         }
+        return (reversePath, accepted)
+    }
+
+    /// A short message whole: the writer's `deliver`, as one process stores it.
+    private func deliver(
+        id: UInt64, sender: SplitAddress?, recipients: [SplitRecipient], content: [UInt8]
+    ) {
+        guard let (reversePath, accepted) = accept(id: id, sender: sender, recipients: recipients)
+        else { return }
+        state.withLock { $0.pending += 1 }
+        let message = Message(
+            id: "", sender: reversePath, recipients: accepted, content: content,
+            protocolName: "")
+        MaildirStore(writer: writer).deliver(message) { [self] result in
+            switch result {
+            case .success(let paths): reply(.committed(id: id, paths: paths))
+            case .failure(let error):
+                reply(
+                    .failed(
+                        id: id, operation: error.operation, object: error.object ?? "",
+                        errno: error.errno))
+            }
+            answered()
+        }
+    }
+
+    private func begin(id: UInt64, sender: SplitAddress?, recipients: [SplitRecipient]) {
+        guard let (reversePath, accepted) = accept(id: id, sender: sender, recipients: recipients)
+        else { return }
         let targets = MaildirStore.streamTargets(sender: reversePath, recipients: accepted)
         var prefixes: [Int] = []
         var seen: Set<StreamTarget> = []

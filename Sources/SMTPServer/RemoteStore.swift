@@ -68,19 +68,7 @@ final class SplitClient: Sendable {
         }
         guard let id else { return (0, .failure(Self.gone())) }
         let record = SplitRecord.begin(
-            id: id,
-            sender: {
-                if case .address(let address) = sender {
-                    return SplitAddress(localPart: address.localPart, domain: address.domain)
-                }
-                return nil
-            }(),
-            recipients: recipients.map {
-                SplitRecipient(
-                    address: SplitAddress(
-                        localPart: $0.address.localPart, domain: $0.address.domain),
-                    original: $0.original, action: $0.route.action)
-            })
+            id: id, sender: Self.address(sender), recipients: Self.recipients(recipients))
         let packet: [UInt8]
         do {
             packet = try record.encoded()
@@ -112,6 +100,53 @@ final class SplitClient: Sendable {
         }
         guard registered else { return completion(.failure(Self.gone())) }
         sendOrFail(SplitRecord.commit(id: id, contentBytes: contentBytes), id: id)
+    }
+
+    /// Sends a message whole (`DELIVER`) without waiting; `completion` runs on the reading
+    /// thread with the parent's answer. False, and nothing sent, when the record would be
+    /// too big: the caller streams it instead.
+    func deliver(
+        sender: ReversePath, recipients: [AcceptedRecipient], content: [UInt8],
+        completion: @escaping @Sendable (Result<[String], SystemError>) -> Void
+    ) -> Bool {
+        let id = state.withLock { state -> UInt64? in
+            guard state.lost == nil else { return nil }
+            let id = state.nextID
+            state.nextID += 1
+            return id
+        }
+        guard let id else {
+            completion(.failure(Self.gone()))
+            return true
+        }
+        let record = SplitRecord.deliver(
+            id: id, sender: Self.address(sender), recipients: Self.recipients(recipients),
+            content: content)
+        guard let packet = try? record.encoded() else { return false }
+        state.withLock { $0.waiting[id] = .commit(completion) }
+        do {
+            try send(packet)
+        } catch {
+            if let waiter = state.withLock({ $0.waiting.removeValue(forKey: id) }) {
+                Self.fail(waiter, Self.gone())
+            }
+        }
+        return true
+    }
+
+    private static func address(_ sender: ReversePath) -> SplitAddress? {
+        if case .address(let address) = sender {
+            return SplitAddress(localPart: address.localPart, domain: address.domain)
+        }
+        return nil
+    }
+
+    private static func recipients(_ recipients: [AcceptedRecipient]) -> [SplitRecipient] {
+        recipients.map {
+            SplitRecipient(
+                address: SplitAddress(localPart: $0.address.localPart, domain: $0.address.domain),
+                original: $0.original, action: $0.route.action)
+        }
     }
 
     func abort(id: UInt64) {
@@ -254,19 +289,24 @@ final class SplitClient: Sendable {
 /// durable and answers. What `SessionHandler` sees is the same `MessageStore`.
 struct RemoteStore: MessageStore {
     let client: SplitClient
+    /// Where a message taken whole but too big for one DELIVER record is streamed instead:
+    /// `deliver` runs on a loop, which must not wait for the parent's OPENED.
+    let fallback = StreamWriter()
 
-    /// Relayed recipients never reach a split server (such a configuration stays one process).
-    func streams(_ recipients: [AcceptedRecipient]) -> Bool {
-        !recipients.contains(where: \.route.relays)
+    /// Relayed recipients never reach a split server (such a configuration stays one
+    /// process). `maildir "/dev/null"` stores nothing: discarded here, with no round trip
+    /// (the network side answers its clients anyway: its word that a message is to be
+    /// discarded costs nothing).
+    func intake(for recipients: [AcceptedRecipient]) -> MessageIntake {
+        if recipients.contains(where: \.route.relays) { return .whole }
+        if recipients.allSatisfy({ $0.route.mailbox == MaildirStore.discardPath }) {
+            return .discarded
+        }
+        return .streamed
     }
 
     func beginStream(sender: ReversePath, recipients: [AcceptedRecipient]) -> (any MessageStream)? {
-        guard streams(recipients) else { return nil }
-        // `maildir "/dev/null"` stores nothing: no round trip (the network side answers
-        // its clients anyway, so its word that a message is to be discarded costs nothing).
-        if recipients.allSatisfy({ $0.route.mailbox == MaildirStore.discardPath }) {
-            return DiscardedStream()
-        }
+        guard intake(for: recipients) == .streamed else { return nil }
         let (id, result) = client.begin(sender: sender, recipients: recipients)
         switch result {
         case .success(let descriptors):
@@ -276,21 +316,42 @@ struct RemoteStore: MessageStore {
         }
     }
 
-    /// A message taken whole (only when a session could not stream it): one stream,
-    /// written at once.
+    /// A message taken whole (a short one, or discarded): one DELIVER record, or for one
+    /// too big for a record a stream on the fallback thread. Returns at once.
     func deliver(
         _ message: Message, completion: @escaping @Sendable (Result<[String], SystemError>) -> Void
     ) {
-        guard let stream = beginStream(sender: message.sender, recipients: message.recipients)
-        else {
+        switch intake(for: message.recipients) {
+        case .discarded:
+            completion(.success([]))
+            return
+        case .whole:
             completion(.failure(SystemError("queue", "relay", errno: ENOSYS)))
             return
+        case .streamed:
+            break
         }
-        stream.write(message.content)
-        stream.commit(completion: completion)
+        if client.deliver(
+            sender: message.sender, recipients: message.recipients, content: message.content,
+            completion: completion)
+        {
+            return
+        }
+        let store = self
+        fallback.run {
+            guard
+                let stream = store.beginStream(
+                    sender: message.sender, recipients: message.recipients)
+            else {
+                completion(.failure(SystemError("deliver", "stream", errno: EIO)))
+                return
+            }
+            stream.write(message.content)
+            stream.commit(completion: completion)
+        }
     }
 
-    func shutdown() {}
+    func shutdown() { fallback.shutdown() }
 }
 
 /// One transaction of the network side: the descriptors the parent passed, written in
@@ -353,13 +414,4 @@ final class RemoteStream: MessageStream, @unchecked Sendable {
         for fd in descriptors { closeDescriptor(fd) }
         descriptors = []
     }
-}
-
-/// A message for `maildir "/dev/null"` only: taken, stored nowhere.
-final class DiscardedStream: MessageStream {
-    func write(_ bytes: [UInt8]) {}
-    func commit(completion: @escaping @Sendable (Result<[String], SystemError>) -> Void) {
-        completion(.success([]))
-    }
-    func abort() {}
 }

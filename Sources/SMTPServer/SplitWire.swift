@@ -20,6 +20,11 @@ enum SplitRecord: Sendable, Equatable {
     case committed(id: UInt64, paths: [String])
     /// child → parent: drop the transaction, nothing of it stays in tmp/.
     case abort(id: UInt64)
+    /// child → parent: a short message whole (routed as BEGIN's recipients), to store and
+    /// make durable in one step; answered COMMITTED or FAILED. One round trip, no files
+    /// passed: what a message taken whole by its session costs.
+    case deliver(
+        id: UInt64, sender: SplitAddress?, recipients: [SplitRecipient], content: [UInt8])
     /// child → parent: check system-user credentials (the shadow file needs root).
     case auth(id: UInt64, user: [UInt8], password: [UInt8])
     /// parent → child: the answer to AUTH.
@@ -86,14 +91,14 @@ enum SplitWireError: Error, Sendable, Equatable, CustomStringConvertible {
 
 extension SplitRecord {
     private enum Kind: UInt8 {
-        case begin = 1, opened, failed, commit, committed, abort, auth, authed, faults
+        case begin = 1, opened, failed, commit, committed, abort, auth, authed, faults, deliver
     }
 
     var id: UInt64 {
         switch self {
         case .begin(let id, _, _), .opened(let id, _, _), .failed(let id, _, _, _),
             .commit(let id, _), .committed(let id, _), .abort(let id), .auth(let id, _, _),
-            .authed(let id, _):
+            .authed(let id, _), .deliver(let id, _, _, _):
             id
         case .faults: 0
         }
@@ -110,6 +115,7 @@ extension SplitRecord {
         case .auth: .auth
         case .authed: .authed
         case .faults: .faults
+        case .deliver: .deliver
         }
     }
 
@@ -121,7 +127,7 @@ extension SplitRecord {
         out.bytes.append(kind.rawValue)
         out.integer(id, size: 8)
         switch self {
-        case .begin(_, let sender, let recipients):
+        case .begin(_, let sender, let recipients), .deliver(_, let sender, let recipients, _):
             if let sender {
                 out.bytes.append(1)
                 try out.string(sender.localPart, "sender local part")
@@ -138,6 +144,13 @@ extension SplitRecord {
                 try out.string(recipient.address.domain, "recipient domain")
                 try out.string(recipient.original, "recipient original")
                 try out.string(recipient.action, "recipient action")
+            }
+            if case .deliver(_, _, _, let content) = self {
+                guard content.count <= Self.maximumBytes else {
+                    throw .fieldTooLong(field: "content", bytes: content.count)
+                }
+                out.integer(UInt64(content.count), size: 4)
+                out.bytes.append(contentsOf: content)
             }
         case .opened(_, let files, let more):
             guard (0...0xFFFF).contains(files) else {
@@ -184,7 +197,7 @@ extension SplitRecord {
         // Id 0 is the FAULTS notice's; a transaction never has it.
         guard (kind == .faults) == (id == 0) else { throw .invalidValue(field: "transaction id") }
         switch kind {
-        case .begin:
+        case .begin, .deliver:
             let flag = try input.byte("sender flag")
             var sender: SplitAddress?
             switch flag {
@@ -208,7 +221,17 @@ extension SplitRecord {
                         address: SplitAddress(localPart: local, domain: domain),
                         original: original, action: action))
             }
-            self = .begin(id: id, sender: sender, recipients: recipients)
+            if kind == .deliver {
+                let count = Int(try input.integer(size: 4, "content length"))
+                guard packet.count - input.offset >= count else {
+                    throw .truncated(field: "content")
+                }
+                let content = Array(packet[input.offset..<(input.offset + count)])
+                input.offset += count
+                self = .deliver(id: id, sender: sender, recipients: recipients, content: content)
+            } else {
+                self = .begin(id: id, sender: sender, recipients: recipients)
+            }
         case .opened:
             let files = Int(try input.integer(size: 2, "file count"))
             let more = try input.byte("more flag")

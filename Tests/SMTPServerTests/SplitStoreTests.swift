@@ -95,6 +95,31 @@ import Testing
         )
     }
 
+    /// A message its session took whole goes as one DELIVER record; one too big for a
+    /// record is streamed on the store's own thread. Both end as files in new/.
+    @Test func wholeMessagesAreStoredShortOrLong() throws {
+        let pair = try Pair()
+        for size in [20, 70_000] {
+            let content =
+                Array("Subject: whole\n\n".utf8) + [UInt8](repeating: 0x61, count: size)
+                + [0x0A]
+            let message = Message(
+                id: "0000abcd", sender: Self.sender, recipients: [Self.recipient("dora")],
+                content: content, protocolName: "ESMTP")
+            let result = Mutex<Result<[String], SystemError>?>(nil)
+            pair.store.deliver(message) { outcome in result.withLock { $0 = outcome } }
+            #expect(Self.eventually { result.withLock { $0 != nil } })
+            let paths = try #require(result.withLock { $0 }).get()
+            #expect(paths.count == 1 && paths[0].hasPrefix(pair.root + "/new/"))
+            let stored = try FileSystem.readFile(paths[0])
+            #expect(
+                stored
+                    == Array("Return-Path: <a@example.com>\nDelivered-To: dora@example.org\n".utf8)
+                    + content)
+        }
+        #expect(pair.entries("tmp").isEmpty)
+    }
+
     @Test func anAbortLeavesNothing() throws {
         let pair = try Pair()
         let stream = try #require(

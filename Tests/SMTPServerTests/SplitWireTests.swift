@@ -25,6 +25,13 @@ import Testing
         .auth(id: 3, user: Array("user".utf8), password: [0xFF, 0x00, 0x80]),
         .authed(id: 3, result: .temporaryFailure),
         .faults(text: "fault seed 4\nfault at data reply \"451 4.3.0 x\"\n"),
+        .deliver(
+            id: 11, sender: nil,
+            recipients: [
+                SplitRecipient(
+                    address: SplitAddress(localPart: "c", domain: "d"), original: "c@d",
+                    action: "local")
+            ], content: Array("Subject: s\n\nbody\n".utf8)),
     ]
 
     @Test func aCommitRecordIsItsBytes() throws {
