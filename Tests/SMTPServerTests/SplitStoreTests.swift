@@ -300,8 +300,9 @@ final class LoggedLines: Sendable {
             for _ in 0..<Int.random(in: 1...60, using: &random) where !ended {
                 let id = UInt64.random(in: 1...6, using: &random)
                 let packet: [UInt8]
-                switch Int.random(in: 0..<10, using: &random) {
-                case 0..<4:
+                let kind = Int.random(in: 0..<11, using: &random)
+                switch kind {
+                case 0..<4, 9:
                     let count = Int.random(in: 0...3, using: &random)
                     let recipients = (0..<count).map { index in
                         SplitRecipient(
@@ -309,7 +310,12 @@ final class LoggedLines: Sendable {
                             original: "u\(index)@example.org",
                             action: Int.random(in: 0..<8, using: &random) == 0 ? "other" : "local")
                     }
-                    packet = try SplitRecord.begin(id: id, sender: nil, recipients: recipients)
+                    packet =
+                        try
+                        (kind == 9
+                        ? SplitRecord.deliver(
+                            id: id, sender: nil, recipients: recipients, content: [])
+                        : SplitRecord.begin(id: id, sender: nil, recipients: recipients))
                         .encoded()
                 case 4..<7:
                     // Mostly the open transaction's true size (nothing written: 0).
@@ -331,7 +337,7 @@ final class LoggedLines: Sendable {
                 // Read the answer a BEGIN or COMMIT gets before the next record.
                 guard let record = try? SplitRecord(decoding: packet) else { continue }
                 switch record {
-                case .begin, .commit:
+                case .begin, .commit, .deliver:
                     guard
                         let answer = try? DescriptorPassing.receive(
                             childEnd, maximumBytes: SplitRecord.maximumBytes,
@@ -349,7 +355,9 @@ final class LoggedLines: Sendable {
                         open[answered] = answer.descriptors
                     case .committed?:
                         committed += 1
-                        for fd in open.removeValue(forKey: id) ?? [] { closeDescriptor(fd) }
+                        if case .commit = record {
+                            for fd in open.removeValue(forKey: id) ?? [] { closeDescriptor(fd) }
+                        }
                     default:
                         for fd in answer.descriptors { closeDescriptor(fd) }
                         if case .commit = record {
