@@ -21,6 +21,8 @@ public final class DeliverySide: Sendable {
     private let maximumContentBytes: UInt64
     private let log: LogSink
     private let services = Mutex<[DeliveryService]>([])
+    /// The network side's send buffer on its socket pair.
+    static let childSendBuffer: Int32 = 4 << 20
 
     /// Why `configuration` keeps a root smtpd in one process (nil: it can split): what the
     /// network side cannot do yet, said at start.
@@ -121,6 +123,13 @@ public final class DeliverySide: Sendable {
             throw ServerError("network side: \(error)")
         }
         defer { closeDescriptor(childEnd) }
+        // The child sends DELIVER records from its loops, and a send that finds the buffer
+        // full waits there: room for many messages in flight (as root: SO_SNDBUFFORCE, past
+        // net.core.wmem_max). Without it the default applies; a loop then waits sooner.
+        var room: Int32 = Self.childSendBuffer
+        _ = setsockopt(
+            childEnd, SOL_SOCKET, SO_SNDBUFFORCE, &room,
+            socklen_t(MemoryLayout<Int32>.size))
         let controlFD = control.withLock { $0?.descriptor }
         let sources = [childEnd] + (controlFD.map { [$0] } ?? []) + listeners.map { $0.descriptor }
         // Each lands on 3, 4, …: through a high number first, so that no source is
