@@ -14,7 +14,8 @@ public final class LoopTimer: @unchecked Sendable {
     let deadline: UInt64
     let sequence: UInt64
     /// Dropped at a cancel: a cancelled timer stays in the heap until a compaction, what
-    /// it captured need not.
+    /// it captured need not. So an owner may capture itself strongly if it cancels its
+    /// timer when it ends (a fired timer is out of the heap already).
     fileprivate var callback: (() -> Void)?
     fileprivate(set) var isCancelled = false
     /// Told of a cancel, so that cancelled timers far in the future do not pile up.

@@ -280,8 +280,10 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         guard !closing else { return }
         let now = Clock.monotonicNanoseconds()
         let at = deadlines.wakeUp(at: now)
-        deadlineTimer = loop.schedule(after: at > now ? at - now : 0) { [weak self] in
-            self?.deadlineReached(on: loop)
+        // A strong capture: `closed` cancels the timer, and a cancel drops the closure. A weak
+        // one gave every session a side table, and every retain of it the slow path.
+        deadlineTimer = loop.schedule(after: at > now ? at - now : 0) { [self] in
+            deadlineReached(on: loop)
         }
     }
 
@@ -295,8 +297,8 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         }
         if !session.wantsInput {
             // A delivery is pending: the server's delay, not the client's. Look again soon.
-            deadlineTimer = loop.schedule(after: 1_000_000_000) { [weak self] in
-                self?.deadlineReached(on: loop)
+            deadlineTimer = loop.schedule(after: 1_000_000_000) { [self] in
+                deadlineReached(on: loop)
             }
             return
         }
