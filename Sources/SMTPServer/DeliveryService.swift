@@ -9,7 +9,8 @@ import Synchronization
 /// each transaction in tmp/ through the Maildir writer (as their owners, the O_NOFOLLOW walk)
 /// and passes the child write-only descriptors; on COMMIT checks the files' sizes and hands
 /// them to the writer's group commit, answering from its completion (after the flush of
-/// new/). It never takes a path from the child: every recipient is routed again through
+/// new/); a short message (DELIVER) goes to the writer whole, answered the same way. It
+/// never takes a path from the child: every recipient is routed again through
 /// the action the child named. A malformed record, a descriptor from the child or end of
 /// file ends the connection: open transactions are aborted, COMMITs taken are finished.
 final class DeliveryService: Sendable {
@@ -26,7 +27,7 @@ final class DeliveryService: Sendable {
     }
     private struct State {
         var transactions: [UInt64: Transaction] = [:]
-        /// COMMITs and AUTHs handed on and not yet answered: the socket stays open for them.
+        /// COMMITs, DELIVERs and AUTHs handed on and not yet answered: the socket stays open for them.
         var pending = 0
         var ended = false
         var closed = false

@@ -4,7 +4,7 @@ import SMTPProtocol
 import Synchronization
 
 /// The network side's end of the socket pair (docs/PRIVILEGES.md): sends BEGIN, COMMIT,
-/// ABORT and AUTH records and matches the parent's answers to them on a reading thread of
+/// ABORT, DELIVER and AUTH records and matches the parent's answers to them on a reading thread of
 /// its own. When the parent goes away (end of file) or sends something malformed, every
 /// waiting call fails with EPIPE and so does every later one: nothing is answered 250.
 final class SplitClient: Sendable {
