@@ -132,15 +132,22 @@ struct MaildirStore: MessageStore {
 
     func beginStream(sender: ReversePath, recipients: [AcceptedRecipient]) -> (any MessageStream)? {
         guard intake(for: recipients) == .streamed else { return nil }
-        return writer.begin(
-            recipients.filter { $0.route.mailbox != Self.discardPath }.map {
-                StreamTarget(
-                    maildir: $0.route.mailbox,
-                    prefix: Message.deliveryHeaders(sender: sender, recipient: $0),
-                    owner: $0.route.owner.map {
-                        FileSystemIdentity(user: $0.user, group: $0.group, groups: $0.groups)
-                    })
-            })
+        return writer.begin(Self.streamTargets(sender: sender, recipients: recipients))
+    }
+
+    /// The files of a streamed delivery to `recipients` (none for `/dev/null`): what this
+    /// store opens, and what the split's delivery side opens for its network side.
+    static func streamTargets(sender: ReversePath, recipients: [AcceptedRecipient])
+        -> [StreamTarget]
+    {
+        recipients.filter { $0.route.mailbox != discardPath }.map {
+            StreamTarget(
+                maildir: $0.route.mailbox,
+                prefix: Message.deliveryHeaders(sender: sender, recipient: $0),
+                owner: $0.route.owner.map {
+                    FileSystemIdentity(user: $0.user, group: $0.group, groups: $0.groups)
+                })
+        }
     }
 
     /// Relayed content stays whole: the queue holds it in memory for its sessions.

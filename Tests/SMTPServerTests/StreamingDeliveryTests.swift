@@ -67,8 +67,8 @@ import Testing
         defer { smtpd.stop() }
         let client = try LineClient(port: smtpd.port)
         try Self.openTransaction(client, recipients: ["root@localhost"])
-        let before = Self.statusKiB(smtpd.pid, "VmRSS")
-        let peakBefore = Self.statusKiB(smtpd.pid, "VmHWM")
+        let before = Self.statusKiB(smtpd.sessionPID, "VmRSS")
+        let peakBefore = Self.statusKiB(smtpd.sessionPID, "VmHWM")
         try client.send("Subject: drip\r\n\r\n")
         // 30 MiB in 1000-byte lines, sent in small pieces: never finished.
         let total = 30 << 10
@@ -85,8 +85,8 @@ import Testing
             Self.soleFileSize(maildir) >= total * 999 - (64 << 10) - 1000
         }
         #expect(stored, "tmp/ holds \(Self.soleFileSize(maildir)) bytes")
-        let peak = Self.statusKiB(smtpd.pid, "VmHWM")
-        let after = Self.statusKiB(smtpd.pid, "VmRSS")
+        let peak = Self.statusKiB(smtpd.sessionPID, "VmHWM")
+        let after = Self.statusKiB(smtpd.sessionPID, "VmRSS")
         #expect(before > 0 && peak > 0)
         // Bounded, not zero: the stream writer's thread costs a few MiB once; main's design
         // grew by the whole message (BENCHMARKS.md, "Streaming delivery").
