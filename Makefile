@@ -26,6 +26,8 @@ deps:
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  $$SUDO scripts/apt-install.sh $$missing; \
 	fi
+	@# A root smtpd runs its network side as _maillab (docs/PRIVILEGES.md).
+	@[ "$$(id -u)" != 0 ] || scripts/unprivileged-user.sh
 
 build: deps
 	$(SWIFT) build

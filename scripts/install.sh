@@ -31,21 +31,15 @@ put() {
     echo "f $PREFIX/$3" >> "$list"
 }
 
-# The user smtpd's network side runs as (docs/PRIVILEGES.md; smtpd's UnprivilegedUser.name):
-# a system account with a group of its own, no home, no shell, no password, as Debian's
-# opensmtpd makes its "opensmtpd" user. Only for a real install (no DESTDIR: a staging root's
-# users are its package's business) by root. Left by uninstall: files it owned may remain and
-# a later user given the same uid would own them (Debian's packages keep their users on
-# remove for the same reason); `userdel _maillab` removes it.
+# The user smtpd's network side runs as (scripts/unprivileged-user.sh): only for a real
+# install (no DESTDIR: a staging root's users are its package's business). Left by
+# uninstall: files it owned may remain and a later user given the same uid would own them
+# (Debian's packages keep their users on remove for the same reason); `userdel _maillab`
+# removes it.
 unprivileged_user=_maillab
 make_user() {
     [ -z "$DESTDIR" ] || return 0
-    [ "$(id -u)" -eq 0 ] || { echo "install.sh: not root: user $unprivileged_user not made" >&2; return 0; }
-    id "$unprivileged_user" > /dev/null 2>&1 && return 0
-    useradd --system --user-group --home-dir /nonexistent --no-create-home \
-        --shell /usr/sbin/nologin --comment "MailLab smtpd network side" "$unprivileged_user" \
-        || die "useradd $unprivileged_user failed"
-    echo "made system user $unprivileged_user"
+    "$(dirname "$0")/unprivileged-user.sh" || die "the unprivileged user was not made"
 }
 
 install_all() {
