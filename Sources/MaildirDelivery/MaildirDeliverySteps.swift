@@ -14,6 +14,8 @@ final class DeliveryJob: @unchecked Sendable {
     /// which file and which of its names in new/ (0: `newName`, k: `links[k - 1]`).
     let placement: [(file: Int, name: Int)]?
     private(set) var failure: SystemError?
+    /// Its way through the writer, with ``FlushTrace`` on.
+    var stamps = FlushStamps()
 
     init(
         items: [DeliveryItem],
@@ -340,7 +342,11 @@ struct MaildirDeliverySteps {
 
     /// Runs the completion of every job.
     func complete(_ jobs: [DeliveryJob]) {
-        for job in jobs { job.complete() }
+        for job in jobs {
+            job.complete()
+            job.stamps.completed = FlushTrace.now()
+        }
+        FlushTrace.emitJobs(jobs)
     }
 
     // MARK: files

@@ -64,9 +64,12 @@ public final class MaildirWriter: Sendable {
                     limit: Self.batchFileLimit,
                     weight: { max($0.items.count + $0.files.count, 1) })
                 {
+                    FlushTrace.taken(jobs)
                     steps.write(jobs)
                     steps.flushData(jobs)
+                    FlushTrace.stamp(jobs, \.dataFlushed)
                     steps.publish(jobs)
+                    FlushTrace.stamp(jobs, \.linked)
                     _ = written.put(jobs)
                 }
                 written.close()
@@ -74,7 +77,9 @@ public final class MaildirWriter: Sendable {
             Self.startThread("maildir-flush") {
                 while let batches = written.take() {
                     let jobs = batches.flatMap { $0 }
+                    FlushTrace.stamp(jobs, \.namesStarted)
                     flusher.flushFolders(jobs)
+                    FlushTrace.stamp(jobs, \.namesFlushed)
                     flusher.complete(jobs)
                 }
                 pool.shutdown()
@@ -108,14 +113,19 @@ public final class MaildirWriter: Sendable {
         _ items: [DeliveryItem],
         completion: @escaping @Sendable (Result<[String], SystemError>) -> Void
     ) {
-        if !submitted.put(DeliveryJob(items: items, completion: completion)) {
+        let job = DeliveryJob(items: items, completion: completion)
+        job.stamps.submitted = FlushTrace.now()
+        if !submitted.put(job) {
             completion(.failure(SystemError("deliver", "", errno: ESHUTDOWN)))
         }
     }
 
     /// Queues a streamed delivery's written files for flush and publication; false after
     /// ``shutdown()`` (nothing queued).
-    func submit(_ job: DeliveryJob) -> Bool { submitted.put(job) }
+    func submit(_ job: DeliveryJob) -> Bool {
+        job.stamps.submitted = FlushTrace.now()
+        return submitted.put(job)
+    }
 
     /// Finishes everything queued (completions included), then joins the threads. Called from
     /// a completion, it cannot wait for the thread running it: that one is detached instead.

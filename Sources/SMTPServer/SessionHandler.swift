@@ -410,6 +410,7 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         delivering = true
         deliveryStarted = Clock.monotonicNanoseconds()
         let rest = message.content
+        let dot = FlushTrace.Message()
         core.streamWriter.run { [self, whole] in
             guard let stream = slot.stream else {
                 // `streams` said yes and `beginStream` no: not stored, the client may retry.
@@ -421,8 +422,14 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
             }
             slot.stream = nil
             stream.write(rest)
-            stream.commit { [self, whole] result in
-                loop.execute { [self] in finishDelivery(whole, result: result, loop: loop) }
+            var trace = dot
+            trace.handed = FlushTrace.now()
+            stream.commit { [self, whole, trace] result in
+                var posted = trace
+                posted.posted = FlushTrace.now()
+                loop.execute { [self, posted] in
+                    finishDelivery(whole, result: result, loop: loop, trace: posted)
+                }
             }
         }
     }
@@ -431,14 +438,24 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         core.deliveryStarted()
         delivering = true
         deliveryStarted = Clock.monotonicNanoseconds()
-        core.store.deliver(message) { [self] result in
-            loop.execute { [self] in finishDelivery(message, result: result, loop: loop) }
+        var trace = FlushTrace.Message()
+        trace.handed = trace.dot
+        core.store.deliver(message) { [self, trace] result in
+            var posted = trace
+            posted.posted = FlushTrace.now()
+            loop.execute { [self, posted] in
+                finishDelivery(message, result: result, loop: loop, trace: posted)
+            }
         }
     }
 
     private func finishDelivery(
-        _ message: Message, result: Result<[String], SystemError>, loop: EventLoop
+        _ message: Message, result: Result<[String], SystemError>, loop: EventLoop,
+        trace: FlushTrace.Message = FlushTrace.Message(dot: 0)
     ) {
+        var trace = trace
+        trace.resumed = FlushTrace.now()
+        defer { if trace.dot != 0 { trace.emit() } }
         let seconds = (Clock.monotonicNanoseconds() - deliveryStarted) / 1_000_000_000
         let outcome: DeliveryOutcome
         switch result {
