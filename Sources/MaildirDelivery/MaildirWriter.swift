@@ -5,21 +5,29 @@ import Synchronization
 /// Durable Maildir delivery off the event loop, with group commit.
 ///
 /// A delivery is: create a uniquely named file in `tmp/` (O_EXCL, 0600), writev the chunks,
-/// flush the data, rename into `new/`, flush `new/`, and only then report success. A crash at
+/// flush the data, link into `new/`, flush `new/`, and only then report success. A crash at
 /// any point leaves either nothing in `new/` or the whole message.
 ///
-/// Two threads form a pipeline. The writer thread takes *all* pending calls as one batch,
-/// writes their files, flushes their data together and renames them into `new/`; the flush
-/// thread then fsyncs each distinct `new/` once for everything the writer handed over meanwhile
-/// and runs all completions (failed calls too, so that completions never run on the writer
-/// thread and a `shutdown` from a completion cannot wait for itself). While the flush thread
-/// waits for the disk, the writer already works on the next batch, so the flushes of
-/// consecutive batches overlap (on a journalled file system they share commits).
+/// `.syncfs` (the default): one commit thread, one `syncfs` per file system per round. A
+/// round takes *all* pending calls as one batch and writes their files; its flush makes
+/// durable both the data of that batch and the `new/` entries of the batch linked in the
+/// round before; then that earlier batch completes and the new one is linked. Each message
+/// still passes two flushes (its data before its link, its name before its completion), but
+/// each flush serves two batches, and nothing waits for a hand-off between threads
+/// (BENCHMARKS.md, "Where the flush wait goes"). While a flush runs, the next calls queue
+/// and form the next batch.
+///
+/// `.batchedFsync`: two threads form a pipeline. The writer thread takes all pending calls,
+/// writes their files, fsyncs them side by side and links them into `new/`; the flush thread
+/// then fsyncs each distinct `new/` once for everything handed over meanwhile and runs the
+/// completions, while the writer already works on the next batch.
 /// In `.perFile` mode the writer thread does everything, one call at a time.
 ///
-/// The default is `.syncfs`, the fastest of the three modes measured (BENCHMARKS.md,
-/// "Figures behind code choices", with the cost of creating files in a folder where many
-/// were recently deleted).
+/// Completions never run on the thread of a caller of `deliver`; a `shutdown` from a
+/// completion cannot wait for itself (that thread is detached instead).
+///
+/// `.syncfs` is the fastest of the three modes measured (BENCHMARKS.md, "Figures behind code
+/// choices", with the cost of creating files in a folder where many were recently deleted).
 public final class MaildirWriter: Sendable {
     /// Most files one writer batch holds open at once (bounds descriptors, not throughput).
     public static let batchFileLimit = 512
@@ -52,6 +60,15 @@ public final class MaildirWriter: Sendable {
             ])
             return
         }
+        if flushMode == .syncfs {
+            let steps = MaildirDeliverySteps(
+                hostname: hostname, mode: flushMode, pool: nil, faults: faults)
+            self.steps = steps
+            threads = Mutex([
+                Self.startThread("maildir-commit") { Self.commitRounds(submitted, steps) }
+            ])
+            return
+        }
         let pool = MaildirFsyncPool(threads: Self.fsyncThreads)
         let steps = MaildirDeliverySteps(
             hostname: hostname, mode: flushMode, pool: pool, faults: faults)
@@ -60,10 +77,7 @@ public final class MaildirWriter: Sendable {
         let written = MaildirWorkQueue<[DeliveryJob]>()
         threads = Mutex([
             Self.startThread("maildir-writer") {
-                while let jobs = submitted.take(
-                    limit: Self.batchFileLimit,
-                    weight: { max($0.items.count + $0.files.count, 1) })
-                {
+                while let jobs = submitted.take(limit: Self.batchFileLimit, weight: Self.weight) {
                     FlushTrace.taken(jobs)
                     steps.write(jobs)
                     steps.flushData(jobs)
@@ -85,6 +99,56 @@ public final class MaildirWriter: Sendable {
                 pool.shutdown()
             },
         ])
+    }
+
+    /// A batch's share of `batchFileLimit`: its files (a failed job still counts one).
+    private static func weight(_ job: DeliveryJob) -> Int { max(job.items.count + job.files.count, 1) }
+
+    /// The `.syncfs` commit thread: rounds of take, flush, complete, link (see the type's
+    /// doc). With a linked batch waiting for its names' flush, the next round starts at once
+    /// with whatever is pending, even nothing; otherwise it waits for work.
+    private static func commitRounds(
+        _ submitted: MaildirWorkQueue<DeliveryJob>, _ steps: MaildirDeliverySteps
+    ) {
+        var linked: [DeliveryJob] = []
+        while true {
+            let jobs: [DeliveryJob]
+            if linked.isEmpty {
+                guard let taken = submitted.take(limit: batchFileLimit, weight: weight) else {
+                    return
+                }
+                jobs = taken
+            } else {
+                jobs = submitted.takePending(limit: batchFileLimit, weight: weight)
+            }
+            FlushTrace.taken(jobs)
+            steps.write(jobs)
+            // Test hooks (UnsafeFlushSkips): `data` links a batch before any flush has
+            // reached its data; `folders` answers it before a flush has reached its names.
+            let early = UnsafeFlushSkips.data
+            if early {
+                steps.publish(jobs)
+                FlushTrace.stamp(jobs, \.linked)
+            }
+            let named = UnsafeFlushSkips.folders ? [] : linked + (early ? jobs : [])
+            FlushTrace.stamp(named, \.namesStarted)
+            steps.flushRound(data: jobs, names: named)
+            FlushTrace.stamp(jobs, \.dataFlushed)
+            FlushTrace.stamp(named, \.namesFlushed)
+            steps.complete(linked)
+            if !early {
+                steps.publish(jobs)
+                FlushTrace.stamp(jobs, \.linked)
+            }
+            if early || UnsafeFlushSkips.folders {
+                steps.complete(jobs)
+                linked = []
+            } else {
+                // A call that failed on the way has nothing left to flush: answered now.
+                steps.complete(jobs.filter { !$0.isAlive })
+                linked = jobs.filter(\.isAlive)
+            }
+        }
     }
 
     /// The writer cannot work without its threads: a failure to start one is fatal.
