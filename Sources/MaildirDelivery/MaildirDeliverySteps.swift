@@ -15,6 +15,8 @@ final class DeliveryJob: @unchecked Sendable {
     /// which file and which of its names in new/ (0: `newName`, k: `links[k - 1]`).
     let placement: [(file: Int, name: Int)]?
     private(set) var failure: SystemError?
+    /// A streamed delivery's last bytes, for `write` to append to each of its files.
+    var tail: [UInt8] = []
     /// Its way through the writer, with ``FlushTrace`` on.
     var stamps = FlushStamps()
 
@@ -149,7 +151,8 @@ struct MaildirDeliverySteps {
 
     // MARK: writer stage
 
-    /// Creates and writes one tmp/ file per item; files stay open for the flush.
+    /// Creates and writes one tmp/ file per item, and appends a streamed job's tail to its
+    /// files; files stay open for the flush.
     /// Each Maildir is walked to once per batch (see `OpenedMaildir`); its folders stay open
     /// for the batch's later steps.
     /// Each item's walk and file are made as its owner (``MaildirActingIdentity``).
@@ -158,6 +161,18 @@ struct MaildirDeliverySteps {
         var identity = MaildirActingIdentity()
         defer { identity.finish() }
         for job in jobs {
+            if !job.tail.isEmpty && job.isAlive {
+                for file in job.files {
+                    do {
+                        try inject("write", file.tmpPath)
+                        try FileSystem.writeAll(file.descriptor, [job.tail], path: file.tmpPath)
+                    } catch {
+                        job.fail(error)
+                        break
+                    }
+                }
+                job.tail = []
+            }
             for item in job.items {
                 do {
                     try identity.act(as: item.owner)

@@ -102,7 +102,9 @@ public final class MaildirWriter: Sendable {
     }
 
     /// A batch's share of `batchFileLimit`: its files (a failed job still counts one).
-    private static func weight(_ job: DeliveryJob) -> Int { max(job.items.count + job.files.count, 1) }
+    private static func weight(_ job: DeliveryJob) -> Int {
+        max(job.items.count + job.files.count, 1)
+    }
 
     /// The `.syncfs` commit thread: rounds of take, flush, complete, link (see the type's
     /// doc). With a linked batch waiting for its names' flush, the next round starts at once

@@ -49,6 +49,11 @@ protocol MessageStream: AnyObject, Sendable {
     func write(_ bytes: [UInt8])
     /// Makes the message durable; `completion` runs on any thread, as `deliver`'s does.
     func commit(completion: @escaping @Sendable (Result<[String], SystemError>) -> Void)
+    /// `write(tail)`, then `commit`, where the store chooses: called from a session's loop,
+    /// which must not wait for the disk.
+    func commit(
+        appending tail: [UInt8],
+        completion: @escaping @Sendable (Result<[String], SystemError>) -> Void)
     /// Drops everything written: nothing of the message stays behind.
     func abort()
 }

@@ -5,6 +5,7 @@ import Reactor
 import SMTPConfig
 import SMTPProtocol
 import SessionTranscript
+import Synchronization
 
 /// Joins one connection to one SMTP session on the connection's loop: bytes go into the
 /// session, its replies go out, its messages go to the store, and the store's answer comes
@@ -327,10 +328,13 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         }
     }
 
-    /// Streaming delivery: opens the store's stream when a message begins and hands it the
-    /// stored form in chunks of `streamChunk`; a message that ends without `.deliver`
-    /// (refused after its dot, a fault's loss, RSET, the peer gone) is aborted: nothing of it
-    /// stays in tmp/.
+    /// Streaming delivery: opens the store's stream once a message has a first chunk of
+    /// `streamChunk` and hands it the stored form in such chunks; a message that ends without
+    /// `.deliver` (refused after its dot, a fault's loss, RSET, the peer gone) is aborted:
+    /// nothing of it stays in tmp/. A message that ends within its first chunk (most mail)
+    /// never opens one: it is stored whole at its dot, in the writer's group commit, with no
+    /// stream writer between its dot and its flush (BENCHMARKS.md, "Where the flush wait
+    /// goes"); the session held no more of it than of a streamed one.
     ///
     /// The stream is opened (the walk and an O_EXCL create), written, committed and aborted
     /// on the `StreamWriter`, in order; the loop only asks the store whether it streams.
@@ -350,6 +354,7 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
             return
         }
         if stream == nil {
+            guard session.storedBytesPending >= Self.streamChunk else { return }
             guard let envelope = session.messageEnvelope, core.store.streams(envelope.recipients)
             else {
                 streamDeclined = true
@@ -411,6 +416,20 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         deliveryStarted = Clock.monotonicNanoseconds()
         let rest = message.content
         let dot = FlushTrace.Message()
+        // With every chunk written and the stream open, the loop commits itself: one thread
+        // hop less before the flush (the Maildir writer appends `rest`, off the loop).
+        if queuedChunks == 0, let stream = slot.take() {
+            var trace = dot
+            trace.handed = FlushTrace.now()
+            stream.commit(appending: rest) { [self, whole, trace] result in
+                var posted = trace
+                posted.posted = FlushTrace.now()
+                loop.execute { [self, posted] in
+                    finishDelivery(whole, result: result, loop: loop, trace: posted)
+                }
+            }
+            return
+        }
         core.streamWriter.run { [self, whole] in
             guard let stream = slot.stream else {
                 // `streams` said yes and `beginStream` no: not stored, the client may retry.
@@ -513,7 +532,16 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
 
 /// A session's streamed delivery while it is under way: made, written, committed or aborted
 /// only on the `StreamWriter` thread, in the order the session asked.
-final class StreamSlot: @unchecked Sendable {
-    // @unchecked: touched by the stream writer thread only.
-    var stream: (any MessageStream)?
+/// The session's loop takes the stream from it only for the commit, once nothing of the
+/// session is queued on the stream writer.
+final class StreamSlot: Sendable {
+    private let held = Mutex<(any MessageStream)?>(nil)
+
+    var stream: (any MessageStream)? {
+        get { held.withLock { $0 } }
+        set { held.withLock { $0 = newValue } }
+    }
+
+    /// The stream, if it is open, leaving the slot empty.
+    func take() -> (any MessageStream)? { held.withLock { stream in stream.take() } }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import LinuxSystem
+import Synchronization
 import Testing
 
 @testable import MaildirDelivery
@@ -85,6 +86,55 @@ import Testing
         #expect(error.errno == ENOSPC)
         #expect(names(in: scratch.path + "/tmp").isEmpty)
         #expect(names(in: scratch.path + "/new").isEmpty)
+    }
+
+    /// `.syncfs` mode's round: one syncfs makes durable the data of the batch just taken and
+    /// the new/ entries of the batch linked before it, so its failure fails both.
+    @Test func oneSyncfsFlushesTheDataOfABatchAndTheNamesOfTheBatchBefore() throws {
+        let scratch = ScratchDirectory()
+        defer { scratch.remove() }
+        let (first, second) = (scratch.path + "/first", scratch.path + "/second")
+        let inFirstFlush = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let calls = Mutex(0)
+        let writer = MaildirWriter(hostname: "h", flushMode: .syncfs) { operation, path in
+            guard operation == "syncfs" else { return nil }
+            if path.hasPrefix(first + "/tmp/")
+                && calls.withLock({
+                    $0 += 1; return $0
+                }) == 1
+            {
+                inFirstFlush.signal()  // the first batch's data flush: hold it
+                release.wait()
+            }
+            return path == first + "/new" ? EIO : nil
+        }
+        defer { writer.shutdown() }
+        let box = ResultBox()
+        let group = DispatchGroup()
+        group.enter()
+        writer.deliver([DeliveryItem(maildir: first, chunks: [bytes("1")])]) {
+            box.set($0)
+            group.leave()
+        }
+        inFirstFlush.wait()
+        group.enter()
+        writer.deliver([DeliveryItem(maildir: second, chunks: [bytes("2")])]) {
+            box.set($0)
+            group.leave()
+        }
+        release.signal()
+        group.wait()
+
+        let failure = SystemError("syncfs", first + "/new", errno: EIO)
+        #expect(box.all.count == 2)
+        for result in box.all {
+            #expect(throws: failure) { try result.get() }
+        }
+        for root in [first, second] {
+            #expect(names(in: root + "/new").isEmpty)
+            #expect(names(in: root + "/tmp").isEmpty)
+        }
     }
 
     @Test(arguments: [("open", EMFILE), ("write", ENOSPC), ("link", EIO)])
