@@ -7,7 +7,8 @@ import LinuxSystem
 ///
 /// Lines appended to FILE (one `write(2)` per batch or message, so lines of several threads
 /// never mix), all times CLOCK_MONOTONIC nanoseconds:
-/// - `J submitted taken dataFlushed linked namesStarted namesFlushed completed jobs files`:
+/// - `J submitted taken written dataFlushed linked namesStarted namesFlushed completed jobs
+///   files`:
 ///   one delivery job in the Maildir writer, with the size of its batch (jobs, files);
 /// - `S dot handed posted resumed replied`: one message in its session (the final dot taken
 ///   from the session, the commit handed to the store, the completion posted to the loop,
@@ -64,7 +65,7 @@ public enum FlushTrace {
         var text = ""
         for job in jobs {
             let s = job.stamps
-            text += "J \(s.submitted) \(s.taken) \(s.dataFlushed) \(s.linked) "
+            text += "J \(s.submitted) \(s.taken) \(s.written) \(s.dataFlushed) \(s.linked) "
             text += "\(s.namesStarted) \(s.namesFlushed) \(s.completed) "
             text += "\(s.batchJobs) \(s.batchFiles)\n"
         }
@@ -96,6 +97,7 @@ public enum FlushTrace {
 struct FlushStamps {
     var submitted: UInt64 = 0
     var taken: UInt64 = 0
+    var written: UInt64 = 0
     var dataFlushed: UInt64 = 0
     var linked: UInt64 = 0
     var namesStarted: UInt64 = 0

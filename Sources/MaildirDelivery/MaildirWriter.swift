@@ -80,6 +80,7 @@ public final class MaildirWriter: Sendable {
                 while let jobs = submitted.take(limit: Self.batchFileLimit, weight: Self.weight) {
                     FlushTrace.taken(jobs)
                     steps.write(jobs)
+                    FlushTrace.stamp(jobs, \.written)
                     steps.flushData(jobs)
                     FlushTrace.stamp(jobs, \.dataFlushed)
                     steps.publish(jobs)
@@ -125,6 +126,7 @@ public final class MaildirWriter: Sendable {
             }
             FlushTrace.taken(jobs)
             steps.write(jobs)
+            FlushTrace.stamp(jobs, \.written)
             // Test hooks (UnsafeFlushSkips): `data` links a batch before any flush has
             // reached its data; `folders` answers it before a flush has reached its names.
             let early = UnsafeFlushSkips.data

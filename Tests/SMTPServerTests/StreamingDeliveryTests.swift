@@ -161,9 +161,9 @@ import Testing
             #expect(stamps == stamps.sorted(), "S \(stamps)")
         }
         for stamps in jobs {
-            // Seven times, then the batch's jobs and files.
-            #expect(stamps.count == 9 && stamps[7] >= 1 && stamps[8] >= 1, "\(stamps)")
-            #expect(Array(stamps[..<7]) == stamps[..<7].sorted() && stamps[0] > 0, "J \(stamps)")
+            // Eight times, then the batch's jobs and files.
+            #expect(stamps.count == 10 && stamps[8] >= 1 && stamps[9] >= 1, "\(stamps)")
+            #expect(Array(stamps[..<8]) == stamps[..<8].sorted() && stamps[0] > 0, "J \(stamps)")
         }
     }
 
