@@ -25,6 +25,9 @@ def main():
             fields = line.split()
             if fields and fields[0] == "J" and len(fields) == 11:
                 jobs.append([int(x) for x in fields[1:]])
+            elif fields and fields[0] == "J" and len(fields) == 10:  # without `written`
+                stamps = [int(x) for x in fields[1:]]
+                jobs.append(stamps[:2] + stamps[1:2] + stamps[2:])
             elif fields and fields[0] == "S" and len(fields) == 6:
                 sessions.append([int(x) for x in fields[1:]])
     jobs.sort()

@@ -233,12 +233,16 @@ struct MaildirDeliverySteps {
         }
     }
 
-    /// `.syncfs` mode's one flush of a round (`MaildirWriter`): per file system, one syncfs
+    /// The one flush of a commit round (`MaildirWriter`). `.syncfs`: per file system, one syncfs
     /// that makes durable the data of `data`'s files, before they are linked, and the new/
     /// entries of `names`' files, linked in the round before, before their completion; then
     /// closes `data`'s files. A failed flush fails every job it covers on that file system.
     /// The test hook `UnsafeFlushSkips.data` leaves `data` uncovered (still closed).
     func flushRound(data: [DeliveryJob], names: [DeliveryJob]) {
+        if mode != .syncfs {
+            fsyncRound(data: data, names: names)
+            return
+        }
         struct Flush {
             var descriptor: Int32
             var path: String
@@ -302,6 +306,41 @@ struct MaildirDeliverySteps {
                     job.fail(error)
                 }
             }
+        }
+        closeFiles(written)
+    }
+
+    /// `.batchedFsync` mode's round: every file of `data` and every distinct new/ of `names`
+    /// fsynced side by side (the block layer merges their cache flushes into about one),
+    /// touching only the delivered files and their folders. A failed fsync fails its own job,
+    /// or every job with a file in that new/.
+    private func fsyncRound(data: [DeliveryJob], names: [DeliveryJob]) {
+        let written = data.filter(\.isAlive)
+        var targets: [(descriptor: Int32, path: String)] = []
+        var owners: [[DeliveryJob]] = []
+        if !UnsafeFlushSkips.data {
+            for job in written {
+                for file in job.files {
+                    FileSystem.startWriteback(file.descriptor)
+                    targets.append((file.descriptor, file.tmpPath))
+                    owners.append([job])
+                }
+            }
+        }
+        var folders: [String: Int] = [:]
+        for job in names where job.isAlive {
+            for file in job.files {
+                if let index = folders[file.maildir.new] {
+                    if owners[index].last !== job { owners[index].append(job) }
+                } else {
+                    folders[file.maildir.new] = targets.count
+                    targets.append((file.folders.new, file.maildir.new))
+                    owners.append([job])
+                }
+            }
+        }
+        for (failure, jobs) in zip(fsyncAll(targets), owners) {
+            if let failure { for job in jobs { job.fail(failure) } }
         }
         closeFiles(written)
     }

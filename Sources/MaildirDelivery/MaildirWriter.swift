@@ -60,45 +60,19 @@ public final class MaildirWriter: Sendable {
             ])
             return
         }
-        if flushMode == .syncfs {
-            let steps = MaildirDeliverySteps(
-                hostname: hostname, mode: flushMode, pool: nil, faults: faults)
-            self.steps = steps
-            threads = Mutex([
-                Self.startThread("maildir-commit") { Self.commitRounds(submitted, steps) }
-            ])
-            return
-        }
-        let pool = MaildirFsyncPool(threads: Self.fsyncThreads)
+        // Only fsyncs need the pool: a syncfs covers a whole file system in one call.
+        let pool = flushMode == .batchedFsync ? MaildirFsyncPool(threads: Self.fsyncThreads) : nil
         let steps = MaildirDeliverySteps(
             hostname: hostname, mode: flushMode, pool: pool, faults: faults)
-        let flusher = steps
         self.steps = steps
-        let written = MaildirWorkQueue<[DeliveryJob]>()
+        let flusher = MaildirFlusher()
         threads = Mutex([
-            Self.startThread("maildir-writer") {
-                while let jobs = submitted.take(limit: Self.batchFileLimit, weight: Self.weight) {
-                    FlushTrace.taken(jobs)
-                    steps.write(jobs)
-                    FlushTrace.stamp(jobs, \.written)
-                    steps.flushData(jobs)
-                    FlushTrace.stamp(jobs, \.dataFlushed)
-                    steps.publish(jobs)
-                    FlushTrace.stamp(jobs, \.linked)
-                    _ = written.put(jobs)
-                }
-                written.close()
+            Self.startThread("maildir-commit") {
+                Self.commitRounds(submitted, steps, flusher)
+                flusher.stop()
+                pool?.shutdown()
             },
-            Self.startThread("maildir-flush") {
-                while let batches = written.take() {
-                    let jobs = batches.flatMap { $0 }
-                    FlushTrace.stamp(jobs, \.namesStarted)
-                    flusher.flushFolders(jobs)
-                    FlushTrace.stamp(jobs, \.namesFlushed)
-                    flusher.complete(jobs)
-                }
-                pool.shutdown()
-            },
+            Self.startThread("maildir-flush") { flusher.serve() },
         ])
     }
 
@@ -107,51 +81,59 @@ public final class MaildirWriter: Sendable {
         max(job.items.count + job.files.count, 1)
     }
 
-    /// The `.syncfs` commit thread: rounds of take, flush, complete, link (see the type's
-    /// doc). With a linked batch waiting for its names' flush, the next round starts at once
-    /// with whatever is pending, even nothing; otherwise it waits for work.
+    /// The commit thread: rounds of flush, complete, link (see the type's doc). A round's
+    /// flush runs on the flush thread while this one takes and writes the next batch, so
+    /// creating files never delays a flush; with nothing written and nothing linked it waits
+    /// for work, otherwise the next round starts at once with whatever has been written.
     private static func commitRounds(
-        _ submitted: MaildirWorkQueue<DeliveryJob>, _ steps: MaildirDeliverySteps
+        _ submitted: MaildirWorkQueue<DeliveryJob>, _ steps: MaildirDeliverySteps,
+        _ flusher: MaildirFlusher
     ) {
-        var linked: [DeliveryJob] = []
-        while true {
-            let jobs: [DeliveryJob]
-            if linked.isEmpty {
-                guard let taken = submitted.take(limit: batchFileLimit, weight: weight) else {
-                    return
-                }
-                jobs = taken
-            } else {
-                jobs = submitted.takePending(limit: batchFileLimit, weight: weight)
-            }
+        var linked: [DeliveryJob] = []  // in new/, their names not flushed yet
+        var staged: [DeliveryJob] = []  // written, their data not flushed yet
+        func stage(_ jobs: [DeliveryJob]) {
             FlushTrace.taken(jobs)
             steps.write(jobs)
             FlushTrace.stamp(jobs, \.written)
+        }
+        while true {
+            if staged.isEmpty && linked.isEmpty {
+                guard let jobs = submitted.take(limit: batchFileLimit, weight: weight) else {
+                    return
+                }
+                stage(jobs)
+                staged = jobs
+            }
             // Test hooks (UnsafeFlushSkips): `data` links a batch before any flush has
             // reached its data; `folders` answers it before a flush has reached its names.
             let early = UnsafeFlushSkips.data
             if early {
-                steps.publish(jobs)
-                FlushTrace.stamp(jobs, \.linked)
+                steps.publish(staged)
+                FlushTrace.stamp(staged, \.linked)
             }
-            let named = UnsafeFlushSkips.folders ? [] : linked + (early ? jobs : [])
+            let named = UnsafeFlushSkips.folders ? [] : linked + (early ? staged : [])
             FlushTrace.stamp(named, \.namesStarted)
-            steps.flushRound(data: jobs, names: named)
-            FlushTrace.stamp(jobs, \.dataFlushed)
+            let flushing = staged
+            flusher.start { steps.flushRound(data: flushing, names: named) }
+            let next = submitted.takePending(limit: batchFileLimit, weight: weight)
+            stage(next)
+            flusher.wait()
+            FlushTrace.stamp(staged, \.dataFlushed)
             FlushTrace.stamp(named, \.namesFlushed)
             steps.complete(linked)
             if !early {
-                steps.publish(jobs)
-                FlushTrace.stamp(jobs, \.linked)
+                steps.publish(staged)
+                FlushTrace.stamp(staged, \.linked)
             }
             if early || UnsafeFlushSkips.folders {
-                steps.complete(jobs)
+                steps.complete(staged)
                 linked = []
             } else {
                 // A call that failed on the way has nothing left to flush: answered now.
-                steps.complete(jobs.filter { !$0.isAlive })
-                linked = jobs.filter(\.isAlive)
+                steps.complete(staged.filter { !$0.isAlive })
+                linked = staged.filter(\.isAlive)
             }
+            staged = next
         }
     }
 
@@ -196,19 +178,55 @@ public final class MaildirWriter: Sendable {
     }
 
     /// Finishes everything queued (completions included), then joins the threads. Called from
-    /// a completion, it cannot wait for the thread running it: that one is detached instead.
+    /// a completion, it cannot wait for the thread running it: the threads are detached
+    /// instead (they still finish what is queued).
     public func shutdown() {
         submitted.close()
         let running = threads.withLock { threads in
             defer { threads = [] }
             return threads
         }
+        // From a completion (the commit thread), the flush thread ends only after this one.
+        let inside = running.contains { pthread_equal($0, pthread_self()) != 0 }
         for thread in running {
-            if pthread_equal(thread, pthread_self()) != 0 {
+            if inside {
                 pthread_detach(thread)
             } else {
                 pthread_join(thread, nil)
             }
+        }
+    }
+}
+
+/// The flush thread of the commit rounds: runs one flush at a time for the commit thread,
+/// which meanwhile writes the next batch. A round's jobs are the flush's alone until `wait`
+/// returns (the semaphores order every access).
+final class MaildirFlusher: @unchecked Sendable {
+    // @unchecked: `flush` is set before `requested.post` and read after `requested.wait`.
+    private var flush: (() -> Void)?
+    private let requested = Semaphore()
+    private let done = Semaphore()
+
+    func start(_ flush: @escaping () -> Void) {
+        self.flush = flush
+        requested.post()
+    }
+
+    func wait() { done.wait() }
+
+    /// Ends `serve` once the flush in hand (if any) is done.
+    func stop() {
+        flush = nil
+        requested.post()
+    }
+
+    func serve() {
+        while true {
+            requested.wait()
+            guard let flush else { return }
+            flush()
+            self.flush = nil
+            done.post()
         }
     }
 }

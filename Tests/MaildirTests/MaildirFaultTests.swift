@@ -94,20 +94,23 @@ import Testing
         let scratch = ScratchDirectory()
         defer { scratch.remove() }
         let (first, second) = (scratch.path + "/first", scratch.path + "/second")
-        let inFirstFlush = DispatchSemaphore(value: 0)
+        let writingFirst = DispatchSemaphore(value: 0)
         let release = DispatchSemaphore(value: 0)
-        let calls = Mutex(0)
+        let writes = Mutex(0)
         let writer = MaildirWriter(hostname: "h", flushMode: .syncfs) { operation, path in
-            guard operation == "syncfs" else { return nil }
-            if path.hasPrefix(first + "/tmp/")
-                && calls.withLock({
-                    $0 += 1; return $0
-                }) == 1
-            {
-                inFirstFlush.signal()  // the first batch's data flush: hold it
-                release.wait()
+            if operation == "write" && path.hasPrefix(first + "/tmp/") {
+                let count = writes.withLock { count in
+                    count += 1
+                    return count
+                }
+                if count == 1 {
+                    // The first batch is being written: the second call queues meanwhile,
+                    // and the commit thread takes it while the first batch's data flushes.
+                    writingFirst.signal()
+                    release.wait()
+                }
             }
-            return path == first + "/new" ? EIO : nil
+            return operation == "syncfs" && path == first + "/new" ? EIO : nil
         }
         defer { writer.shutdown() }
         let box = ResultBox()
@@ -117,7 +120,7 @@ import Testing
             box.set($0)
             group.leave()
         }
-        inFirstFlush.wait()
+        writingFirst.wait()
         group.enter()
         writer.deliver([DeliveryItem(maildir: second, chunks: [bytes("2")])]) {
             box.set($0)
