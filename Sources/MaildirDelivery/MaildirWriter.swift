@@ -8,26 +8,24 @@ import Synchronization
 /// flush the data, link into `new/`, flush `new/`, and only then report success. A crash at
 /// any point leaves either nothing in `new/` or the whole message.
 ///
-/// `.syncfs` (the default): one commit thread, one `syncfs` per file system per round. A
-/// round takes *all* pending calls as one batch and writes their files; its flush makes
-/// durable both the data of that batch and the `new/` entries of the batch linked in the
-/// round before; then that earlier batch completes and the new one is linked. Each message
-/// still passes two flushes (its data before its link, its name before its completion), but
-/// each flush serves two batches, and nothing waits for a hand-off between threads
-/// (BENCHMARKS.md, "Where the flush wait goes"). While a flush runs, the next calls queue
-/// and form the next batch.
+/// Group commit (`.syncfs`, the default, and `.batchedFsync`) runs in rounds on one commit
+/// thread. A round takes every call pending as one batch and writes its files; its one flush
+/// makes durable both the data of that batch and the `new/` entries of the batch linked in
+/// the round before (one `syncfs` per file system, or all their fsyncs side by side); then
+/// the earlier batch completes and the new one is linked into `new/`, and the next round
+/// starts at once. A message still passes two flushes (its data before its link, its name
+/// before its completion), but each flush serves two batches, and no hand-off between
+/// threads lies between them. Files are created on the same thread, between flushes, never
+/// while one runs: a create in a folder whose blocks a flush is writing waits for that write
+/// (BENCHMARKS.md, "Where the flush wait goes"). While a round runs, the next calls queue.
+/// In `.perFile` mode one thread does everything, one call at a time.
 ///
-/// `.batchedFsync`: two threads form a pipeline. The writer thread takes all pending calls,
-/// writes their files, fsyncs them side by side and links them into `new/`; the flush thread
-/// then fsyncs each distinct `new/` once for everything handed over meanwhile and runs the
-/// completions, while the writer already works on the next batch.
-/// In `.perFile` mode the writer thread does everything, one call at a time.
-///
-/// Completions never run on the thread of a caller of `deliver`; a `shutdown` from a
-/// completion cannot wait for itself (that thread is detached instead).
+/// Completions run on the commit thread, never on a caller's; a `shutdown` from a
+/// completion cannot wait for itself (the threads are detached instead).
 ///
 /// `.syncfs` is the fastest of the three modes measured (BENCHMARKS.md, "Figures behind code
-/// choices", with the cost of creating files in a folder where many were recently deleted).
+/// choices", with the cost of creating files in a folder where many were recently deleted;
+/// "Where the flush wait goes" for the rounds).
 public final class MaildirWriter: Sendable {
     /// Most files one writer batch holds open at once (bounds descriptors, not throughput).
     public static let batchFileLimit = 512
@@ -65,14 +63,11 @@ public final class MaildirWriter: Sendable {
         let steps = MaildirDeliverySteps(
             hostname: hostname, mode: flushMode, pool: pool, faults: faults)
         self.steps = steps
-        let flusher = MaildirFlusher()
         threads = Mutex([
             Self.startThread("maildir-commit") {
-                Self.commitRounds(submitted, steps, flusher)
-                flusher.stop()
+                Self.commitRounds(submitted, steps)
                 pool?.shutdown()
-            },
-            Self.startThread("maildir-flush") { flusher.serve() },
+            }
         ])
     }
 
@@ -81,59 +76,51 @@ public final class MaildirWriter: Sendable {
         max(job.items.count + job.files.count, 1)
     }
 
-    /// The commit thread: rounds of flush, complete, link (see the type's doc). A round's
-    /// flush runs on the flush thread while this one takes and writes the next batch, so
-    /// creating files never delays a flush; with nothing written and nothing linked it waits
-    /// for work, otherwise the next round starts at once with whatever has been written.
+    /// The commit thread: rounds of take, write, flush, complete, link (see the type's doc).
+    /// With a linked batch waiting for its names' flush, the next round starts at once with
+    /// whatever is pending, even nothing; otherwise it waits for work.
     private static func commitRounds(
-        _ submitted: MaildirWorkQueue<DeliveryJob>, _ steps: MaildirDeliverySteps,
-        _ flusher: MaildirFlusher
+        _ submitted: MaildirWorkQueue<DeliveryJob>, _ steps: MaildirDeliverySteps
     ) {
         var linked: [DeliveryJob] = []  // in new/, their names not flushed yet
-        var staged: [DeliveryJob] = []  // written, their data not flushed yet
-        func stage(_ jobs: [DeliveryJob]) {
+        while true {
+            let jobs: [DeliveryJob]
+            if linked.isEmpty {
+                guard let taken = submitted.take(limit: batchFileLimit, weight: weight) else {
+                    return
+                }
+                jobs = taken
+            } else {
+                jobs = submitted.takePending(limit: batchFileLimit, weight: weight)
+            }
             FlushTrace.taken(jobs)
             steps.write(jobs)
             FlushTrace.stamp(jobs, \.written)
-        }
-        while true {
-            if staged.isEmpty && linked.isEmpty {
-                guard let jobs = submitted.take(limit: batchFileLimit, weight: weight) else {
-                    return
-                }
-                stage(jobs)
-                staged = jobs
-            }
             // Test hooks (UnsafeFlushSkips): `data` links a batch before any flush has
             // reached its data; `folders` answers it before a flush has reached its names.
             let early = UnsafeFlushSkips.data
             if early {
-                steps.publish(staged)
-                FlushTrace.stamp(staged, \.linked)
+                steps.publish(jobs)
+                FlushTrace.stamp(jobs, \.linked)
             }
-            let named = UnsafeFlushSkips.folders ? [] : linked + (early ? staged : [])
+            let named = UnsafeFlushSkips.folders ? [] : linked + (early ? jobs : [])
             FlushTrace.stamp(named, \.namesStarted)
-            let flushing = staged
-            flusher.start { steps.flushRound(data: flushing, names: named) }
-            let next = submitted.takePending(limit: batchFileLimit, weight: weight)
-            stage(next)
-            flusher.wait()
-            FlushTrace.stamp(staged, \.dataFlushed)
+            steps.flushRound(data: jobs, names: named)
+            FlushTrace.stamp(jobs, \.dataFlushed)
             FlushTrace.stamp(named, \.namesFlushed)
             steps.complete(linked)
             if !early {
-                steps.publish(staged)
-                FlushTrace.stamp(staged, \.linked)
+                steps.publish(jobs)
+                FlushTrace.stamp(jobs, \.linked)
             }
             if early || UnsafeFlushSkips.folders {
-                steps.complete(staged)
+                steps.complete(jobs)
                 linked = []
             } else {
                 // A call that failed on the way has nothing left to flush: answered now.
-                steps.complete(staged.filter { !$0.isAlive })
-                linked = staged.filter(\.isAlive)
+                steps.complete(jobs.filter { !$0.isAlive })
+                linked = jobs.filter(\.isAlive)
             }
-            staged = next
         }
     }
 
@@ -186,7 +173,6 @@ public final class MaildirWriter: Sendable {
             defer { threads = [] }
             return threads
         }
-        // From a completion (the commit thread), the flush thread ends only after this one.
         let inside = running.contains { pthread_equal($0, pthread_self()) != 0 }
         for thread in running {
             if inside {
@@ -194,39 +180,6 @@ public final class MaildirWriter: Sendable {
             } else {
                 pthread_join(thread, nil)
             }
-        }
-    }
-}
-
-/// The flush thread of the commit rounds: runs one flush at a time for the commit thread,
-/// which meanwhile writes the next batch. A round's jobs are the flush's alone until `wait`
-/// returns (the semaphores order every access).
-final class MaildirFlusher: @unchecked Sendable {
-    // @unchecked: `flush` is set before `requested.post` and read after `requested.wait`.
-    private var flush: (() -> Void)?
-    private let requested = Semaphore()
-    private let done = Semaphore()
-
-    func start(_ flush: @escaping () -> Void) {
-        self.flush = flush
-        requested.post()
-    }
-
-    func wait() { done.wait() }
-
-    /// Ends `serve` once the flush in hand (if any) is done.
-    func stop() {
-        flush = nil
-        requested.post()
-    }
-
-    func serve() {
-        while true {
-            requested.wait()
-            guard let flush else { return }
-            flush()
-            self.flush = nil
-            done.post()
         }
     }
 }
