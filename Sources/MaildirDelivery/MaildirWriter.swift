@@ -8,16 +8,15 @@ import Synchronization
 /// flush the data, link into `new/`, flush `new/`, and only then report success. A crash at
 /// any point leaves either nothing in `new/` or the whole message.
 ///
-/// Group commit (`.syncfs`, the default, and `.batchedFsync`) runs in rounds on one commit
-/// thread. A round takes every call pending as one batch and writes its files; its one flush
-/// makes durable both the data of that batch and the `new/` entries of the batch linked in
-/// the round before (one `syncfs` per file system, or all their fsyncs side by side); then
-/// the earlier batch completes and the new one is linked into `new/`, and the next round
-/// starts at once. A message still passes two flushes (its data before its link, its name
-/// before its completion), but each flush serves two batches, and no hand-off between
-/// threads lies between them. Files are created on the same thread, between flushes, never
-/// while one runs: a create in a folder whose blocks a flush is writing waits for that write
-/// (BENCHMARKS.md, "Where the flush wait goes"). While a round runs, the next calls queue.
+/// Group commit (`.syncfs`, the default, and `.batchedFsync`) runs in rounds on two threads.
+/// Each round has one flush, on the flush thread: it makes durable both the data of the
+/// batch written last and the `new/` entries of the batch linked in the round before (one
+/// `syncfs` per file system, or all their fsyncs side by side). Meanwhile the commit thread
+/// takes every call pending and writes its files: the next batch. When the flush is done the
+/// commit thread completes the earlier batch, links the flushed one into `new/`, and starts
+/// the next round at once. A message still passes two flushes (its data before its link, its
+/// name before its completion), but each flush serves two batches, and creating files does
+/// not hold up the next flush (BENCHMARKS.md, "Where the flush wait goes").
 /// In `.perFile` mode one thread does everything, one call at a time.
 ///
 /// Completions run on the commit thread, never on a caller's; a `shutdown` from a
@@ -63,11 +62,14 @@ public final class MaildirWriter: Sendable {
         let steps = MaildirDeliverySteps(
             hostname: hostname, mode: flushMode, pool: pool, faults: faults)
         self.steps = steps
+        let flusher = MaildirFlusher()
         threads = Mutex([
             Self.startThread("maildir-commit") {
-                Self.commitRounds(submitted, steps)
+                Self.commitRounds(submitted, steps, flusher)
+                flusher.stop()
                 pool?.shutdown()
-            }
+            },
+            Self.startThread("maildir-flush") { flusher.serve() },
         ])
     }
 
@@ -76,51 +78,59 @@ public final class MaildirWriter: Sendable {
         max(job.items.count + job.files.count, 1)
     }
 
-    /// The commit thread: rounds of take, write, flush, complete, link (see the type's doc).
-    /// With a linked batch waiting for its names' flush, the next round starts at once with
-    /// whatever is pending, even nothing; otherwise it waits for work.
+    /// The commit thread: rounds of flush, complete, link (see the type's doc). A round's
+    /// flush runs on the flush thread while this one takes and writes the next batch, so
+    /// creating files never delays a flush; with nothing written and nothing linked it waits
+    /// for work, otherwise the next round starts at once with whatever has been written.
     private static func commitRounds(
-        _ submitted: MaildirWorkQueue<DeliveryJob>, _ steps: MaildirDeliverySteps
+        _ submitted: MaildirWorkQueue<DeliveryJob>, _ steps: MaildirDeliverySteps,
+        _ flusher: MaildirFlusher
     ) {
         var linked: [DeliveryJob] = []  // in new/, their names not flushed yet
-        while true {
-            let jobs: [DeliveryJob]
-            if linked.isEmpty {
-                guard let taken = submitted.take(limit: batchFileLimit, weight: weight) else {
-                    return
-                }
-                jobs = taken
-            } else {
-                jobs = submitted.takePending(limit: batchFileLimit, weight: weight)
-            }
+        var staged: [DeliveryJob] = []  // written, their data not flushed yet
+        func stage(_ jobs: [DeliveryJob]) {
             FlushTrace.taken(jobs)
             steps.write(jobs)
             FlushTrace.stamp(jobs, \.written)
+        }
+        while true {
+            if staged.isEmpty && linked.isEmpty {
+                guard let jobs = submitted.take(limit: batchFileLimit, weight: weight) else {
+                    return
+                }
+                stage(jobs)
+                staged = jobs
+            }
             // Test hooks (UnsafeFlushSkips): `data` links a batch before any flush has
             // reached its data; `folders` answers it before a flush has reached its names.
             let early = UnsafeFlushSkips.data
             if early {
-                steps.publish(jobs)
-                FlushTrace.stamp(jobs, \.linked)
+                steps.publish(staged)
+                FlushTrace.stamp(staged, \.linked)
             }
-            let named = UnsafeFlushSkips.folders ? [] : linked + (early ? jobs : [])
+            let named = UnsafeFlushSkips.folders ? [] : linked + (early ? staged : [])
             FlushTrace.stamp(named, \.namesStarted)
-            steps.flushRound(data: jobs, names: named)
-            FlushTrace.stamp(jobs, \.dataFlushed)
+            let flushing = staged
+            flusher.start { steps.flushRound(data: flushing, names: named) }
+            let next = submitted.takePending(limit: batchFileLimit, weight: weight)
+            stage(next)
+            flusher.wait()
+            FlushTrace.stamp(staged, \.dataFlushed)
             FlushTrace.stamp(named, \.namesFlushed)
             steps.complete(linked)
             if !early {
-                steps.publish(jobs)
-                FlushTrace.stamp(jobs, \.linked)
+                steps.publish(staged)
+                FlushTrace.stamp(staged, \.linked)
             }
             if early || UnsafeFlushSkips.folders {
-                steps.complete(jobs)
+                steps.complete(staged)
                 linked = []
             } else {
                 // A call that failed on the way has nothing left to flush: answered now.
-                steps.complete(jobs.filter { !$0.isAlive })
-                linked = jobs.filter(\.isAlive)
+                steps.complete(staged.filter { !$0.isAlive })
+                linked = staged.filter(\.isAlive)
             }
+            staged = next
         }
     }
 
@@ -173,6 +183,7 @@ public final class MaildirWriter: Sendable {
             defer { threads = [] }
             return threads
         }
+        // From a completion (the commit thread), the flush thread ends only after this one.
         let inside = running.contains { pthread_equal($0, pthread_self()) != 0 }
         for thread in running {
             if inside {
@@ -180,6 +191,39 @@ public final class MaildirWriter: Sendable {
             } else {
                 pthread_join(thread, nil)
             }
+        }
+    }
+}
+
+/// The flush thread of the commit rounds: runs one flush at a time for the commit thread,
+/// which meanwhile writes the next batch. A round's jobs are the flush's alone until `wait`
+/// returns (the semaphores order every access).
+final class MaildirFlusher: @unchecked Sendable {
+    // @unchecked: `flush` is set before `requested.post` and read after `requested.wait`.
+    private var flush: (() -> Void)?
+    private let requested = Semaphore()
+    private let done = Semaphore()
+
+    func start(_ flush: @escaping () -> Void) {
+        self.flush = flush
+        requested.post()
+    }
+
+    func wait() { done.wait() }
+
+    /// Ends `serve` once the flush in hand (if any) is done.
+    func stop() {
+        flush = nil
+        requested.post()
+    }
+
+    func serve() {
+        while true {
+            requested.wait()
+            guard let flush else { return }
+            flush()
+            self.flush = nil
+            done.post()
         }
     }
 }
