@@ -418,7 +418,7 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         let dot = FlushTrace.Message()
         // With every chunk written and the stream open, the loop commits itself: one thread
         // hop less before the flush (the Maildir writer appends `rest`, off the loop).
-        if queuedChunks == 0, let stream = slot.take() {
+        if queuedChunks == 0, let stream = slot.take(where: \.takesTailWithCommit) {
             var trace = dot
             trace.handed = FlushTrace.now()
             stream.commit(appending: rest) { [self, whole, trace] result in
@@ -542,6 +542,12 @@ final class StreamSlot: Sendable {
         set { held.withLock { $0 = newValue } }
     }
 
-    /// The stream, if it is open, leaving the slot empty.
-    func take() -> (any MessageStream)? { held.withLock { stream in stream.take() } }
+    /// The stream, if it is open and `wanted`, leaving the slot empty.
+    func take(where wanted: (any MessageStream) -> Bool) -> (any MessageStream)? {
+        held.withLock { stream in
+            guard let open = stream, wanted(open) else { return nil }
+            stream = nil
+            return open
+        }
+    }
 }
