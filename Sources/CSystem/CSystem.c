@@ -245,6 +245,7 @@ int csystem_setfsgid(gid_t gid) { return setfsgid(gid); }
 int csystem_getgrouplist(const char *user, gid_t group, gid_t *groups, int *count) {
     return getgrouplist(user, group, groups, count);
 }
+int csystem_set_parent_death_signal(int signal) { return prctl(PR_SET_PDEATHSIG, signal, 0, 0, 0); }
 int csystem_set_no_new_privileges(void) { return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); }
 int csystem_get_no_new_privileges(void) { return prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0); }
 int csystem_set_dumpable(int value) { return prctl(PR_SET_DUMPABLE, value, 0, 0, 0); }

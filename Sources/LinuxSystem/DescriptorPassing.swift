@@ -63,19 +63,28 @@ public enum DescriptorPassing {
             throw SystemError(
                 "recvmsg", "room for \(maximumDescriptors) descriptors", errno: EINVAL)
         }
-        var bytes = [UInt8](repeating: 0, count: maximumBytes)
         var fds = [Int32](repeating: -1, count: max(maximumDescriptors, 1))
         var count: Int32 = 0
         var flags: Int32 = 0
-        let received = try checkedCall("recvmsg") {
-            bytes.withUnsafeMutableBytes { raw in
-                fds.withUnsafeMutableBufferPointer { room in
-                    csystem_receive_descriptors(
-                        socket, raw.baseAddress, raw.count, room.baseAddress,
-                        Int32(maximumDescriptors), &count, &flags)
+        var failure: SystemError?
+        // Not zeroed first: a round trip of the process split receives a few dozen bytes
+        // into room for 64 KiB, twice per message on each side.
+        let bytes = [UInt8](unsafeUninitializedCapacity: maximumBytes) { raw, initialized in
+            initialized = 0
+            do throws(SystemError) {
+                let received = try checkedCall("recvmsg") {
+                    fds.withUnsafeMutableBufferPointer { room in
+                        csystem_receive_descriptors(
+                            socket, raw.baseAddress, raw.count, room.baseAddress,
+                            Int32(maximumDescriptors), &count, &flags)
+                    }
                 }
+                initialized = received
+            } catch {
+                failure = error
             }
         }
+        if let failure { throw failure }
         let descriptors = Array(fds.prefix(Int(count)))
         let truncated = flags & Int32(MSG_CTRUNC) != 0 || flags & Int32(MSG_TRUNC) != 0
         if truncated {
@@ -83,6 +92,6 @@ public enum DescriptorPassing {
             let what = flags & Int32(MSG_CTRUNC) != 0 ? "descriptors" : "bytes"
             throw SystemError("recvmsg", "message truncated (\(what))", errno: EMSGSIZE)
         }
-        return Message(bytes: Array(bytes.prefix(received)), descriptors: descriptors)
+        return Message(bytes: bytes, descriptors: descriptors)
     }
 }

@@ -24,6 +24,15 @@ public enum ProcessPrivileges {
     /// and not dumpable (PR_SET_DUMPABLE 0: no core file or ptrace of what root had read).
     /// Groups before ids: once the uid is gone, setgroups is no longer allowed.
     /// Equivalent to OpenSMTPD's `setgroups; setresgid; setresuid` in each process.
+    /// SIGKILL for this process when its parent ends (PR_SET_PDEATHSIG), then a check that
+    /// the parent is still `parent`: one that ended before the flag was set sent nothing.
+    public static func endWithParent(_ parent: pid_t) throws(SystemError) {
+        _ = try checkedCall("prctl PR_SET_PDEATHSIG") { csystem_set_parent_death_signal(SIGKILL) }
+        guard getppid() == parent else {
+            throw SystemError("getppid", "parent \(parent)", errno: ESRCH)
+        }
+    }
+
     public static func drop(to user: SystemUser) throws(SystemError) {
         let groups = user.groups.isEmpty ? [user.group] : user.groups
         _ = try checkedCall("setgroups", user.name) {

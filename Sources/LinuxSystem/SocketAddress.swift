@@ -147,9 +147,8 @@ public enum SocketAddress: Sendable, Hashable, CustomStringConvertible {
             let address = withUnsafePointer(to: &storage) {
                 $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee }
             }
-            var addr = address.sin_addr
             self = .v4(
-                host: Self.numeric(AF_INET, &addr, Int(INET_ADDRSTRLEN)),
+                host: Self.dottedQuad(address.sin_addr),
                 port: UInt16(bigEndian: address.sin_port))
         case AF_INET6:
             let address = withUnsafePointer(to: &storage) {
@@ -174,6 +173,32 @@ public enum SocketAddress: Sendable, Hashable, CustomStringConvertible {
             self = .unix(path: path)
         default:
             return nil
+        }
+    }
+
+    /// inet_ntop's IPv4 text, written directly: every accepted session decodes its peer.
+    static func dottedQuad(_ address: in_addr) -> String {
+        let value = UInt32(bigEndian: address.s_addr)
+        return String(unsafeUninitializedCapacity: 15) { text in
+            var count = 0
+            for shift in [24, 16, 8, 0] as [UInt32] {
+                if shift != 24 {
+                    text[count] = UInt8(ascii: ".")
+                    count += 1
+                }
+                let octet = UInt8(truncatingIfNeeded: value >> shift)
+                if octet >= 100 {
+                    text[count] = 0x30 + octet / 100
+                    count += 1
+                }
+                if octet >= 10 {
+                    text[count] = 0x30 + octet / 10 % 10
+                    count += 1
+                }
+                text[count] = 0x30 + octet % 10
+                count += 1
+            }
+            return count
         }
     }
 

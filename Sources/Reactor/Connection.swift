@@ -482,8 +482,10 @@ public final class Connection: Selectable {
 
     private func armIdleTimer(after nanoseconds: UInt64) {
         guard idleTimeout > 0 else { return }
-        idleTimer = loop.schedule(after: nanoseconds) { [weak self] in
-            self?.idleTimerFired()
+        // A strong capture: `closeNow` cancels the timer, and a cancel drops the closure (a
+        // weak one gave every connection a side table, and every retain the slow path).
+        idleTimer = loop.schedule(after: nanoseconds) { [self] in
+            idleTimerFired()
         }
     }
 

@@ -12,13 +12,16 @@ public protocol Selectable: AnyObject {
 /// A cancellable timer. Only the owning loop touches `isCancelled`.
 public final class LoopTimer: @unchecked Sendable {
     let deadline: UInt64
-    fileprivate let sequence: UInt64
-    fileprivate let callback: () -> Void
-    fileprivate var isCancelled = false
+    let sequence: UInt64
+    /// Dropped at a cancel: a cancelled timer stays in the heap until a compaction, what
+    /// it captured need not. So an owner may capture itself strongly if it cancels its
+    /// timer when it ends (a fired timer is out of the heap already).
+    fileprivate var callback: (() -> Void)?
+    fileprivate(set) var isCancelled = false
     /// Told of a cancel, so that cancelled timers far in the future do not pile up.
     fileprivate weak var loop: EventLoop?
 
-    fileprivate init(deadline: UInt64, sequence: UInt64, callback: @escaping () -> Void) {
+    init(deadline: UInt64, sequence: UInt64, callback: @escaping () -> Void) {
         self.deadline = deadline
         self.sequence = sequence
         self.callback = callback
@@ -28,6 +31,7 @@ public final class LoopTimer: @unchecked Sendable {
     public func cancel() {
         guard !isCancelled else { return }
         isCancelled = true
+        callback = nil
         loop?.cancelledTimers += 1
     }
 }
@@ -42,11 +46,12 @@ public final class EventLoop: @unchecked Sendable {
 
     private var handlers: [UInt64: any Selectable] = [:]
     private var nextToken: UInt64 = 1
-    private var timers = TimerHeap()
+    fileprivate var timers = TimerHeap()
+    /// Cancelled timers still in `timers`.
+    fileprivate var cancelledTimers = 0
     private var timerSequence: UInt64 = 0
     /// Cancelled timers still in the heap. A session's timers are cancelled when it closes,
     /// minutes or an hour before their deadline: beyond half the heap, they are swept out.
-    fileprivate var cancelledTimers = 0
     private var stopping = false
 
     /// Work for just before the loop blocks again (see `beforeWaiting`), and its spare
@@ -157,13 +162,19 @@ public final class EventLoop: @unchecked Sendable {
             deadline: Clock.monotonicNanoseconds() &+ nanoseconds, sequence: timerSequence,
             callback: callback)
         timer.loop = self
-        if cancelledTimers > 1024 && cancelledTimers > timers.count / 2 {
+        // Most timers are cancelled (a session ends before its timeouts): once they are
+        // the majority, one linear pass drops them all.
+        if cancelledTimers > 1024 && cancelledTimers * 2 > timers.count {
             timers.removeCancelled()
             cancelledTimers = 0
         }
         timers.push(timer)
         return timer
     }
+
+    /// Timers in the heap (cancelled ones not yet dropped included). Call on the loop's
+    /// thread.
+    var pendingTimerCount: Int { timers.count }
 
     /// Runs the loop on the calling thread until `stop()`.
     public func run() {
@@ -209,7 +220,7 @@ public final class EventLoop: @unchecked Sendable {
             if timer.isCancelled {
                 cancelledTimers -= 1
             } else {
-                timer.callback()
+                timer.callback?()
             }
         }
     }
@@ -233,10 +244,15 @@ struct TimerHeap {
 
     var count: Int { items.count }
 
-    /// Drops every cancelled timer; what stays, sorted, is a valid heap.
+    /// Drops every cancelled timer and restores the heap in linear time (a sort was the
+    /// larger share of a session's timer costs: BENCHMARKS.md, "Third round").
     mutating func removeCancelled() {
         items.removeAll { $0.isCancelled }
-        items.sort(by: Self.before)
+        var parent = items.count / 2
+        while parent > 0 {
+            parent -= 1
+            siftDown(parent)
+        }
     }
 
     private static func before(_ a: LoopTimer, _ b: LoopTimer) -> Bool {
@@ -258,7 +274,12 @@ struct TimerHeap {
         guard !items.isEmpty else { return nil }
         items.swapAt(0, items.count - 1)
         let top = items.removeLast()
-        var parent = 0
+        siftDown(0)
+        return top
+    }
+
+    private mutating func siftDown(_ start: Int) {
+        var parent = start
         while true {
             let left = 2 * parent + 1
             let right = left + 1
@@ -271,6 +292,5 @@ struct TimerHeap {
             items.swapAt(parent, smallest)
             parent = smallest
         }
-        return top
     }
 }

@@ -28,6 +28,16 @@ public final class Listener: Sendable {
         self.address = bound
     }
 
+    /// A socket bound and listening already (by a privileged parent before it started this
+    /// process: the process split), owned from now on.
+    public init(adopting fd: Int32) throws(SystemError) {
+        self.address = try SocketAddress.local(of: fd)
+        self.fd = fd
+    }
+
+    /// The listening socket, for handing it to a process that adopts it.
+    public var descriptor: Int32 { fd }
+
     /// Starts accepting on every loop. `accepted` runs on the loop that accepted; `failed`
     /// hears about accept errors such as running out of descriptors (accepting then pauses
     /// for a moment instead of spinning).

@@ -184,6 +184,8 @@ extension SMTPSession {
     /// OpenSMTPD reports `AUTH PLAIN ********` and `********` to its filters the same way.
     func maskedAuthLine(_ line: [UInt8]) -> [UInt8]? {
         if inAuthDialogue { return Array("********".utf8) }
+        // Most lines are not AUTH: one byte says so before any prefix is compared.
+        guard let first = line.first, first | 0x20 == UInt8(ascii: "a") else { return nil }
         for method in ["AUTH PLAIN ", "AUTH LOGIN "] where ASCII.hasPrefixIgnoringCase(line, method)
         {
             return Array(line.prefix(method.utf8.count)) + Array("********".utf8)

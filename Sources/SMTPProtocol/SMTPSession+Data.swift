@@ -137,6 +137,15 @@ extension SMTPSession {
     /// Bytes of the stored form waiting to be taken.
     public var storedBytesPending: Int { data?.content.bytes.count ?? 0 }
 
+    /// The stored form received since the last take, once at least `minimum` bytes of it
+    /// wait (nil before, and outside a message).
+    public mutating func takeStoredBytes(atLeast minimum: Int) -> [UInt8]? {
+        guard let pending = data?.content.bytes.count, pending >= max(minimum, 1) else {
+            return nil
+        }
+        return data!.content.takeBytes()
+    }
+
     /// The stored form received since the last call.
     public mutating func takeStoredBytes() -> [UInt8] {
         guard data != nil else { return [] }

@@ -16,6 +16,9 @@ public struct ControlSettings: Sendable {
     public var group: gid_t?
     /// The relay queue the queue verbs act on; nil: they answer that there is none.
     public var queue: (any QueueControl)?
+    /// A socket at `path` bound and locked by smtpd's root parent (the process split): this
+    /// process serves it and leaves the file and the lock to the parent.
+    var adopted: Int32?
 
     public init(path: String = defaultPath, group: gid_t? = nil, queue: (any QueueControl)? = nil) {
         self.path = path
@@ -49,9 +52,22 @@ final class ControlSocket: Sendable {
     private let lockFD: Int32
     private let closed = Atomic<Bool>(false)
     private let group: gid_t?
+    /// This process made the socket file and holds its lock (false: adopted from the parent).
+    private let owned: Bool
+    /// The listening socket, for the process split's network side to adopt.
+    var descriptor: Int32 { listener.descriptor }
 
     static func open(_ settings: ControlSettings) throws(ServerError) -> ControlSocket {
         let path = settings.path
+        if let fd = settings.adopted {
+            do {
+                return ControlSocket(
+                    path: path, listener: try Listener(adopting: fd), lockFD: -1,
+                    group: settings.group, owned: false)
+            } catch {
+                throw ServerError("control socket \(path): \(error)")
+            }
+        }
         guard path.utf8.count <= 107 else {
             throw ServerError("control socket \(path): longer than 107 bytes")
         }
@@ -105,7 +121,8 @@ final class ControlSocket: Sendable {
             throw ServerError("control socket \(path): \(error)")
         }
         keepLock = true
-        return ControlSocket(path: path, listener: listener, lockFD: lockFD, group: settings.group)
+        return ControlSocket(
+            path: path, listener: listener, lockFD: lockFD, group: settings.group, owned: true)
     }
 
     /// Whether something accepts connections on the unix socket at `path`.
@@ -125,7 +142,8 @@ final class ControlSocket: Sendable {
         return connected != nil
     }
 
-    private init(path: String, listener: Listener, lockFD: Int32, group: gid_t?) {
+    private init(path: String, listener: Listener, lockFD: Int32, group: gid_t?, owned: Bool) {
+        self.owned = owned
         self.path = path
         self.listener = listener
         self.lockFD = lockFD
@@ -146,6 +164,7 @@ final class ControlSocket: Sendable {
     func close() {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         listener.close()
+        guard owned else { return }
         unlink(path)
         closeDescriptor(lockFD)
     }

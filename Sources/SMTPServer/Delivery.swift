@@ -29,13 +29,14 @@ protocol MessageStore: Sendable {
     func deliver(
         _ message: Message, completion: @escaping @Sendable (Result<[String], SystemError>) -> Void
     )
-    /// True if a message for `recipients` is streamed (`beginStream`); false: this store
-    /// takes it whole through `deliver` (in memory; relayed recipients, whose queue keeps
-    /// the content). Asked on the session's loop.
-    func streams(_ recipients: [AcceptedRecipient]) -> Bool
+    /// How a message for `recipients` reaches this store: streamed (`beginStream`), whole
+    /// through `deliver` (in memory; relayed recipients, whose queue keeps the content), or
+    /// discarded as it arrives and then `deliver`ed without its content. Asked on the
+    /// session's loop.
+    func intake(for recipients: [AcceptedRecipient]) -> MessageIntake
     /// Opens a streamed delivery for the message being received: its content is written
     /// as it arrives, then committed with the rest. Runs on the `StreamWriter` thread (the
-    /// walk and the creates stay off the loops); nil when `streams` says false.
+    /// walk and the creates stay off the loops); nil when `intake` does not say `.streamed`.
     func beginStream(sender: ReversePath, recipients: [AcceptedRecipient]) -> (any MessageStream)?
     func shutdown()
 }
@@ -77,8 +78,16 @@ extension MaildirStream: MessageStream {
     var takesTailWithCommit: Bool { true }
 }
 
+/// How a session hands a message's content to its store (`MessageStore.intake(for:)`).
+enum MessageIntake {
+    case streamed
+    case whole
+    /// Nothing of it is kept (no-storage recipients only): no stream, no writer thread.
+    case discarded
+}
+
 extension MessageStore {
-    func streams(_ recipients: [AcceptedRecipient]) -> Bool { false }
+    func intake(for recipients: [AcceptedRecipient]) -> MessageIntake { .whole }
     func beginStream(sender: ReversePath, recipients: [AcceptedRecipient]) -> (any MessageStream)? {
         nil
     }
@@ -144,21 +153,30 @@ struct MaildirStore: MessageStore {
     }
 
     func beginStream(sender: ReversePath, recipients: [AcceptedRecipient]) -> (any MessageStream)? {
-        guard streams(recipients) else { return nil }
-        return writer.begin(
-            recipients.filter { $0.route.mailbox != Self.discardPath }.map {
-                StreamTarget(
-                    maildir: $0.route.mailbox,
-                    prefix: Message.deliveryHeaders(sender: sender, recipient: $0),
-                    owner: $0.route.owner.map {
-                        FileSystemIdentity(user: $0.user, group: $0.group, groups: $0.groups)
-                    })
-            })
+        guard intake(for: recipients) == .streamed else { return nil }
+        return writer.begin(Self.streamTargets(sender: sender, recipients: recipients))
+    }
+
+    /// The files of a streamed delivery to `recipients` (none for `/dev/null`): what this
+    /// store opens, and what the split's delivery side opens for its network side.
+    static func streamTargets(sender: ReversePath, recipients: [AcceptedRecipient])
+        -> [StreamTarget]
+    {
+        recipients.filter { $0.route.mailbox != discardPath }.map {
+            StreamTarget(
+                maildir: $0.route.mailbox,
+                prefix: Message.deliveryHeaders(sender: sender, recipient: $0),
+                owner: $0.route.owner.map {
+                    FileSystemIdentity(user: $0.user, group: $0.group, groups: $0.groups)
+                })
+        }
     }
 
     /// Relayed content stays whole: the queue holds it in memory for its sessions.
-    func streams(_ recipients: [AcceptedRecipient]) -> Bool {
-        !recipients.contains(where: \.route.relays)
+    func intake(for recipients: [AcceptedRecipient]) -> MessageIntake {
+        if recipients.contains(where: \.route.relays) { return .whole }
+        if recipients.allSatisfy({ $0.route.mailbox == Self.discardPath }) { return .discarded }
+        return .streamed
     }
 
     func shutdown() { writer.shutdown() }

@@ -79,6 +79,10 @@ public final class MailServer: Sendable {
         /// A byte-exact transcript of every session, one file each in a directory
         /// (docs/TRANSCRIPTS.md); smtpd.conf's `transcript directory` sets it. nil: none.
         public var transcripts: TranscriptSettings?
+        /// smtpd's network side (the child of the process split, docs/PRIVILEGES.md): the
+        /// sockets its root parent bound and the socket pair to the parent's delivery side.
+        /// nil (everything else, the embedding API included): one process, as before.
+        public var networkSide: NetworkSide?
         public init() {}
     }
 
@@ -172,7 +176,7 @@ public final class MailServer: Sendable {
     public convenience init(configuration: SMTPConfiguration, options: Options = Options())
         throws(ServerErrors)
     {
-        let plan = try ServerPlan(configuration, options: options)
+        var plan = try ServerPlan(configuration, options: options)
         // A configured server takes its `smtp timeout …` and `smtp limit …` from the file.
         var options = options
         options.timeouts = configuration.timeouts
@@ -182,11 +186,48 @@ public final class MailServer: Sendable {
         options.faults = Self.faultPlan(configuration)
         options.transcripts = configuration.transcripts ?? options.transcripts
         var fixed = plan.fixedMaildirs
-        let relay = try Self.relayParts(plan, configuration: configuration, options: options)
-        if let relay { fixed.append(relay.queue.spoolRoot) }
+        guard let side = options.networkSide else {
+            let relay = try Self.relayParts(plan, configuration: configuration, options: options)
+            if let relay { fixed.append(relay.queue.spoolRoot) }
+            try self.init(
+                plans: plan.listeners, options: options, limits: plan.limits,
+                fixedMaildirs: fixed, relay: relay)
+            return
+        }
+        // The network side: everything read as root is read by now (TLS keys, tables); the
+        // drop comes before any thread starts.
+        if let reason = DeliverySide.reasonForOneProcess(configuration, plan: plan) {
+            throw ServerErrors(errors: [ServerError("network side: \(reason)")])
+        }
+        guard side.listeners.count == plan.listeners.count else {
+            throw ServerErrors(errors: [
+                ServerError(
+                    "network side: \(side.listeners.count) listening sockets for "
+                        + "\(plan.listeners.count) listeners (the configuration changed?)")
+            ])
+        }
+        let log = options.log
+        let faults = FaultTarget()
+        let client = SplitClient(
+            socket: side.store, log: { log.write($0) }, faults: { faults.apply($0) },
+            lost: side.lost)
+        for index in plan.listeners.indices
+        where plan.listeners[index].auth?.checker is SystemCredentials {
+            plan.listeners[index].auth?.checker = RemoteCredentials(client: client)
+        }
+        if options.environment.freeStorage == nil && !fixed.isEmpty {
+            let storage = OpenedStorage(roots: fixed)
+            options.environment.freeStorage = { storage.available() }
+        }
+        do {
+            try ProcessPrivileges.drop(to: side.user)
+        } catch {
+            throw ServerErrors(errors: [ServerError("network side: \(error)")])
+        }
         try self.init(
             plans: plan.listeners, options: options, limits: plan.limits, fixedMaildirs: fixed,
-            relay: relay)
+            store: RemoteStore(client: client), split: client)
+        faults.core.withLock { $0 = core }
     }
 
     /// The queue of a configuration with relay actions (nil without): the spool opened and
@@ -314,14 +355,17 @@ public final class MailServer: Sendable {
     private let limits: SessionLimits
 
     private let relay: RelayParts?
+    /// The network side's connection to the delivery side; nil in one process.
+    private let split: SplitClient?
 
     private init(
         plans: [ListenerPlan], options: Options, limits: SessionLimits, fixedMaildirs: [String],
-        relay: RelayParts? = nil
+        relay: RelayParts? = nil, store: (any MessageStore)? = nil, split: SplitClient? = nil
     )
         throws(ServerErrors)
     {
         self.relay = relay
+        self.split = split
         self.plans = plans
         var options = options
         if !options.inMemory && !fixedMaildirs.isEmpty && options.environment.freeStorage == nil {
@@ -351,11 +395,13 @@ public final class MailServer: Sendable {
             throw ServerErrors(errors: [ServerError("\(error)")])
         }
         let store: any MessageStore =
-            options.inMemory
-            ? MemoryStore()
-            : MaildirStore(
-                writer: MaildirWriter(hostname: hostNameForFiles(), flushMode: options.flushMode),
-                relay: relay?.intake)
+            store
+            ?? (options.inMemory
+                ? MemoryStore()
+                : MaildirStore(
+                    writer: MaildirWriter(
+                        hostname: hostNameForFiles(), flushMode: options.flushMode),
+                    relay: relay?.intake))
         if let relay, let first = plans.first {
             relay.bounces.connect(store: store, policy: first.policy, serverName: first.serverName)
         }
@@ -379,7 +425,15 @@ public final class MailServer: Sendable {
     /// Binds every listener and starts serving. Removes stale tmp/ files of the configured
     /// Maildirs first (nothing in tmp/ was ever acknowledged).
     public func start() throws(ServerErrors) {
-        for root in fixedMaildirs {
+        if let split {
+            do {
+                try split.start()
+            } catch {
+                throw ServerErrors(errors: [ServerError("network side: \(error)")])
+            }
+        }
+        // The network side's parent has swept them (and the child may not).
+        for root in options.networkSide == nil ? fixedMaildirs : [] {
             let maildir = Maildir(root: root)
             do {
                 let removed = try maildir.removeStaleTemporaryFiles()
@@ -391,6 +445,40 @@ public final class MailServer: Sendable {
                 options.log.write("warn: stale files of \(maildir.tmp) left alone: \(error)")
             }
         }
+        let (bound, boundPlans, errors) =
+            options.networkSide.map { Self.adopt($0.listeners, plans) } ?? Self.bind(plans)
+        guard errors.isEmpty else {
+            for listener in bound { listener.close() }
+            throw ServerErrors(errors: errors)
+        }
+        serve(bound, boundPlans)
+    }
+
+    /// The network side's listeners: the sockets its parent bound, in plan order.
+    private static func adopt(_ descriptors: [Int32], _ plans: [ListenerPlan]) -> (
+        [Listener], [(Listener, ListenerPlan)], [ServerError]
+    ) {
+        var bound: [Listener] = []
+        var errors: [ServerError] = []
+        var boundPlans: [(Listener, ListenerPlan)] = []
+        for (fd, plan) in zip(descriptors, plans) {
+            do {
+                let listener = try Listener(adopting: fd)
+                bound.append(listener)
+                var actual = plan
+                actual.address = listener.address
+                boundPlans.append((listener, actual))
+            } catch {
+                errors.append(ServerError("cannot listen on \(plan.address): \(error)"))
+            }
+        }
+        return (bound, boundPlans, errors)
+    }
+
+    /// Binds a listener for each plan (the actual address, port 0 resolved, in its plan).
+    static func bind(_ plans: [ListenerPlan]) -> (
+        [Listener], [(Listener, ListenerPlan)], [ServerError]
+    ) {
         var bound: [Listener] = []
         var errors: [ServerError] = []
         var boundPlans: [(Listener, ListenerPlan)] = []
@@ -413,10 +501,10 @@ public final class MailServer: Sendable {
                 errors.append(ServerError("cannot listen on \(plan.address): \(error)"))
             }
         }
-        guard errors.isEmpty else {
-            for listener in bound { listener.close() }
-            throw ServerErrors(errors: errors)
-        }
+        return (bound, boundPlans, errors)
+    }
+
+    private func serve(_ bound: [Listener], _ boundPlans: [(Listener, ListenerPlan)]) {
         listeners.withLock { $0 = bound }
         var endpoints: Set<String> = []
         let hosts = interfaceAddresses().map(\.address.host)
@@ -643,6 +731,12 @@ public final class MailServer: Sendable {
     /// server's loops; `stop` closes it and removes the socket. Call after `start`.
     public func startControl(_ settings: ControlSettings) throws(ServerError) {
         guard let loop = group.loops.first else { throw ServerError("no event loop") }
+        var settings = settings
+        // The network side serves the socket its parent bound (and leaves the file to it).
+        if let side = options.networkSide {
+            guard let fd = side.control else { throw ServerError("no control socket") }
+            settings.adopted = fd
+        }
         let socket = try ControlSocket.open(settings)
         let service = ControlService(core: core, queue: settings.queue)
         socket.start(on: loop, service: service)
@@ -732,5 +826,20 @@ extension SocketAddress {
     var sessionHost: String {
         if case .unix = self { return "local" }
         return host
+    }
+}
+
+/// Where the delivery side's FAULTS notices go on the network side (the server, once made).
+final class FaultTarget: Sendable {
+    let core = Mutex<ServerCore?>(nil)
+
+    func apply(_ text: String) {
+        guard let core = core.withLock({ $0 }) else { return }
+        do {
+            let configuration = try SMTPConfiguration.parseFaults(text, fileName: "SIGHUP")
+            core.replaceFaults(MailServer.faultPlan(configuration))
+        } catch {
+            core.log("warn: network side: fault rules from the delivery side: \(error)")
+        }
     }
 }

@@ -184,7 +184,7 @@ struct RecipientRouter: RecipientPolicy {
 
     // MARK: Actions
 
-    private func route(
+    func route(
         _ recipient: MailAddress, with action: ActionDirective, context: RecipientContext
     )
         -> RecipientVerdict

@@ -57,6 +57,14 @@ struct SessionDeadlines {
         return earliest
     }
 
+    /// When a timer armed at `now` must fire at the latest: the earliest deadline, or the
+    /// earliest one a clock started later could have (a line or a DATA that starts after `now`
+    /// ends no sooner than `now` plus its timeout). Armed so, the timer need not move when a
+    /// clock starts: one timer per session, not one per command.
+    func wakeUp(at now: UInt64) -> UInt64 {
+        min(next.at, now &+ min(command, data))
+    }
+
     /// The deadline passed at `now`, if any.
     func expired(at now: UInt64) -> Kind? {
         let next = self.next

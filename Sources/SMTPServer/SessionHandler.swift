@@ -24,9 +24,8 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
     /// A close is under way (after QUIT, an error, or the shutdown notice).
     private var closing = false
     private var deadlines: SessionDeadlines
-    /// The timer for `deadlines.next`, and the time it was set for.
+    /// The timer that checks `deadlines` (`armDeadlineTimer`).
     private var deadlineTimer: LoopTimer?
-    private var timerAt = UInt64.max
     /// The timer of a fault rule's `.delay`.
     private var faultTimer: LoopTimer?
     /// This session's transcript (nil: none configured, or dropped at the start).
@@ -35,8 +34,9 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
     private var transcriptEnded = false
     /// The streamed delivery of the message being received (`pumpContent`).
     private var stream: StreamSlot?
-    /// This message is not streamed (the store takes it whole, or it will be refused).
-    private var streamDeclined = false
+    /// How the message being received reaches the store (nil: not decided yet); `.whole`
+    /// too for a message that will be refused.
+    private var intake: MessageIntake?
     /// With `recordsMessages`: the stored bytes already streamed, for the feed.
     private var recorded: [UInt8] = []
     /// Chunks handed to the stream writer and not yet written: at `maxQueuedChunks` the
@@ -84,6 +84,7 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
                 ], on: connection.loop)
         }
         handle(session.start())
+        armDeadlineTimer(on: connection.loop)
     }
 
     func received(_ bytes: UnsafeRawBufferPointer, on connection: Connection) {
@@ -183,7 +184,7 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         for event in events {
             switch event {
             case .reply(let bytes):
-                output.append(contentsOf: bytes)
+                if output.isEmpty { output = bytes } else { output.append(contentsOf: bytes) }
                 if bytes.starts(with: Self.dataReply) {
                     deadlines.dataBegan(at: Clock.monotonicNanoseconds())
                 } else if deadlines.dataStarted != nil {
@@ -195,7 +196,12 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
                     self.stream = nil
                     commit(message, to: stream, loop: connection.loop)
                 } else {
-                    deliver(message, loop: connection.loop)
+                    // Never streamed (short, discarded or whole): the content is all here but
+                    // for discarded chunks, which only the feed keeps.
+                    var whole = message
+                    if !recorded.isEmpty { whole.content = recorded + message.content }
+                    recorded = []
+                    deliver(whole, loop: connection.loop)
                 }
             case .close:
                 write(output, on: connection)
@@ -229,12 +235,11 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         if !output.isEmpty { write(output, on: connection) }
         pumpContent()
         connection.setReading(readingWanted)
-        armDeadlineTimer(on: connection.loop)
     }
 
     /// Writes the server's bytes, and records them first.
     private func write(_ bytes: [UInt8], on connection: Connection) {
-        if !bytes.isEmpty { record(.data(.server, bytes)) }
+        if transcript != nil && !bytes.isEmpty { record(.data(.server, bytes)) }
         connection.write(bytes)
     }
 
@@ -269,22 +274,22 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         connection.close(afterFlush: false)
     }
 
-    /// One timer, for the earliest deadline; moved only when that deadline comes sooner.
+    /// One timer, armed for `SessionDeadlines.wakeUp(at:)`: a clock that starts later cannot
+    /// end before it, so commands and messages never move it (a timer per command was a
+    /// visible share of a message's instructions: BENCHMARKS.md, "Third round").
     private func armDeadlineTimer(on loop: EventLoop) {
         guard !closing else { return }
-        let next = deadlines.next.at
-        guard next < timerAt else { return }
-        deadlineTimer?.cancel()
-        timerAt = next
         let now = Clock.monotonicNanoseconds()
-        deadlineTimer = loop.schedule(after: next > now ? next - now : 0) { [weak self] in
-            self?.deadlineReached(on: loop)
+        let at = deadlines.wakeUp(at: now)
+        // A strong capture: `closed` cancels the timer, and a cancel drops the closure. A weak
+        // one gave every session a side table, and every retain of it the slow path.
+        deadlineTimer = loop.schedule(after: at > now ? at - now : 0) { [self] in
+            deadlineReached(on: loop)
         }
     }
 
     private func deadlineReached(on loop: EventLoop) {
         deadlineTimer = nil
-        timerAt = .max
         guard connection != nil, !closing else { return }
         let now = Clock.monotonicNanoseconds()
         guard let kind = deadlines.expired(at: now) else {
@@ -293,10 +298,9 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         }
         if !session.wantsInput {
             // A delivery is pending: the server's delay, not the client's. Look again soon.
-            deadlineTimer = loop.schedule(after: 1_000_000_000) { [weak self] in
-                self?.deadlineReached(on: loop)
+            deadlineTimer = loop.schedule(after: 1_000_000_000) { [self] in
+                deadlineReached(on: loop)
             }
-            timerAt = now &+ 1_000_000_000
             return
         }
         core.log(["\(session.id) smtp timeout=\(kind.rawValue) exceeded"], on: loop)
@@ -328,38 +332,49 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         }
     }
 
-    /// Streaming delivery: opens the store's stream once a message has a first chunk of
-    /// `streamChunk` and hands it the stored form in such chunks; a message that ends without
-    /// `.deliver` (refused after its dot, a fault's loss, RSET, the peer gone) is aborted:
-    /// nothing of it stays in tmp/. A message that ends within its first chunk (most mail)
-    /// never opens one: it is stored whole at its dot, in the writer's group commit, with no
-    /// stream writer between its dot and its flush (BENCHMARKS.md, "Where the flush wait
-    /// goes"); the session held no more of it than of a streamed one.
+    /// Streaming delivery: opens the store's stream once a message's first chunk is due and
+    /// hands it the stored form in chunks of `streamChunk`; a message that ends without `.deliver`
+    /// (refused after its dot, a fault's loss, RSET, the peer gone) is aborted: nothing of it
+    /// stays in tmp/. A message that ends within its first chunk (most mail) never opens one:
+    /// it is stored whole at its dot, in the writer's group commit, with no stream writer
+    /// between its dot and its flush (BENCHMARKS.md, "Where the flush wait goes").
     ///
     /// The stream is opened (the walk and an O_EXCL create), written, committed and aborted
     /// on the `StreamWriter`, in order; the loop only asks the store whether it streams.
     private func pumpContent() {
+        // Between messages (most calls) there is nothing to end or to take.
+        if intake == nil && stream == nil && recorded.isEmpty && !session.messageInProgress {
+            return
+        }
         guard session.messageInProgress else {
             abortStream()
-            streamDeclined = false
+            intake = nil
             recorded = []
             return
         }
-        guard !streamDeclined else { return }
+        guard intake != .whole else { return }
         if session.messageRefused {
             // Answered with its 5xx at the end: what was written goes now.
             abortStream()
-            streamDeclined = true
+            intake = .whole
             recorded = []
             return
         }
+        if intake == nil {
+            guard let envelope = session.messageEnvelope else { return }
+            intake = core.store.intake(for: envelope.recipients)
+            if intake == .whole { return }
+        }
+        // Nothing moves before a whole chunk waits: a message shorter than one goes whole
+        // to `deliver`, and the writer creates and writes it in its batch (a stream for every
+        // message cost thread hops and a create apart from the batch: BENCHMARKS.md, "Third
+        // round"). A mutating take: reading the pending count through a getter copied the
+        // whole session.
+        guard let bytes = session.takeStoredBytes(atLeast: Self.streamChunk) else { return }
+        if core.recordsMessages { recorded += bytes }
+        guard intake == .streamed else { return }  // discarded: dropped as it arrives
         if stream == nil {
-            guard session.storedBytesPending >= Self.streamChunk else { return }
-            guard let envelope = session.messageEnvelope, core.store.streams(envelope.recipients)
-            else {
-                streamDeclined = true
-                return
-            }
+            guard let envelope = session.messageEnvelope else { return }
             let slot = StreamSlot()
             let store = core.store
             core.streamWriter.run {
@@ -368,11 +383,7 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
             }
             stream = slot
         }
-        if session.storedBytesPending >= Self.streamChunk {
-            let bytes = session.takeStoredBytes()
-            if core.recordsMessages { recorded += bytes }
-            write(bytes)
-        }
+        write(bytes)
     }
 
     /// Input is taken while the session wants it and the stream writer keeps up.
@@ -479,31 +490,39 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         let outcome: DeliveryOutcome
         switch result {
         case .success(let files):
-            let prefix =
-                "\(session.id) mda delivery msgid=\(message.id) from=<\(message.sender)> to=<"
-            let suffix = " delay=\(seconds)s result=Ok stat=Delivered"
             // Relayed recipients are not delivered yet: as OpenSMTPD, the message is logged
             // as queued (`smtp message … nrcpt=`), and the queue logs each delivery later.
             let relayed = message.recipients.count { $0.route.relays }
             var lines: [String] = []
+            lines.reserveCapacity(message.recipients.count - relayed + 1)
             if relayed > 0 {
                 lines.append(
                     "\(session.id) smtp message msgid=\(message.id) size=\(message.size) "
                         + "nrcpt=\(relayed) proto=\(message.protocolName) result=Ok stat=Queued")
             }
-            core.log(
-                lines
-                    + message.recipients.filter { !$0.route.relays }.map { recipient in
-                        var line = prefix
-                        line.reserveCapacity(prefix.utf8.count + suffix.utf8.count + 160)
-                        line += recipient.original
-                        line += "> rcpt=<"
-                        line += recipient.address.description
-                        line += "> user="
-                        line += recipient.route.user
-                        line += suffix
-                        return line
-                    }, on: loop)
+            // Appended piece by piece into reserved room, as the session's own log lines:
+            // interpolation was a visible share of a message's instructions.
+            var prefix = session.id
+            prefix.reserveCapacity(prefix.utf8.count + 64 + message.id.utf8.count + 320)
+            prefix += " mda delivery msgid="
+            prefix += message.id
+            prefix += " from=<"
+            prefix += message.sender.description
+            prefix += "> to=<"
+            var suffix = " delay="
+            suffix += String(seconds)
+            suffix += "s result=Ok stat=Delivered"
+            for recipient in message.recipients where !recipient.route.relays {
+                var line = prefix
+                line += recipient.original
+                line += "> rcpt=<"
+                line += recipient.address.description
+                line += "> user="
+                line += recipient.route.user
+                line += suffix
+                lines.append(line)
+            }
+            core.log(lines, on: loop)
             if core.recordsMessages { core.feed.publish(DeliveredMessage(message, files: files)) }
             core.recipientsDelivered.add(message.recipients.count, ordering: .relaxed)
             outcome = .delivered

@@ -8,9 +8,8 @@ public enum UnprivilegedUser {
     /// apart from every name a mail recipient could have.
     public static let name = "_maillab"
 
-    /// The user `name`, checked as the split needs it: it exists and is not root.
-    /// XXX: nothing calls this yet at start; the process split (docs/PRIVILEGES.md) will,
-    /// as root, before it forks the network side.
+    /// The user `name`, checked as the split needs it: it exists and is not root. Asked by
+    /// the root parent before it starts the network side, and by the network side itself.
     public static func lookUp(named name: String = UnprivilegedUser.name) throws(ServerError)
         -> SystemUser
     {

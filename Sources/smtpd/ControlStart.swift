@@ -50,4 +50,34 @@ enum ControlStart {
             exit(1)
         }
     }
+
+    /// The split's parent binds the socket the network side serves, with `start`'s rules:
+    /// a socket named on the command line or in the file that cannot be bound stops smtpd.
+    static func open(
+        _ side: DeliverySide, configuration: SMTPConfiguration, arguments: Arguments,
+        log: LogSink
+    ) {
+        let chosen = arguments.controlSocket ?? configuration.controlSocket
+        var settings = ControlSettings(path: chosen ?? ControlSettings.defaultPath)
+        do {
+            if let name = configuration.controlGroup {
+                do {
+                    settings.group = try ControlSettings.groupID(named: name)
+                } catch {
+                    let place = configuration.controlGroupLocation.map { "\($0): " } ?? ""
+                    throw ServerError(place + error.description)
+                }
+            }
+            try side.openControl(settings)
+        } catch {
+            if chosen == nil && configuration.controlGroup == nil {
+                log.write("warn: \(error); smtpctl cannot reach this smtpd")
+                return
+            }
+            log.write("fatal: \(error)")
+            side.stop()
+            SMTPD.printError("smtpd: \(error)")
+            exit(1)
+        }
+    }
 }

@@ -7,6 +7,12 @@ import SMTPServer
 /// changes nothing: its errors are logged and the old rules stay.
 enum FaultReload {
     static func reload(_ server: MailServer, arguments: Arguments, log: LogSink) {
+        guard let configuration = reloaded(arguments: arguments, log: log) else { return }
+        server.replaceFaults(MailServer.faultPlan(configuration))
+    }
+
+    /// The file read again for its fault rules, or nil when it has errors (logged).
+    static func reloaded(arguments: Arguments, log: LogSink) -> SMTPConfiguration? {
         let configuration: SMTPConfiguration
         do {
             configuration = try SMTPConfiguration.load(
@@ -16,11 +22,11 @@ enum FaultReload {
                 log.write("warn: SIGHUP: \(line)")
             }
             log.write("warn: SIGHUP: \(arguments.configPath) has errors; fault rules unchanged")
-            return
+            return nil
         }
         log.write(
             "info: SIGHUP: fault rules reloaded from \(arguments.configPath) (other changes "
                 + "need a restart)")
-        server.replaceFaults(MailServer.faultPlan(configuration))
+        return configuration
     }
 }

@@ -15,6 +15,22 @@ enum SMTPD {
     static let version = MailLabVersion.banner(of: "smtpd")
 
     static func main() {
+        // The network side of the process split, started by its root parent: die with it.
+        var handover: (parent: pid_t, store: Int32, control: Int32?, listeners: [Int32])?
+        if let value = getenv(NetworkSide.environmentName).map({ String(cString: $0) }) {
+            guard let decoded = NetworkSide.decode(value) else {
+                printError("smtpd: \(NetworkSide.environmentName)=\(value): malformed")
+                exit(1)
+            }
+            do {
+                try ProcessPrivileges.endWithParent(decoded.parent)
+            } catch {
+                printError("smtpd: network side: \(error)")
+                exit(1)
+            }
+            unsetenv(NetworkSide.environmentName)
+            handover = decoded
+        }
         let arguments: Arguments
         do {
             arguments = try Arguments(Array(CommandLine.arguments.dropFirst()))
@@ -33,7 +49,7 @@ enum SMTPD {
 
         // setns changes only the calling thread; threads started later inherit it, so enter
         // now, while the main thread is the only one.
-        if let namespace = arguments.namespace {
+        if let namespace = arguments.namespace, handover == nil {
             do {
                 try NetworkNamespace.enterOnCurrentThread(name: namespace)
                 // Its /etc/netns/NAME/resolv.conf too, as `ip netns exec` would: the relay's
@@ -70,7 +86,7 @@ enum SMTPD {
             exit(0)
         }
 
-        if !arguments.foreground && !arguments.foregroundSyslog {
+        if !arguments.foreground && !arguments.foregroundSyslog && handover == nil {
             // Like OpenSMTPD: without -d or -F, go to the background and log to syslog.
             guard csystem_daemon(1, 0) == 0 else {
                 printError("smtpd: daemon: \(String(cString: strerror(errno)))")
@@ -84,12 +100,22 @@ enum SMTPD {
         // Signals are taken by sigwait on this thread; block them before any thread starts.
         signal(SIGPIPE, SIG_IGN)
         var signals = sigset_t()
-        let wanted: [Int32] = [SIGINT, SIGTERM, SIGHUP]
+        // SIGCHLD: the split's parent learns of its network side's end.
+        let wanted: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGCHLD]
         wanted.withUnsafeBufferPointer {
             csystem_block_signals($0.baseAddress, Int32($0.count), &signals)
         }
 
+        if let handover {
+            SplitStart.runNetworkSide(
+                configuration, options: options, arguments: arguments, handover: handover,
+                signals: &signals)
+        }
         options.log.write("info: \(version) starting")
+        if SplitStart.wanted(configuration, options: options) {
+            SplitStart.runParent(
+                configuration, options: options, arguments: arguments, signals: &signals)
+        }
         let server: MailServer
         do {
             server = try MailServer(configuration: configuration, options: options)
@@ -118,6 +144,7 @@ enum SMTPD {
                 FaultReload.reload(server, arguments: arguments, log: options.log)
                 continue
             }
+            if received == SIGCHLD { continue }
             options.log.write("info: received signal \(received), stopping")
             break
         }

@@ -83,6 +83,29 @@ import Testing
         #expect(SocketAddress(decoding: storage) == .v4(host: "10.0.0.2", port: 25))
     }
 
+    /// The IPv4 text written by hand is inet_ntop's, octet by octet.
+    @Test func ipv4PeersReadAsInetNtopWritesThem() {
+        var samples: [UInt32] = [
+            0, 0x7F00_0001, 0xFFFF_FFFF, 0x0A00_0002, 0x6464_6464, 0x0909_0909,
+        ]
+        for _ in 0..<2_000 { samples.append(UInt32.random(in: 0...UInt32.max)) }
+        for value in samples {
+            var storage = sockaddr_storage()
+            withUnsafeMutablePointer(to: &storage) { pointer in
+                pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { address in
+                    address.pointee.sin_family = sa_family_t(AF_INET)
+                    address.pointee.sin_addr.s_addr = value.bigEndian
+                }
+            }
+            var address = in_addr(s_addr: value.bigEndian)
+            var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
+            _ = inet_ntop(AF_INET, &address, &text, socklen_t(INET_ADDRSTRLEN))
+            let expected = String(
+                decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            #expect(SocketAddress(decoding: storage)?.host == expected)
+        }
+    }
+
     @Test func theMonotonicClockAdvancesAcrossASleep() {
         let start = Clock.monotonicNanoseconds()
         Clock.sleep(seconds: 0.02)

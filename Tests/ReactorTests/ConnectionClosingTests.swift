@@ -44,6 +44,50 @@ import Testing
             #expect(closed)
         }
     }
+
+    /// A closed connection is freed at once, though its idle timer (an hour away) stays in
+    /// the loop's heap until a compaction: the cancel drops the timer's closure, the only
+    /// thing left holding the connection.
+    @Test func aClosedConnectionIsFreedLongBeforeItsIdleTimerIsDue() throws {
+        let probe = ConnectionProbe()
+        try withServing(idleNanoseconds: 3_600_000_000_000, handler: { probe }) { address in
+            let fd = try Socket.connect(to: address)
+            let hello = Array("x".utf8)
+            _ = hello.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            #expect(eventually(within: 2) { probe.state.withLock { $0.seen } })
+            closeDescriptor(fd)
+            #expect(eventually(within: 2) { probe.state.withLock { $0.closed } })
+            let freed = eventually(within: 2) {
+                probe.state.withLock { $0.connection?.value == nil }
+            }
+            #expect(freed, "the closed connection is still alive")
+        }
+    }
+}
+
+/// Remembers its connection weakly: nil again once the connection is freed.
+private final class ConnectionProbe: ConnectionHandler, Sendable {
+    /// @unchecked: written once on the loop before `seen`, read after it.
+    final class WeakConnection: @unchecked Sendable {
+        weak var value: Connection?
+        init(_ value: Connection) { self.value = value }
+    }
+    struct State {
+        var connection: WeakConnection?
+        var seen = false
+        var closed = false
+    }
+    let state = Mutex(State())
+    func received(_ bytes: UnsafeRawBufferPointer, on connection: Connection) {
+        let remembered = WeakConnection(connection)
+        state.withLock {
+            $0.connection = remembered
+            $0.seen = true
+        }
+    }
+    func inputEnded(on connection: Connection) { connection.close() }
+    func idle(_ connection: Connection) {}
+    func closed(_ connection: Connection) { state.withLock { $0.closed = true } }
 }
 
 private final class Flag: Sendable {

@@ -133,15 +133,63 @@ private func withEchoServer(
 
 @Test func timerHeapPopsSorted() throws {
     var heap = TimerHeap()
-    let loop = try EventLoop()
     var generator = SystemRandomNumberGenerator()
-    for _ in 0..<500 {
-        heap.push(loop.schedule(after: UInt64.random(in: 0..<1_000_000_000, using: &generator)) {})
+    for sequence in 0..<500 {
+        heap.push(
+            LoopTimer(
+                deadline: UInt64.random(in: 0..<1_000, using: &generator),
+                sequence: UInt64(sequence), callback: {}))
     }
     var deadlines: [UInt64] = []
     while let timer = heap.pop() { deadlines.append(timer.deadline) }
     #expect(deadlines.count == 500)
     #expect(deadlines == deadlines.sorted())
+}
+
+/// Dropping the cancelled timers keeps a valid heap: the rest pops in order, none of them.
+@Test func timerHeapWithoutItsCancelledTimersStillPopsInOrder() throws {
+    var heap = TimerHeap()
+    var generator = SystemRandomNumberGenerator()
+    var timers: [LoopTimer] = []
+    for sequence in 0..<2_000 {
+        let timer = LoopTimer(
+            deadline: UInt64.random(in: 0..<500, using: &generator), sequence: UInt64(sequence),
+            callback: {})
+        timers.append(timer)
+        heap.push(timer)
+    }
+    for timer in timers.shuffled(using: &generator).prefix(1_200) { timer.cancel() }
+    heap.removeCancelled()
+    #expect(heap.count == 800)
+    var popped: [(UInt64, UInt64)] = []
+    while let timer = heap.pop() {
+        #expect(!timer.isCancelled)
+        popped.append((timer.deadline, timer.sequence))
+    }
+    #expect(popped.count == 800)
+    #expect(zip(popped, popped.dropFirst()).allSatisfy { $0 <= $1 })
+}
+
+/// Sessions cancel almost every timer they set, long before its deadline: the loop's heap
+/// drops them once they are the majority, so it holds the live timers and at most about as
+/// many cancelled ones.
+@Test func cancelledTimersDoNotPileUpInTheLoopsHeap() throws {
+    let group = try EventLoopGroup(count: 1)
+    defer { group.shutdown() }
+    let loop = group.loops[0]
+    let count = Mutex<Int?>(nil)
+    loop.execute {
+        var kept: [LoopTimer] = []
+        for index in 0..<30_000 {
+            let timer = loop.schedule(after: 3_600_000_000_000) {}
+            if index % 3 == 0 { kept.append(timer) } else { timer.cancel() }
+        }
+        count.withLock { $0 = loop.pendingTimerCount }
+        for timer in kept { timer.cancel() }
+    }
+    for _ in 0..<500 where count.withLock({ $0 }) == nil { usleep(2000) }
+    let held = try #require(count.withLock { $0 })
+    #expect(held <= 10_000 * 2 + 1, "\(held) timers held for 10,000 live ones")
 }
 
 @Test func socketAddressParsesAndFormats() {

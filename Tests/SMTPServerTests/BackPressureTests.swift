@@ -61,7 +61,7 @@ struct BackPressureTests {
             #expect(try client.readLine().hasPrefix("220 "))
             sessions.append(client)
         }
-        let before = try residentBytes(of: server.pid)
+        let before = try residentBytes(of: server.sessionPID)
 
         // Push HELPs into every session without reading, until no socket takes more.
         let input = [UInt8](String(repeating: "HELP\r\n", count: Self.helpsPerClient).utf8)
@@ -82,7 +82,7 @@ struct BackPressureTests {
             }
             if moved { quietSince = Date() } else { usleep(50_000) }
         }
-        let grown = try residentBytes(of: server.pid) - before
+        let grown = try residentBytes(of: server.sessionPID) - before
         #expect(
             grown < 32 << 20,
             "smtpd grew by \(grown >> 20) MiB; \(sent.reduce(0, +) >> 10) KiB of HELPs were taken")

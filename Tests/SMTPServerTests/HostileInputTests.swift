@@ -79,7 +79,7 @@ import Testing
             config: seedConfig(maildir: directory.path + "/Maildir"), directory: directory,
             extraArguments: [])
         defer { smtpd.stop() }
-        let before = Self.residentKiB(smtpd.pid)
+        let before = Self.residentKiB(smtpd.sessionPID)
 
         let flooder = try LineClient(port: smtpd.port)
         _ = try flooder.readReply()
@@ -132,7 +132,7 @@ import Testing
         }
         #expect(stopped, "sending never stopped: another \(more) bytes went in")
         #expect(more < 4 << 20, "another \(more) bytes went in after the first block")
-        let after = Self.residentKiB(smtpd.pid)
+        let after = Self.residentKiB(smtpd.sessionPID)
         #expect(before > 0 && after > 0)
         #expect(after - before < 32 * 1024, "smtpd grew from \(before) KiB to \(after) KiB")
 

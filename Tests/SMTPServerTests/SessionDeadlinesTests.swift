@@ -59,4 +59,22 @@ import Testing
         d.dataEnded()
         #expect(d.next.kind == .session)
     }
+
+    /// The one timer never sleeps past a deadline, whenever a clock starts after it was armed.
+    @Test func aTimerArmedAtWakeUpIsNeverLateForAClockStartedLater() {
+        var d = deadlines()
+        let armedAt = 3 * Self.second
+        let wake = d.wakeUp(at: armedAt)
+        #expect(wake == 13 * Self.second, "the shortest timeout from the arming")
+        // Clocks started at or after the arming end no sooner than the wake-up.
+        feed(&d, "NO", at: armedAt)
+        #expect(d.next.at >= wake)
+        d.dataBegan(at: armedAt + 1)
+        #expect(d.next.at >= wake)
+        // A deadline already running comes first.
+        var late = deadlines()
+        feed(&late, "NO", at: 1 * Self.second)
+        #expect(late.wakeUp(at: 5 * Self.second) == 11 * Self.second)
+        #expect(late.wakeUp(at: 95 * Self.second) == 11 * Self.second)
+    }
 }

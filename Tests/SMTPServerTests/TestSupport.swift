@@ -381,6 +381,18 @@ final class SmtpdProcess {
     private(set) var port: UInt16 = 0
     var pid: Int32 { process?.pid ?? -1 }
 
+    /// The process that serves the sessions: a root smtpd's network side (its child, as
+    /// `_maillab`: docs/PRIVILEGES.md), else smtpd itself. What memory and privilege
+    /// checks look at.
+    var sessionPID: Int32 { networkSidePID ?? pid }
+
+    /// The network side's pid while there is one (nil: one process, or none running yet).
+    var networkSidePID: Int32? {
+        guard pid > 0 else { return nil }
+        let children = readText("/proc/\(pid)/task/\(pid)/children")
+        return children.split(separator: " ").compactMap { Int32($0) }.first
+    }
+
     /// `config` is written to `directory/smtpd.conf` after `@PORT@` is replaced.
     /// `readyHost`: where to probe until the server accepts (nil: do not wait). Without a
     /// `port`, a free one is picked, and picked again if another process took it meanwhile.

@@ -89,6 +89,8 @@ int csystem_setfsuid(uid_t uid);
 int csystem_setfsgid(gid_t gid);
 /// getgrouplist(3)
 int csystem_getgrouplist(const char *user, gid_t group, gid_t *groups, int *count);
+/// prctl(PR_SET_PDEATHSIG, signal): the signal this process gets when its parent ends.
+int csystem_set_parent_death_signal(int signal);
 /// prctl(PR_SET_NO_NEW_PRIVS, 1) and prctl(PR_SET_DUMPABLE, value), PR_GET_DUMPABLE.
 int csystem_set_no_new_privileges(void);
 int csystem_get_no_new_privileges(void);
