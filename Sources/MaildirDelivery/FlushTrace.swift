@@ -13,6 +13,9 @@ import LinuxSystem
 /// - `S dot handed posted resumed replied`: one message in its session (the final dot taken
 ///   from the session, the commit handed to the store, the completion posted to the loop,
 ///   the loop running it, the reply written); printed by `bench/flushtrace.py`.
+///
+/// Each process opens FILE itself (append mode, created 0600): with a process split the
+/// sessions' `S` lines come from the network side, which must be able to open FILE too.
 public enum FlushTrace {
     public static let variable = "MAILLAB_FLUSH_TRACE"
 

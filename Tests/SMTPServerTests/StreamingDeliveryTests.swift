@@ -131,7 +131,13 @@ import Testing
     @Test(.requires(.smtpd)) func theFlushTraceStampsEachStageOfAMessageInOrder() throws {
         let directory = try TempDir("flushtrace")
         defer { directory.remove() }
-        let trace = directory.path + "/trace"
+        // Writable by everyone, outside the test's folder: with the process split the S lines
+        // come from the network side, which runs as another user.
+        let trace = "/tmp/maillab-flushtrace-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let made = open(trace, O_CREAT | O_EXCL | O_WRONLY, 0o666)
+        #expect(made >= 0 && fchmod(made, 0o666) == 0)
+        close(made)
+        defer { unlink(trace) }
         let smtpd = try SmtpdProcess(
             config: seedConfig(maildir: directory.path + "/Maildir"), directory: directory,
             extraArguments: [], environment: ["MAILLAB_FLUSH_TRACE": trace])
