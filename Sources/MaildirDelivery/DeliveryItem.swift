@@ -25,12 +25,13 @@ public enum FlushMode: Sendable, CaseIterable {
     /// other, no sharing. The baseline (what OpenSMTPD and most MDAs do, plus the folder fsync).
     case perFile
     /// Group commit: write every file of all pending calls, start their writeback together,
-    /// fsync them side by side (the disk cache flushes merge), rename, fsync each `new/` once.
-    /// Touches only the delivered files; an fsync failure fails only its own call.
+    /// fsync them side by side (the disk cache flushes merge), link, fsync each `new/` once
+    /// (with the next batch's files). Touches only the delivered files and their folders; an
+    /// fsync failure fails only its own call (or the calls with a file in that `new/`).
     case batchedFsync
     /// Group commit with one syncfs(2) (plus one fsync for the cache flush) per file system
     /// instead of per-file fsyncs; the default, fastest measured. Costs: it also writes out
     /// unrelated dirty data of the same file system (a big write elsewhere delays the reply),
-    /// and a failure fails every call of the batch on that file system.
+    /// and a failure fails every call the flush covers on that file system (two batches).
     case syncfs
 }

@@ -1,5 +1,6 @@
 import Glibc
 import LinuxSystem
+import Synchronization
 
 /// Test hook: an errno to fail a step with, chosen by operation and path (nil: run it).
 typealias MaildirFaults = @Sendable (_ operation: String, _ path: String) -> Int32?
@@ -14,6 +15,10 @@ final class DeliveryJob: @unchecked Sendable {
     /// which file and which of its names in new/ (0: `newName`, k: `links[k - 1]`).
     let placement: [(file: Int, name: Int)]?
     private(set) var failure: SystemError?
+    /// A streamed delivery's last bytes, for `write` to append to each of its files.
+    var tail: [UInt8] = []
+    /// Its way through the writer, with ``FlushTrace`` on.
+    var stamps = FlushStamps()
 
     init(
         items: [DeliveryItem],
@@ -63,6 +68,16 @@ final class DeliveryJob: @unchecked Sendable {
     }
 }
 
+/// The order in which the writer's descriptors were opened: a syncfs reports the write-back
+/// errors seen since its descriptor was opened, so a flush uses the earliest-opened
+/// descriptor among those of everything it covers (each taken just after its open, before
+/// anything it stands for was written).
+enum OpenOrder {
+    private static let counter = Atomic<UInt64>(0)
+
+    static func next() -> UInt64 { counter.add(1, ordering: .relaxed).newValue }
+}
+
 /// A message file written in tmp/ and, once published, linked into new/.
 struct StagedFile {
     /// The Maildir's opened folders: every step on this file is relative to them.
@@ -80,6 +95,8 @@ struct StagedFile {
     var links: [String] = []
     /// How many further names `publish` links (a streamed file's identical recipients).
     var extraLinks = 0
+    /// When `descriptor` was opened, in ``OpenOrder``.
+    let opened = OpenOrder.next()
 
     init(
         folders: OpenedMaildir, name: String, descriptor: Int32, device: UInt64,
@@ -107,8 +124,10 @@ struct StagedFile {
 }
 
 /// The steps of a delivery, in order: `write`, `flushData`, `publish` (writer stage), then
-/// `flushFolders` and `complete` (flush stage). Each step works on a whole batch of jobs so
-/// that one flush serves them all; a failure fails only the jobs it touches.
+/// `flushFolders` and `complete` (flush stage); in `.syncfs` mode `write`, `flushRound`
+/// (which flushes this batch's data and the previous batch's names), `publish`, and
+/// `complete` one round later. Each step works on a whole batch of jobs so that one flush
+/// serves them all; a failure fails only the jobs it touches.
 struct MaildirDeliverySteps {
     let namer: MaildirNamer
     let mode: FlushMode
@@ -132,7 +151,8 @@ struct MaildirDeliverySteps {
 
     // MARK: writer stage
 
-    /// Creates and writes one tmp/ file per item; files stay open for the flush.
+    /// Creates and writes one tmp/ file per item, and appends a streamed job's tail to its
+    /// files; files stay open for the flush.
     /// Each Maildir is walked to once per batch (see `OpenedMaildir`); its folders stay open
     /// for the batch's later steps.
     /// Each item's walk and file are made as its owner (``MaildirActingIdentity``).
@@ -141,6 +161,18 @@ struct MaildirDeliverySteps {
         var identity = MaildirActingIdentity()
         defer { identity.finish() }
         for job in jobs {
+            if !job.tail.isEmpty && job.isAlive {
+                for file in job.files {
+                    do {
+                        try inject("write", file.tmpPath)
+                        try FileSystem.writeAll(file.descriptor, [job.tail], path: file.tmpPath)
+                    } catch {
+                        job.fail(error)
+                        break
+                    }
+                }
+                job.tail = []
+            }
             for item in job.items {
                 do {
                     try identity.act(as: item.owner)
@@ -166,13 +198,11 @@ struct MaildirDeliverySteps {
         let owner: FileSystemIdentity?
     }
 
-    /// Makes the data of every live job's files durable (per `mode`), then closes them.
+    /// Makes the data of every live job's files durable, one fsync each (side by side on the
+    /// pool in `.batchedFsync` mode), then closes them. (`.syncfs` flushes in `flushRound`.)
     func flushData(_ jobs: [DeliveryJob]) {
         let live = jobs.filter(\.isAlive)
-        switch UnsafeFlushSkips.data ? nil : mode {
-        case nil:
-            break  // test hook: data left unflushed
-        case .perFile, .batchedFsync:
+        if !UnsafeFlushSkips.data {  // the test hook leaves the data unflushed
             if mode == .batchedFsync {
                 for job in live {
                     for file in job.files { FileSystem.startWriteback(file.descriptor) }
@@ -183,27 +213,13 @@ struct MaildirDeliverySteps {
             for (target, failure) in zip(targets, results) {
                 if let failure { target.0.fail(failure) }
             }
-        case .syncfs:
-            // syncfs reports write-back errors seen since its descriptor was opened: use the
-            // first file opened on each file system, opened before any data of the batch.
-            var firstOnDevice: [UInt64: StagedFile] = [:]
-            for job in live {
-                for file in job.files where firstOnDevice[file.device] == nil {
-                    firstOnDevice[file.device] = file
-                }
-            }
-            for (device, file) in firstOnDevice {
-                do {
-                    try inject("syncfs", file.tmpPath)
-                    try FileSystem.syncFileSystem(file.descriptor, path: file.tmpPath)
-                } catch {
-                    for job in live where job.files.contains(where: { $0.device == device }) {
-                        job.fail(error)
-                    }
-                }
-            }
         }
-        for job in live where job.isAlive {
+        closeFiles(live)
+    }
+
+    /// Closes the live jobs' files after their flush; a failed close fails its job.
+    private func closeFiles(_ jobs: [DeliveryJob]) {
+        for job in jobs where job.isAlive {
             for index in job.files.indices {
                 let file = job.files[index]
                 job.files[index].descriptor = -1
@@ -215,6 +231,118 @@ struct MaildirDeliverySteps {
                 }
             }
         }
+    }
+
+    /// The one flush of a commit round (`MaildirWriter`). `.syncfs`: per file system, one syncfs
+    /// that makes durable the data of `data`'s files, before they are linked, and the new/
+    /// entries of `names`' files, linked in the round before, before their completion; then
+    /// closes `data`'s files. A failed flush fails every job it covers on that file system.
+    /// The test hook `UnsafeFlushSkips.data` leaves `data` uncovered (still closed).
+    func flushRound(data: [DeliveryJob], names: [DeliveryJob]) {
+        if mode != .syncfs {
+            fsyncRound(data: data, names: names)
+            return
+        }
+        struct Flush {
+            var descriptor: Int32
+            var path: String
+            var opened: UInt64
+            /// Every path the flush stands for, for the fault hook.
+            var covered: [String]
+        }
+        var flushes: [UInt64: Flush] = [:]
+        func cover(_ device: UInt64, _ descriptor: Int32, _ path: String, _ opened: UInt64) {
+            if var flush = flushes[device] {
+                if opened < flush.opened {
+                    (flush.descriptor, flush.path, flush.opened) = (descriptor, path, opened)
+                }
+                flush.covered.append(path)
+                flushes[device] = flush
+            } else {
+                flushes[device] = Flush(
+                    descriptor: descriptor, path: path, opened: opened, covered: [path])
+            }
+        }
+        let written = data.filter(\.isAlive)
+        let linked = names.filter(\.isAlive)
+        var fileDevices: [ObjectIdentifier: Set<UInt64>] = [:]
+        if !UnsafeFlushSkips.data {
+            for job in written {
+                for file in job.files {
+                    cover(file.device, file.descriptor, file.tmpPath, file.opened)
+                    fileDevices[ObjectIdentifier(job), default: []].insert(file.device)
+                }
+            }
+        }
+        // new/ is usually on its tmp/'s file system, but may be a mount of its own.
+        var folderDevices: [ObjectIdentifier: UInt64] = [:]
+        for job in linked {
+            for file in job.files {
+                let folders = ObjectIdentifier(file.folders)
+                let device: UInt64
+                if let known = folderDevices[folders] {
+                    device = known
+                } else {
+                    do {
+                        device = UInt64(
+                            try FileSystem.status(file.folders.new, path: file.maildir.new).st_dev)
+                    } catch {
+                        job.fail(error)
+                        break
+                    }
+                    folderDevices[folders] = device
+                    cover(device, file.folders.new, file.maildir.new, file.folders.opened)
+                }
+                fileDevices[ObjectIdentifier(job), default: []].insert(device)
+            }
+        }
+        for (device, flush) in flushes {
+            do {
+                for path in flush.covered { try inject("syncfs", path) }
+                try FileSystem.syncFileSystem(flush.descriptor, path: flush.path)
+            } catch {
+                for job in written + linked
+                where fileDevices[ObjectIdentifier(job)]?.contains(device) == true {
+                    job.fail(error)
+                }
+            }
+        }
+        closeFiles(written)
+    }
+
+    /// `.batchedFsync` mode's round: every file of `data` and every distinct new/ of `names`
+    /// fsynced side by side (the block layer merges their cache flushes into about one),
+    /// touching only the delivered files and their folders. A failed fsync fails its own job,
+    /// or every job with a file in that new/.
+    private func fsyncRound(data: [DeliveryJob], names: [DeliveryJob]) {
+        let written = data.filter(\.isAlive)
+        var targets: [(descriptor: Int32, path: String)] = []
+        var owners: [[DeliveryJob]] = []
+        if !UnsafeFlushSkips.data {
+            for job in written {
+                for file in job.files {
+                    FileSystem.startWriteback(file.descriptor)
+                    targets.append((file.descriptor, file.tmpPath))
+                    owners.append([job])
+                }
+            }
+        }
+        var folders: [String: Int] = [:]
+        for job in names where job.isAlive {
+            for file in job.files {
+                if let index = folders[file.maildir.new] {
+                    if owners[index].last !== job { owners[index].append(job) }
+                } else {
+                    folders[file.maildir.new] = targets.count
+                    targets.append((file.folders.new, file.maildir.new))
+                    owners.append([job])
+                }
+            }
+        }
+        for (failure, jobs) in zip(fsyncAll(targets), owners) {
+            if let failure { for job in jobs { job.fail(failure) } }
+        }
+        closeFiles(written)
     }
 
     /// Moves every live job's files from tmp/ into new/: link(2), then unlink the tmp/ name.
@@ -283,8 +411,9 @@ struct MaildirDeliverySteps {
 
     // MARK: flush stage
 
-    /// Makes the new/ entries durable: each distinct new/ folder fsynced once (or one syncfs
-    /// per file system). A failed flush fails every job with a file there.
+    /// Makes the new/ entries durable: each distinct new/ folder fsynced once (the fsync
+    /// modes; `.syncfs` flushes in `flushRound`). A failed flush fails every job with a file
+    /// there.
     func flushFolders(_ jobs: [DeliveryJob]) {
         // The new/ descriptors the writer opened: nothing to open or walk again here.
         var opened: [(descriptor: Int32, path: String)] = []
@@ -295,23 +424,7 @@ struct MaildirDeliverySteps {
                 opened.append((file.folders.new, file.maildir.new))
             }
         }
-        if UnsafeFlushSkips.folders {
-            // test hook: new/ left unflushed
-        } else if mode == .syncfs {
-            var syncedDevices: Set<UInt64> = []
-            for folder in opened {
-                do {
-                    let device = UInt64(
-                        try FileSystem.status(folder.descriptor, path: folder.path).st_dev)
-                    if syncedDevices.insert(device).inserted {
-                        try inject("syncfs", folder.path)
-                        try FileSystem.syncFileSystem(folder.descriptor, path: folder.path)
-                    }
-                } catch {
-                    failures.append((folder.path, error))
-                }
-            }
-        } else {
+        if !UnsafeFlushSkips.folders {  // the test hook leaves new/ unflushed
             for (folder, failure) in zip(opened, fsyncAll(opened)) {
                 if let failure { failures.append((folder.path, failure)) }
             }
@@ -340,7 +453,11 @@ struct MaildirDeliverySteps {
 
     /// Runs the completion of every job.
     func complete(_ jobs: [DeliveryJob]) {
-        for job in jobs { job.complete() }
+        for job in jobs {
+            job.complete()
+            job.stamps.completed = FlushTrace.now()
+        }
+        FlushTrace.emitJobs(jobs)
     }
 
     // MARK: files

@@ -21,12 +21,15 @@ final class OpenedMaildir: @unchecked Sendable {
     /// Maildir that is not root's (a home Maildir stays manageable by its owner); nil: as
     /// created (by root, or by the owner the writer thread acts as).
     let owner: (user: uid_t, group: gid_t)?
+    /// When `new` was opened, in ``OpenOrder``.
+    let opened: UInt64
 
     private init(maildir: Maildir, tmp: Int32, new: Int32, owner: (uid_t, gid_t)?) {
         self.maildir = maildir
         self.tmp = tmp
         self.new = new
         self.owner = owner
+        opened = OpenOrder.next()
     }
 
     deinit {

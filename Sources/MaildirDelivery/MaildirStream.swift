@@ -26,7 +26,8 @@ public struct StreamTarget: Sendable, Hashable {
 /// by `commit`, so the client is answered after its final dot as before. `commit` and
 /// `abort` end the stream; a stream dropped without either is aborted. Owned by one thread.
 public final class MaildirStream: @unchecked Sendable {
-    // @unchecked: owned by one thread at a time (the session's loop, then the writer).
+    // @unchecked: owned by one thread at a time (the session's loop or stream writer, then
+    // the Maildir writer).
     private let writer: MaildirWriter
     private var files: [StagedFile]
     private let placement: [(file: Int, name: Int)]
@@ -71,6 +72,16 @@ public final class MaildirStream: @unchecked Sendable {
     /// new/, in target order, once data and new/ entries are durable. On failure nothing of
     /// the stream is left in tmp/ or new/.
     public func commit(completion: @escaping @Sendable (Result<[String], SystemError>) -> Void) {
+        commit(appending: [], completion: completion)
+    }
+
+    /// `write(tail)` and `commit`, with the tail written by the writer's thread just before
+    /// the flush: the caller (a session's loop) hands the last bytes over with the commit and
+    /// never waits for the disk, and no thread in between has to pass them on.
+    public func commit(
+        appending tail: [UInt8],
+        completion: @escaping @Sendable (Result<[String], SystemError>) -> Void
+    ) {
         guard !finished else { return }
         finished = true
         if files.isEmpty {
@@ -79,6 +90,7 @@ public final class MaildirStream: @unchecked Sendable {
         }
         let job = DeliveryJob(
             staged: files, placement: placement, failure: failure, completion: completion)
+        job.tail = tail
         files = []
         if failure != nil {
             job.complete()  // `fail` took the files back already

@@ -38,6 +38,11 @@ final class MaildirWorkQueue<Element>: @unchecked Sendable {
         defer { pthread_mutex_unlock(mutex) }
         while pending.isEmpty && !closed { pthread_cond_wait(condition, mutex) }
         if pending.isEmpty { return nil }
+        return takeLocked(limit: limit, weight: weight)
+    }
+
+    /// The elements `take` hands out, with `mutex` held.
+    private func takeLocked(limit: Int, weight: (Element) -> Int) -> [Element] {
         var total = 0
         var count = 0
         while count < pending.count && (count == 0 || total < limit) {
@@ -47,6 +52,13 @@ final class MaildirWorkQueue<Element>: @unchecked Sendable {
         let taken = Array(pending[..<count])
         pending.removeFirst(count)
         return taken
+    }
+
+    /// Takes pending elements as `take` does, without waiting: none if nothing is pending.
+    func takePending(limit: Int = .max, weight: (Element) -> Int = { _ in 1 }) -> [Element] {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return takeLocked(limit: limit, weight: weight)
     }
 
     /// No more puts; `take` drains what is left, then returns nil.

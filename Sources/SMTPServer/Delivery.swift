@@ -50,11 +50,33 @@ protocol MessageStream: AnyObject, Sendable {
     func write(_ bytes: [UInt8])
     /// Makes the message durable; `completion` runs on any thread, as `deliver`'s does.
     func commit(completion: @escaping @Sendable (Result<[String], SystemError>) -> Void)
+    /// True if `commit(appending:completion:)` never writes on the caller's thread: the
+    /// session's loop may then commit itself, without the stream writer.
+    var takesTailWithCommit: Bool { get }
+    /// `write(tail)`, then `commit`; with `takesTailWithCommit`, the tail is written by the
+    /// store's own thread (called from a session's loop, which must not wait for the disk).
+    func commit(
+        appending tail: [UInt8],
+        completion: @escaping @Sendable (Result<[String], SystemError>) -> Void)
     /// Drops everything written: nothing of the message stays behind.
     func abort()
 }
 
-extension MaildirStream: MessageStream {}
+extension MessageStream {
+    var takesTailWithCommit: Bool { false }
+
+    func commit(
+        appending tail: [UInt8],
+        completion: @escaping @Sendable (Result<[String], SystemError>) -> Void
+    ) {
+        write(tail)
+        commit(completion: completion)
+    }
+}
+
+extension MaildirStream: MessageStream {
+    var takesTailWithCommit: Bool { true }
+}
 
 /// How a session hands a message's content to its store (`MessageStore.intake(for:)`).
 enum MessageIntake {

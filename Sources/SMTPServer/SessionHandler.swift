@@ -5,6 +5,7 @@ import Reactor
 import SMTPConfig
 import SMTPProtocol
 import SessionTranscript
+import Synchronization
 
 /// Joins one connection to one SMTP session on the connection's loop: bytes go into the
 /// session, its replies go out, its messages go to the store, and the store's answer comes
@@ -334,7 +335,9 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
     /// Streaming delivery: opens the store's stream once a message's first chunk is due and
     /// hands it the stored form in chunks of `streamChunk`; a message that ends without `.deliver`
     /// (refused after its dot, a fault's loss, RSET, the peer gone) is aborted: nothing of it
-    /// stays in tmp/.
+    /// stays in tmp/. A message that ends within its first chunk (most mail) never opens one:
+    /// it is stored whole at its dot, in the writer's group commit, with no stream writer
+    /// between its dot and its flush (BENCHMARKS.md, "Where the flush wait goes").
     ///
     /// The stream is opened (the walk and an O_EXCL create), written, committed and aborted
     /// on the `StreamWriter`, in order; the loop only asks the store whether it streams.
@@ -423,6 +426,21 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         delivering = true
         deliveryStarted = Clock.monotonicNanoseconds()
         let rest = message.content
+        let dot = FlushTrace.Message()
+        // With every chunk written and the stream open, the loop commits itself: one thread
+        // hop less before the flush (the Maildir writer appends `rest`, off the loop).
+        if queuedChunks == 0, let stream = slot.take(where: \.takesTailWithCommit) {
+            var trace = dot
+            trace.handed = FlushTrace.now()
+            stream.commit(appending: rest) { [self, whole, trace] result in
+                var posted = trace
+                posted.posted = FlushTrace.now()
+                loop.execute { [self, posted] in
+                    finishDelivery(whole, result: result, loop: loop, trace: posted)
+                }
+            }
+            return
+        }
         core.streamWriter.run { [self, whole] in
             guard let stream = slot.stream else {
                 // `streams` said yes and `beginStream` no: not stored, the client may retry.
@@ -434,8 +452,14 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
             }
             slot.stream = nil
             stream.write(rest)
-            stream.commit { [self, whole] result in
-                loop.execute { [self] in finishDelivery(whole, result: result, loop: loop) }
+            var trace = dot
+            trace.handed = FlushTrace.now()
+            stream.commit { [self, whole, trace] result in
+                var posted = trace
+                posted.posted = FlushTrace.now()
+                loop.execute { [self, posted] in
+                    finishDelivery(whole, result: result, loop: loop, trace: posted)
+                }
             }
         }
     }
@@ -444,14 +468,24 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         core.deliveryStarted()
         delivering = true
         deliveryStarted = Clock.monotonicNanoseconds()
-        core.store.deliver(message) { [self] result in
-            loop.execute { [self] in finishDelivery(message, result: result, loop: loop) }
+        var trace = FlushTrace.Message()
+        trace.handed = trace.dot
+        core.store.deliver(message) { [self, trace] result in
+            var posted = trace
+            posted.posted = FlushTrace.now()
+            loop.execute { [self, posted] in
+                finishDelivery(message, result: result, loop: loop, trace: posted)
+            }
         }
     }
 
     private func finishDelivery(
-        _ message: Message, result: Result<[String], SystemError>, loop: EventLoop
+        _ message: Message, result: Result<[String], SystemError>, loop: EventLoop,
+        trace: FlushTrace.Message = FlushTrace.Message(dot: 0)
     ) {
+        var trace = trace
+        trace.resumed = FlushTrace.now()
+        defer { if trace.dot != 0 { trace.emit() } }
         let seconds = (Clock.monotonicNanoseconds() - deliveryStarted) / 1_000_000_000
         let outcome: DeliveryOutcome
         switch result {
@@ -517,7 +551,22 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
 
 /// A session's streamed delivery while it is under way: made, written, committed or aborted
 /// only on the `StreamWriter` thread, in the order the session asked.
-final class StreamSlot: @unchecked Sendable {
-    // @unchecked: touched by the stream writer thread only.
-    var stream: (any MessageStream)?
+/// The session's loop takes the stream from it only for the commit, once nothing of the
+/// session is queued on the stream writer.
+final class StreamSlot: Sendable {
+    private let held = Mutex<(any MessageStream)?>(nil)
+
+    var stream: (any MessageStream)? {
+        get { held.withLock { $0 } }
+        set { held.withLock { $0 = newValue } }
+    }
+
+    /// The stream, if it is open and `wanted`, leaving the slot empty.
+    func take(where wanted: (any MessageStream) -> Bool) -> (any MessageStream)? {
+        held.withLock { stream in
+            guard let open = stream, wanted(open) else { return nil }
+            stream = nil
+            return open
+        }
+    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import LinuxSystem
+import Synchronization
 import Testing
 
 @testable import MaildirDelivery
@@ -85,6 +86,58 @@ import Testing
         #expect(error.errno == ENOSPC)
         #expect(names(in: scratch.path + "/tmp").isEmpty)
         #expect(names(in: scratch.path + "/new").isEmpty)
+    }
+
+    /// `.syncfs` mode's round: one syncfs makes durable the data of the batch just taken and
+    /// the new/ entries of the batch linked before it, so its failure fails both.
+    @Test func oneSyncfsFlushesTheDataOfABatchAndTheNamesOfTheBatchBefore() throws {
+        let scratch = ScratchDirectory()
+        defer { scratch.remove() }
+        let (first, second) = (scratch.path + "/first", scratch.path + "/second")
+        let writingFirst = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let writes = Mutex(0)
+        let writer = MaildirWriter(hostname: "h", flushMode: .syncfs) { operation, path in
+            if operation == "write" && path.hasPrefix(first + "/tmp/") {
+                let count = writes.withLock { count in
+                    count += 1
+                    return count
+                }
+                if count == 1 {
+                    // The first batch is being written: the second call queues meanwhile,
+                    // and the commit thread takes it while the first batch's data flushes.
+                    writingFirst.signal()
+                    release.wait()
+                }
+            }
+            return operation == "syncfs" && path == first + "/new" ? EIO : nil
+        }
+        defer { writer.shutdown() }
+        let box = ResultBox()
+        let group = DispatchGroup()
+        group.enter()
+        writer.deliver([DeliveryItem(maildir: first, chunks: [bytes("1")])]) {
+            box.set($0)
+            group.leave()
+        }
+        writingFirst.wait()
+        group.enter()
+        writer.deliver([DeliveryItem(maildir: second, chunks: [bytes("2")])]) {
+            box.set($0)
+            group.leave()
+        }
+        release.signal()
+        group.wait()
+
+        let failure = SystemError("syncfs", first + "/new", errno: EIO)
+        #expect(box.all.count == 2)
+        for result in box.all {
+            #expect(throws: failure) { try result.get() }
+        }
+        for root in [first, second] {
+            #expect(names(in: root + "/new").isEmpty)
+            #expect(names(in: root + "/tmp").isEmpty)
+        }
     }
 
     @Test(arguments: [("open", EMFILE), ("write", ENOSPC), ("link", EIO)])

@@ -94,9 +94,9 @@ import Testing
     /// Without the data flush before the link, a name can be durable before its data (only
     /// where names are committed without a flush: synchronous metadata): new/ then holds
     /// empty files. Without the shim, syncfs never reaches the FUSE daemon and only the
-    /// files smtpd also fsyncs are durable: the first of each batch. Messages go to two
-    /// recipients there, two files per delivery: with streaming, files are written before
-    /// the writer sees them, so its batches rarely hold two deliveries of one-recipient mail.
+    /// descriptor smtpd also fsyncs is durable: one per commit round. Messages go to two
+    /// recipients there, two files per delivery, so that even a round of one delivery has a
+    /// file that no fsync reaches (kept from the time streamed mail made batches of one).
     /// Without the data flush, one client sends: with several, a message's data is mostly
     /// written while the previous batch flushes, and that flush covers it (a cut then finds
     /// only files not yet linked unflushed, as a CI machine showed in 10 rounds out of 10);

@@ -101,6 +101,78 @@ import Testing
         #expect(maildirFiles(maildir).isEmpty)
     }
 
+    /// Most mail fits one chunk: it opens no tmp/ file while it arrives (no stream, no stream
+    /// writer between its dot and its flush) and is stored whole at its dot; a message one
+    /// chunk long opens its file before its end.
+    @Test func aMessageWithinItsFirstChunkOpensNoFileBeforeItsDot() async throws {
+        try await withServer { server in
+            try await blocking { [port = server.port, maildir = server.maildir] in
+                let client = try LineClient(port: port)
+                try Self.openTransaction(client)
+                try client.send(bytes: Array("Subject: small\r\n\r\n".utf8) + Self.bodyLines(60))
+                #expect(!Self.waitUntil(0.5) { !maildirFiles(maildir, "tmp").isEmpty })
+                #expect(try client.command(".").hasPrefix("250 "))
+                #expect(maildirFiles(maildir).count == 1)
+
+                #expect(try client.command("MAIL FROM:<sender@example.org>").hasPrefix("250"))
+                #expect(try client.command("RCPT TO:<osdrefuser@localhost>").hasPrefix("250"))
+                #expect(try client.command("DATA").hasPrefix("354"))
+                try client.send(bytes: Array("Subject: big\r\n\r\n".utf8) + Self.bodyLines(70))
+                #expect(Self.waitUntil(5) { !maildirFiles(maildir, "tmp").isEmpty })
+                #expect(try client.command(".").hasPrefix("250 "))
+                #expect(maildirFiles(maildir).count == 2)
+            }
+            #expect(maildirFiles(server.maildir, "tmp").isEmpty)
+        }
+    }
+
+    /// MAILLAB_FLUSH_TRACE: a line per message in its session and per job in the writer, the
+    /// stages in the order they happen (BENCHMARKS.md, "Where the flush wait goes").
+    @Test(.requires(.smtpd)) func theFlushTraceStampsEachStageOfAMessageInOrder() throws {
+        let directory = try TempDir("flushtrace")
+        defer { directory.remove() }
+        // Writable by everyone, outside the test's folder: with the process split the S lines
+        // come from the network side, which runs as another user.
+        let trace = "/tmp/maillab-flushtrace-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let made = open(trace, O_CREAT | O_EXCL | O_WRONLY, 0o666)
+        #expect(made >= 0 && fchmod(made, 0o666) == 0)
+        close(made)
+        defer { unlink(trace) }
+        let smtpd = try SmtpdProcess(
+            config: seedConfig(maildir: directory.path + "/Maildir"), directory: directory,
+            extraArguments: [], environment: ["MAILLAB_FLUSH_TRACE": trace])
+        defer { smtpd.stop() }
+        let client = try LineClient(port: smtpd.port)
+        try Self.openTransaction(client, recipients: ["root@localhost"])
+        for index in 0..<3 {
+            if index > 0 {
+                #expect(try client.command("MAIL FROM:<sender@example.org>").hasPrefix("250"))
+                #expect(try client.command("RCPT TO:<root@localhost>").hasPrefix("250"))
+                #expect(try client.command("DATA").hasPrefix("354"))
+            }
+            #expect(try client.command("Subject: traced\r\n\r\nbody\r\n.").hasPrefix("250 "))
+        }
+        func stamps(_ kind: Substring) -> [[UInt64]] {
+            readText(trace).split(separator: "\n").map { $0.split(separator: " ") }
+                .filter { $0.first == kind }.map { $0.dropFirst().compactMap { UInt64($0) } }
+        }
+        // The lines are written just after the 250.
+        #expect(
+            Self.waitUntil(5) { stamps("J").count == 3 && stamps("S").count == 3 },
+            "\(readText(trace))")
+        let sessions = stamps("S")
+        let jobs = stamps("J")
+        for stamps in sessions {
+            #expect(stamps.count == 5 && stamps.allSatisfy { $0 > 0 }, "\(stamps)")
+            #expect(stamps == stamps.sorted(), "S \(stamps)")
+        }
+        for stamps in jobs {
+            // Eight times, then the batch's jobs and files.
+            #expect(stamps.count == 10 && stamps[8] >= 1 && stamps[9] >= 1, "\(stamps)")
+            #expect(Array(stamps[..<8]) == stamps[..<8].sorted() && stamps[0] > 0, "J \(stamps)")
+        }
+    }
+
     @Test func aMessageMuchBiggerThanTheSessionBufferIsStoredByteIdentical() async throws {
         try await withServer { server in
             let lines = Self.bodyLines(3_000)
