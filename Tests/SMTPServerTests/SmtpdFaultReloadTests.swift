@@ -29,10 +29,20 @@ struct SmtpdFaultReloadTests {
         }
         #expect(try rcptReply(port: smtpd.port) == "451 4.7.1 Before")
 
+        // The sessions' side says when the new rules are in place: with the process split
+        // the parent reads the file and the network side applies what it is sent.
+        let applied = "info: fault injection: 1 rule(s), seed=5"
+        let appliedBefore = smtpd.log.components(separatedBy: applied).count
         try lines("fault at rcpt reply \"452 4.3.1 After\"").write(
             toFile: path, atomically: true, encoding: .utf8)
         smtpd.signal(SIGHUP)
         #expect(smtpd.waitForLog("info: SIGHUP: fault rules reloaded"))
+        let deadline = Date().addingTimeInterval(5)
+        while smtpd.log.components(separatedBy: applied).count == appliedBefore
+            && Date() < deadline
+        {
+            usleep(10_000)
+        }
         #expect(try rcptReply(port: smtpd.port) == "452 4.3.1 After")
 
         try lines("fault at rcpt explode").write(toFile: path, atomically: true, encoding: .utf8)
