@@ -175,15 +175,7 @@ final class DeliveryService: Sendable {
             id: "", sender: reversePath, recipients: accepted, content: content,
             protocolName: "")
         MaildirStore(writer: writer).deliver(message) { [self] result in
-            switch result {
-            case .success(let paths): reply(.committed(id: id, paths: paths))
-            case .failure(let error):
-                reply(
-                    .failed(
-                        id: id, operation: error.operation, object: error.object ?? "",
-                        errno: error.errno))
-            }
-            answered()
+            answer(id, result)
         }
     }
 
@@ -259,16 +251,21 @@ final class DeliveryService: Sendable {
         }
         state.withLock { $0.pending += 1 }
         transaction.stream.commit { [self] result in
-            switch result {
-            case .success(let paths): reply(.committed(id: id, paths: paths))
-            case .failure(let error):
-                reply(
-                    .failed(
-                        id: id, operation: error.operation, object: error.object ?? "",
-                        errno: error.errno))
-            }
-            answered()
+            answer(id, result)
         }
+    }
+
+    /// COMMITTED or FAILED for a delivery the writer finished (after its flush).
+    private func answer(_ id: UInt64, _ result: Result<[String], SystemError>) {
+        switch result {
+        case .success(let paths): reply(.committed(id: id, paths: paths))
+        case .failure(let error):
+            reply(
+                .failed(
+                    id: id, operation: error.operation, object: error.object ?? "",
+                    errno: error.errno))
+        }
+        answered()
     }
 
     private func authenticate(id: UInt64, user: [UInt8], password: [UInt8]) {

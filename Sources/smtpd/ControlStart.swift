@@ -25,29 +25,13 @@ enum ControlStart {
         _ server: MailServer, configuration: SMTPConfiguration, arguments: Arguments,
         log: LogSink
     ) {
-        let chosen = arguments.controlSocket ?? configuration.controlSocket
-        var settings = ControlSettings(path: chosen ?? ControlSettings.defaultPath)
-        settings.queue = server.queueControl
-        do {
-            if let name = configuration.controlGroup {
-                do {
-                    settings.group = try ControlSettings.groupID(named: name)
-                } catch {
-                    let place = configuration.controlGroupLocation.map { "\($0): " } ?? ""
-                    throw ServerError(place + error.description)
-                }
-            }
+        opening(configuration: configuration, arguments: arguments, log: log) { settings in
+            var settings = settings
+            settings.queue = server.queueControl
             try server.startControl(settings)
             log.write("info: control socket \(settings.path)")
-        } catch {
-            if chosen == nil && configuration.controlGroup == nil {
-                log.write("warn: \(error); smtpctl cannot reach this smtpd")
-                return
-            }
-            log.write("fatal: \(error)")
+        } stop: {
             server.stop(graceSeconds: 0)
-            SMTPD.printError("smtpd: \(error)")
-            exit(1)
         }
     }
 
@@ -56,6 +40,20 @@ enum ControlStart {
     static func open(
         _ side: DeliverySide, configuration: SMTPConfiguration, arguments: Arguments,
         log: LogSink
+    ) {
+        opening(configuration: configuration, arguments: arguments, log: log) { settings in
+            try side.openControl(settings)
+        } stop: {
+            side.stop()
+        }
+    }
+
+    /// The control socket's settings from the command line and the file, handed to `open`:
+    /// a failure with the default path only warns; with a path or group the administrator
+    /// chose, `stop` runs and smtpd exits.
+    private static func opening(
+        configuration: SMTPConfiguration, arguments: Arguments, log: LogSink,
+        _ open: (ControlSettings) throws -> Void, stop: () -> Void
     ) {
         let chosen = arguments.controlSocket ?? configuration.controlSocket
         var settings = ControlSettings(path: chosen ?? ControlSettings.defaultPath)
@@ -68,14 +66,14 @@ enum ControlStart {
                     throw ServerError(place + error.description)
                 }
             }
-            try side.openControl(settings)
+            try open(settings)
         } catch {
             if chosen == nil && configuration.controlGroup == nil {
                 log.write("warn: \(error); smtpctl cannot reach this smtpd")
                 return
             }
             log.write("fatal: \(error)")
-            side.stop()
+            stop()
             SMTPD.printError("smtpd: \(error)")
             exit(1)
         }
