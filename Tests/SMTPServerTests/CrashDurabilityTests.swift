@@ -37,12 +37,15 @@ final class CrashRun: Sendable {
     }
 
     /// One client: a session, messages in a loop until the server goes away. Returns the
-    /// tokens whose final dot got a 250.
-    static func sendUntilKilled(port: UInt16, client: Int, run: CrashRun) -> [String] {
+    /// tokens whose final dot got a 250; `afterEach` sees each of them as its 250 arrives.
+    static func sendUntilKilled(
+        port: UInt16, client: Int, run: CrashRun, name: String = "crash",
+        afterEach: (String) -> Void = { _ in }
+    ) -> [String] {
         var acknowledged: [String] = []
         guard let connection = try? LineClient(port: port, timeout: 10),
-            (try? connection.readReply()) != nil,
-            (try? connection.command("HELO crash\(client)"))?.hasPrefix("250") == true
+            (try? connection.readReply())?.joined().hasPrefix("220") == true,
+            (try? connection.command("HELO \(name)\(client)"))?.hasPrefix("250") == true
         else { return [] }
         var sequence = 0
         while !run.stop.load(ordering: .relaxed) {
@@ -50,14 +53,15 @@ final class CrashRun: Sendable {
             sequence += 1
             do {
                 guard
-                    try connection.command("MAIL FROM:<sender\(client)@crash.example>").hasPrefix(
-                        "250"),
+                    try connection.command("MAIL FROM:<sender\(client)@\(name).example>")
+                        .hasPrefix("250"),
                     try connection.command("RCPT TO:<root@localhost>").hasPrefix("250"),
                     try connection.command("DATA").hasPrefix("354")
                 else { return acknowledged }
                 try connection.send(body(token) + ".\r\n")
                 let reply = try connection.readReply().joined()
                 guard reply.hasPrefix("250 ") else { return acknowledged }
+                afterEach(token)
                 acknowledged.append(token)
             } catch {
                 return acknowledged

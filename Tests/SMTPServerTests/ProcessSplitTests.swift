@@ -208,32 +208,11 @@ import Testing
     static func send(
         port: UInt16, client: Int, run: CrashRun, maildir: String, counts: SplitCounts
     ) -> [String] {
-        var tokens: [String] = []
-        guard let connection = try? LineClient(port: port, timeout: 10),
-            (try? connection.readReply())?.joined().hasPrefix("220") == true,
-            (try? connection.command("HELO split\(client)"))?.hasPrefix("250") == true
-        else { return [] }
-        var sequence = 0
-        while !run.stop.load(ordering: .relaxed) {
-            let token = "c\(client)-\(sequence)"
-            sequence += 1
-            do {
-                guard
-                    try connection.command("MAIL FROM:<s\(client)@split.example>").hasPrefix(
-                        "250"),
-                    try connection.command("RCPT TO:<root@localhost>").hasPrefix("250"),
-                    try connection.command("DATA").hasPrefix("354")
-                else { return tokens }
-                try connection.send(CrashDurabilityTests.body(token) + ".\r\n")
-                guard try connection.readReply().joined().hasPrefix("250 ") else { return tokens }
-                let count = counts.acknowledged.add(1, ordering: .relaxed).newValue
-                if maildirFiles(maildir).count < count { counts.ahead.add(1, ordering: .relaxed) }
-                tokens.append(token)
-            } catch {
-                return tokens
-            }
+        CrashDurabilityTests.sendUntilKilled(port: port, client: client, run: run, name: "split") {
+            _ in
+            let count = counts.acknowledged.add(1, ordering: .relaxed).newValue
+            if maildirFiles(maildir).count < count { counts.ahead.add(1, ordering: .relaxed) }
         }
-        return tokens
     }
 
     @Test(.requires(.smtpd), .enabled(if: geteuid() == 0))
