@@ -18,7 +18,12 @@ struct LabShellTests {
             func tmux(_ arguments: [String]) throws -> ProgramOutput {
                 try runToEnd(ExternalTool.tmux.path, ["-L", socket] + arguments)
             }
-            defer { _ = try? tmux(["kill-server"]) }
+            defer {
+                _ = try? tmux(["kill-server"])
+                // tmux leaves its socket file behind (-L names one in its socket folder).
+                let folder = ProcessInfo.processInfo.environment["TMUX_TMPDIR"] ?? "/tmp"
+                unlink("\(folder)/tmux-\(getuid())/\(socket)")
+            }
             #expect(try mlab(["lab", "up", "--quiet"] + lab).0 == 0)
             let (status, _, errors) = try mlab(
                 ["lab", "shell", "--detached", "--tmux-socket", socket, "--session", "t"] + lab)
