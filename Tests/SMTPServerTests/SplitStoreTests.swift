@@ -152,20 +152,34 @@ import Testing
         #expect(pair.entries("tmp").isEmpty && pair.entries("new").isEmpty)
     }
 
-    /// The network side as a hostile child: raw records on the socket.
-    @Test func aMalformedRecordEndsTheConnectionAndAbortsOpenTransactions() throws {
-        let root = try FileSystem.makeTemporaryDirectory(prefix: "maillab-split")
-        defer { FileSystem.removeTree(root) }
+    /// A started delivery service whose other end the test drives with raw records; every
+    /// recipient goes to the Maildir `root`.
+    static func rawService(root: String, maximumContentBytes: UInt64) throws -> (
+        DeliveryService, Int32
+    ) {
         let (parentEnd, childEnd) = try DescriptorPassing.socketPair()
-        defer { closeDescriptor(childEnd) }
         let service = DeliveryService(
             socket: parentEnd,
             route: { address, _, _ in
                 .accept(RecipientRoute(action: "local", user: address.localPart, mailbox: root))
             },
-            writer: MaildirWriter(hostname: "split-test"), maximumContentBytes: 1 << 20,
-            credentials: nil, log: { _ in })
-        try service.start()
+            writer: MaildirWriter(hostname: "split-test"),
+            maximumContentBytes: maximumContentBytes, credentials: nil, log: { _ in })
+        do {
+            try service.start()
+        } catch {
+            closeDescriptor(childEnd)
+            throw error
+        }
+        return (service, childEnd)
+    }
+
+    /// The network side as a hostile child: raw records on the socket.
+    @Test func aMalformedRecordEndsTheConnectionAndAbortsOpenTransactions() throws {
+        let root = try FileSystem.makeTemporaryDirectory(prefix: "maillab-split")
+        defer { FileSystem.removeTree(root) }
+        let (service, childEnd) = try Self.rawService(root: root, maximumContentBytes: 1 << 20)
+        defer { closeDescriptor(childEnd) }
         let begin = SplitRecord.begin(
             id: 1, sender: nil,
             recipients: [
@@ -195,16 +209,8 @@ import Testing
     @Test func aCommitWhoseSizeTheFilesDoNotHaveIsRefused() throws {
         let root = try FileSystem.makeTemporaryDirectory(prefix: "maillab-split")
         defer { FileSystem.removeTree(root) }
-        let (parentEnd, childEnd) = try DescriptorPassing.socketPair()
+        let (_, childEnd) = try Self.rawService(root: root, maximumContentBytes: 100)
         defer { closeDescriptor(childEnd) }
-        let service = DeliveryService(
-            socket: parentEnd,
-            route: { address, _, _ in
-                .accept(RecipientRoute(action: "local", user: address.localPart, mailbox: root))
-            },
-            writer: MaildirWriter(hostname: "split-test"), maximumContentBytes: 100,
-            credentials: nil, log: { _ in })
-        try service.start()
         for (id, claimed) in [(UInt64(1), UInt64(5)), (2, 1000)] {
             let begin = SplitRecord.begin(
                 id: id, sender: nil,
