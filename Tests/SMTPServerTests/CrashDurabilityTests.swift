@@ -36,6 +36,21 @@ final class CrashRun: Sendable {
         return text.hasSuffix(expected) && text.contains("Subject: crash \(token)\n") ? token : nil
     }
 
+    /// How many times each whole message's token is in `maildir`, and the files that hold
+    /// no whole message.
+    static func storedTokens(_ maildir: String) -> (found: [String: Int], partial: [String]) {
+        var found: [String: Int] = [:]
+        var partial: [String] = []
+        for file in maildirFiles(maildir) {
+            if let token = wholeToken(readText(file)) {
+                found[token, default: 0] += 1
+            } else {
+                partial.append(file)
+            }
+        }
+        return (found, partial)
+    }
+
     /// One client: a session, messages in a loop until the server goes away. Returns the
     /// tokens whose final dot got a 250; `afterEach` sees each of them as its 250 arrives.
     static func sendUntilKilled(
@@ -104,15 +119,7 @@ final class CrashRun: Sendable {
             maildirFiles(maildir, "tmp").isEmpty,
             "tmp/ after restart: \(maildirFiles(maildir, "tmp"))")
 
-        var found: [String: Int] = [:]
-        var partial: [String] = []
-        for file in maildirFiles(maildir) {
-            if let token = Self.wholeToken(readText(file)) {
-                found[token, default: 0] += 1
-            } else {
-                partial.append(file)
-            }
-        }
+        let (found, partial) = Self.storedTokens(maildir)
         #expect(partial.isEmpty, "partial files in new/: \(partial)")
         for token in acked {
             #expect(found[token] == 1, "acknowledged \(token) found \(found[token] ?? 0) times")

@@ -185,15 +185,7 @@ import Testing
         #expect(smtpd.log.contains("warn: network side (pid \(first)) was killed by signal 9"))
         #expect(smtpd.isRunning)
 
-        var found: [String: Int] = [:]
-        var partial: [String] = []
-        for file in maildirFiles(maildir) {
-            if let token = CrashDurabilityTests.wholeToken(readText(file)) {
-                found[token, default: 0] += 1
-            } else {
-                partial.append(file)
-            }
-        }
+        let (found, partial) = CrashDurabilityTests.storedTokens(maildir)
         #expect(partial.isEmpty, "partial files in new/: \(partial)")
         for token in acked {
             #expect(found[token] == 1, "acknowledged \(token) found \(found[token] ?? 0) times")
