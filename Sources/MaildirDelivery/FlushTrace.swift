@@ -9,7 +9,8 @@ import LinuxSystem
 /// never mix), all times CLOCK_MONOTONIC nanoseconds:
 /// - `J submitted taken written dataFlushed linked namesStarted namesFlushed completed jobs
 ///   files`:
-///   one delivery job in the Maildir writer, with the size of its batch (jobs, files);
+///   one delivery job in the Maildir writer, with the size of its batch (jobs, files); in
+///   `.syncfs` mode nothing flushes names, and namesStarted and namesFlushed equal linked;
 /// - `S dot handed posted resumed replied`: one message in its session (the final dot taken
 ///   from the session, the commit handed to the store, the completion posted to the loop,
 ///   the loop running it, the reply written); printed by `bench/flushtrace.py`.

@@ -42,40 +42,27 @@ public struct Maildir: Sendable, Hashable {
         _ = try OpenedMaildir.open(self, creating: true)
     }
 
-    /// Removes the files in `tmp/` that are provably stale Maildir temporaries: regular files
-    /// (never a link, a folder or a device), named like a Maildir file (`SECONDS.UNIQUE.HOST`),
-    /// owned by the Maildir's owner or by smtpd's user, and either written by an smtpd that is
-    /// no longer running (its pid in the name) or older than ``foreignStaleSeconds``. Run on
-    /// server start: nothing in tmp/ was ever acknowledged. Works relative to the `tmp/` it
-    /// opened (unlinkat), so a `tmp/` that is a symbolic link is refused, not swept.
-    /// Returns the number of files removed; a Maildir without `tmp/` has none.
-    public func removeStaleTemporaryFiles() throws(SystemError) -> Int {
+    /// Puts right what writers that are gone left in `tmp/`, on server start (and at the
+    /// writer's first visit of a Maildir): a whole message whose name says it was written
+    /// in full (`,S=<size>`, ``MaildirNamer/marked(_:size:extraLinks:)``) is moved into
+    /// `new/` under the names it was meant to have — it may have been acknowledged, since
+    /// smtpd answers once the file and its tmp/ name are flushed, before it links it into
+    /// new/ (docs/DURABILITY.md). Every other file that is provably a stale Maildir
+    /// temporary is removed. Only regular files are touched (never a link, a folder or a
+    /// device), named like a Maildir file (`SECONDS.UNIQUE.HOST`), owned by the Maildir's
+    /// owner or by smtpd's user, and either written by an smtpd that is no longer running
+    /// (its pid in the name) or older than ``foreignStaleSeconds``. Works relative to the
+    /// `tmp/` it opened (linkat, unlinkat), so a `tmp/` that is a symbolic link is refused,
+    /// not swept. Fresh names in new/ carry `hostname`. A Maildir without `tmp/` has nothing.
+    public func sweepTemporaryFiles(hostname: String) throws(SystemError) -> TemporarySweep {
         let opened: OpenedMaildir
         do {
             opened = try OpenedMaildir.open(self, creating: false)
         } catch  where error.errno == ENOENT {
-            return 0
+            return TemporarySweep()
         }
-        let folder = try FileSystem.status(opened.tmp, path: tmp)
-        let now = Int(Clock.wallTime().tv_sec)
-        var removed = 0
-        for name in try FileSystem.directoryEntries(opened.tmp, path: tmp) {
-            let path = tmp + "/" + name
-            guard let shape = MaildirNamer.Shape(name),
-                let info = try? FileSystem.statusAt(opened.tmp, name, path: path),
-                info.st_mode & S_IFMT == S_IFREG,
-                info.st_uid == folder.st_uid || info.st_uid == geteuid()
-            else { continue }
-            let old = now - Int(info.st_mtim.tv_sec) > Self.foreignStaleSeconds
-            guard old || shape.writerHasExited else { continue }
-            do {
-                try FileSystem.unlinkAt(opened.tmp, name, path: path)
-                removed += 1
-            } catch  where error.errno == ENOENT {
-                // Gone meanwhile.
-            }
-        }
-        return removed
+        _ = OpenedMaildir.claimSweep(of: root)
+        return try opened.sweepTemporaryFiles(namer: MaildirNamer(hostname: hostname))
     }
 
     /// The Maildir++ sub-folder `ROOT/.NAME` (e.g. `.Junk`, or `.ext` for a `+ext` address).

@@ -82,8 +82,11 @@ enum OpenOrder {
 struct StagedFile {
     /// The Maildir's opened folders: every step on this file is relative to them.
     let folders: OpenedMaildir
-    let name: String
-    /// The name in new/: `name`, unless a file of that name was already there.
+    /// The name in tmp/: once the file holds all its bytes, a marked one
+    /// (``MaildirNamer/marked(_:size:extraLinks:)``).
+    var name: String
+    /// The name in new/: `name` without its markers, unless a file of that name was already
+    /// there.
     var newName: String
     var descriptor: Int32
     let device: UInt64
@@ -105,7 +108,7 @@ struct StagedFile {
         self.folders = folders
         self.owner = owner
         self.name = name
-        self.newName = name
+        self.newName = MaildirNamer.unmarked(name)
         self.descriptor = descriptor
         self.device = device
     }
@@ -124,10 +127,11 @@ struct StagedFile {
 }
 
 /// The steps of a delivery, in order: `write`, `flushData`, `publish` (writer stage), then
-/// `flushFolders` and `complete` (flush stage); in `.syncfs` mode `write`, `flushRound`
+/// `flushFolders` and `complete` (flush stage); in `.batchedFsync` mode `write`, `flushRound`
 /// (which flushes this batch's data and the previous batch's names), `publish`, and
-/// `complete` one round later. Each step works on a whole batch of jobs so that one flush
-/// serves them all; a failure fails only the jobs it touches.
+/// `complete` one round later; in `.syncfs` mode `write`, `flushRound` (this batch's data
+/// and tmp/ names), `publish` and `complete`. Each step works on a whole batch of jobs so
+/// that one flush serves them all; a failure fails only the jobs it touches.
 struct MaildirDeliverySteps {
     let namer: MaildirNamer
     let mode: FlushMode
@@ -161,13 +165,21 @@ struct MaildirDeliverySteps {
         var identity = MaildirActingIdentity()
         defer { identity.finish() }
         for job in jobs {
-            if !job.tail.isEmpty && job.isAlive {
-                for file in job.files {
+            if job.placement != nil && job.isAlive {
+                for index in job.files.indices {
                     do {
-                        try inject("write", file.tmpPath)
-                        try FileSystem.writeAll(file.descriptor, [job.tail], path: file.tmpPath)
+                        let file = job.files[index]
+                        if !job.tail.isEmpty {
+                            try inject("write", file.tmpPath)
+                            try FileSystem.writeAll(
+                                file.descriptor, [job.tail], path: file.tmpPath)
+                        }
+                        try identity.act(as: file.owner)
+                        try mark(&job.files[index])
                     } catch {
-                        job.fail(error)
+                        let explained = identity.explain(error)
+                        identity.finish()
+                        job.fail(explained)
                         break
                     }
                 }
@@ -176,8 +188,10 @@ struct MaildirDeliverySteps {
             for item in job.items {
                 do {
                     try identity.act(as: item.owner)
+                    let size = item.chunks.reduce(0) { $0 + $1.count }
                     let file = try create(
-                        in: Maildir(root: item.maildir), owner: item.owner, opened: &opened)
+                        in: Maildir(root: item.maildir), owner: item.owner, size: size,
+                        opened: &opened)
                     job.files.append(file)  // from here on, job.fail closes and unlinks it
                     try inject("write", file.tmpPath)
                     try FileSystem.writeAll(file.descriptor, item.chunks, path: file.tmpPath)
@@ -190,6 +204,18 @@ struct MaildirDeliverySteps {
                 }
             }
         }
+    }
+
+    /// Renames a streamed file, now whole, to its marked name in tmp/: its size and the
+    /// further names it gets in new/, for start-up recovery.
+    private func mark(_ file: inout StagedFile) throws(SystemError) {
+        let size = Int(try FileSystem.status(file.descriptor, path: file.tmpPath).st_size)
+        let marked = MaildirNamer.marked(file.name, size: size, extraLinks: file.extraLinks)
+        try inject("rename", file.maildir.tmp + "/" + marked)
+        try FileSystem.renameAt(
+            file.folders.tmp, file.name, file.folders.tmp, marked,
+            path: file.maildir.tmp + "/" + marked)
+        file.name = marked
     }
 
     /// A Maildir opened once per batch for each owner that writes there.
@@ -233,11 +259,12 @@ struct MaildirDeliverySteps {
         }
     }
 
-    /// The one flush of a commit round (`MaildirWriter`). `.syncfs`: per file system, one syncfs
-    /// that makes durable the data of `data`'s files, before they are linked, and the new/
-    /// entries of `names`' files, linked in the round before, before their completion; then
-    /// closes `data`'s files. A failed flush fails every job it covers on that file system.
-    /// The test hook `UnsafeFlushSkips.data` leaves `data` uncovered (still closed).
+    /// The one flush of a commit round (`MaildirWriter`). `.syncfs`: per file system, one
+    /// syncfs that makes durable the data and tmp/ names of `data`'s files, before their
+    /// completion (`names` is empty: new/ entries need no flush, start-up recovery makes them
+    /// from tmp/); then closes `data`'s files. A failed flush fails every job it covers on
+    /// that file system. `.batchedFsync`: see `fsyncRound`. The test hook
+    /// `UnsafeFlushSkips.data` leaves `data` uncovered (still closed).
     func flushRound(data: [DeliveryJob], names: [DeliveryJob]) {
         if mode != .syncfs {
             fsyncRound(data: data, names: names)
@@ -249,62 +276,38 @@ struct MaildirDeliverySteps {
             var opened: UInt64
             /// Every path the flush stands for, for the fault hook.
             var covered: [String]
+            var jobs: [DeliveryJob]
         }
         var flushes: [UInt64: Flush] = [:]
-        func cover(_ device: UInt64, _ descriptor: Int32, _ path: String, _ opened: UInt64) {
-            if var flush = flushes[device] {
-                if opened < flush.opened {
-                    (flush.descriptor, flush.path, flush.opened) = (descriptor, path, opened)
-                }
-                flush.covered.append(path)
-                flushes[device] = flush
-            } else {
-                flushes[device] = Flush(
-                    descriptor: descriptor, path: path, opened: opened, covered: [path])
-            }
-        }
         let written = data.filter(\.isAlive)
-        let linked = names.filter(\.isAlive)
-        var fileDevices: [ObjectIdentifier: Set<UInt64>] = [:]
         if !UnsafeFlushSkips.data {
             for job in written {
                 for file in job.files {
-                    cover(file.device, file.descriptor, file.tmpPath, file.opened)
-                    fileDevices[ObjectIdentifier(job), default: []].insert(file.device)
-                }
-            }
-        }
-        // new/ is usually on its tmp/'s file system, but may be a mount of its own.
-        var folderDevices: [ObjectIdentifier: UInt64] = [:]
-        for job in linked {
-            for file in job.files {
-                let folders = ObjectIdentifier(file.folders)
-                let device: UInt64
-                if let known = folderDevices[folders] {
-                    device = known
-                } else {
-                    do {
-                        device = UInt64(
-                            try FileSystem.status(file.folders.new, path: file.maildir.new).st_dev)
-                    } catch {
-                        job.fail(error)
-                        break
+                    // Its tmp/, opened before the file was made: the earliest-opened one
+                    // reports every write-back error since.
+                    let folderOpened = file.folders.opened
+                    if var flush = flushes[file.device] {
+                        if folderOpened < flush.opened {
+                            (flush.descriptor, flush.path, flush.opened) =
+                                (file.folders.tmp, file.maildir.tmp, folderOpened)
+                        }
+                        flush.covered.append(file.tmpPath)
+                        if flush.jobs.last !== job { flush.jobs.append(job) }
+                        flushes[file.device] = flush
+                    } else {
+                        flushes[file.device] = Flush(
+                            descriptor: file.folders.tmp, path: file.maildir.tmp,
+                            opened: folderOpened, covered: [file.tmpPath], jobs: [job])
                     }
-                    folderDevices[folders] = device
-                    cover(device, file.folders.new, file.maildir.new, file.folders.opened)
                 }
-                fileDevices[ObjectIdentifier(job), default: []].insert(device)
             }
         }
-        for (device, flush) in flushes {
+        for flush in flushes.values {
             do {
                 for path in flush.covered { try inject("syncfs", path) }
                 try FileSystem.syncFileSystem(flush.descriptor, path: flush.path)
             } catch {
-                for job in written + linked
-                where fileDevices[ObjectIdentifier(job)]?.contains(device) == true {
-                    job.fail(error)
-                }
+                for job in flush.jobs { job.fail(error) }
             }
         }
         closeFiles(written)
@@ -407,7 +410,7 @@ struct MaildirDeliverySteps {
     }
 
     /// link(2) errnos that mean "no hard links here" rather than a failure.
-    private static let linkUnsupported: Set<Int32> = [EPERM, EOPNOTSUPP, ENOSYS]
+    static let linkUnsupported: Set<Int32> = [EPERM, EOPNOTSUPP, ENOSYS]
 
     // MARK: flush stage
 
@@ -464,9 +467,14 @@ struct MaildirDeliverySteps {
 
     /// Opens a new, uniquely named file in the Maildir's tmp/, walking to the Maildir and
     /// preparing it first (once per batch; again if its folders vanished meanwhile). The file
-    /// gets the Maildir owner's ownership (`OpenedMaildir.owner`).
+    /// gets the Maildir owner's ownership (`OpenedMaildir.owner`). With the `size` the file
+    /// will have once written, its name is marked with it from the start (a streamed file's
+    /// is marked when it is whole, `mark`). The first visit of a Maildir in this process
+    /// sweeps its tmp/ (``Maildir/sweepTemporaryFiles(hostname:)``): a Maildir that no
+    /// start-up sweep knew, such as one in a home, is recovered too.
     func create(
-        in maildir: Maildir, owner: FileSystemIdentity?, opened: inout [OpenedKey: OpenedMaildir]
+        in maildir: Maildir, owner: FileSystemIdentity?, size: Int? = nil,
+        opened: inout [OpenedKey: OpenedMaildir]
     ) throws(SystemError) -> StagedFile {
         let key = OpenedKey(root: maildir.root, owner: owner)
         var folders: OpenedMaildir
@@ -475,11 +483,17 @@ struct MaildirDeliverySteps {
         } else {
             folders = try OpenedMaildir.open(maildir, creating: true)
             opened[key] = folders
+            if OpenedMaildir.claimSweep(of: maildir.root) {
+                // Failures stay for the next start: this delivery does not depend on them.
+                _ = try? folders.sweepTemporaryFiles(namer: namer)
+            }
         }
         var attempts = 0
         while true {
             attempts += 1
-            let name = namer.next()
+            let name =
+                size.map { MaildirNamer.marked(namer.next(), size: $0, extraLinks: 0) }
+                ?? namer.next()
             let path = maildir.tmp + "/" + name
             do throws(SystemError) {
                 try inject("open", path)

@@ -4,19 +4,24 @@ import Synchronization
 
 /// Durable Maildir delivery off the event loop, with group commit.
 ///
-/// A delivery is: create a uniquely named file in `tmp/` (O_EXCL, 0600), writev the chunks,
-/// flush the data, link into `new/`, flush `new/`, and only then report success. A crash at
-/// any point leaves either nothing in `new/` or the whole message.
+/// A delivery is: create a uniquely named file in `tmp/` (O_EXCL, 0600) whose name carries
+/// the size it will have (`NAME,S=<size>`), writev the chunks, flush, link into `new/` as
+/// `NAME`, and report success. A crash at any point leaves either nothing in `new/` or the
+/// whole message, and every message reported has survived in `new/` or in `tmp/`, whole
+/// and named so: the start-up sweep moves it into `new/` (``Maildir/sweepTemporaryFiles(hostname:)``,
+/// docs/DURABILITY.md).
 ///
-/// Group commit (`.syncfs`, the default, and `.batchedFsync`) runs in rounds on two threads.
-/// Each round has one flush, on the flush thread: it makes durable both the data of the
-/// batch written last and the `new/` entries of the batch linked in the round before (one
-/// `syncfs` per file system, or all their fsyncs side by side). Meanwhile the commit thread
-/// takes every call pending and writes its files: the next batch. When the flush is done the
-/// commit thread completes the earlier batch, links the flushed one into `new/`, and starts
-/// the next round at once. A message still passes two flushes (its data before its link, its
-/// name before its completion), but each flush serves two batches, and creating files does
-/// not hold up the next flush (BENCHMARKS.md, "Where the flush wait goes").
+/// `.syncfs` (the default) runs in rounds on two threads, one flush per message. Each round's
+/// flush, on the flush thread, makes durable the data and tmp/ names of one batch (one
+/// `syncfs` per file system). Meanwhile the commit thread takes every call pending and
+/// writes its files: the next batch. When the flush is done the commit thread starts the
+/// next one at once, then links the flushed batch into `new/` and completes it, so neither
+/// creating files nor linking them holds up a flush (BENCHMARKS.md, "Where the flush wait
+/// goes").
+/// `.batchedFsync` keeps two flushes per message, as fsync cannot cover a tmp/ name without
+/// flushing tmp/ itself: each round's flush makes durable both the data of the batch
+/// written last and the `new/` entries of the batch linked in the round before (all their
+/// fsyncs side by side); a round completes the earlier batch and links the flushed one.
 /// In `.perFile` mode one thread does everything, one call at a time.
 ///
 /// Completions run on the commit thread, never on a caller's; a `shutdown` from a
@@ -65,7 +70,11 @@ public final class MaildirWriter: Sendable {
         let flusher = MaildirFlusher()
         threads = Mutex([
             Self.startThread("maildir-commit") {
-                Self.commitRounds(submitted, steps, flusher)
+                if flushMode == .syncfs {
+                    Self.oneFlushRounds(submitted, steps, flusher)
+                } else {
+                    Self.commitRounds(submitted, steps, flusher)
+                }
                 flusher.stop()
                 pool?.shutdown()
             },
@@ -78,7 +87,59 @@ public final class MaildirWriter: Sendable {
         max(job.items.count + job.files.count, 1)
     }
 
-    /// The commit thread: rounds of flush, complete, link (see the type's doc). A round's
+    private static func stage(_ jobs: [DeliveryJob], _ steps: MaildirDeliverySteps) {
+        FlushTrace.taken(jobs)
+        steps.write(jobs)
+        FlushTrace.stamp(jobs, \.written)
+    }
+
+    /// The commit thread in `.syncfs` mode: rounds of flush, link, complete (see the type's
+    /// doc). While one batch flushes, the next is taken and written; once the flush is done,
+    /// the next batch's flush starts before the flushed one is linked and answered.
+    private static func oneFlushRounds(
+        _ submitted: MaildirWorkQueue<DeliveryJob>, _ steps: MaildirDeliverySteps,
+        _ flusher: MaildirFlusher
+    ) {
+        var flushing: [DeliveryJob] = []  // written, in the flush thread's hands
+        func flush(_ jobs: [DeliveryJob]) {
+            flusher.start { steps.flushRound(data: jobs, names: []) }
+        }
+        func finish(_ jobs: [DeliveryJob]) {
+            steps.publish(jobs)
+            // No names to flush: the name stages take no time.
+            for stage in [\FlushStamps.linked, \.namesStarted, \.namesFlushed] {
+                FlushTrace.stamp(jobs, stage)
+            }
+            steps.complete(jobs)
+        }
+        while true {
+            if flushing.isEmpty {
+                guard let jobs = submitted.take(limit: batchFileLimit, weight: weight) else {
+                    return
+                }
+                stage(jobs, steps)
+                if UnsafeFlushSkips.data {
+                    // Test hook: answered before any flush has reached the batch.
+                    finish(jobs)
+                    steps.flushRound(data: jobs, names: [])
+                    continue
+                }
+                flushing = jobs
+                flush(flushing)
+            }
+            let next = submitted.takePending(limit: batchFileLimit, weight: weight)
+            stage(next, steps)
+            flusher.wait()
+            let done = flushing
+            FlushTrace.stamp(done, \.dataFlushed)
+            flushing = next
+            if !next.isEmpty { flush(next) }
+            finish(done)
+        }
+    }
+
+    /// The commit thread in `.batchedFsync` mode: rounds of flush, complete, link (see the
+    /// type's doc). A round's
     /// flush runs on the flush thread while this one takes and writes the next batch, so
     /// creating files never delays a flush; with nothing written and nothing linked it waits
     /// for work, otherwise the next round starts at once with whatever has been written.
@@ -88,11 +149,7 @@ public final class MaildirWriter: Sendable {
     ) {
         var linked: [DeliveryJob] = []  // in new/, their names not flushed yet
         var staged: [DeliveryJob] = []  // written, their data not flushed yet
-        func stage(_ jobs: [DeliveryJob]) {
-            FlushTrace.taken(jobs)
-            steps.write(jobs)
-            FlushTrace.stamp(jobs, \.written)
-        }
+        func stage(_ jobs: [DeliveryJob]) { Self.stage(jobs, steps) }
         while true {
             if staged.isEmpty && linked.isEmpty {
                 guard let jobs = submitted.take(limit: batchFileLimit, weight: weight) else {

@@ -81,17 +81,7 @@ public final class DeliverySide: Sendable {
         let limit = UInt64(plan.limits.maxMessageSize)
         maximumContentBytes = limit == 0 ? .max : limit + (1 << 20)
         log = options.log
-        for root in plan.fixedMaildirs {
-            let maildir = Maildir(root: root)
-            do {
-                let removed = try maildir.removeStaleTemporaryFiles()
-                if removed > 0 {
-                    log.write("info: removed \(removed) stale file(s) from \(maildir.tmp)")
-                }
-            } catch {
-                log.write("warn: stale files of \(maildir.tmp) left alone: \(error)")
-            }
-        }
+        sweepTemporaryFiles(of: plan.fixedMaildirs, log: log)
         let (bound, _, errors) = MailServer.bind(plan.listeners)
         guard errors.isEmpty else {
             for listener in bound { listener.close() }

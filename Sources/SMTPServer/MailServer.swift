@@ -422,8 +422,9 @@ public final class MailServer: Sendable {
             transcripts: recorder)
     }
 
-    /// Binds every listener and starts serving. Removes stale tmp/ files of the configured
-    /// Maildirs first (nothing in tmp/ was ever acknowledged).
+    /// Binds every listener and starts serving. Sweeps the configured Maildirs' tmp/ first:
+    /// whole messages a crash left there (perhaps acknowledged) are moved into new/, stale
+    /// files removed.
     public func start() throws(ServerErrors) {
         if let split {
             do {
@@ -433,18 +434,7 @@ public final class MailServer: Sendable {
             }
         }
         // The network side's parent has swept them (and the child may not).
-        for root in options.networkSide == nil ? fixedMaildirs : [] {
-            let maildir = Maildir(root: root)
-            do {
-                let removed = try maildir.removeStaleTemporaryFiles()
-                if removed > 0 {
-                    options.log.write("info: removed \(removed) stale file(s) from \(maildir.tmp)")
-                }
-            } catch {
-                // A refused symbolic link among them: said, not followed.
-                options.log.write("warn: stale files of \(maildir.tmp) left alone: \(error)")
-            }
-        }
+        sweepTemporaryFiles(of: options.networkSide == nil ? fixedMaildirs : [], log: options.log)
         let (bound, boundPlans, errors) =
             options.networkSide.map { Self.adopt($0.listeners, plans) } ?? Self.bind(plans)
         guard errors.isEmpty else {

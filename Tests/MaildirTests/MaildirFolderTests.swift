@@ -38,7 +38,7 @@ import Testing
         let scratch = ScratchDirectory()
         defer { scratch.remove() }
         let maildir = Maildir(root: scratch.path)
-        #expect(try maildir.removeStaleTemporaryFiles() == 0)  // no tmp/ yet
+        #expect(try maildir.sweepTemporaryFiles(hostname: "h").removed == 0)  // no tmp/ yet
         try maildir.prepare()
         // Written by an smtpd that has exited (pid 2^22 + 1 is above Linux's pid_max).
         for name in ["1.M1P4194305Q1.h", "2.M1P4194305Q2.h", "3.M1P4194305Q3.h"] {
@@ -49,7 +49,7 @@ import Testing
         try FileManager.default.createDirectory(
             atPath: maildir.tmp + "/folder", withIntermediateDirectories: false)
 
-        #expect(try maildir.removeStaleTemporaryFiles() == 3)
+        #expect(try maildir.sweepTemporaryFiles(hostname: "h").removed == 3)
 
         #expect(names(in: maildir.tmp) == ["folder"])
         #expect(names(in: maildir.new) == ["keep"])

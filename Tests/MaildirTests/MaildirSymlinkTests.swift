@@ -87,7 +87,7 @@ import Testing
             try setup.maildir.prepare()
         }
         #expect(throws: SystemError(Maildir.refusedLink, setup.maildir.root, errno: ELOOP)) {
-            _ = try setup.maildir.removeStaleTemporaryFiles()
+            _ = try setup.maildir.sweepTemporaryFiles(hostname: "h")
         }
         #expect(names(in: setup.outside + "/new").isEmpty)
     }
@@ -101,7 +101,7 @@ import Testing
             atPath: setup.maildir.tmp, withDestinationPath: setup.outside)
 
         #expect(throws: SystemError(Maildir.refusedLink, setup.maildir.tmp, errno: ELOOP)) {
-            _ = try setup.maildir.removeStaleTemporaryFiles()
+            _ = try setup.maildir.sweepTemporaryFiles(hostname: "h")
         }
         #expect(setup.victimIsUntouched())
     }
@@ -114,11 +114,12 @@ import Testing
         try maildir.prepare()
         let dead = try exitedPID()
         let old = timespec(tv_sec: 1_000_000, tv_nsec: 0)
+        let now = time(nil)
         let files: [(name: String, old: Bool)] = [
             ("1700000000.M1P\(dead)Q1.h", false),  // smtpd's, writer gone: stale
             ("1700000000.M5P77.other", true),  // another MDA's, 36 h old: stale
             ("1700000000.M5P78.other", false),  // another MDA's, fresh: may be in the making
-            ("1700000000.M1P\(getpid())Q1.h", false),  // this process's: may be in the making
+            ("\(now).M1P\(getpid())Q1.h", false),  // this process's: may be in the making
             ("notes.txt", true), (".hidden", true), ("12x.M1P\(dead)Q1.h", true),
         ]
         for file in files {
@@ -141,10 +142,10 @@ import Testing
             #expect(chown(foreign, 65534, 65534) == 0)
         }
 
-        #expect(try maildir.removeStaleTemporaryFiles() == 2)
+        #expect(try maildir.sweepTemporaryFiles(hostname: "h").removed == 2)
 
         var kept = [
-            "1700000000.M5P78.other", "1700000000.M1P\(getpid())Q1.h", "notes.txt", ".hidden",
+            "1700000000.M5P78.other", "\(now).M1P\(getpid())Q1.h", "notes.txt", ".hidden",
             "12x.M1P\(dead)Q1.h", "1700000000.M1P\(dead)Q2.h", "1700000000.M1P\(dead)Q3.h",
         ]
         if geteuid() == 0 { kept.append("1700000000.M1P\(dead)Q4.h") }
@@ -181,11 +182,4 @@ private func ownerOf(_ path: String) -> uid_t? {
     var info = stat()
     guard lstat(path, &info) == 0 else { return nil }
     return info.st_uid
-}
-
-/// The pid of a process that has exited and been reaped.
-private func exitedPID() throws -> Int32 {
-    let process = try ChildProcess("/bin/true", [])
-    process.kill()
-    return process.pid
 }

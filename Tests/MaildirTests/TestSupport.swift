@@ -2,6 +2,7 @@ import Foundation
 import LinuxSystem
 import MaildirDelivery
 import MaildirInspection
+import MailLabTestSupport
 import Testing
 
 /// A fresh directory under /tmp, removed by `remove()`.
@@ -58,3 +59,10 @@ final class ResultBox: @unchecked Sendable {
 }
 
 func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
+
+/// The pid of a process that has exited and been reaped.
+func exitedPID() throws -> Int32 {
+    let process = try ChildProcess("/bin/true", [])
+    process.kill()
+    return process.pid
+}
