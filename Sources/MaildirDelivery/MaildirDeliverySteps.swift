@@ -283,21 +283,21 @@ struct MaildirDeliverySteps {
         if !UnsafeFlushSkips.data {
             for job in written {
                 for file in job.files {
-                    // Its tmp/, opened before the file was made: the earliest-opened one
-                    // reports every write-back error since.
-                    let folderOpened = file.folders.opened
+                    // The earliest-opened file reports every write-back error since. (Not
+                    // tmp/: its fsync after the syncfs would force one more journal commit
+                    // for the links the commit thread makes meanwhile.)
                     if var flush = flushes[file.device] {
-                        if folderOpened < flush.opened {
+                        if file.opened < flush.opened {
                             (flush.descriptor, flush.path, flush.opened) =
-                                (file.folders.tmp, file.maildir.tmp, folderOpened)
+                                (file.descriptor, file.tmpPath, file.opened)
                         }
                         flush.covered.append(file.tmpPath)
                         if flush.jobs.last !== job { flush.jobs.append(job) }
                         flushes[file.device] = flush
                     } else {
                         flushes[file.device] = Flush(
-                            descriptor: file.folders.tmp, path: file.maildir.tmp,
-                            opened: folderOpened, covered: [file.tmpPath], jobs: [job])
+                            descriptor: file.descriptor, path: file.tmpPath,
+                            opened: file.opened, covered: [file.tmpPath], jobs: [job])
                     }
                 }
             }

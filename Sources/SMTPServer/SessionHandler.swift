@@ -46,6 +46,10 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
     /// Stored bytes a session gathers before they go to its stream: with the loop's read
     /// buffer, the bound of what a session holds of a message, whatever its size.
     static let streamChunk = 64 << 10
+    /// Stored bytes that must wait before a message opens its stream: a message within them
+    /// goes whole to the writer's batch at its dot, the fast path (BENCHMARKS.md, "One flush
+    /// per message"); past them it streams in chunks of `streamChunk`.
+    static let streamOpening = 128 << 10
 
     /// Who checks AUTH credentials on this listener, and how long a failure may wait.
     struct Credentials: Sendable {
@@ -370,7 +374,10 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
         // message cost thread hops and a create apart from the batch: BENCHMARKS.md, "Third
         // round"). A mutating take: reading the pending count through a getter copied the
         // whole session.
-        guard let bytes = session.takeStoredBytes(atLeast: Self.streamChunk) else { return }
+        guard
+            let bytes = session.takeStoredBytes(
+                atLeast: stream == nil ? Self.streamOpening : Self.streamChunk)
+        else { return }
         if core.recordsMessages { recorded += bytes }
         guard intake == .streamed else { return }  // discarded: dropped as it arrives
         if stream == nil {

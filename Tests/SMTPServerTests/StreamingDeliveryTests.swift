@@ -101,15 +101,16 @@ import Testing
         #expect(maildirFiles(maildir).isEmpty)
     }
 
-    /// Most mail fits one chunk: it opens no tmp/ file while it arrives (no stream, no stream
-    /// writer between its dot and its flush) and is stored whole at its dot; a message one
-    /// chunk long opens its file before its end.
-    @Test func aMessageWithinItsFirstChunkOpensNoFileBeforeItsDot() async throws {
+    /// Most mail fits the opening threshold (`SessionHandler.streamOpening`, 128 KiB): it
+    /// opens no tmp/ file while it arrives (no stream, no stream writer between its dot and
+    /// its flush) and is stored whole at its dot; a longer message opens its file before its
+    /// end.
+    @Test func aMessageWithinTheOpeningThresholdOpensNoFileBeforeItsDot() async throws {
         try await withServer { server in
             try await blocking { [port = server.port, maildir = server.maildir] in
                 let client = try LineClient(port: port)
                 try Self.openTransaction(client)
-                try client.send(bytes: Array("Subject: small\r\n\r\n".utf8) + Self.bodyLines(60))
+                try client.send(bytes: Array("Subject: small\r\n\r\n".utf8) + Self.bodyLines(120))
                 #expect(!Self.waitUntil(0.5) { !maildirFiles(maildir, "tmp").isEmpty })
                 #expect(try client.command(".").hasPrefix("250 "))
                 #expect(maildirFiles(maildir).count == 1)
@@ -117,7 +118,7 @@ import Testing
                 #expect(try client.command("MAIL FROM:<sender@example.org>").hasPrefix("250"))
                 #expect(try client.command("RCPT TO:<osdrefuser@localhost>").hasPrefix("250"))
                 #expect(try client.command("DATA").hasPrefix("354"))
-                try client.send(bytes: Array("Subject: big\r\n\r\n".utf8) + Self.bodyLines(70))
+                try client.send(bytes: Array("Subject: big\r\n\r\n".utf8) + Self.bodyLines(140))
                 #expect(Self.waitUntil(5) { !maildirFiles(maildir, "tmp").isEmpty })
                 #expect(try client.command(".").hasPrefix("250 "))
                 #expect(maildirFiles(maildir).count == 2)
