@@ -139,6 +139,8 @@ struct MaildirDeliverySteps {
     let pool: MaildirFsyncPool?
     /// Test hook: fails a step (by operation and path) with the errno it returns.
     let faults: MaildirFaults?
+    /// The Maildirs walked to, kept while their paths lead there.
+    let cache = OpenedMaildirCache()
 
     init(hostname: String, mode: FlushMode, pool: MaildirFsyncPool?, faults: MaildirFaults?) {
         namer = MaildirNamer(hostname: hostname)
@@ -157,8 +159,9 @@ struct MaildirDeliverySteps {
 
     /// Creates and writes one tmp/ file per item, and appends a streamed job's tail to its
     /// files; files stay open for the flush.
-    /// Each Maildir is walked to once per batch (see `OpenedMaildir`); its folders stay open
-    /// for the batch's later steps.
+    /// Each Maildir is looked up once per batch (`OpenedMaildirCache`: walked to the first
+    /// time, checked by three `lstat`s after); its folders stay open for the batch's later
+    /// steps.
     /// Each item's walk and file are made as its owner (``MaildirActingIdentity``).
     func write(_ jobs: [DeliveryJob]) {
         var opened: [OpenedKey: OpenedMaildir] = [:]
@@ -466,7 +469,8 @@ struct MaildirDeliverySteps {
     // MARK: files
 
     /// Opens a new, uniquely named file in the Maildir's tmp/, walking to the Maildir and
-    /// preparing it first (once per batch; again if its folders vanished meanwhile). The file
+    /// preparing it first (once, then only while `OpenedMaildirCache` finds its paths no
+    /// longer lead to the folders it opened; again if its folders vanished meanwhile). The file
     /// gets the Maildir owner's ownership (`OpenedMaildir.owner`). With the `size` the file
     /// will have once written, its name is marked with it from the start (a streamed file's
     /// is marked when it is whole, `mark`). The first visit of a Maildir in this process
@@ -481,7 +485,7 @@ struct MaildirDeliverySteps {
         if let known = opened[key] {
             folders = known
         } else {
-            folders = try OpenedMaildir.open(maildir, creating: true)
+            folders = try cache.open(maildir, key: key).folders
             opened[key] = folders
             if OpenedMaildir.claimSweep(of: maildir.root) {
                 // Failures stay for the next start: this delivery does not depend on them.
@@ -519,7 +523,7 @@ struct MaildirDeliverySteps {
                 continue  // never reuse a name: take the next sequence number
             } catch  where error.errno == ENOENT && attempts == 1 {
                 // tmp/ was removed since the walk (an unlinked folder takes no new files).
-                folders = try OpenedMaildir.open(maildir, creating: true)
+                folders = try cache.open(maildir, key: key, fresh: true).folders
                 opened[key] = folders
             }
         }

@@ -1,5 +1,6 @@
 import Glibc
 import LinuxSystem
+import Synchronization
 
 /// A Maildir's folders, opened by a walk from `/` that follows no symbolic link a user could
 /// have planted: every later step (create, link, unlink, flush, sweep) works relative to
@@ -21,15 +22,42 @@ final class OpenedMaildir: @unchecked Sendable {
     /// Maildir that is not root's (a home Maildir stays manageable by its owner); nil: as
     /// created (by root, or by the owner the writer thread acts as).
     let owner: (user: uid_t, group: gid_t)?
-    /// When `new` was opened, in ``OpenOrder``.
-    let opened: UInt64
+    /// What the walk found: the root, `tmp/` and `new/` (device, inode; the root's owner),
+    /// to tell whether the paths still lead there (``isCurrent``).
+    private let found: [Found]
 
-    private init(maildir: Maildir, tmp: Int32, new: Int32, owner: (uid_t, gid_t)?) {
+    private struct Found: Equatable {
+        let device: UInt64
+        let inode: UInt64
+        let user: uid_t
+
+        init(_ info: Glibc.stat) {
+            device = UInt64(info.st_dev)
+            inode = UInt64(info.st_ino)
+            user = info.st_uid
+        }
+    }
+
+    private init(
+        maildir: Maildir, tmp: Int32, new: Int32, owner: (uid_t, gid_t)?, found: [Found]
+    ) {
         self.maildir = maildir
         self.tmp = tmp
         self.new = new
         self.owner = owner
-        opened = OpenOrder.next()
+        self.found = found
+    }
+
+    /// True while the root, `tmp/` and `new/` are still the folders this walk opened (and the
+    /// root has the same owner): three `lstat`s instead of a walk from `/`. A path swapped
+    /// for a link, moved, or made anew leads elsewhere, and the caller walks again (which
+    /// refuses the link). A link to the very same folder passes, and changes nothing.
+    var isCurrent: Bool {
+        var info = Glibc.stat()
+        for (path, expected) in zip([maildir.root, maildir.tmp, maildir.new], found) {
+            guard Glibc.lstat(path, &info) == 0, Found(info) == expected else { return false }
+        }
+        return true
     }
 
     deinit {
@@ -47,12 +75,14 @@ final class OpenedMaildir: @unchecked Sendable {
         let root = try walk(to: maildir.root, creating: creating)
         defer { closeDescriptor(root.fd) }
         var opened: [Int32] = []
+        var found = [Found(root.info)]
         do throws(SystemError) {
             for (name, path) in [("tmp", maildir.tmp), ("new", maildir.new), ("cur", maildir.cur)] {
                 let child = try openFolder(
                     root.fd, name, path: path, follow: false, creating: creating,
                     parent: root.info)
                 opened.append(child.fd)
+                found.append(Found(child.info))
             }
         } catch {
             for fd in opened { closeDescriptor(fd) }
@@ -64,7 +94,9 @@ final class OpenedMaildir: @unchecked Sendable {
         let owner =
             ThreadFileSystemIdentity.currentUser() == 0 && root.info.st_uid != 0
             ? (root.info.st_uid, root.info.st_gid) : nil
-        return OpenedMaildir(maildir: maildir, tmp: opened[0], new: opened[1], owner: owner)
+        return OpenedMaildir(
+            maildir: maildir, tmp: opened[0], new: opened[1], owner: owner,
+            found: Array(found.prefix(3)))
     }
 
     /// Opens the folder `path` (absolute, validated) component by component from `/`.
@@ -180,5 +212,31 @@ final class OpenedMaildir: @unchecked Sendable {
             return SystemError(Maildir.refusedLink, path, errno: ELOOP)
         }
         return SystemError(creating ? "mkdir" : "open", path, errno: ENOTDIR)
+    }
+}
+
+/// The writer's opened Maildirs, kept from batch to batch: a Maildir that is still what its
+/// walk found (``OpenedMaildir/isCurrent``) is not walked to again. Keyed by root and by the
+/// owner the walk was made as. Shared by the commit thread and the stream writer.
+final class OpenedMaildirCache: Sendable {
+    /// Beyond it the cache starts over (each entry holds two descriptors).
+    static let limit = 256
+
+    private let entries = Mutex<[MaildirDeliverySteps.OpenedKey: OpenedMaildir]>([:])
+
+    /// The cached folders of `maildir` if still current, else a fresh walk (`creating`).
+    func open(_ maildir: Maildir, key: MaildirDeliverySteps.OpenedKey, fresh: Bool = false)
+        throws(SystemError) -> (folders: OpenedMaildir, walked: Bool)
+    {
+        if !fresh, let cached = entries.withLock({ $0[key] }), cached.isCurrent {
+            return (cached, false)
+        }
+        entries.withLock { _ = $0.removeValue(forKey: key) }
+        let folders = try OpenedMaildir.open(maildir, creating: true)
+        entries.withLock { entries in
+            if entries.count >= Self.limit { entries.removeAll() }
+            entries[key] = folders
+        }
+        return (folders, true)
     }
 }

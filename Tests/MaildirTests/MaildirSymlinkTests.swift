@@ -58,6 +58,38 @@ import Testing
         }
     }
 
+    /// The writer keeps the folders it walked to (`OpenedMaildirCache`): a folder swapped for
+    /// a link after a delivery is still refused at the next one, not reached through the
+    /// folders kept open. (The root: a link to another Maildir, whose files must survive.)
+    @Test(arguments: ["tmp", "new", ""])
+    func aFolderSwappedForALinkAfterADeliveryIsRefusedAtTheNext(folder: String) throws {
+        let setup = try Setup()
+        defer { setup.scratch.remove() }
+        let writer = MaildirWriter(hostname: "h")
+        defer { writer.shutdown() }
+        _ = try deliverAndWait(
+            writer, [DeliveryItem(maildir: setup.maildir.root, chunks: [bytes("first")])]
+        ).get()
+        let linked = folder.isEmpty ? setup.maildir.root : setup.maildir.root + "/" + folder
+        if folder.isEmpty {
+            try Maildir(root: setup.outside).prepare()
+        }
+        try FileManager.default.moveItem(atPath: linked, toPath: setup.scratch.path + "/moved")
+        try FileManager.default.createSymbolicLink(
+            atPath: linked, withDestinationPath: setup.outside)
+
+        let result = deliverAndWait(
+            writer, [DeliveryItem(maildir: setup.maildir.root, chunks: [bytes("second")])])
+
+        #expect(throws: SystemError(Maildir.refusedLink, linked, errno: ELOOP)) {
+            try result.get()
+        }
+        #expect(contents(of: setup.victim) == Array("keep".utf8))
+        for sub in ["tmp", "new", "cur"] {
+            #expect(names(in: setup.outside + "/" + sub).isEmpty)
+        }
+    }
+
     @Test func aLinkedPathComponentIsRefusedAndNotFollowed() throws {
         let setup = try Setup()
         defer { setup.scratch.remove() }
