@@ -286,9 +286,7 @@ struct MaildirDeliverySteps {
         if !UnsafeFlushSkips.data {
             for job in written {
                 for file in job.files {
-                    // The earliest-opened file reports every write-back error since. (Not
-                    // tmp/: its fsync after the syncfs would force one more journal commit
-                    // for the links the commit thread makes meanwhile.)
+                    // The earliest-opened file: it reports every write-back error since.
                     if var flush = flushes[file.device] {
                         if file.opened < flush.opened {
                             (flush.descriptor, flush.path, flush.opened) =

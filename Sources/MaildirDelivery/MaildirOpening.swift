@@ -239,4 +239,10 @@ final class OpenedMaildirCache: Sendable {
         }
         return (folders, true)
     }
+
+    /// Lets go of every folder (each closed once no batch holds it): a writer that has shut
+    /// down keeps no descriptor that would hold a Maildir's file system busy.
+    func removeAll() {
+        entries.withLock { $0.removeAll() }
+    }
 }

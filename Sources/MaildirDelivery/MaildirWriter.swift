@@ -139,9 +139,8 @@ public final class MaildirWriter: Sendable {
     }
 
     /// The commit thread in `.batchedFsync` mode: rounds of flush, complete, link (see the
-    /// type's doc). A round's
-    /// flush runs on the flush thread while this one takes and writes the next batch, so
-    /// creating files never delays a flush; with nothing written and nothing linked it waits
+    /// type's doc). A round's flush runs on the flush thread while this one takes and writes
+    /// the next batch, so creating files never delays a flush; with nothing written and nothing linked it waits
     /// for work, otherwise the next round starts at once with whatever has been written.
     private static func commitRounds(
         _ submitted: MaildirWorkQueue<DeliveryJob>, _ steps: MaildirDeliverySteps,
@@ -231,9 +230,10 @@ public final class MaildirWriter: Sendable {
         return submitted.put(job)
     }
 
-    /// Finishes everything queued (completions included), then joins the threads. Called from
-    /// a completion, it cannot wait for the thread running it: the threads are detached
-    /// instead (they still finish what is queued).
+    /// Finishes everything queued (completions included), then joins the threads and lets go
+    /// of the Maildir folders it kept open. Called from a completion, it cannot wait for the
+    /// thread running it: the threads are detached instead (they still finish what is
+    /// queued).
     public func shutdown() {
         submitted.close()
         let running = threads.withLock { threads in
@@ -249,6 +249,7 @@ public final class MaildirWriter: Sendable {
                 pthread_join(thread, nil)
             }
         }
+        steps.cache.removeAll()
     }
 }
 

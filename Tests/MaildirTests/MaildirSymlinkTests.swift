@@ -90,6 +90,27 @@ import Testing
         }
     }
 
+    /// The folders the writer keeps open go with its shutdown: nothing holds the Maildir's
+    /// file system busy (an unmount waited for them, MaildirPowerCutTests).
+    @Test func aShutDownWriterKeepsNoMaildirFolderOpen() throws {
+        let scratch = ScratchDirectory()
+        defer { scratch.remove() }
+        let writer = MaildirWriter(hostname: "h")
+        _ = try deliverAndWait(
+            writer, [DeliveryItem(maildir: scratch.path + "/Maildir", chunks: [bytes("x")])]
+        ).get()
+        func openInside() -> [String] {
+            names(in: "/proc/self/fd").compactMap {
+                try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + $0)
+            }.filter { $0.hasPrefix(scratch.path) }
+        }
+        #expect(!openInside().isEmpty, "kept while the writer runs")
+
+        writer.shutdown()
+
+        #expect(openInside().isEmpty)
+    }
+
     @Test func aLinkedPathComponentIsRefusedAndNotFollowed() throws {
         let setup = try Setup()
         defer { setup.scratch.remove() }
