@@ -40,7 +40,7 @@ public final class QueueSpool: Sendable {
         lockDescriptor = fd
         // Updates interrupted by a crash: the old state is still in new/, and with the lock
         // held nobody else is writing one. (The writer's own tmp/ files are swept by the
-        // server with its Maildirs'.)
+        // server before the queue reads the spool: whole ones go into new/.)
         for name in (try? FileSystem.directoryEntries(root + "/tmp")) ?? []
         where name.hasSuffix(Self.updateSuffix) {
             _ = try? FileSystem.unlink(root + "/tmp/" + name)

@@ -241,6 +241,9 @@ public final class MailServer: Sendable {
         if !directory.hasPrefix("/") {
             directory = (options.workingDirectory ?? currentDirectory()) + "/" + directory
         }
+        // Before the queue reads the spool: a message whose 250 was given while its file was
+        // only in tmp/ (whole, flushed) is moved into new/ first, and resumed with the rest.
+        sweepTemporaryFiles(of: [directory], log: options.log)
         let serverName =
             options.serverName ?? plan.listeners.first?.serverName ?? HostNames.serverName()
         var settings = RelayQueue.Configuration(

@@ -34,8 +34,10 @@ enum SplitRecord: Sendable, Equatable {
     case faults(text: String)
 
     static let version: UInt8 = 1
-    /// One packet at most: what either side receives with.
-    static let maximumBytes = 64 << 10
+    /// One packet at most: what either side receives with. Room for a message taken whole
+    /// (up to `SessionHandler.streamOpening` and what one read adds) with its envelope in
+    /// one DELIVER: a longer one goes by BEGIN and descriptors, two round trips more.
+    static let maximumBytes = 256 << 10
 }
 
 /// A mail address on the wire: the parts the router needs, no parsing on the other side.
