@@ -483,7 +483,7 @@ struct MaildirDeliverySteps {
         if let known = opened[key] {
             folders = known
         } else {
-            folders = try cache.open(maildir, key: key).folders
+            folders = try cache.open(maildir, key: key)
             opened[key] = folders
             if OpenedMaildir.claimSweep(of: maildir.root) {
                 // Failures stay for the next start: this delivery does not depend on them.
@@ -521,7 +521,7 @@ struct MaildirDeliverySteps {
                 continue  // never reuse a name: take the next sequence number
             } catch  where error.errno == ENOENT && attempts == 1 {
                 // tmp/ was removed since the walk (an unlinked folder takes no new files).
-                folders = try cache.open(maildir, key: key, fresh: true).folders
+                folders = try cache.open(maildir, key: key, fresh: true)
                 opened[key] = folders
             }
         }

@@ -226,10 +226,10 @@ final class OpenedMaildirCache: Sendable {
 
     /// The cached folders of `maildir` if still current, else a fresh walk (`creating`).
     func open(_ maildir: Maildir, key: MaildirDeliverySteps.OpenedKey, fresh: Bool = false)
-        throws(SystemError) -> (folders: OpenedMaildir, walked: Bool)
+        throws(SystemError) -> OpenedMaildir
     {
         if !fresh, let cached = entries.withLock({ $0[key] }), cached.isCurrent {
-            return (cached, false)
+            return cached
         }
         entries.withLock { _ = $0.removeValue(forKey: key) }
         let folders = try OpenedMaildir.open(maildir, creating: true)
@@ -237,7 +237,7 @@ final class OpenedMaildirCache: Sendable {
             if entries.count >= Self.limit { entries.removeAll() }
             entries[key] = folders
         }
-        return (folders, true)
+        return folders
     }
 
     /// Lets go of every folder (each closed once no batch holds it): a writer that has shut
