@@ -18,6 +18,13 @@ extension FileSystem {
         }
     }
 
+    /// A second descriptor of what `fd` holds, close-on-exec (fcntl F_DUPFD_CLOEXEC): unlike
+    /// an openat of ".", it needs no permission on the folder (a 0711 one may be passed
+    /// through, not read).
+    public static func duplicate(_ fd: Int32, path: String) throws(SystemError) -> Int32 {
+        try checkedCall("dup", path) { Glibc.fcntl(fd, F_DUPFD_CLOEXEC, 0) }
+    }
+
     /// mkdirat(2)
     public static func makeDirectoryAt(
         _ directory: Int32, _ name: String, mode: mode_t, path: String

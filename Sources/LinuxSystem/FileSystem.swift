@@ -111,6 +111,14 @@ public enum FileSystem {
     {
         let fd = try open(path, O_RDONLY | (regularOnly ? O_NONBLOCK : 0))
         defer { closeDescriptor(fd) }
+        return try readAll(fd, path: path, limit: limit, regularOnly: regularOnly)
+    }
+
+    /// ``readFile(_:limit:regularOnly:)`` on a file already open for reading (`path` names it
+    /// in errors); `fd` stays open.
+    public static func readAll(_ fd: Int32, path: String, limit: Int = Int.max, regularOnly: Bool)
+        throws(SystemError) -> [UInt8]
+    {
         let info = try status(fd, path: path)
         if regularOnly && (info.st_mode & S_IFMT) != S_IFREG {
             throw SystemError(

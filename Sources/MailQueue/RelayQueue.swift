@@ -106,6 +106,12 @@ public struct RelayRoute: Sendable, Equatable {
 public final class RelayQueue: Sendable {
     public struct Configuration: Sendable {
         public var spool: String
+        /// The spool folder opened by whoever may reach it (smtpd's network side gets it
+        /// from its parent: docs/PRIVILEGES.md); nil: opened by path.
+        public var spoolDescriptor: Int32?
+        /// The routes' client TLS, made beforehand (``RelayQueue/clientContexts(_:log:)``:
+        /// key files are read before smtpd's network side gives up root); nil: made here.
+        public var tlsContexts: [String: TLSContext]?
         /// Relay action name → where its recipients go.
         public var routes: [String: RelayRoute]
         /// EHLO name and the name in bounces.
@@ -238,22 +244,11 @@ public final class RelayQueue: Sendable {
     {
         self.configuration = configuration
         self.submitBounce = submitBounce
-        spool = try QueueSpool(root: configuration.spool)
-        var contexts: [String: TLSContext] = [:]
-        var shared: TLSContext?
-        for (action, route) in configuration.routes {
-            do {
-                if route.tlsOptions == TLSClientOptions() {
-                    if shared == nil { shared = try TLSContext(client: TLSClientOptions()) }
-                    contexts[action] = shared
-                } else {
-                    contexts[action] = try TLSContext(client: route.tlsOptions)
-                }
-            } catch {
-                configuration.log("warn: queue: no client TLS for action \"\(action)\": \(error)")
-            }
-        }
-        tlsContexts = contexts
+        spool = try QueueSpool(
+            root: configuration.spool, descriptor: configuration.spoolDescriptor)
+        tlsContexts =
+            configuration.tlsContexts
+            ?? Self.clientContexts(configuration.routes, log: configuration.log)
         var entries: [String: Entry] = [:]
         for name in try spool.names() {
             do {
@@ -272,6 +267,28 @@ public final class RelayQueue: Sendable {
             $0.entries = entries
             $0.localEndpoints = configuration.localEndpoints
         }
+    }
+
+    /// Each relay action's client TLS (one shared context for the actions without options of
+    /// their own); an action whose certificate or key cannot be read gets none, said in `log`.
+    public static func clientContexts(
+        _ routes: [String: RelayRoute], log: @Sendable (String) -> Void
+    ) -> [String: TLSContext] {
+        var contexts: [String: TLSContext] = [:]
+        var shared: TLSContext?
+        for (action, route) in routes {
+            do {
+                if route.tlsOptions == TLSClientOptions() {
+                    if shared == nil { shared = try TLSContext(client: TLSClientOptions()) }
+                    contexts[action] = shared
+                } else {
+                    contexts[action] = try TLSContext(client: route.tlsOptions)
+                }
+            } catch {
+                log("warn: queue: no client TLS for action \"\(action)\": \(error)")
+            }
+        }
+        return contexts
     }
 
     /// The `host port` pairs the server listens on, once bound (a port 0 becomes a real
@@ -316,6 +333,19 @@ public final class RelayQueue: Sendable {
         let name = String(path.split(separator: "/").last ?? "")
         state.withLock { $0.entries[name] = Entry(message: message) }
         dispatch(only: name)
+    }
+
+    /// Removes the spool file at `path`, written but never enqueued: its message was not
+    /// acknowledged after all (the rest of it failed). Not flushed: should a crash bring it
+    /// back, it is relayed, and the client's retry too (at least once).
+    public func removeUnacknowledged(path: String) {
+        let name = String(path.split(separator: "/").last ?? "")
+        do {
+            try spool.remove(name)
+        } catch {
+            configuration.log(
+                "warn: queue: \(spool.messageDirectory)/\(name) not removed: \(error)")
+        }
     }
 
     // MARK: control

@@ -53,6 +53,8 @@ final class OpenedMaildir: @unchecked Sendable {
     /// for a link, moved, or made anew leads elsewhere, and the caller walks again (which
     /// refuses the link). A link to the very same folder passes, and changes nothing.
     var isCurrent: Bool {
+        // An anchored root is the folder its descriptor holds, whatever its path leads to.
+        if MaildirAnchors.descriptor(for: maildir.root) != nil { return true }
         var info = Glibc.stat()
         for (path, expected) in zip([maildir.root, maildir.tmp, maildir.new], found) {
             guard Glibc.lstat(path, &info) == 0, Found(info) == expected else { return false }
@@ -103,6 +105,15 @@ final class OpenedMaildir: @unchecked Sendable {
     private static func walk(to path: String, creating: Bool) throws(SystemError) -> (
         fd: Int32, info: Glibc.stat
     ) {
+        if let anchor = MaildirAnchors.descriptor(for: path) {
+            let fd = try FileSystem.duplicate(anchor, path: path)
+            do {
+                return (fd, try FileSystem.status(fd, path: path))
+            } catch {
+                closeDescriptor(fd)
+                throw error
+            }
+        }
         var fd = try FileSystem.open("/", FileSystem.pathOnly | O_DIRECTORY)
         var info: Glibc.stat
         do {
@@ -212,6 +223,25 @@ final class OpenedMaildir: @unchecked Sendable {
             return SystemError(Maildir.refusedLink, path, errno: ELOOP)
         }
         return SystemError(creating ? "mkdir" : "open", path, errno: ENOTDIR)
+    }
+}
+
+/// Maildir roots this process reaches through a descriptor it was given rather than by a
+/// walk from `/`: smtpd's network side, which may not search the folders above its relay
+/// spool (a 0700 folder of root's), holds the spool's folder as its parent opened it
+/// (docs/PRIVILEGES.md). Registered once at start; read by every walk.
+public enum MaildirAnchors {
+    private static let anchors = Mutex<[String: Int32]>([:])
+
+    /// From now on the Maildir at `root` is the folder `descriptor` holds (an O_DIRECTORY
+    /// descriptor, kept open by the caller for the life of the process).
+    public static func register(root: String, descriptor: Int32) {
+        let root = Maildir(root: root).root
+        anchors.withLock { $0[root] = descriptor }
+    }
+
+    static func descriptor(for root: String) -> Int32? {
+        anchors.withLock { $0[root] }
     }
 }
 

@@ -136,11 +136,8 @@ struct MaildirStore: MessageStore {
             return
         }
         // One spool file for every relayed recipient, last in the batch.
-        let queued = relay.queuedMessage(message, relayed)
-        items.append(
-            DeliveryItem(
-                maildir: relay.queue.spoolRoot,
-                chunks: [QueueFileCodec.envelope(queued), message.content]))
+        let (spoolItem, queued) = relay.spoolItem(message, relayed)
+        items.append(spoolItem)
         writer.deliver(items) { result in
             switch result {
             case .success(let paths):

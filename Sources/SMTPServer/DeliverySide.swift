@@ -1,5 +1,6 @@
 import Glibc
 import LinuxSystem
+import MailQueue
 import MaildirDelivery
 import Reactor
 import SMTPConfig
@@ -21,6 +22,9 @@ public final class DeliverySide: Sendable {
     private let maximumContentBytes: UInt64
     private let log: LogSink
     private let services = Mutex<[DeliveryService]>([])
+    /// The relay queue's spool folder, readied for the network side, which runs the queue
+    /// (`QueueSpool.prepare`); nil: the configuration does not relay.
+    private let spool: Int32?
     /// The network side's send buffer on its socket pair.
     static let childSendBuffer: Int32 = 4 << 20
 
@@ -29,12 +33,6 @@ public final class DeliverySide: Sendable {
     /// From the configuration alone (the plan, with its tables and keys, is built once
     /// the split is decided).
     public static func reasonForOneProcess(_ configuration: SMTPConfiguration) -> String? {
-        let relays = configuration.actions.contains {
-            if case .relay = $0.method { true } else { false }
-        }
-        if relays {
-            return "relay actions (the queue and its spool stay in one process for now)"
-        }
         if configuration.transcripts != nil {
             return "transcript directory (the network side could not write it)"
         }
@@ -45,9 +43,6 @@ public final class DeliverySide: Sendable {
         -> String?
     {
         if let reason = reasonForOneProcess(configuration) { return reason }
-        if !plan.relayRoutes.isEmpty {
-            return "relay actions (the queue and its spool stay in one process for now)"
-        }
         if plan.listeners.compactMap({ $0.policy as? RecipientRouter }).isEmpty {
             return "no listener routes recipients"
         }
@@ -82,9 +77,22 @@ public final class DeliverySide: Sendable {
         maximumContentBytes = limit == 0 ? .max : limit + (1 << 20)
         log = options.log
         sweepTemporaryFiles(of: plan.fixedMaildirs, log: log)
+        if plan.relayRoutes.isEmpty {
+            spool = nil
+        } else {
+            let directory = MailServer.spoolDirectory(configuration, options: options)
+            do {
+                spool = try QueueSpool.prepare(
+                    root: directory, owner: user.user, group: user.group, trusted: [],
+                    nested: MailServer.holdsNamespaceSpools(directory))
+            } catch {
+                throw ServerErrors(errors: [ServerError("queue directory \(directory): \(error)")])
+            }
+        }
         let (bound, _, errors) = MailServer.bind(plan.listeners)
         guard errors.isEmpty else {
             for listener in bound { listener.close() }
+            if let spool { closeDescriptor(spool) }
             throw ServerErrors(errors: errors)
         }
         listeners = bound
@@ -121,7 +129,9 @@ public final class DeliverySide: Sendable {
             childEnd, SOL_SOCKET, SO_SNDBUFFORCE, &room,
             socklen_t(MemoryLayout<Int32>.size))
         let controlFD = control.withLock { $0?.descriptor }
-        let sources = [childEnd] + (controlFD.map { [$0] } ?? []) + listeners.map { $0.descriptor }
+        let sources =
+            [childEnd] + (controlFD.map { [$0] } ?? []) + (spool.map { [$0] } ?? [])
+            + listeners.map { $0.descriptor }
         // Each lands on 3, 4, …: through a high number first, so that no source is
         // overwritten before it is copied.
         let high: Int32 = 900
@@ -155,9 +165,18 @@ public final class DeliverySide: Sendable {
         posix_spawnattr_setsigdefault(&attributes, &every)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
 
-        let listenerNumbers = listeners.indices.map { Int32(3 + (controlFD == nil ? 1 : 2) + $0) }
+        // 3: the socket pair, then the control socket and the spool if any, then listeners.
+        var next: Int32 = 4
+        func number(_ present: Bool) -> Int32? {
+            guard present else { return nil }
+            defer { next += 1 }
+            return next
+        }
+        let controlNumber = number(controlFD != nil)
+        let spoolNumber = number(spool != nil)
+        let listenerNumbers = listeners.indices.map { next + Int32($0) }
         let value = NetworkSide.encode(
-            parent: getpid(), store: 3, control: controlFD == nil ? nil : 4,
+            parent: getpid(), store: 3, control: controlNumber, spool: spoolNumber,
             listeners: listenerNumbers)
         var environment: [String] = []
         var entry = environ
@@ -229,5 +248,6 @@ public final class DeliverySide: Sendable {
             socket = nil
         }
         writer.shutdown()
+        if let spool { closeDescriptor(spool) }
     }
 }

@@ -215,6 +215,21 @@ public final class MailServer: Sendable {
         where plan.listeners[index].auth?.checker is SystemCredentials {
             plan.listeners[index].auth?.checker = RemoteCredentials(client: client)
         }
+        // The queue is the network side's (docs/PRIVILEGES.md): its spool through the folder
+        // the parent opened, its next hops' TLS keys read now.
+        var relaying: (spool: Int32, directory: String, contexts: [String: TLSContext])?
+        if !plan.relayRoutes.isEmpty && !options.inMemory {
+            guard let spool = side.spool else {
+                throw ServerErrors(errors: [ServerError("network side: no spool folder given")])
+            }
+            let directory = Self.spoolDirectory(configuration, options: options)
+            let log = options.log
+            relaying = (
+                spool, directory,
+                RelayQueue.clientContexts(plan.relayRoutes, log: { log.write($0) })
+            )
+            fixed.append(directory)
+        }
         if options.environment.freeStorage == nil && !fixed.isEmpty {
             let storage = OpenedStorage(roots: fixed)
             options.environment.freeStorage = { storage.available() }
@@ -224,22 +239,37 @@ public final class MailServer: Sendable {
         } catch {
             throw ServerErrors(errors: [ServerError("network side: \(error)")])
         }
+        var store: any MessageStore = RemoteStore(client: client)
+        var relay: RelayParts?
+        if let relaying {
+            MaildirAnchors.register(root: relaying.directory, descriptor: relaying.spool)
+            relay = try Self.relayParts(
+                plan, configuration: configuration, options: options, spool: relaying.spool,
+                tlsContexts: relaying.contexts)
+            if let relay {
+                store = RelayingStore(
+                    local: store, relay: relay.intake,
+                    writer: MaildirWriter(
+                        hostname: hostNameForFiles(), flushMode: options.flushMode))
+            }
+        }
         try self.init(
             plans: plan.listeners, options: options, limits: plan.limits, fixedMaildirs: fixed,
-            store: RemoteStore(client: client), split: client)
+            relay: relay, store: store, split: client)
         faults.core.withLock { $0 = core }
     }
 
     /// The queue of a configuration with relay actions (nil without): the spool opened and
     /// locked, its messages read back.
     private static func relayParts(
-        _ plan: ServerPlan, configuration: SMTPConfiguration, options: Options
+        _ plan: ServerPlan, configuration: SMTPConfiguration, options: Options,
+        spool: Int32? = nil, tlsContexts: [String: TLSContext]? = nil
     ) throws(ServerErrors) -> RelayParts? {
         // An in-memory server stores nothing, relayed recipients included: no spool.
         guard !plan.relayRoutes.isEmpty, !options.inMemory else { return nil }
-        var directory = configuration.queue.directory ?? defaultQueueDirectoryHere()
-        if !directory.hasPrefix("/") {
-            directory = (options.workingDirectory ?? currentDirectory()) + "/" + directory
+        let directory = spoolDirectory(configuration, options: options)
+        if spool == nil && geteuid() == 0 {
+            try reclaimSpool(directory)
         }
         // Before the queue reads the spool: a message whose 250 was given while its file was
         // only in tmp/ (whole, flushed) is moved into new/ first, and resumed with the rest.
@@ -248,6 +278,8 @@ public final class MailServer: Sendable {
             options.serverName ?? plan.listeners.first?.serverName ?? HostNames.serverName()
         var settings = RelayQueue.Configuration(
             spool: directory, routes: plan.relayRoutes, serverName: serverName)
+        settings.spoolDescriptor = spool
+        settings.tlsContexts = tlsContexts
         settings.retryMin = configuration.queue.retryMin
         settings.retryMax = configuration.queue.retryMax
         settings.maxDeferred = configuration.mtaMaxDeferred ?? 100
@@ -275,6 +307,39 @@ public final class MailServer: Sendable {
             throw ServerErrors(errors: [
                 ServerError("queue directory \(directory): \(error)\(hint)")
             ])
+        }
+    }
+
+    /// The relay queue's spool for `configuration` (absolute): `queue directory`, else the
+    /// default for this network namespace.
+    public static func spoolDirectory(_ configuration: SMTPConfiguration, options: Options)
+        -> String
+    {
+        let directory = configuration.queue.directory ?? defaultQueueDirectoryHere()
+        if directory.hasPrefix("/") { return directory }
+        return (options.workingDirectory ?? currentDirectory()) + "/" + directory
+    }
+
+    /// Whether `directory` is the default spool outside a lab's namespace: the parent of
+    /// the namespaces' own spools too.
+    static func holdsNamespaceSpools(_ directory: String) -> Bool {
+        Maildir(root: directory).root == defaultQueueDirectory
+    }
+
+    /// A root smtpd in one process takes back a spool that a split smtpd's network side ran
+    /// (its `new/` is `_maillab`'s).
+    private static func reclaimSpool(_ directory: String) throws(ServerErrors) {
+        guard let found = try? FileSystem.linkStatus(directory + "/new"), found.st_uid != 0
+        else { return }
+        let network = try? UnprivilegedUser.lookUp()
+        guard let network, found.st_uid == network.user else { return }
+        do {
+            closeDescriptor(
+                try QueueSpool.prepare(
+                    root: directory, owner: 0, group: 0, trusted: [network.user],
+                    nested: holdsNamespaceSpools(directory)))
+        } catch {
+            throw ServerErrors(errors: [ServerError("queue directory \(directory): \(error)")])
         }
     }
 

@@ -16,6 +16,9 @@ public struct NetworkSide: Sendable {
     public var control: Int32?
     /// This side's end of the socket pair.
     public var store: Int32
+    /// The relay queue's spool folder, opened by the parent (the network side may not
+    /// search the folders above it); nil: the configuration does not relay.
+    public var spool: Int32?
     /// Whom to become (`UnprivilegedUser.lookUp()`).
     public var user: SystemUser
     /// Runs once the delivery side is gone (on a reading thread): the network side ends, as
@@ -23,12 +26,13 @@ public struct NetworkSide: Sendable {
     public var lost: @Sendable () -> Void
 
     public init(
-        listeners: [Int32], control: Int32?, store: Int32, user: SystemUser,
+        listeners: [Int32], control: Int32?, store: Int32, spool: Int32? = nil, user: SystemUser,
         lost: @escaping @Sendable () -> Void
     ) {
         self.listeners = listeners
         self.control = control
         self.store = store
+        self.spool = spool
         self.user = user
         self.lost = lost
     }
@@ -40,28 +44,38 @@ public struct NetworkSide: Sendable {
     /// `MAILLAB_NO_SPLIT=1`: a root smtpd stays one process (debugging; docs/PRIVILEGES.md).
     public static let noSplitName = "MAILLAB_NO_SPLIT"
 
-    /// The parent's `MAILLAB_NETWORK_SIDE` value: `PPID STORE CONTROL L1,L2,…` (CONTROL -1
-    /// for none).
-    static func encode(parent: pid_t, store: Int32, control: Int32?, listeners: [Int32])
-        -> String
-    {
-        "\(parent) \(store) \(control ?? -1) " + listeners.map(String.init).joined(separator: ",")
+    /// The parent's `MAILLAB_NETWORK_SIDE` value: `PPID STORE CONTROL SPOOL L1,L2,…`
+    /// (CONTROL and SPOOL -1 for none).
+    static func encode(
+        parent: pid_t, store: Int32, control: Int32?, spool: Int32?, listeners: [Int32]
+    ) -> String {
+        "\(parent) \(store) \(control ?? -1) \(spool ?? -1) "
+            + listeners.map(String.init).joined(separator: ",")
+    }
+
+    /// What the parent hands over, by descriptor number.
+    public struct Handover: Sendable, Equatable {
+        public var parent: pid_t
+        public var store: Int32
+        public var control: Int32?
+        public var spool: Int32?
+        public var listeners: [Int32]
     }
 
     /// The child's reading of it: nil if malformed.
-    public static func decode(_ value: String) -> (
-        parent: pid_t, store: Int32, control: Int32?, listeners: [Int32]
-    )? {
+    public static func decode(_ value: String) -> Handover? {
         let words = value.split(separator: " ", omittingEmptySubsequences: false)
-        guard words.count == 4, let parent = pid_t(words[0]), let store = Int32(words[1]),
-            let control = Int32(words[2])
+        guard words.count == 5, let parent = pid_t(words[0]), let store = Int32(words[1]),
+            let control = Int32(words[2]), let spool = Int32(words[3])
         else { return nil }
         var listeners: [Int32] = []
-        for word in words[3].split(separator: ",") {
+        for word in words[4].split(separator: ",") {
             guard let fd = Int32(word) else { return nil }
             listeners.append(fd)
         }
-        return (parent, store, control >= 0 ? control : nil, listeners)
+        return Handover(
+            parent: parent, store: store, control: control >= 0 ? control : nil,
+            spool: spool >= 0 ? spool : nil, listeners: listeners)
     }
 }
 

@@ -12,6 +12,20 @@ struct RelayIntake: Sendable {
     /// `queue ttl` (seconds); an action's own `ttl` is its route's, applied per recipient.
     let ttl: Int
 
+    /// The spool file of `message`'s relayed recipients, for the writer, and the queue's
+    /// record of it (``RelayQueue/enqueued(path:message:)`` once the file is durable).
+    func spoolItem(_ message: Message, _ relayed: [AcceptedRecipient]) -> (
+        DeliveryItem, QueuedMessage
+    ) {
+        let queued = queuedMessage(message, relayed)
+        return (
+            DeliveryItem(
+                maildir: queue.spoolRoot,
+                chunks: [QueueFileCodec.envelope(queued), message.content]),
+            queued
+        )
+    }
+
     /// The queue's record of `message` for `recipients` (its relayed ones).
     func queuedMessage(_ message: Message, _ recipients: [AcceptedRecipient]) -> QueuedMessage {
         let now = Clock.unixSeconds()

@@ -293,8 +293,8 @@ struct RemoteStore: MessageStore {
     /// `deliver` runs on a loop, which must not wait for the parent's OPENED.
     let fallback = StreamWriter()
 
-    /// Relayed recipients never reach a split server (such a configuration stays one
-    /// process). `maildir "/dev/null"` stores nothing: discarded here, with no round trip
+    /// Relayed recipients stay on the network side (`RelayingStore` keeps them for the
+    /// queue; one that came here would be refused by the parent). `maildir "/dev/null"` stores nothing: discarded here, with no round trip
     /// (the network side answers its clients anyway: its word that a message is to be
     /// discarded costs nothing).
     func intake(for recipients: [AcceptedRecipient]) -> MessageIntake {

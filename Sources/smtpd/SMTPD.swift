@@ -16,7 +16,7 @@ enum SMTPD {
 
     static func main() {
         // The network side of the process split, started by its root parent: die with it.
-        var handover: (parent: pid_t, store: Int32, control: Int32?, listeners: [Int32])?
+        var handover: NetworkSide.Handover?
         if let value = getenv(NetworkSide.environmentName).map({ String(cString: $0) }) {
             guard let decoded = NetworkSide.decode(value) else {
                 printError("smtpd: \(NetworkSide.environmentName)=\(value): malformed")

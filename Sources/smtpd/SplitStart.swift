@@ -134,7 +134,7 @@ enum SplitStart {
     /// the server on the parent's sockets, as `_maillab`, until SIGINT/SIGTERM.
     static func runNetworkSide(
         _ configuration: SMTPConfiguration, options: MailServer.Options, arguments: Arguments,
-        handover: (parent: pid_t, store: Int32, control: Int32?, listeners: [Int32]),
+        handover: NetworkSide.Handover,
         signals: inout sigset_t
     ) -> Never {
         let log = options.log
@@ -147,7 +147,7 @@ enum SplitStart {
         }
         options.networkSide = NetworkSide(
             listeners: handover.listeners, control: handover.control, store: handover.store,
-            user: user,
+            spool: handover.spool, user: user,
             lost: {
                 // Nothing received from now on could be acknowledged.
                 log.write("fatal: network side: the delivery side is gone; exiting")

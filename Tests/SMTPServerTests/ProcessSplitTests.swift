@@ -258,27 +258,6 @@ import Testing
         #expect(try auth("wrong").hasPrefix("535 "))
     }
 
-    /// What the network side cannot do yet keeps one process, and the start says why.
-    @Test(.requires(.smtpd), .enabled(if: geteuid() == 0))
-    func aRelayConfigurationStaysOneProcessAndSaysWhy() throws {
-        let directory = try TempDir("split-relay")
-        defer { directory.remove() }
-        try Self.ensureUnprivilegedUser()
-        let smtpd = try SmtpdProcess(
-            config: """
-                listen on 127.0.0.1 port @PORT@
-                queue directory "\(directory.path)/spool"
-                action "out" relay host "smtp://127.0.0.1:9"
-                match from any for any action "out"
-                """, directory: directory, extraArguments: [])
-        defer { smtpd.stop() }
-        #expect(smtpd.networkSidePID == nil)
-        #expect(
-            smtpd.log.contains(
-                "warn: one process, the network side keeps root: relay actions (the queue and "
-                    + "its spool stay in one process for now)"), "\(smtpd.log)")
-    }
-
     @Test(.requires(.smtpd), .enabled(if: geteuid() == 0))
     func noSplitKeepsOneProcess() throws {
         let directory = try TempDir("split-off")
