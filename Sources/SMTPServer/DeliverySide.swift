@@ -20,6 +20,8 @@ public final class DeliverySide: Sendable {
     private let credentials: (any CredentialChecker)?
     private let maximumContentBytes: UInt64
     private let log: LogSink
+    /// Held open for the network side's TRANSCRIPT records (nil: no transcripts).
+    private let transcripts: TranscriptDirectory?
     private let services = Mutex<[DeliveryService]>([])
     /// The network side's send buffer on its socket pair.
     static let childSendBuffer: Int32 = 4 << 20
@@ -82,6 +84,17 @@ public final class DeliverySide: Sendable {
         maximumContentBytes = limit == 0 ? .max : limit + (1 << 20)
         log = options.log
         sweepTemporaryFiles(of: plan.fixedMaildirs, log: log)
+        var transcriptOptions = options
+        transcriptOptions.transcripts = configuration.transcripts ?? options.transcripts
+        if let settings = MailServer.transcriptSettings(transcriptOptions) {
+            do throws(ServerError) {
+                transcripts = try TranscriptDirectory(path: settings.directory)
+            } catch {
+                throw ServerErrors(errors: [error])
+            }
+        } else {
+            transcripts = nil
+        }
         let (bound, _, errors) = MailServer.bind(plan.listeners)
         guard errors.isEmpty else {
             for listener in bound { listener.close() }
@@ -192,7 +205,7 @@ public final class DeliverySide: Sendable {
         let service = DeliveryService(
             socket: parentEnd, route: route, writer: writer,
             maximumContentBytes: maximumContentBytes, credentials: credentials,
-            log: { log.write($0) })
+            transcripts: transcripts, log: { log.write($0) })
         do {
             try service.start()
         } catch {
