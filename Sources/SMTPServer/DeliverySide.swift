@@ -37,9 +37,6 @@ public final class DeliverySide: Sendable {
         if relays {
             return "relay actions (the queue and its spool stay in one process for now)"
         }
-        if configuration.transcripts != nil {
-            return "transcript directory (the network side could not write it)"
-        }
         return nil
     }
 
