@@ -9,7 +9,8 @@ import Synchronization
 /// each transaction in tmp/ through the Maildir writer (as their owners, the O_NOFOLLOW walk)
 /// and passes the child write-only descriptors; on COMMIT checks the files' sizes and hands
 /// them to the writer's group commit, answering from its completion (after the flush of
-/// new/); a short message (DELIVER) goes to the writer whole, answered the same way. It
+/// new/); a short message (DELIVER) goes to the writer whole, answered the same way; a
+/// session's transcript file (TRANSCRIPT) is created by name in the parent's directory. It
 /// never takes a path from the child: every recipient is routed again through
 /// the action the child named. A malformed record, a descriptor from the child or end of
 /// file ends the connection: open transactions are aborted, COMMITs taken are finished.
@@ -39,6 +40,7 @@ final class DeliveryService: Sendable {
     private let maximumContentBytes: UInt64
     private let credentials: (any CredentialChecker)?
     private let log: @Sendable (String) -> Void
+    private let transcripts: TranscriptDirectory?
     private let state = Mutex(State())
     private let finished = Semaphore()
     /// Open transactions (each holding its files' descriptors) one connection may have.
@@ -47,11 +49,13 @@ final class DeliveryService: Sendable {
     /// `socket`: the parent's end, owned from now on (closed once the connection is over and
     /// every answer is sent). `maximumContentBytes`: the most a COMMIT may say was written
     /// after a file's prefix. `credentials`: the system-user check AUTH records ask for.
+    /// `transcripts`: where TRANSCRIPT records create files (nil: refused).
     init(
         socket: Int32, route: @escaping Route, writer: MaildirWriter,
         maximumContentBytes: UInt64, credentials: (any CredentialChecker)?,
-        log: @escaping @Sendable (String) -> Void
+        transcripts: TranscriptDirectory? = nil, log: @escaping @Sendable (String) -> Void
     ) {
+        self.transcripts = transcripts
         self.socket = socket
         self.route = route
         self.writer = writer
@@ -128,6 +132,8 @@ final class DeliveryService: Sendable {
             authenticate(id: id, user: user, password: password)
         case .deliver(let id, let sender, let recipients, let content):
             deliver(id: id, sender: sender, recipients: recipients, content: content)
+        case .transcript(let id, let name):
+            createTranscript(id: id, name: name)
         case .opened, .failed, .committed, .authed, .faults:
             throw .invalidValue(field: "record type (the parent's to send)")
         }
@@ -291,6 +297,36 @@ final class DeliveryService: Sendable {
         } catch {
             reply(.authed(id: id, result: .temporaryFailure))
             answered()
+        }
+    }
+
+    /// A transcript file for one session: created in the parent's directory by name only
+    /// (a name of the recorder's shape, else refused), handed over write-only.
+    private func createTranscript(id: UInt64, name: String) {
+        guard let transcripts else {
+            reply(
+                .failed(
+                    id: id, operation: "create transcript",
+                    object: "no transcript directory (smtpd started without one)", errno: ENOENT))
+            return
+        }
+        let fd: Int32
+        do {
+            fd = try transcripts.create(name)
+        } catch {
+            log("warn: delivery service: TRANSCRIPT \(id): \(error); refused")
+            reply(
+                .failed(
+                    id: id, operation: error.operation, object: error.object ?? "",
+                    errno: error.errno))
+            return
+        }
+        defer { closeDescriptor(fd) }
+        guard let packet = try? SplitRecord.opened(id: id, files: 1, more: false).encoded(),
+            send(packet, descriptors: [fd])
+        else {
+            transcripts.remove(name)
+            return
         }
     }
 

@@ -21,6 +21,8 @@ public final class DeliverySide: Sendable {
     private let credentials: (any CredentialChecker)?
     private let maximumContentBytes: UInt64
     private let log: LogSink
+    /// Held open for the network side's TRANSCRIPT records (nil: no transcripts).
+    private let transcripts: TranscriptDirectory?
     private let services = Mutex<[DeliveryService]>([])
     /// The relay queue's spool folder, readied for the network side, which runs the queue
     /// (`QueueSpool.prepare`); nil: the configuration does not relay.
@@ -28,21 +30,11 @@ public final class DeliverySide: Sendable {
     /// The network side's send buffer on its socket pair.
     static let childSendBuffer: Int32 = 4 << 20
 
-    /// Why `configuration` keeps a root smtpd in one process (nil: it can split): what the
-    /// network side cannot do yet, said at start.
-    /// From the configuration alone (the plan, with its tables and keys, is built once
-    /// the split is decided).
-    public static func reasonForOneProcess(_ configuration: SMTPConfiguration) -> String? {
-        if configuration.transcripts != nil {
-            return "transcript directory (the network side could not write it)"
-        }
-        return nil
-    }
-
+    /// Why a root smtpd with `configuration` cannot split (nil: it can): what the network
+    /// side could not serve.
     static func reasonForOneProcess(_ configuration: SMTPConfiguration, plan: ServerPlan)
         -> String?
     {
-        if let reason = reasonForOneProcess(configuration) { return reason }
         if plan.listeners.compactMap({ $0.policy as? RecipientRouter }).isEmpty {
             return "no listener routes recipients"
         }
@@ -88,6 +80,17 @@ public final class DeliverySide: Sendable {
             } catch {
                 throw ServerErrors(errors: [ServerError("queue directory \(directory): \(error)")])
             }
+        }
+        var transcriptOptions = options
+        transcriptOptions.transcripts = configuration.transcripts ?? options.transcripts
+        if let settings = MailServer.transcriptSettings(transcriptOptions) {
+            do throws(ServerError) {
+                transcripts = try TranscriptDirectory(path: settings.directory)
+            } catch {
+                throw ServerErrors(errors: [error])
+            }
+        } else {
+            transcripts = nil
         }
         let (bound, _, errors) = MailServer.bind(plan.listeners)
         guard errors.isEmpty else {
@@ -211,7 +214,7 @@ public final class DeliverySide: Sendable {
         let service = DeliveryService(
             socket: parentEnd, route: route, writer: writer,
             maximumContentBytes: maximumContentBytes, credentials: credentials,
-            log: { log.write($0) })
+            transcripts: transcripts, log: { log.write($0) })
         do {
             try service.start()
         } catch {

@@ -443,13 +443,16 @@ public final class MailServer: Sendable {
         self.limits = limits
         self.fixedMaildirs = fixedMaildirs
         var recorder: TranscriptRecorder?
-        if var settings = options.transcripts {
-            if !settings.directory.hasPrefix("/") {
-                settings.directory =
-                    (options.workingDirectory ?? currentDirectory()) + "/" + settings.directory
-            }
+        if let settings = Self.transcriptSettings(options) {
             do {
-                recorder = try TranscriptRecorder(settings, log: options.log)
+                // The network side may not search the directory: the parent creates the files.
+                let files: any TranscriptFiles
+                if let split {
+                    files = RemoteTranscriptFiles(client: split)
+                } else {
+                    files = try LocalTranscriptFiles(directory: settings.directory)
+                }
+                recorder = try TranscriptRecorder(settings, files: files, log: options.log)
             } catch {
                 throw ServerErrors(errors: [
                     ServerError("transcript directory \(settings.directory): \(error)")
@@ -488,6 +491,17 @@ public final class MailServer: Sendable {
             maxSessionsPerAddress: options.maxSessionsPerAddress,
             loops: group.loops, names: names, faults: options.faults, verbose: options.verbose,
             transcripts: recorder)
+    }
+
+    /// `options.transcripts` with its directory made absolute (from the working directory):
+    /// the same path in the network side and in its parent, which creates the files.
+    static func transcriptSettings(_ options: Options) -> TranscriptSettings? {
+        guard var settings = options.transcripts else { return nil }
+        if !settings.directory.hasPrefix("/") {
+            settings.directory =
+                (options.workingDirectory ?? currentDirectory()) + "/" + settings.directory
+        }
+        return settings
     }
 
     /// Binds every listener and starts serving. Sweeps the configured Maildirs' tmp/ first:

@@ -4,7 +4,7 @@ import SMTPProtocol
 import Synchronization
 
 /// The network side's end of the socket pair (docs/PRIVILEGES.md): sends BEGIN, COMMIT,
-/// ABORT, DELIVER and AUTH records and matches the parent's answers to them on a reading thread of
+/// ABORT, DELIVER, AUTH and TRANSCRIPT records and matches the parent's answers to them on a reading thread of
 /// its own. When the parent goes away (end of file) or sends something malformed, every
 /// waiting call fails with EPIPE and so does every later one: nothing is answered 250.
 final class SplitClient: Sendable {
@@ -13,6 +13,8 @@ final class SplitClient: Sendable {
         case begin(Reply<Result<[Int32], SystemError>>, [Int32])
         case commit(@Sendable (Result<[String], SystemError>) -> Void)
         case auth(Reply<SplitAuthResult>)
+        /// A TRANSCRIPT request: one descriptor.
+        case file(Reply<Result<Int32, SystemError>>)
     }
     /// A blocking caller's answer, handed over from the reading thread.
     final class Reply<T: Sendable>: @unchecked Sendable {
@@ -170,6 +172,23 @@ final class SplitClient: Sendable {
         return reply.value ?? .temporaryFailure
     }
 
+    /// Has the parent create the transcript file `name` in its directory: a write-only
+    /// descriptor. Blocks for the answer (on the transcript recorder's thread).
+    func transcriptFile(named name: String) -> Result<Int32, SystemError> {
+        let reply = Reply<Result<Int32, SystemError>>()
+        let id = state.withLock { state -> UInt64? in
+            guard state.lost == nil else { return nil }
+            let id = state.nextID
+            state.nextID += 1
+            state.waiting[id] = .file(reply)
+            return id
+        }
+        guard let id else { return .failure(Self.gone()) }
+        sendOrFail(SplitRecord.transcript(id: id, name: name), id: id)
+        reply.ready.wait()
+        return reply.value ?? .failure(Self.gone())
+    }
+
     private func sendOrFail(_ record: SplitRecord, id: UInt64) {
         let failure: SystemError
         do {
@@ -240,6 +259,16 @@ final class SplitClient: Sendable {
             reply.value = .success(earlier + descriptors)
             reply.ready.post()
             return
+        case (.opened(_, let files, let more), .file(let reply)?):
+            // The caller closes what arrived when this throws.
+            guard files == 1, descriptors.count == 1, !more else {
+                reply.value = .failure(SystemError("transcript", "OPENED", errno: EPROTO))
+                reply.ready.post()
+                throw .invalidValue(field: "descriptor count")
+            }
+            reply.value = .success(descriptors[0])
+            reply.ready.post()
+            return
         case (.failed(_, let operation, let object, let errno), let waiter?):
             guard descriptors.isEmpty else {
                 Self.fail(waiter, SystemError("deliver", "answer", errno: EPROTO))
@@ -279,6 +308,9 @@ final class SplitClient: Sendable {
             completion(.failure(error))
         case .auth(let reply):
             reply.value = .temporaryFailure
+            reply.ready.post()
+        case .file(let reply):
+            reply.value = .failure(error)
             reply.ready.post()
         }
     }

@@ -32,7 +32,13 @@ enum SplitRecord: Sendable, Equatable {
     /// parent → child: new fault rules (SIGHUP re-read the file; the child may not read it),
     /// as `fault …` statements.
     case faults(text: String)
+    /// child → parent: create the transcript file `name` in the parent's transcript
+    /// directory (the child may not search it); answered OPENED with one write-only
+    /// descriptor, or FAILED. A name, never a path: the parent checks its shape.
+    case transcript(id: UInt64, name: String)
 
+    /// Raised when an existing record's layout changes; a new type keeps it (an older
+    /// reader refuses it as `unknownType`, as it should).
     static let version: UInt8 = 1
     /// One packet at most: what either side receives with. Room for a message taken whole
     /// (up to `SessionHandler.streamOpening` and what one read adds) with its envelope in
@@ -94,13 +100,14 @@ enum SplitWireError: Error, Sendable, Equatable, CustomStringConvertible {
 extension SplitRecord {
     private enum Kind: UInt8 {
         case begin = 1, opened, failed, commit, committed, abort, auth, authed, faults, deliver
+        case transcript
     }
 
     var id: UInt64 {
         switch self {
         case .begin(let id, _, _), .opened(let id, _, _), .failed(let id, _, _, _),
             .commit(let id, _), .committed(let id, _), .abort(let id), .auth(let id, _, _),
-            .authed(let id, _), .deliver(let id, _, _, _):
+            .authed(let id, _), .deliver(let id, _, _, _), .transcript(let id, _):
             id
         case .faults: 0
         }
@@ -118,6 +125,7 @@ extension SplitRecord {
         case .authed: .authed
         case .faults: .faults
         case .deliver: .deliver
+        case .transcript: .transcript
         }
     }
 
@@ -181,6 +189,8 @@ extension SplitRecord {
             out.bytes.append(result.rawValue)
         case .faults(let text):
             try out.string(text, "fault text")
+        case .transcript(_, let name):
+            try out.string(name, "transcript name")
         }
         guard out.bytes.count <= Self.maximumBytes else { throw .tooLong(bytes: out.bytes.count) }
         return out.bytes
@@ -263,6 +273,8 @@ extension SplitRecord {
             self = .authed(id: id, result: result)
         case .faults:
             self = .faults(text: try input.string("fault text"))
+        case .transcript:
+            self = .transcript(id: id, name: try input.string("transcript name"))
         }
         guard input.offset == packet.count else {
             throw .trailingBytes(count: packet.count - input.offset)

@@ -28,17 +28,17 @@ final class TranscriptRecorder: Sendable {
     private let wakeUp = Semaphore()
     private let finished = Semaphore()
     private let log: LogSink
+    private let files: any TranscriptFiles
 
-    /// Creates `directory` (mode 0700) if needed and starts the writer thread.
-    init(_ settings: TranscriptSettings, log: LogSink) throws(SystemError) {
+    /// Starts the writer thread; `files` makes each session's file (`directory` names them
+    /// in log lines).
+    init(_ settings: TranscriptSettings, files: any TranscriptFiles, log: LogSink)
+        throws(SystemError)
+    {
         directory = settings.directory
         maxSize = settings.maxSize
+        self.files = files
         self.log = log
-        if !FileSystem.exists(directory) { try FileSystem.mkdir(directory, mode: 0o700) }
-        let status = try FileSystem.status(directory)
-        guard status.st_mode & S_IFMT == S_IFDIR else {
-            throw SystemError("transcript directory", directory, errno: ENOTDIR)
-        }
         try SystemThread.start(name: "transcripts", detached: true) { [self] in run() }
     }
 
@@ -82,11 +82,10 @@ final class TranscriptRecorder: Sendable {
             for chunk in batch {
                 let path = directory + "/" + chunk.file
                 if !dropped.contains(chunk.file) {
+                    var fd = open[chunk.file] ?? -1
                     do throws(SystemError) {
-                        var fd = open[chunk.file] ?? -1
                         if fd < 0 {
-                            fd = try FileSystem.open(
-                                path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, mode: 0o600)
+                            fd = try files.create(chunk.file)
                             open[chunk.file] = fd
                         }
                         if !chunk.bytes.isEmpty {
@@ -94,9 +93,14 @@ final class TranscriptRecorder: Sendable {
                         }
                     } catch {
                         dropped.insert(chunk.file)
-                        if let fd = open.removeValue(forKey: chunk.file) { closeDescriptor(fd) }
-                        try? FileSystem.unlink(path)
-                        log.write("warn: transcript \(path) dropped: \(error)")
+                        // Only a file this recorder created is discarded, never one in the way.
+                        var left = ""
+                        if fd >= 0 {
+                            if let what = files.discard(chunk.file, fd) { left = "; \(what)" }
+                            open.removeValue(forKey: chunk.file)
+                            closeDescriptor(fd)
+                        }
+                        log.write("warn: transcript \(path) dropped: \(error)\(left)")
                     }
                 }
                 if chunk.last {
@@ -132,7 +136,7 @@ struct TranscriptCapture {
         started = Clock.monotonicNanoseconds()
         let wall = Clock.wallTime()
         let stamp = Self.utcText(wall)
-        file = "\(stamp.compact)-\(sessionID).transcript"
+        file = TranscriptFileName.make(compactStamp: stamp.compact, sessionID: sessionID)
         let header = TranscriptCodec.header([
             .init(key: "session", value: sessionID), .init(key: "peer", value: peer),
             .init(key: "listener", value: listener), .init(key: "server", value: serverName),

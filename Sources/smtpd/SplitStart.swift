@@ -13,17 +13,12 @@ enum SplitStart {
     /// How long a stopping parent waits for the network side to answer its deliveries.
     static let stopGraceSeconds = 40.0
 
-    /// Whether this smtpd splits: root, not `MAILLAB_NO_SPLIT=1`, and a configuration the
-    /// network side can serve (else a warning says why it stays one process).
+    /// Whether this smtpd splits: root, and not `MAILLAB_NO_SPLIT=1`.
     static func wanted(_ configuration: SMTPConfiguration, options: MailServer.Options) -> Bool {
         guard geteuid() == 0 else { return false }
         if let value = getenv(NetworkSide.noSplitName), String(cString: value) == "1" {
             options.log.write(
                 "info: \(NetworkSide.noSplitName)=1: one process, the network side keeps root")
-            return false
-        }
-        if let reason = DeliverySide.reasonForOneProcess(configuration) {
-            options.log.write("warn: one process, the network side keeps root: \(reason)")
             return false
         }
         return true

@@ -32,6 +32,8 @@ import Testing
                     address: SplitAddress(localPart: "c", domain: "d"), original: "c@d",
                     action: "local")
             ], content: Array("Subject: s\n\nbody\n".utf8)),
+        .transcript(id: 12, name: "20261203T134000-3f2a0c1d9e8b7a65.transcript"),
+        .transcript(id: 13, name: "../not/checked/here"),
     ]
 
     @Test func aCommitRecordIsItsBytes() throws {
@@ -53,6 +55,33 @@ import Testing
             bytes == [1, 1, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 1]
                 + [0, 1, 97] + [0, 1, 98] + [0, 3, 97, 64, 98] + [0, 1, 108])
         #expect(try SplitRecord(decoding: bytes) == record)
+    }
+
+    /// A name, not checked here: the parent checks its shape and answers FAILED.
+    @Test func aTranscriptRecordIsItsBytes() throws {
+        let record = SplitRecord.transcript(id: 0x0304, name: "a.t")
+        let bytes = try record.encoded()
+        #expect(bytes == [1, 11, 0, 0, 0, 0, 0, 0, 3, 4, 0, 3, 97, 46, 116])
+        #expect(try SplitRecord(decoding: bytes) == record)
+        #expect(throws: SplitWireError.truncated(field: "transcript name")) {
+            try SplitRecord(decoding: Array(bytes.dropLast()))
+        }
+        #expect(throws: SplitWireError.truncated(field: "transcript name length")) {
+            try SplitRecord(decoding: Array(bytes.prefix(11)))
+        }
+        #expect(throws: SplitWireError.invalidUTF8(field: "transcript name")) {
+            try SplitRecord(decoding: [1, 11, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0xC0])
+        }
+        #expect(throws: SplitWireError.invalidValue(field: "transaction id")) {
+            try SplitRecord(decoding: [1, 11, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+        }
+        #expect(throws: SplitWireError.trailingBytes(count: 2)) {
+            try SplitRecord(decoding: bytes + [0, 0])
+        }
+        #expect(throws: SplitWireError.fieldTooLong(field: "transcript name", bytes: 70_000)) {
+            try SplitRecord.transcript(id: 1, name: String(repeating: "x", count: 70_000))
+                .encoded()
+        }
     }
 
     @Test func everyRecordTypeDecodesToWhatWasEncoded() throws {
