@@ -146,6 +146,26 @@ public enum FileSystem {
         return content
     }
 
+    /// Up to `count` bytes from `offset` of `fd` (pread(2) until they are read or the file
+    /// ends: fewer only at its end); the file position does not move.
+    public static func read(_ fd: Int32, at offset: Int, count: Int, path: String)
+        throws(SystemError) -> [UInt8]
+    {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var length = 0
+        while length < count {
+            let n = try checkedCall("pread", path) {
+                bytes.withUnsafeMutableBytes { buffer in
+                    pread(fd, buffer.baseAddress! + length, count - length, off_t(offset + length))
+                }
+            }
+            if n == 0 { break }
+            length += n
+        }
+        bytes.removeLast(count - length)
+        return bytes
+    }
+
     /// Creates or replaces `path` with `bytes` (open O_TRUNC, write everything, close).
     public static func writeFile(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644)
         throws(SystemError)

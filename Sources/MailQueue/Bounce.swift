@@ -104,9 +104,11 @@ public enum Bounce {
     /// The notification's content (header and body, LF line ends); nil for a message from
     /// `<>` (a bounce is never bounced) or without failures. With `delay`, a warning about
     /// recipients still queued (`failures` are then the delayed ones, `Action: delayed`).
+    /// `original` (the message's stored form, or a prefix holding its header section) is
+    /// asked for only when a notice is due.
     public static func compose(
-        for message: QueuedMessage, failures: [Failure], reportingMTA: String, now: Int64,
-        notificationID: String, delay: Delay? = nil
+        for message: QueuedMessage, original: @autoclosure () -> [UInt8], failures: [Failure],
+        reportingMTA: String, now: Int64, notificationID: String, delay: Delay? = nil
     ) -> [UInt8]? {
         guard case .address(let sender) = message.sender, !failures.isEmpty else { return nil }
         let boundary = "\(notificationID)/\(reportingMTA)"
@@ -191,7 +193,8 @@ public enum Bounce {
 
             """
         var bytes = Array(text.utf8)
-        bytes += full ? message.content : header(of: message.content)
+        let quoted = original()
+        bytes += full ? quoted : header(of: quoted)
         if bytes.last != 10 { bytes.append(10) }
         bytes += Array("\n--\(boundary)--\n".utf8)
         return bytes

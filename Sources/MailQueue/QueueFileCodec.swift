@@ -52,11 +52,30 @@ public enum QueueFileCodec {
     }
 
     /// The whole file.
-    public static func encode(_ message: QueuedMessage) -> [UInt8] {
-        envelope(message) + message.content
+    public static func encode(_ message: QueuedMessage, content: [UInt8]) -> [UInt8] {
+        envelope(message) + content
     }
 
-    public static func decode(_ bytes: [UInt8]) throws(DecodeError) -> QueuedMessage {
+    /// The length of the envelope at the start of `prefix` (where the content begins), nil
+    /// if its `end` line is not in it. No field is `end`: a space is `%20`.
+    public static func envelopeLength(_ prefix: [UInt8]) -> Int? {
+        let end = Array("\nend\n".utf8)
+        guard prefix.count >= end.count else { return nil }
+        var index = 0
+        while index + end.count <= prefix.count {
+            if prefix[index] == 10, prefix[index..<index + end.count].elementsEqual(end) {
+                return index + end.count
+            }
+            index += 1
+        }
+        return nil
+    }
+
+    /// The envelope at the start of `bytes` (a whole file or a prefix holding the envelope)
+    /// and where the content begins.
+    public static func decode(_ bytes: [UInt8]) throws(DecodeError) -> (
+        message: QueuedMessage, contentStart: Int
+    ) {
         var offset = 0
         var lineNumber = 0
         func nextLine() throws(DecodeError) -> [Substring] {
@@ -133,9 +152,10 @@ public enum QueueFileCodec {
                     lastError: lastError, lastWarning: lastWarning))
         }
         guard !recipients.isEmpty else { throw fail("no recipients") }
-        return QueuedMessage(
+        let message = QueuedMessage(
             id: id, sender: sender, created: created, expires: expires, dsn: dsn,
-            recipients: recipients, content: Array(bytes[offset...]))
+            recipients: recipients)
+        return (message, offset)
     }
 
     static func hex(_ id: UInt32) -> String {

@@ -251,17 +251,37 @@ public final class QueueSpool: Sendable {
         }.sorted()
     }
 
-    public func read(_ name: String) throws(SystemError) -> [UInt8] {
-        let path = messageDirectory + "/" + name
-        let new = try openFolder("new")
-        defer { closeDescriptor(new) }
-        let fd = try FileSystem.openAt(new, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW, path: path)
+    /// The envelope of message file `name`: its bytes up to and with the `end` line (all of
+    /// a file without one, which `QueueFileCodec.decode` then calls truncated).
+    public func envelope(_ name: String) throws(SystemError) -> [UInt8] {
+        let (fd, path) = try openMessage(name)
         defer { closeDescriptor(fd) }
-        return try FileSystem.readAll(fd, path: path, limit: 1 << 30, regularOnly: true)
+        return try Self.envelope(fd, path: path).bytes
     }
 
-    /// Replaces the message file `name` with `bytes`, durably.
-    public func rewrite(_ name: String, _ bytes: [UInt8]) throws(SystemError) {
+    /// The content of message file `name` (what follows its envelope), open for reading a
+    /// piece at a time.
+    public func content(_ name: String) throws(SystemError) -> SpooledContent {
+        let (fd, path) = try openMessage(name)
+        do throws(SystemError) {
+            let (envelope, complete) = try Self.envelope(fd, path: path)
+            guard complete else {
+                throw SystemError("read", path + " (no envelope end)", errno: EINVAL)
+            }
+            let size = Int(try FileSystem.status(fd, path: path).st_size)
+            return SpooledContent(
+                descriptor: fd, start: envelope.count, count: max(0, size - envelope.count),
+                path: path)
+        } catch {
+            closeDescriptor(fd)
+            throw error
+        }
+    }
+
+    /// Replaces the envelope of message file `name` with `envelope`, durably: a new file of
+    /// the new envelope and the old content, renamed over the old one.
+    public func rewrite(_ name: String, envelope: [UInt8]) throws(SystemError) {
+        let content = try self.content(name)
         let temporaryName = name + Self.updateSuffix
         let temporary = root + "/tmp/" + temporaryName
         let tmp = try openFolder("tmp")
@@ -276,8 +296,18 @@ public final class QueueSpool: Sendable {
         let fd = try FileSystem.openAt(
             tmp, temporaryName, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600,
             path: temporary)
-        do {
-            try FileSystem.writeAll(fd, [bytes], path: temporary)
+        do throws(SystemError) {
+            try FileSystem.writeAll(fd, [envelope], path: temporary)
+            var offset = 0
+            while offset < content.count {
+                let piece = try content.read(
+                    at: offset, count: min(RelayContent.piece, content.count - offset))
+                guard !piece.isEmpty else {
+                    throw SystemError("read", content.path + " (shorter than it was)", errno: EIO)
+                }
+                try FileSystem.writeAll(fd, [piece], path: temporary)
+                offset += piece.count
+            }
             try FileSystem.fsync(fd, path: temporary)
         } catch {
             closeDescriptor(fd)
@@ -287,6 +317,47 @@ public final class QueueSpool: Sendable {
         try closeChecked(fd, temporary)
         try FileSystem.renameAt(tmp, temporaryName, new, name, path: messageDirectory + "/" + name)
         try FileSystem.fsync(new, path: messageDirectory)
+    }
+
+    /// Opens message file `name` for reading: a regular file in `new/`, never through a link.
+    private func openMessage(_ name: String) throws(SystemError) -> (Int32, String) {
+        let path = messageDirectory + "/" + name
+        let new = try openFolder("new")
+        defer { closeDescriptor(new) }
+        let fd = try FileSystem.openAt(new, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW, path: path)
+        do throws(SystemError) {
+            let info = try FileSystem.status(fd, path: path)
+            guard (info.st_mode & S_IFMT) == S_IFREG else {
+                throw SystemError("read", path, errno: EINVAL)
+            }
+        } catch {
+            closeDescriptor(fd)
+            throw error
+        }
+        return (fd, path)
+    }
+
+    /// The most an envelope may take (a message with thousands of recipients stays far
+    /// below it); a file past it without an `end` line is not a queue file.
+    static let envelopeLimit = 16 << 20
+
+    /// Reads `fd` from its start up to and with the envelope's `end` line; `complete`
+    /// false when the file ended (or passed `envelopeLimit`) without one.
+    private static func envelope(_ fd: Int32, path: String) throws(SystemError) -> (
+        bytes: [UInt8], complete: Bool
+    ) {
+        var bytes: [UInt8] = []
+        while bytes.count < envelopeLimit {
+            let piece = try FileSystem.read(fd, at: bytes.count, count: 4096, path: path)
+            // The end line may straddle two pieces: search from just before this one.
+            let from = max(0, bytes.count - 4)
+            bytes += piece
+            if let length = QueueFileCodec.envelopeLength(Array(bytes[from...])) {
+                return (Array(bytes[..<(from + length)]), true)
+            }
+            if piece.count < 4096 { break }
+        }
+        return (bytes, false)
     }
 
     /// Removes the message file `name` (after every recipient is done). Not flushed: a crash

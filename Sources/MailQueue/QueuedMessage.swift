@@ -1,8 +1,9 @@
 import SMTPProtocol
 
-/// One message of the relay queue: its envelope, the state of each recipient, and the
-/// message itself. What one spool file holds (`QueueFileCodec`); OpenSMTPD keeps one file
-/// per envelope, MailLab one per message, so the content is written once.
+/// One message of the relay queue: its envelope and the state of each recipient. Its spool
+/// file holds this, then the message itself (`QueueFileCodec`), which stays there: it is
+/// read a piece at a time when sent (`RelayContent`). OpenSMTPD keeps one file per
+/// envelope, MailLab one per message, so the content is written once.
 public struct QueuedMessage: Sendable, Equatable {
     /// The message id the session answered with (8 hex digits), as a number.
     public var id: UInt32
@@ -14,12 +15,10 @@ public struct QueuedMessage: Sendable, Equatable {
     /// RET= and ENVID= of MAIL.
     public var dsn: DSNRequest
     public var recipients: [QueuedRecipient]
-    /// `Received:` + header + body, LF line ends (as the session handed it over).
-    public var content: [UInt8]
 
     public init(
         id: UInt32, sender: ReversePath, created: Int64, expires: Int64,
-        dsn: DSNRequest = DSNRequest(), recipients: [QueuedRecipient], content: [UInt8]
+        dsn: DSNRequest = DSNRequest(), recipients: [QueuedRecipient]
     ) {
         self.id = id
         self.sender = sender
@@ -27,35 +26,10 @@ public struct QueuedMessage: Sendable, Equatable {
         self.expires = expires
         self.dsn = dsn
         self.recipients = recipients
-        self.content = content
     }
 
     /// True once no recipient waits for another attempt.
     public var isFinished: Bool { recipients.allSatisfy { $0.state != .pending } }
-
-    /// `Received:` fields of the header section: a message that has crossed more hops than
-    /// the limit is in a loop (OpenSMTPD counts them the same way, `MAX_HOPS_COUNT` 100).
-    public var receivedCount: Int {
-        var count = 0
-        var lineStart = true
-        var index = 0
-        let prefix = Array("received:".utf8)
-        while index < content.count {
-            if lineStart {
-                if content[index] == 10 { break }  // the empty line: end of the header
-                if content.count - index >= prefix.count,
-                    zip(prefix, content[index..<index + prefix.count]).allSatisfy({
-                        $0 == ($1 | 0x20) || ($0 == UInt8(ascii: ":") && $1 == $0)
-                    })
-                {
-                    count += 1
-                }
-            }
-            lineStart = content[index] == 10
-            index += 1
-        }
-        return count
-    }
 }
 
 /// One recipient of a queued message.

@@ -40,12 +40,12 @@ public struct RelayClientSession: Sendable {
         /// Per recipient, in the same order.
         public var recipientDSN: [RecipientDSN]
         public var dsn: DSNRequest
-        /// LF or CRLF lines; stuffed and terminated here.
-        public var content: [UInt8]
+        /// LF or CRLF lines; stuffed and terminated as they go out (`.sendContent`).
+        public var content: RelayContent
 
         public init(
             sender: ReversePath, recipients: [MailAddress], recipientDSN: [RecipientDSN]? = nil,
-            dsn: DSNRequest = DSNRequest(), content: [UInt8]
+            dsn: DSNRequest = DSNRequest(), content: RelayContent
         ) {
             self.sender = sender
             self.recipients = recipients
@@ -66,6 +66,11 @@ public struct RelayClientSession: Sendable {
     public enum Event: Sendable, Equatable {
         /// Write these bytes.
         case send([UInt8])
+        /// Write the transaction's content, dot-stuffed with every lone CR sent as a line
+        /// end (`DotStuffing.Encoder(loneCRAsLineEnd: true)`, RFC 5321 §2.3.8: a relay that
+        /// passed `\r.\r` on would hand the next hop a smuggled end of data), and the
+        /// terminator.
+        case sendContent
         /// Start the TLS handshake (client side), then call `tlsEstablished`.
         case startTLS
         /// Greeted (and secured, if so): a transaction may begin.
@@ -113,7 +118,7 @@ public struct RelayClientSession: Sendable {
 
         init() {}
         init(_ t: Transaction) {
-            eightBit = t.content.contains { $0 >= 0x80 }
+            eightBit = t.content.eightBit
             utf8Address =
                 t.sender.description.utf8.contains { $0 >= 0x80 }
                 || t.recipients.contains { $0.description.utf8.contains { $0 >= 0x80 } }
@@ -330,7 +335,7 @@ public struct RelayClientSession: Sendable {
                     return [.finished(result), .closed]
                 }
                 phase = .body
-                return [.send(DotStuffing.encode(transaction.content, loneCRAsLineEnd: true))]
+                return [.sendContent]
             }
             guard reply.code >= 400 else {
                 // A 2xx without the message: taking it as delivered would lose the message.
@@ -365,13 +370,7 @@ public struct RelayClientSession: Sendable {
         case .mail:
             var text = "MAIL FROM:<\(t.sender)>"
             if offers("SIZE") {
-                // RFC 1870: octets as sent, so every bare LF and lone CR counts as CRLF.
-                let c = t.content
-                let added = c.indices.filter {
-                    (c[$0] == 10 && ($0 == 0 || c[$0 - 1] != 13))
-                        || (c[$0] == 13 && ($0 + 1 == c.count || c[$0 + 1] != 10))
-                }.count
-                text += " SIZE=\(c.count + added)"
+                text += " SIZE=\(t.content.wireSize)"
             }
             if needs.eightBit && offers("8BITMIME") { text += " BODY=8BITMIME" }
             if needs.utf8Address && offers("SMTPUTF8") { text += " SMTPUTF8" }

@@ -252,7 +252,7 @@ public final class RelayQueue: Sendable {
         var entries: [String: Entry] = [:]
         for name in try spool.names() {
             do {
-                let message = try QueueFileCodec.decode(try spool.read(name))
+                let message = try QueueFileCodec.decode(try spool.envelope(name)).message
                 entries[name] = Entry(message: message)
             } catch {
                 configuration.log(
@@ -630,7 +630,7 @@ public final class RelayQueue: Sendable {
         var outcomes: [Outcome]
         if let route {
             outcomes = attempt(
-                message, recipients, route: route, action: first.action,
+                job.name, message, recipients, route: route, action: first.action,
                 domain: first.address.domain, connection: &connection)
         } else {
             outcomes = Array(
@@ -646,7 +646,8 @@ public final class RelayQueue: Sendable {
     private func dispatchWaiting() { dispatch(only: "") }
 
     private func attempt(
-        _ message: QueuedMessage, _ recipients: [QueuedRecipient], route: RelayRoute,
+        _ name: String, _ message: QueuedMessage, _ recipients: [QueuedRecipient],
+        route: RelayRoute,
         action: String, domain: String, connection: inout RelayConnection?
     ) -> [Outcome] {
         func all(_ outcome: Outcome) -> [Outcome] {
@@ -678,9 +679,16 @@ public final class RelayQueue: Sendable {
             }
         }
         guard let session = connection else { return all(.deferred("4.4.1 no connection")) }
+        let content: RelayContent
+        do {
+            content = try RelayContent(try spool.content(name))
+        } catch {
+            // The spool file cannot be read now (EIO, ENOMEM): another attempt may.
+            return all(.deferred("4.3.0 cannot read the queued message: \(error)"))
+        }
         let transaction = RelayClientSession.Transaction(
             sender: route.sender(for: message.sender), recipients: recipients.map(\.address),
-            recipientDSN: recipients.map(\.dsn), dsn: message.dsn, content: message.content)
+            recipientDSN: recipients.map(\.dsn), dsn: message.dsn, content: content)
         switch session.send(transaction) {
         case .success(let result):
             return result.replies.map { outcome(of: $0, remote: session.endpoint.host) }
@@ -890,7 +898,8 @@ public final class RelayQueue: Sendable {
         }
         let retryUntil = indexes.map { expiry(of: message.recipients[$0], in: message) }.min() ?? 0
         let content = Bounce.compose(
-            for: message, failures: delayed, reportingMTA: configuration.serverName,
+            for: message, original: original(name, message), failures: delayed,
+            reportingMTA: configuration.serverName,
             now: Clock.unixSeconds(), notificationID: QueueFileCodec.hex(randomID()),
             delay: Bounce.Delay(interval: interval, retryUntil: retryUntil))
         guard let content else { return }
@@ -925,7 +934,7 @@ public final class RelayQueue: Sendable {
         persisting.withLock { _ in
             guard let message = state.withLock({ $0.entries[name]?.message }) else { return }
             do {
-                try spool.rewrite(name, QueueFileCodec.encode(message))
+                try spool.rewrite(name, envelope: QueueFileCodec.envelope(message))
             } catch {
                 // The old state stays on disk: at worst a recipient is tried again.
                 configuration.log("warn: queue: cannot update \(name): \(error)")
@@ -948,7 +957,8 @@ public final class RelayQueue: Sendable {
                 remoteMTA: remote)
         }
         let content = Bounce.compose(
-            for: message, failures: failures, reportingMTA: configuration.serverName,
+            for: message, original: original(name, message), failures: failures,
+            reportingMTA: configuration.serverName,
             now: Clock.unixSeconds(), notificationID: QueueFileCodec.hex(randomID()))
         guard let content, case .address(let sender) = message.sender else {
             if !failures.isEmpty {
@@ -973,6 +983,29 @@ public final class RelayQueue: Sendable {
             }
         }
     }
+
+    /// What a notice about `message` quotes: the whole message with RET=FULL, else its
+    /// header section (read up to the empty line, at most `headerLimit`). A spool file that
+    /// cannot be read gives what could be read, said in the log: the notice still goes out.
+    private func original(_ name: String, _ message: QueuedMessage) -> [UInt8] {
+        do {
+            let content = try spool.content(name)
+            if message.dsn.ret == .full { return try RelayContent(content).bytes() }
+            var bytes: [UInt8] = []
+            while bytes.count < Self.headerLimit && bytes.count < content.count {
+                let from = max(0, bytes.count - 1)
+                bytes += try content.read(at: bytes.count, count: 4096)
+                if bytes[from...].firstRange(of: [10, 10]) != nil || bytes.first == 10 { break }
+            }
+            return Bounce.header(of: bytes)
+        } catch {
+            configuration.log("warn: queue: \(name): the notice quotes nothing: \(error)")
+            return []
+        }
+    }
+
+    /// The most of a header section a notice quotes.
+    static let headerLimit = 1 << 20
 
     private func remoteName(in error: String) -> String? {
         guard let open = error.firstRange(of: "(from "), error.hasSuffix(")") else { return nil }

@@ -105,7 +105,7 @@ final class RelayConnection {
     func send(_ transaction: RelayClientSession.Transaction) -> Result<
         RelayClientSession.TransactionResult, RelayFailure
     > {
-        switch drive(session.begin(transaction)) {
+        switch drive(session.begin(transaction), content: transaction.content) {
         case .finished(let result, let reusable):
             if !reusable { close() }
             return .success(result)
@@ -150,7 +150,9 @@ final class RelayConnection {
 
     /// Carries out `events`, then reads and feeds replies until the session is ready, has
     /// finished a transaction, or failed.
-    private func drive(_ initial: [RelayClientSession.Event]) -> Outcome {
+    private func drive(_ initial: [RelayClientSession.Event], content: RelayContent? = nil)
+        -> Outcome
+    {
         var pending = initial[...]
         var finished: RelayClientSession.TransactionResult?
         let closed = SMTPReply(code: 421, lines: ["4.4.2 connection closed"])
@@ -159,6 +161,10 @@ final class RelayConnection {
                 switch event {
                 case .send(let bytes):
                     if let reason = write(bytes) {
+                        pending = session.connectionLost(reason)[...]
+                    }
+                case .sendContent:
+                    if let reason = content.map(writeContent) ?? "no content to send" {
                         pending = session.connectionLost(reason)[...]
                     }
                 case .startTLS:
@@ -240,6 +246,23 @@ final class RelayConnection {
         guard let tls else { return writeRaw(bytes) }
         if let reason = tls.write(bytes) { return reason }
         return writeRaw(tls.takeOutput())
+    }
+
+    /// Writes `content` stuffed and terminated, a piece at a time (a spooled message is
+    /// read from its file as it goes); nil when written, else why not.
+    private func writeContent(_ content: RelayContent) -> String? {
+        var encoder = DotStuffing.Encoder(loneCRAsLineEnd: true)
+        var out: [UInt8] = []
+        out.reserveCapacity(RelayContent.piece + RelayContent.piece / 4)
+        let failure = content.forEachPiece { piece in
+            out.removeAll(keepingCapacity: true)
+            encoder.encode(piece, into: &out)
+            return out.isEmpty ? nil : write(out)
+        }
+        if let failure { return failure }
+        out.removeAll(keepingCapacity: true)
+        encoder.finish(into: &out)
+        return write(out)
     }
 
     /// Reads plaintext (through TLS once it is on); empty at the end of the stream.

@@ -27,31 +27,71 @@ public enum DotStuffing {
     /// a client must not send a bare CR; a relay that passed `\r.\r` on would hand the next
     /// hop a smuggled end of data).
     public static func encode(_ content: [UInt8], loneCRAsLineEnd: Bool = false) -> [UInt8] {
+        var encoder = Encoder(loneCRAsLineEnd: loneCRAsLineEnd)
         var out: [UInt8] = []
         out.reserveCapacity(content.count + content.count / 40 + 5)
-        var atLineStart = true
-        var index = 0
-        while index < content.count {
-            let byte = content[index]
-            if atLineStart && byte == UInt8(ascii: ".") { out.append(byte) }
-            if byte == UInt8(ascii: "\r"), index + 1 < content.count,
-                content[index + 1] == UInt8(ascii: "\n")
-            {
-                index += 1
-                continue  // the LF that follows writes the CRLF
+        encoder.encode(content[...], into: &out)
+        encoder.finish(into: &out)
+        return out
+    }
+
+    /// `encode` for content that arrives in pieces (a spool file read in chunks): any split
+    /// of the content gives the same bytes as `encode` of the whole.
+    public struct Encoder: Sendable {
+        public let loneCRAsLineEnd: Bool
+        private var atLineStart = true
+        /// A CR ended the last piece: whether it was a line end depends on the next byte.
+        private var pendingCR = false
+
+        public init(loneCRAsLineEnd: Bool = false) { self.loneCRAsLineEnd = loneCRAsLineEnd }
+
+        /// Appends the wire form of `piece` to `out`.
+        public mutating func encode(_ piece: ArraySlice<UInt8>, into out: inout [UInt8]) {
+            for byte in piece {
+                if pendingCR {
+                    pendingCR = false
+                    if byte == UInt8(ascii: "\n") {
+                        out += [13, 10]
+                        atLineStart = true
+                        continue
+                    }
+                    lone(into: &out)
+                }
+                if atLineStart && byte == UInt8(ascii: ".") { out.append(byte) }
+                switch byte {
+                case UInt8(ascii: "\r"):
+                    pendingCR = true
+                case UInt8(ascii: "\n"):
+                    out += [13, 10]
+                    atLineStart = true
+                default:
+                    out.append(byte)
+                    atLineStart = false
+                }
             }
-            if byte == UInt8(ascii: "\n") || (byte == UInt8(ascii: "\r") && loneCRAsLineEnd) {
+        }
+
+        /// Ends the content: a last line end if missing, and the terminator.
+        public mutating func finish(into out: inout [UInt8]) {
+            if pendingCR {
+                pendingCR = false
+                lone(into: &out)
+            }
+            if !atLineStart { out += [13, 10] }
+            out += Array(".\r\n".utf8)
+            atLineStart = true
+        }
+
+        /// A CR not followed by LF.
+        private mutating func lone(into out: inout [UInt8]) {
+            if loneCRAsLineEnd {
                 out += [13, 10]
                 atLineStart = true
             } else {
-                out.append(byte)
+                out.append(13)
                 atLineStart = false
             }
-            index += 1
         }
-        if !atLineStart { out += [13, 10] }
-        out += Array(".\r\n".utf8)
-        return out
     }
 
     /// Encodes lines (without line ends).

@@ -34,7 +34,7 @@ struct RelayIntake: Sendable {
             sender: message.sender, created: now, expires: now + Int64(self.ttl), dsn: message.dsn,
             recipients: recipients.map {
                 QueuedRecipient(address: $0.address, action: $0.route.action, dsn: $0.dsn)
-            }, content: message.content)
+            })
     }
 }
 

@@ -16,7 +16,8 @@ import Testing
         let text = String(
             decoding: try #require(
                 Bounce.compose(
-                    for: message, failures: [Self.failure(message, "550 5.1.1 no such user")],
+                    for: message, original: QueueFileCodecTests.content,
+                    failures: [Self.failure(message, "550 5.1.1 no such user")],
                     reportingMTA: "gruen.lab", now: 1_764_763_500, notificationID: "abcd0123")),
             as: UTF8.self)
         #expect(
@@ -48,7 +49,8 @@ import Testing
         let text = String(
             decoding: try #require(
                 Bounce.compose(
-                    for: message, failures: [Self.failure(message, "554 no")],
+                    for: message, original: QueueFileCodecTests.content,
+                    failures: [Self.failure(message, "554 no")],
                     reportingMTA: "g", now: 0, notificationID: "1")), as: UTF8.self)
         #expect(
             text.contains(
@@ -62,7 +64,8 @@ import Testing
         message.sender = .null
         #expect(
             Bounce.compose(
-                for: message, failures: [Self.failure(message, "550 x")], reportingMTA: "g",
+                for: message, original: QueueFileCodecTests.content,
+                failures: [Self.failure(message, "550 x")], reportingMTA: "g",
                 now: 0, notificationID: "1") == nil)
         var recipient = message.recipients[0]
         recipient.dsn.notify = [.never]
@@ -98,7 +101,8 @@ import Testing
         let text = String(
             decoding: try #require(
                 Bounce.compose(
-                    for: message, failures: [delayed], reportingMTA: "gruen.lab",
+                    for: message, original: QueueFileCodecTests.content, failures: [delayed],
+                    reportingMTA: "gruen.lab",
                     now: 1_764_777_600, notificationID: "abcd0123",
                     delay: Bounce.Delay(interval: 4 * 3_600, retryUntil: message.expires))),
             as: UTF8.self)
@@ -126,7 +130,8 @@ import Testing
         let text = String(
             decoding: try #require(
                 Bounce.compose(
-                    for: message, failures: [Self.failure(message, "550 5.1.1 no")],
+                    for: message, original: QueueFileCodecTests.content,
+                    failures: [Self.failure(message, "550 5.1.1 no")],
                     reportingMTA: "g", now: 0, notificationID: "1")), as: UTF8.self)
         #expect(text.contains("Subject: Delivery status notification: error\n"))
         #expect(!text.contains("Will-Retry-Until") && !text.contains("temporary failure report"))

@@ -50,14 +50,14 @@ import Testing
         }
     }
 
-    static func message(_ id: UInt32, from sender: ReversePath, subject: String) -> QueuedMessage {
+    static func message(_ id: UInt32, from sender: ReversePath) -> QueuedMessage {
         let now = Clock.unixSeconds()
         return QueuedMessage(
             id: id, sender: sender, created: now, expires: now + 3_600,
             recipients: [
                 QueuedRecipient(
                     address: MailAddress(localPart: "bob", domain: "rot.lab"), action: "out")
-            ], content: Array("Subject: \(subject)\n\nhi\n".utf8))
+            ])
     }
 
     static func queue(
@@ -78,8 +78,12 @@ import Testing
         }
     }
 
-    static func store(_ message: QueuedMessage, as name: String, in root: String) throws {
-        try FileSystem.writeFile(root + "/new/" + name, QueueFileCodec.encode(message))
+    static func store(_ message: QueuedMessage, as name: String, in root: String, subject: String)
+        throws
+    {
+        try FileSystem.writeFile(
+            root + "/new/" + name,
+            QueueFileCodec.encode(message, content: Array("Subject: \(subject)\n\nhi\n".utf8)))
     }
 
     @Test func aDeferredRecipientWarnsOncePerIntervalNotAfterDeliveryAndNeverForTheNullSender()
@@ -97,10 +101,10 @@ import Testing
             root: root, port: hop.port, intervals: [2, 4], notices: notices, log: log)
         queue.start()
         defer { queue.stop() }
-        let fromAlice = Self.message(1, from: .address(RelayReviewTests.alice), subject: "alice's")
-        let fromNull = Self.message(2, from: .null, subject: "a bounce")
-        try Self.store(fromAlice, as: "m1", in: root)
-        try Self.store(fromNull, as: "m2", in: root)
+        let fromAlice = Self.message(1, from: .address(RelayReviewTests.alice))
+        let fromNull = Self.message(2, from: .null)
+        try Self.store(fromAlice, as: "m1", in: root, subject: "alice's")
+        try Self.store(fromNull, as: "m2", in: root, subject: "a bounce")
         queue.enqueued(path: root + "/new/m1", message: fromAlice)
         queue.enqueued(path: root + "/new/m2", message: fromNull)
         #expect(
@@ -136,13 +140,13 @@ import Testing
         defer { hop.stop() }
         let root = try FileSystem.makeTemporaryDirectory(prefix: "mlt-delay")
         defer { FileSystem.removeTree(root) }
-        let message = Self.message(3, from: .address(RelayReviewTests.alice), subject: "again")
+        let message = Self.message(3, from: .address(RelayReviewTests.alice))
         let first = Notices()
         do {
             let log = RelayReviewTests.Lines()
             let queue = try Self.queue(
                 root: root, port: hop.port, intervals: [2], notices: first, log: log)
-            try Self.store(message, as: "m3", in: root)
+            try Self.store(message, as: "m3", in: root, subject: "again")
             queue.start()
             queue.enqueued(path: root + "/new/m3", message: message)
             #expect(RelayReviewTests.waitUntil(10) { first.all.count == 1 }, "\(log.all)")
@@ -150,7 +154,7 @@ import Testing
             #expect(
                 RelayReviewTests.waitUntil(5) {
                     let bytes = (try? FileSystem.readFile(root + "/new/m3", limit: 1 << 20)) ?? []
-                    let stored = try? QueueFileCodec.decode(bytes)
+                    let stored = try? QueueFileCodec.decode(bytes).message
                     return stored?.recipients.first?.lastWarning == message.created + 2
                 })
             queue.stop()

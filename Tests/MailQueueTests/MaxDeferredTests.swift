@@ -31,9 +31,8 @@ import Testing
         queue.start()
         defer { queue.stop() }
         func enqueue(_ id: UInt32) throws {
-            let message = DelayWarningTests.message(
-                id, from: .address(RelayReviewTests.alice), subject: "m\(id)")
-            try DelayWarningTests.store(message, as: "m\(id)", in: root)
+            let message = DelayWarningTests.message(id, from: .address(RelayReviewTests.alice))
+            try DelayWarningTests.store(message, as: "m\(id)", in: root, subject: "m\(id)")
             queue.enqueued(path: root + "/new/m\(id)", message: message)
         }
         for id: UInt32 in 1...3 { try enqueue(id) }

@@ -12,7 +12,7 @@ import Testing
     static let transaction = RelayClientSession.Transaction(
         sender: .address(MailAddress(localPart: "alice", domain: "gruen.lab")),
         recipients: [MailAddress(localPart: "bob", domain: "rot.lab")],
-        content: Array("Subject: x\n\nhi\n".utf8))
+        content: RelayContent(Array("Subject: x\n\nhi\n".utf8)))
 
     /// The session runner of `RelayClientSessionTests`, with credentials and STARTTLS
     /// answered.

@@ -12,14 +12,15 @@ import Testing
     static let carol = MailAddress(localPart: "carol", domain: "rot.lab")
     static let transaction = RelayClientSession.Transaction(
         sender: .address(alice), recipients: [bob, carol],
-        content: Array("Subject: x\n\n.dot\nbody \u{e4}\n".utf8))
+        content: RelayContent(Array("Subject: x\n\n.dot\nbody \u{e4}\n".utf8)))
 
     /// Feeds `server` (reply text, CRLF; `|` marks where the next hop waits for the client's
     /// next command) in `chunk`-sized pieces, beginning `transaction` at the first `.ready`;
     /// returns what the client sent and the events without `.send`.
     /// The same without 8-bit bytes, for next hops that do not offer 8BITMIME.
     static let sevenBit = RelayClientSession.Transaction(
-        sender: .address(alice), recipients: [bob, carol], content: Array("Subject: x\n\nhi\n".utf8)
+        sender: .address(alice), recipients: [bob, carol],
+        content: RelayContent(Array("Subject: x\n\nhi\n".utf8))
     )
 
     /// `answeringStartTLS`: `.startTLS` is taken as an established handshake (`<TLS>` in
@@ -39,6 +40,9 @@ import Testing
             for event in list {
                 if case .send(let bytes) = event {
                     sent += bytes
+                } else if event == .sendContent {
+                    sent += DotStuffing.encode(
+                        (try? transaction.content.bytes()) ?? [], loneCRAsLineEnd: true)
                 } else if event == .startTLS && answeringStartTLS {
                     sent += Array("<TLS>".utf8)
                     take(session.tlsEstablished())
@@ -153,7 +157,7 @@ import Testing
         let utf8 = RelayClientSession.Transaction(
             sender: .address(Self.alice),
             recipients: [MailAddress(localPart: "j\u{f6}rg", domain: "rot.lab")],
-            content: Array("Subject: x\n\nhi\n".utf8))
+            content: RelayContent(Array("Subject: x\n\nhi\n".utf8)))
         let refused = Self.run("220 x\r\n|250-x\r\n250 8BITMIME\r\n", chunk: 100, transaction: utf8)
         #expect(refused.sent == "EHLO blau.lab\r\n")
         #expect(
@@ -190,7 +194,7 @@ import Testing
     @Test func aLoneCRInTheMessageGoesOutAsALineEndNeverAsABareCR() {
         let smuggling = RelayClientSession.Transaction(
             sender: .address(Self.alice), recipients: [Self.bob],
-            content: Array("Subject: x\n\nsmuggle?\r.\rMAIL FROM:<x@evil>\n".utf8))
+            content: RelayContent(Array("Subject: x\n\nsmuggle?\r.\rMAIL FROM:<x@evil>\n".utf8)))
         let server =
             "220 x\r\n|250-x\r\n250-SIZE 1000\r\n250 PIPELINING\r\n|250 ok\r\n250 ok\r\n354 go\r\n"
             + "|250 queued\r\n"
@@ -226,7 +230,8 @@ import Testing
             recipientDSN: [
                 RecipientDSN(notify: [.failure, .delay], originalRecipient: "rfc822;b@x")
             ],
-            dsn: DSNRequest(ret: .headers, envelopeID: "E1"), content: Array("x\n".utf8))
+            dsn: DSNRequest(ret: .headers, envelopeID: "E1"),
+            content: RelayContent(Array("x\n".utf8)))
         let events = session.begin(t)
         #expect(
             events == [.send(Array("MAIL FROM:<alice@gruen.lab> RET=HDRS ENVID=E1\r\n".utf8))])

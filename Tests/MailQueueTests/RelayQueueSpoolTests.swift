@@ -43,7 +43,9 @@ import Testing
         }
         var message = QueueFileCodecTests.sample
         message.expires = Int64.max
-        try FileSystem.writeFile(root + "/new/1.a.host", QueueFileCodec.encode(message))
+        try FileSystem.writeFile(
+            root + "/new/1.a.host",
+            QueueFileCodec.encode(message, content: QueueFileCodecTests.content))
         try FileSystem.writeFile(root + "/new/2.b.host", Array("not a queue file\n".utf8))
         try FileSystem.writeFile(root + "/tmp/1.a.host.update", Array("half".utf8))
         let log = Lines()
@@ -73,7 +75,9 @@ import Testing
         var message = QueueFileCodecTests.sample
         message.expires = Int64.max
         message.recipients[0].nextTry = Int64.max
-        try FileSystem.writeFile(root + "/new/1.a.host", QueueFileCodec.encode(message))
+        try FileSystem.writeFile(
+            root + "/new/1.a.host",
+            QueueFileCodec.encode(message, content: QueueFileCodecTests.content))
         let bounces = Atomic<Int>(0)
         let queue = try RelayQueue(Self.configuration(root)) { _, _, done in
             bounces.add(1, ordering: .relaxed)
@@ -123,11 +127,19 @@ import Testing
         let victim = base + "/victim"
         try FileSystem.writeFile(victim, Array("keep\n".utf8))
         let spool = try QueueSpool(root: base + "/spool")
-        try FileSystem.writeFile(base + "/spool/new/1.a.host", Array("old".utf8))
+        let sample = QueueFileCodecTests.sample
+        try FileSystem.writeFile(
+            base + "/spool/new/1.a.host",
+            QueueFileCodec.encode(sample, content: QueueFileCodecTests.content))
         symlink(victim, base + "/spool/tmp/1.a.host" + QueueSpool.updateSuffix)
-        try spool.rewrite("1.a.host", Array("new".utf8))
+        var changed = sample
+        changed.recipients[0].attempts += 1
+        try spool.rewrite("1.a.host", envelope: QueueFileCodec.envelope(changed))
         #expect(readText(victim) == "keep\n")
-        #expect(readText(base + "/spool/new/1.a.host") == "new")
+        // The new envelope, the content as it was.
+        #expect(
+            try FileSystem.readFile(base + "/spool/new/1.a.host")
+                == QueueFileCodec.encode(changed, content: QueueFileCodecTests.content))
     }
 
     func readText(_ path: String) -> String {

@@ -24,7 +24,20 @@ import Testing
             recipients: recipients.map {
                 QueuedRecipient(
                     address: MailAddress(localPart: $0.0, domain: "rot.lab"), action: $0.1)
-            }, content: Array("Subject: t\n\nhi\n".utf8))
+            })
+    }
+
+    /// Writes `message`'s spool file under `name`, then hands it to `queue`, as the writer
+    /// and the store do.
+    static func enqueue(
+        _ queue: RelayQueue, _ root: String, _ name: String, _ message: QueuedMessage
+    )
+        throws
+    {
+        try FileSystem.writeFile(
+            root + "/new/" + name,
+            QueueFileCodec.encode(message, content: Array("Subject: t\n\nhi\n".utf8)))
+        queue.enqueued(path: root + "/new/" + name, message: message)
     }
 
     /// A queue on a fresh spool with `routes`; `adjust` changes the settings.
@@ -72,7 +85,7 @@ import Testing
         queue.start()
         defer { queue.stop() }
         let started = Clock.monotonicSeconds()
-        queue.enqueued(path: root + "/new/m1", message: Self.message(1, to: [("bob", "out")]))
+        try Self.enqueue(queue, root, "m1", Self.message(1, to: [("bob", "out")]))
         #expect(
             Self.waitUntil(8) { log.all.contains { $0.contains("deferred") } }, "\(log.all)")
         #expect(Clock.monotonicSeconds() - started < 5, "\(log.all)")
@@ -99,9 +112,9 @@ import Testing
         queue.start()
         defer { queue.stop(graceSeconds: 0) }
         for index in 0..<3 {
-            queue.enqueued(
-                path: root + "/new/m\(index)",
-                message: Self.message(UInt32(index + 1), to: [("bob", "a\(index)")]))
+            try Self.enqueue(
+                queue, root, "m\(index)",
+                Self.message(UInt32(index + 1), to: [("bob", "a\(index)")]))
         }
         _ = Self.waitUntil(1.5) { holders.reduce(0) { $0 + $1.accepted } >= 3 }
         #expect(holders.reduce(0) { $0 + $1.accepted } == cap)
@@ -119,10 +132,10 @@ import Testing
         defer { FileSystem.removeTree(root) }
         queue.start()
         defer { queue.stop() }
-        queue.enqueued(path: root + "/new/m1", message: Self.message(1, to: [("bob", "out")]))
+        try Self.enqueue(queue, root, "m1", Self.message(1, to: [("bob", "out")]))
         #expect(Self.waitUntil(5) { log.all.contains { $0.contains("deferred") } })
-        queue.enqueued(path: root + "/new/m2", message: Self.message(2, to: [("carol", "out")]))
-        queue.enqueued(path: root + "/new/m3", message: Self.message(3, to: [("dave", "out")]))
+        try Self.enqueue(queue, root, "m2", Self.message(2, to: [("carol", "out")]))
+        try Self.enqueue(queue, root, "m3", Self.message(3, to: [("dave", "out")]))
         Clock.sleep(seconds: 1)
         #expect(log.all.filter { $0.contains("deferred") }.count == 1, "\(log.all)")
         let waiting = queue.envelopes().filter { $0.retries == 0 }
@@ -149,10 +162,10 @@ import Testing
         defer { FileSystem.removeTree(root) }
         queue.start()
         defer { queue.stop() }
-        queue.enqueued(path: root + "/new/m1", message: Self.message(1, to: [("bob", "out")]))
+        try Self.enqueue(queue, root, "m1", Self.message(1, to: [("bob", "out")]))
         #expect(Self.waitUntil(5) { messages.count == 1 })
         Clock.sleep(seconds: 0.8)  // the 421 and the close came while the session idled
-        queue.enqueued(path: root + "/new/m2", message: Self.message(2, to: [("carol", "out")]))
+        try Self.enqueue(queue, root, "m2", Self.message(2, to: [("carol", "out")]))
         #expect(Self.waitUntil(5) { messages.count == 2 }, "\(log.all)")
         #expect(!log.all.contains { $0.contains("deferred") }, "\(log.all)")
         #expect(hop.accepted == 2, "\(log.all)")
@@ -171,7 +184,7 @@ import Testing
         defer { queue.stop() }
         var message = Self.message(1, to: [("bob", "short"), ("carol", "long")])
         message.created -= 5
-        queue.enqueued(path: root + "/new/m1", message: message)
+        try Self.enqueue(queue, root, "m1", message)
         #expect(Self.waitUntil(3) { queue.envelopes().count == 1 }, "\(queue.envelopes())")
         #expect(queue.envelopes().first?.recipient == "carol@rot.lab")
     }
@@ -244,7 +257,7 @@ import Testing
             recipients: [
                 MailAddress(localPart: "bob", domain: "rot.lab"),
                 MailAddress(localPart: "carol", domain: "rot.lab"),
-            ], content: Array("Subject: x\n\nsecret body\n".utf8))
+            ], content: RelayContent(Array("Subject: x\n\nsecret body\n".utf8)))
         func take(_ list: [RelayClientSession.Event]) {
             for event in list {
                 if case .send(let bytes) = event {
@@ -289,7 +302,7 @@ import Testing
     }
 
     @Test func aSpoolFileWithNonsenseIsRefusedWithItsLine() throws {
-        #expect(try QueueFileCodec.decode(Self.file()).recipients[0].attempts == 0)
+        #expect(try QueueFileCodec.decode(Self.file()).message.recipients[0].attempts == 0)
         #expect(throws: QueueFileCodec.DecodeError(line: 8, reason: "negative attempts")) {
             try QueueFileCodec.decode(Self.file(attempts: "-3"))
         }
@@ -316,13 +329,14 @@ import Testing
                 QueuedRecipient(
                     address: MailAddress(localPart: "bob", domain: "rot.lab"), action: "out",
                     dsn: RecipientDSN(originalRecipient: "rfc822;b+2Bo@rot.lab"), state: .failed)
-            ], content: Array("Subject: x\n\nhi\n".utf8))
+            ])
         let failure = Bounce.Failure(
             recipient: message.recipients[0], status: "5.1.1", diagnostic: "550 5.1.1 no",
             remoteMTA: nil)
         let text = String(
             decoding: Bounce.compose(
-                for: message, failures: [failure], reportingMTA: "blau.lab", now: now,
+                for: message, original: Array("Subject: x\n\nhi\n".utf8), failures: [failure],
+                reportingMTA: "blau.lab", now: now,
                 notificationID: "1") ?? [], as: UTF8.self)
         #expect(text.contains("Original-Envelope-Id: QQ+1\n"), "\(text)")
         #expect(text.contains("Original-Recipient: rfc822; b+o@rot.lab\n"), "\(text)")

@@ -146,9 +146,17 @@ import Testing
         #expect(rename(root, moved) == 0)
         defer { _ = rename(moved, root) }
         let spool = try QueueSpool(root: root, descriptor: fd)
-        try spool.rewrite("1.a.host", Array("queued".utf8))
+        let sample = QueueFileCodecTests.sample
+        try FileSystem.writeFile(
+            moved + "/new/1.a.host",
+            QueueFileCodec.encode(sample, content: QueueFileCodecTests.content))
+        var changed = sample
+        changed.recipients[0].attempts += 1
+        try spool.rewrite("1.a.host", envelope: QueueFileCodec.envelope(changed))
         #expect(try spool.names() == ["1.a.host"])
-        #expect(try spool.read("1.a.host") == Array("queued".utf8))
+        #expect(try spool.envelope("1.a.host") == QueueFileCodec.envelope(changed))
+        let content = try spool.content("1.a.host")
+        #expect(try RelayContent(content).bytes() == QueueFileCodecTests.content)
         #expect(FileSystem.exists(moved + "/new/1.a.host"))
         try spool.remove("1.a.host")
         #expect(try spool.names().isEmpty)

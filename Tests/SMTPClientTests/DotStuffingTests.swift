@@ -47,4 +47,53 @@ import Testing
             #expect(wireLines.filter { $0 == "." }.count == 1)
         }
     }
+
+    /// The encoder fed a piece at a time gives what the whole-message algorithm gives (a CR
+    /// at the end of one piece and an LF at the start of the next are one line end).
+    @Test func anySplitOfTheContentEncodesAsTheWhole() {
+        var generator = SeededGenerator(seed: 3030)
+        let alphabet: [UInt8] = Array(".\r\nx".utf8)
+        for _ in 0..<4000 {
+            let content = (0..<Int.random(in: 0...14, using: &generator)).map { _ in
+                alphabet.randomElement(using: &generator)!
+            }
+            for loneCR in [false, true] {
+                var encoder = DotStuffing.Encoder(loneCRAsLineEnd: loneCR)
+                var out: [UInt8] = []
+                var rest = content[...]
+                while !rest.isEmpty {
+                    let n = Int.random(in: 0...rest.count, using: &generator)
+                    encoder.encode(rest.prefix(n), into: &out)
+                    rest = rest.dropFirst(n)
+                }
+                encoder.finish(into: &out)
+                #expect(out == Self.reference(content, loneCRAsLineEnd: loneCR), "\(content)")
+            }
+        }
+    }
+
+    /// The whole-message algorithm the encoder replaced, kept as the specification.
+    static func reference(_ content: [UInt8], loneCRAsLineEnd: Bool) -> [UInt8] {
+        var out: [UInt8] = []
+        var atLineStart = true
+        var index = 0
+        while index < content.count {
+            let byte = content[index]
+            if atLineStart && byte == 46 { out.append(byte) }
+            if byte == 13, index + 1 < content.count, content[index + 1] == 10 {
+                index += 1
+                continue
+            }
+            if byte == 10 || (byte == 13 && loneCRAsLineEnd) {
+                out += [13, 10]
+                atLineStart = true
+            } else {
+                out.append(byte)
+                atLineStart = false
+            }
+            index += 1
+        }
+        if !atLineStart { out += [13, 10] }
+        return out + Array(".\r\n".utf8)
+    }
 }
