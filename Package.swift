@@ -171,7 +171,7 @@ let package = Package(
                 "SMTPServer", "SMTPProtocol", "SMTPConfig", "MaildirDelivery",
                 "MaildirInspection", "SMTPClient", "Netlink", "Namespaces", "LinuxSystem",
                 "MailLabTestSupport", "MailLabTesting", "ControlProtocol", "ControlClient",
-                "SessionTranscript", "MailLabVersion",
+                "SessionTranscript", "MailLabVersion", "MailQueue",
             ]),
         // Helpers shared by the test targets (not products): the policy for external tools,
         // a throw-away TLS certificate, OpenSMTPD's recorded transcripts (their files are in

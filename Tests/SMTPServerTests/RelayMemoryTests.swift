@@ -1,0 +1,82 @@
+import Foundation
+import Glibc
+import MailLabTestSupport
+import MailQueue
+import SMTPProtocol
+import Testing
+
+/// The relay queue keeps a message's content in its spool file and reads it a piece at a
+/// time as it goes out (docs/RELAY.md, "Memory"): a queue of big messages costs the
+/// network side no more than a constant, however many and however big they are.
+@Suite(.serialized) struct RelayMemoryTests {
+    /// Stored content of `megabytes` MiB: a header, then 999-byte lines, some starting with
+    /// a dot (stuffed on the wire, unstuffed by the next hop).
+    static func content(_ index: Int, megabytes: Int) -> [UInt8] {
+        var bytes = Array("Subject: big \(index)\nMessage-ID: <big\(index)@relay.test>\n\n".utf8)
+        bytes.reserveCapacity(megabytes << 20 + 1024)
+        var line = [UInt8](repeating: UInt8(ascii: "a") + UInt8(index % 26), count: 998) + [10]
+        var number = 0
+        while bytes.count < megabytes << 20 {
+            line[0] = number % 7 == 0 ? UInt8(ascii: ".") : UInt8(ascii: "0") + UInt8(number % 10)
+            bytes += line
+            number += 1
+        }
+        return bytes
+    }
+
+    /// Three spool files of 24 MiB, left by an earlier run: resumed, relayed whole to the next
+    /// hop, and the network side's peak RSS stays under 48 MiB (it was above their sum when
+    /// the queue held content in memory).
+    @Test(.requires(.smtpd), .enabled(if: geteuid() == 0))
+    func aQueueOfBigMessagesIsRelayedWithoutHoldingThemInMemory() throws {
+        let directory = try TempDir("relay-memory")
+        defer { directory.remove() }
+        let hop = try SplitRelayTests.nextHop(directory)
+        defer { hop.stop() }
+        let spool = directory.path + "/spool"
+        for folder in ["", "/tmp", "/new", "/cur"] {
+            #expect(mkdir(spool + folder, 0o700) == 0)
+        }
+        let now = Int64(Date().timeIntervalSince1970)
+        var contents: [[UInt8]] = []
+        for index in 0..<3 {
+            let content = Self.content(index, megabytes: 24)
+            contents.append(content)
+            let message = QueuedMessage(
+                id: UInt32(0x5eed_0000 + index),
+                sender: .address(MailAddress(localPart: "alice", domain: "relay.test")),
+                created: now, expires: now + 3_600,
+                recipients: [
+                    QueuedRecipient(
+                        address: MailAddress(localPart: "root", domain: "far.test"),
+                        action: "out")
+                ])
+            #expect(
+                FileManager.default.createFile(
+                    atPath: spool + "/new/\(now).M\(index)P1.relay.test",
+                    contents: Data(QueueFileCodec.encode(message, content: content))))
+        }
+        let smtpd = try SplitRelayTests.relaying(directory, to: hop.port)
+        defer { smtpd.stop() }
+        let delivered = directory.path + "/hop/new"
+        let arrived = StreamingDeliveryTests.waitUntil(120) {
+            smtpd.log.components(separatedBy: "> delivered").count == 4
+        }
+        #expect(arrived, "\(smtpd.log)")
+        let peak = StreamingDeliveryTests.statusKiB(smtpd.sessionPID, "VmHWM")
+        #expect(peak > 0 && peak < 48 * 1024, "the network side's peak RSS: \(peak) KiB")
+        // Each arrived whole: the next hop's copy ends with the body as queued.
+        for file in SplitRelayTests.files(delivered) {
+            let stored = try #require(FileManager.default.contents(atPath: file))
+            let subject = try #require(
+                contents.firstIndex { content in
+                    let header = content.prefix(30)
+                    return stored.range(of: Data(header)) != nil
+                })
+            let body = contents[subject].split(separator: 10, omittingEmptySubsequences: false)
+            let blank = body.firstIndex { $0.isEmpty } ?? 0
+            let expected = Array(body[(blank + 1)...].joined(separator: [10]))
+            #expect(Array(stored.suffix(expected.count)) == expected, "\(file)")
+        }
+    }
+}
