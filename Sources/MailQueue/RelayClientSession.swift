@@ -302,7 +302,7 @@ public struct RelayClientSession: Sendable {
     }
 
     private mutating func transactionReply(_ reply: SMTPReply) -> [Event] {
-        guard let transaction, answered < sentCommands else { return fail(reply) }
+        guard transaction != nil, answered < sentCommands else { return fail(reply) }
         let command = commands[answered]
         answered += 1
         switch command {

@@ -19,6 +19,26 @@ public struct AcceptedRecipient: Sendable, Equatable {
     }
 }
 
+/// What is known of a message while it arrives, before its content: what a store needs to
+/// open a streamed delivery (its files, and a relayed message's spool envelope).
+public struct MessageEnvelope: Sendable, Equatable {
+    /// As `Message.id`.
+    public var id: String
+    public var sender: ReversePath
+    public var recipients: [AcceptedRecipient]
+    public var dsn: DSNRequest
+
+    public init(
+        id: String, sender: ReversePath, recipients: [AcceptedRecipient],
+        dsn: DSNRequest = DSNRequest()
+    ) {
+        self.id = id
+        self.sender = sender
+        self.recipients = recipients
+        self.dsn = dsn
+    }
+}
+
 /// A complete message handed to delivery after the final dot.
 public struct Message: Sendable, Equatable {
     /// 8 lowercase hex digits, as in `250 2.0.0 <id> Message accepted for delivery`.
@@ -49,6 +69,11 @@ public struct Message: Sendable, Equatable {
         self.protocolName = protocolName
         self.authenticatedUser = authenticatedUser
         self.dsn = dsn
+    }
+
+    /// Its envelope, as a streamed delivery was opened with.
+    public var envelope: MessageEnvelope {
+        MessageEnvelope(id: id, sender: sender, recipients: recipients, dsn: dsn)
     }
 
     /// Lines to put before `content` in the recipient's file: `Return-Path: <sender>`

@@ -118,9 +118,11 @@ extension SMTPSession {
 extension SMTPSession {
     /// Sender and recipients of the message being received (DATA after its 354, BDAT after
     /// its first chunk began), nil outside a message.
-    public var messageEnvelope: (sender: ReversePath, recipients: [AcceptedRecipient])? {
+    public var messageEnvelope: MessageEnvelope? {
         guard data != nil, let transaction else { return nil }
-        return (transaction.sender, transaction.recipients)
+        return MessageEnvelope(
+            id: transaction.messageIDText, sender: transaction.sender,
+            recipients: transaction.recipients, dsn: transaction.dsn)
     }
 
     /// A message is received or its end waits for a fault's delay: not yet given up.

@@ -30,14 +30,13 @@ protocol MessageStore: Sendable {
         _ message: Message, completion: @escaping @Sendable (Result<[String], SystemError>) -> Void
     )
     /// How a message for `recipients` reaches this store: streamed (`beginStream`), whole
-    /// through `deliver` (in memory; relayed recipients, whose queue keeps the content), or
-    /// discarded as it arrives and then `deliver`ed without its content. Asked on the
-    /// session's loop.
+    /// through `deliver` (in memory: a store that cannot stream), or discarded as it arrives
+    /// and then `deliver`ed without its content. Asked on the session's loop.
     func intake(for recipients: [AcceptedRecipient]) -> MessageIntake
     /// Opens a streamed delivery for the message being received: its content is written
     /// as it arrives, then committed with the rest. Runs on the `StreamWriter` thread (the
     /// walk and the creates stay off the loops); nil when `intake` does not say `.streamed`.
-    func beginStream(sender: ReversePath, recipients: [AcceptedRecipient]) -> (any MessageStream)?
+    func beginStream(_ envelope: MessageEnvelope) -> (any MessageStream)?
     func shutdown()
 }
 
@@ -88,7 +87,7 @@ enum MessageIntake {
 
 extension MessageStore {
     func intake(for recipients: [AcceptedRecipient]) -> MessageIntake { .whole }
-    func beginStream(sender: ReversePath, recipients: [AcceptedRecipient]) -> (any MessageStream)? {
+    func beginStream(_ envelope: MessageEnvelope) -> (any MessageStream)? {
         nil
     }
 }
@@ -149,9 +148,17 @@ struct MaildirStore: MessageStore {
         }
     }
 
-    func beginStream(sender: ReversePath, recipients: [AcceptedRecipient]) -> (any MessageStream)? {
-        guard intake(for: recipients) == .streamed else { return nil }
-        return writer.begin(Self.streamTargets(sender: sender, recipients: recipients))
+    func beginStream(_ envelope: MessageEnvelope) -> (any MessageStream)? {
+        guard intake(for: envelope.recipients) == .streamed else { return nil }
+        let relayed = envelope.recipients.filter(\.route.relays)
+        let local = envelope.recipients.filter { !$0.route.relays }
+        let targets = Self.streamTargets(sender: envelope.sender, recipients: local)
+        guard !relayed.isEmpty else { return writer.begin(targets) }
+        guard let relay else { return nil }
+        // One spool file for every relayed recipient, last of the stream's files.
+        let (spool, queued) = relay.spoolTarget(envelope, relayed)
+        return SpoolingStream(
+            stream: writer.begin(targets + [spool]), queue: relay.queue, queued: queued)
     }
 
     /// The files of a streamed delivery to `recipients` (none for `/dev/null`): what this
@@ -169,9 +176,8 @@ struct MaildirStore: MessageStore {
         }
     }
 
-    /// Relayed content stays whole: the queue holds it in memory for its sessions.
+    /// Relayed recipients stream too: their spool file is one more file of the stream.
     func intake(for recipients: [AcceptedRecipient]) -> MessageIntake {
-        if recipients.contains(where: \.route.relays) { return .whole }
         if recipients.allSatisfy({ $0.route.mailbox == Self.discardPath }) { return .discarded }
         return .streamed
     }
@@ -233,7 +239,7 @@ struct MemoryStore: MessageStore {
         completion(.success([]))
     }
     /// Content is what its tests look at: kept whole.
-    func beginStream(sender: ReversePath, recipients: [AcceptedRecipient]) -> (any MessageStream)? {
+    func beginStream(_ envelope: MessageEnvelope) -> (any MessageStream)? {
         nil
     }
     func shutdown() {}

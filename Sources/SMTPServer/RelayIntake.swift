@@ -17,7 +17,7 @@ struct RelayIntake: Sendable {
     func spoolItem(_ message: Message, _ relayed: [AcceptedRecipient]) -> (
         DeliveryItem, QueuedMessage
     ) {
-        let queued = queuedMessage(message, relayed)
+        let queued = queuedMessage(message.envelope, relayed)
         return (
             DeliveryItem(
                 maildir: queue.spoolRoot,
@@ -26,16 +26,66 @@ struct RelayIntake: Sendable {
         )
     }
 
-    /// The queue's record of `message` for `recipients` (its relayed ones).
-    func queuedMessage(_ message: Message, _ recipients: [AcceptedRecipient]) -> QueuedMessage {
+    /// The same for a message streamed as it arrives: the envelope is the file's prefix.
+    func spoolTarget(_ envelope: MessageEnvelope, _ relayed: [AcceptedRecipient]) -> (
+        StreamTarget, QueuedMessage
+    ) {
+        let queued = queuedMessage(envelope, relayed)
+        return (
+            StreamTarget(maildir: queue.spoolRoot, prefix: QueueFileCodec.envelope(queued)), queued
+        )
+    }
+
+    /// The queue's record of a message for `recipients` (its relayed ones).
+    func queuedMessage(_ envelope: MessageEnvelope, _ recipients: [AcceptedRecipient])
+        -> QueuedMessage
+    {
         let now = Clock.unixSeconds()
         return QueuedMessage(
-            id: UInt32(message.id, radix: 16) ?? UInt32.random(in: .min ... .max),
-            sender: message.sender, created: now, expires: now + Int64(self.ttl), dsn: message.dsn,
+            id: UInt32(envelope.id, radix: 16) ?? UInt32.random(in: .min ... .max),
+            sender: envelope.sender, created: now, expires: now + Int64(self.ttl),
+            dsn: envelope.dsn,
             recipients: recipients.map {
                 QueuedRecipient(address: $0.address, action: $0.route.action, dsn: $0.dsn)
             })
     }
+}
+
+/// A streamed delivery whose last file is a relayed message's spool file (one process: the
+/// writer makes both durable in one flush): once durable it joins the queue, and the answer
+/// names only the other files.
+final class SpoolingStream: MessageStream {
+    private let stream: MaildirStream
+    private let queue: RelayQueue
+    private let queued: QueuedMessage
+
+    init(stream: MaildirStream, queue: RelayQueue, queued: QueuedMessage) {
+        self.stream = stream
+        self.queue = queue
+        self.queued = queued
+    }
+
+    var takesTailWithCommit: Bool { stream.takesTailWithCommit }
+    func write(_ bytes: [UInt8]) { stream.write(bytes) }
+
+    func commit(completion: @escaping @Sendable (Result<[String], SystemError>) -> Void) {
+        commit(appending: [], completion: completion)
+    }
+
+    func commit(
+        appending tail: [UInt8],
+        completion: @escaping @Sendable (Result<[String], SystemError>) -> Void
+    ) {
+        stream.commit(appending: tail) { [queue, queued] result in
+            completion(
+                result.map { paths in
+                    if let spool = paths.last { queue.enqueued(path: spool, message: queued) }
+                    return Array(paths.dropLast())
+                })
+        }
+    }
+
+    func abort() { stream.abort() }
 }
 
 /// Routes and stores the bounces of the queue as if a local client had sent them from `<>`:

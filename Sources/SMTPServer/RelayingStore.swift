@@ -1,4 +1,5 @@
 import LinuxSystem
+import MailQueue
 import MaildirDelivery
 import SMTPProtocol
 import Synchronization
@@ -18,14 +19,22 @@ struct RelayingStore: MessageStore {
     let writer: MaildirWriter
 
     func intake(for recipients: [AcceptedRecipient]) -> MessageIntake {
-        // The queue keeps relayed content whole, for its sessions.
-        if recipients.contains(where: \.route.relays) { return .whole }
+        // Relayed content streams into the spool file of this process's writer.
+        if recipients.contains(where: \.route.relays) { return .streamed }
         return local.intake(for: recipients)
     }
 
-    func beginStream(sender: ReversePath, recipients: [AcceptedRecipient]) -> (any MessageStream)? {
-        guard intake(for: recipients) == .streamed else { return nil }
-        return local.beginStream(sender: sender, recipients: recipients)
+    func beginStream(_ envelope: MessageEnvelope) -> (any MessageStream)? {
+        let relayed = envelope.recipients.filter(\.route.relays)
+        guard !relayed.isEmpty else { return local.beginStream(envelope) }
+        var rest = envelope
+        rest.recipients = envelope.recipients.filter { !$0.route.relays }
+        let (target, queued) = relay.spoolTarget(envelope, relayed)
+        // No local stream for no local recipient, nor for discarded ones only.
+        let localStream = rest.recipients.isEmpty ? nil : local.beginStream(rest)
+        return RelayingStream(
+            spool: writer.begin([target]), local: localStream, queue: relay.queue,
+            queued: queued)
     }
 
     func deliver(
@@ -39,19 +48,9 @@ struct RelayingStore: MessageStore {
         var rest = message
         rest.recipients = message.recipients.filter { !$0.route.relays }
         let (item, queued) = relay.spoolItem(message, relayed)
-        let join = DeliveryJoin(expecting: rest.recipients.isEmpty ? 1 : 2) {
-            spool, local in
-            switch (spool, local) {
-            case (.success(let spoolPaths), .success(let paths)):
-                relay.queue.enqueued(path: spoolPaths[0], message: queued)
-                completion(.success(paths))
-            case (.success(let spoolPaths), .failure(let error)):
-                relay.queue.removeUnacknowledged(path: spoolPaths[0])
-                completion(.failure(error))
-            case (.failure(let error), _):
-                completion(.failure(error))
-            }
-        }
+        let join = DeliveryJoin(
+            expecting: rest.recipients.isEmpty ? 1 : 2, queue: relay.queue, queued: queued,
+            completion: completion)
         writer.deliver([item]) { join.spool($0) }
         if rest.recipients.isEmpty {
             return
@@ -65,8 +64,57 @@ struct RelayingStore: MessageStore {
     }
 }
 
-/// Two results answered as one: the spool's and the local store's (the latter success with
-/// no paths when there is no local part).
+/// The network side's stream of a message with relayed recipients: its spool file, written
+/// by this process's writer, and the delivery side's stream for the other recipients (none
+/// when there are none, or only discarded ones); answered as `RelayingStore.deliver` is.
+private final class RelayingStream: MessageStream {
+    private let spool: MaildirStream
+    private let local: (any MessageStream)?
+    private let queue: RelayQueue
+    private let queued: QueuedMessage
+
+    init(
+        spool: MaildirStream, local: (any MessageStream)?, queue: RelayQueue, queued: QueuedMessage
+    ) {
+        self.spool = spool
+        self.local = local
+        self.queue = queue
+        self.queued = queued
+    }
+
+    /// The spool's stream takes its tail on its writer's thread; the local one may not.
+    var takesTailWithCommit: Bool { local?.takesTailWithCommit ?? spool.takesTailWithCommit }
+
+    func write(_ bytes: [UInt8]) {
+        spool.write(bytes)
+        local?.write(bytes)
+    }
+
+    func commit(completion: @escaping @Sendable (Result<[String], SystemError>) -> Void) {
+        commit(appending: [], completion: completion)
+    }
+
+    func commit(
+        appending tail: [UInt8],
+        completion: @escaping @Sendable (Result<[String], SystemError>) -> Void
+    ) {
+        let join = DeliveryJoin(
+            expecting: local == nil ? 1 : 2, queue: queue, queued: queued, completion: completion)
+        spool.commit(appending: tail) { join.spool($0) }
+        local?.commit(appending: tail) { join.local($0) }
+    }
+
+    func abort() {
+        spool.abort()
+        local?.abort()
+    }
+}
+
+/// The spool's result and the local store's (the latter success with no paths when there is
+/// no local part), answered as one: both durable, the spool file joins the queue; the local
+/// part failed, the spool file goes before the failure is answered (the client's retry
+/// relays nothing twice); the spool failed, the local copies stay (a duplicate when the
+/// client retries, never a loss).
 private final class DeliveryJoin: Sendable {
     typealias Outcome = Result<[String], SystemError>
     private struct State {
@@ -75,11 +123,18 @@ private final class DeliveryJoin: Sendable {
         var left: Int
     }
     private let state: Mutex<State>
-    private let finish: @Sendable (Outcome, Outcome) -> Void
+    private let queue: RelayQueue
+    private let queued: QueuedMessage
+    private let completion: @Sendable (Outcome) -> Void
 
-    init(expecting count: Int, finish: @escaping @Sendable (Outcome, Outcome) -> Void) {
+    init(
+        expecting count: Int, queue: RelayQueue, queued: QueuedMessage,
+        completion: @escaping @Sendable (Outcome) -> Void
+    ) {
         state = Mutex(State(local: count == 1 ? .success([]) : nil, left: count))
-        self.finish = finish
+        self.queue = queue
+        self.queued = queued
+        self.completion = completion
     }
 
     func spool(_ outcome: Outcome) { arrive { $0.spool = outcome } }
@@ -94,6 +149,16 @@ private final class DeliveryJoin: Sendable {
             }
             return (spool, local)
         }
-        if let (spool, local) = done { finish(spool, local) }
+        guard let (spool, local) = done else { return }
+        switch (spool, local) {
+        case (.success(let spoolPaths), .success(let paths)):
+            queue.enqueued(path: spoolPaths[0], message: queued)
+            completion(.success(paths))
+        case (.success(let spoolPaths), .failure(let error)):
+            queue.removeUnacknowledged(path: spoolPaths[0])
+            completion(.failure(error))
+        case (.failure(let error), _):
+            completion(.failure(error))
+        }
     }
 }

@@ -337,9 +337,9 @@ struct RemoteStore: MessageStore {
         return .streamed
     }
 
-    func beginStream(sender: ReversePath, recipients: [AcceptedRecipient]) -> (any MessageStream)? {
-        guard intake(for: recipients) == .streamed else { return nil }
-        let (id, result) = client.begin(sender: sender, recipients: recipients)
+    func beginStream(_ envelope: MessageEnvelope) -> (any MessageStream)? {
+        guard intake(for: envelope.recipients) == .streamed else { return nil }
+        let (id, result) = client.begin(sender: envelope.sender, recipients: envelope.recipients)
         switch result {
         case .success(let descriptors):
             return RemoteStream(client: client, id: id, descriptors: descriptors, failure: nil)
@@ -371,10 +371,7 @@ struct RemoteStore: MessageStore {
         }
         let store = self
         fallback.run {
-            guard
-                let stream = store.beginStream(
-                    sender: message.sender, recipients: message.recipients)
-            else {
+            guard let stream = store.beginStream(message.envelope) else {
                 completion(.failure(SystemError("deliver", "stream", errno: EIO)))
                 return
             }

@@ -385,8 +385,7 @@ final class SessionHandler: ConnectionHandler, @unchecked Sendable {
             let slot = StreamSlot()
             let store = core.store
             core.streamWriter.run {
-                slot.stream = store.beginStream(
-                    sender: envelope.sender, recipients: envelope.recipients)
+                slot.stream = store.beginStream(envelope)
             }
             stream = slot
         }

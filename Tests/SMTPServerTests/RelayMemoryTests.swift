@@ -79,4 +79,108 @@ import Testing
             #expect(Array(stored.suffix(expected.count)) == expected, "\(file)")
         }
     }
+
+    /// A 30 MiB message for a local and a relayed recipient streams as it arrives: into the
+    /// local Maildir and into the spool file (by the network side when split, in one process
+    /// as one more file of the stream), then out to the next hop, with the serving process's
+    /// peak RSS up by less than 16 MiB (it grew by the whole message while relayed content
+    /// was taken whole).
+    @Test(.requires(.smtpd), .enabled(if: geteuid() == 0), arguments: [false, true])
+    func aBigRelayedMessageStreamsIntoTheSpoolAndOut(oneProcess: Bool) throws {
+        let directory = try TempDir("relay-stream")
+        defer { directory.remove() }
+        let hop = try SplitRelayTests.nextHop(directory)
+        defer { hop.stop() }
+        try ProcessSplitTests.ensureUnprivilegedUser()
+        let smtpd = try SmtpdProcess(
+            config: """
+                listen on 127.0.0.1 port @PORT@
+                queue directory "\(directory.path)/spool"
+                queue retry 1s 1s
+                action "out" relay host "smtp://127.0.0.1:\(hop.port)"
+                action "local" maildir "\(directory.path)/Maildir"
+                match from any for domain "local.test" action "local"
+                match from any for any action "out"
+                """, directory: directory, extraArguments: [],
+            environment: oneProcess ? ["MAILLAB_NO_SPLIT": "1"] : [:])
+        defer { smtpd.stop() }
+        #expect(oneProcess == (smtpd.networkSidePID == nil), "\(smtpd.log)")
+        let client = try LineClient(port: smtpd.port, timeout: 60)
+        try StreamingDeliveryTests.openTransaction(
+            client, recipients: ["root@local.test", "root@remote.test"])
+        let before = max(
+            StreamingDeliveryTests.statusKiB(smtpd.sessionPID, "VmRSS"),
+            StreamingDeliveryTests.statusKiB(smtpd.sessionPID, "VmHWM"))
+        try client.send("Subject: big relayed\r\n\r\n")
+        let lines = 30 << 10
+        for start in stride(from: 0, to: lines, by: 256) {
+            let piece = StreamingDeliveryTests.bodyLines(256, from: start)
+            for offset in stride(from: 0, to: piece.count, by: 8192) {
+                try client.send(bytes: Array(piece[offset..<min(piece.count, offset + 8192)]))
+            }
+        }
+        #expect(try client.command(".").hasPrefix("250 "), "\(smtpd.log)")
+        let peak = StreamingDeliveryTests.statusKiB(smtpd.sessionPID, "VmHWM")
+        #expect(
+            before > 0 && peak - before < 16 * 1024,
+            "peak RSS grew from \(before) KiB to \(peak) KiB")
+        #expect(
+            smtpd.waitForLog("to=<root@remote.test> delivered", timeout: 60), "\(smtpd.log)")
+        // Both copies whole: the body as sent, LF-stored.
+        var body: [UInt8] = []
+        for start in stride(from: 0, to: lines, by: 1024) {
+            body += StreamingDeliveryTests.bodyLines(1024, from: start).filter { $0 != 13 }
+        }
+        for folder in [directory.path + "/Maildir/new", directory.path + "/hop/new"] {
+            let files = SplitRelayTests.files(folder)
+            #expect(files.count == 1, "\(folder): \(files)")
+            for file in files {
+                let stored = Array(try #require(FileManager.default.contents(atPath: file)))
+                #expect(Array(stored.suffix(body.count)) == body, "\(file)")
+                #expect(
+                    String(decoding: stored.prefix(4096), as: UTF8.self).contains(
+                        "Subject: big relayed"))
+            }
+        }
+        let after = StreamingDeliveryTests.statusKiB(smtpd.sessionPID, "VmHWM")
+        #expect(after - before < 16 * 1024, "peak RSS after relaying: \(after) KiB")
+    }
+
+    /// A relayed message whose client goes away mid-DATA, past the point where it streams,
+    /// leaves nothing in the spool (nor in the local Maildir), and nothing is relayed.
+    @Test(.requires(.smtpd), .enabled(if: geteuid() == 0), arguments: [false, true])
+    func aRelayedMessageCutOffMidDataLeavesNothingInTheSpool(oneProcess: Bool) throws {
+        let directory = try TempDir("relay-cut")
+        defer { directory.remove() }
+        try ProcessSplitTests.ensureUnprivilegedUser()
+        let smtpd = try SmtpdProcess(
+            config: """
+                listen on 127.0.0.1 port @PORT@
+                queue directory "\(directory.path)/spool"
+                action "out" relay host "smtp://127.0.0.1:9"
+                action "local" maildir "\(directory.path)/Maildir"
+                match from any for domain "local.test" action "local"
+                match from any for any action "out"
+                """, directory: directory, extraArguments: [],
+            environment: oneProcess ? ["MAILLAB_NO_SPLIT": "1"] : [:])
+        defer { smtpd.stop() }
+        let client = try LineClient(port: smtpd.port, timeout: 30)
+        try StreamingDeliveryTests.openTransaction(
+            client, recipients: ["root@local.test", "root@remote.test"])
+        try client.send("Subject: cut\r\n\r\n")
+        try client.send(bytes: StreamingDeliveryTests.bodyLines(2048))
+        let spool = directory.path + "/spool"
+        // Streaming: the spool's tmp/ holds the message's file while it arrives.
+        #expect(
+            StreamingDeliveryTests.waitUntil(10) { !SplitRelayTests.files(spool + "/tmp").isEmpty },
+            "\(smtpd.log)")
+        Glibc.shutdown(client.fd, Int32(SHUT_RDWR))
+        #expect(
+            StreamingDeliveryTests.waitUntil(10) {
+                SplitRelayTests.files(spool + "/tmp").isEmpty
+                    && SplitRelayTests.files(directory.path + "/Maildir/tmp").isEmpty
+            }, "\(SplitRelayTests.files(spool + "/tmp"))")
+        #expect(SplitRelayTests.files(spool + "/new").isEmpty)
+        #expect(SplitRelayTests.files(directory.path + "/Maildir/new").isEmpty)
+    }
 }

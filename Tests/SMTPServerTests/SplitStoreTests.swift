@@ -77,7 +77,9 @@ import Testing
         let pair = try Pair()
         let stream = try #require(
             pair.store.beginStream(
-                sender: Self.sender, recipients: [Self.recipient("bob"), Self.recipient("carol")]))
+                MessageEnvelope(
+                    id: "1", sender: Self.sender,
+                    recipients: [Self.recipient("bob"), Self.recipient("carol")])))
         stream.write(Array("Subject: hi\n\nbody\n".utf8))
         #expect(pair.entries("tmp").count == 2)
         #expect(pair.entries("new").isEmpty)
@@ -123,7 +125,8 @@ import Testing
     @Test func anAbortLeavesNothing() throws {
         let pair = try Pair()
         let stream = try #require(
-            pair.store.beginStream(sender: .null, recipients: [Self.recipient("bob")]))
+            pair.store.beginStream(
+                MessageEnvelope(id: "1", sender: .null, recipients: [Self.recipient("bob")])))
         stream.write(Array("half a message".utf8))
         #expect(pair.entries("tmp").count == 1)
         stream.abort()
@@ -131,7 +134,8 @@ import Testing
         #expect(pair.entries("new").isEmpty)
         // The connection goes on.
         let next = try #require(
-            pair.store.beginStream(sender: .null, recipients: [Self.recipient("bob")]))
+            pair.store.beginStream(
+                MessageEnvelope(id: "1", sender: .null, recipients: [Self.recipient("bob")])))
         next.write(Array("x\n".utf8))
         #expect(try Self.commit(next)?.get().count == 1)
     }
@@ -140,7 +144,9 @@ import Testing
         let pair = try Pair()
         let stream = try #require(
             pair.store.beginStream(
-                sender: .null, recipients: [Self.recipient("bob", action: "elsewhere")]))
+                MessageEnvelope(
+                    id: "1", sender: .null, recipients: [Self.recipient("bob", action: "elsewhere")]
+                )))
         stream.write(Array("x\n".utf8))
         let result = try #require(Self.commit(stream))
         guard case .failure(let error) = result else {
@@ -259,7 +265,8 @@ import Testing
         closeDescriptor(parentEnd)
         let store = RemoteStore(client: client)
         let stream = try #require(
-            store.beginStream(sender: .null, recipients: [Self.recipient("bob")]))
+            store.beginStream(
+                MessageEnvelope(id: "1", sender: .null, recipients: [Self.recipient("bob")])))
         let result = try #require(Self.commit(stream))
         guard case .failure(let error) = result else {
             Issue.record("acknowledged: \(result)")
