@@ -254,13 +254,15 @@ final class RelayConnection {
         var encoder = DotStuffing.Encoder(loneCRAsLineEnd: true)
         var out: [UInt8] = []
         out.reserveCapacity(RelayContent.piece + RelayContent.piece / 4)
+        // The terminator goes in the same write as the last piece: a write of its own would
+        // wait for the next hop's delayed ACK of the one before (Nagle), 40 ms a message.
         let failure = content.forEachPiece { piece in
-            out.removeAll(keepingCapacity: true)
             encoder.encode(piece, into: &out)
-            return out.isEmpty ? nil : write(out)
+            guard out.count >= RelayContent.piece else { return nil }
+            defer { out.removeAll(keepingCapacity: true) }
+            return write(out)
         }
         if let failure { return failure }
-        out.removeAll(keepingCapacity: true)
         encoder.finish(into: &out)
         return write(out)
     }
