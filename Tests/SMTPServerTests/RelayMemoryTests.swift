@@ -91,18 +91,7 @@ import Testing
         defer { directory.remove() }
         let hop = try SplitRelayTests.nextHop(directory)
         defer { hop.stop() }
-        try ProcessSplitTests.ensureUnprivilegedUser()
-        let smtpd = try SmtpdProcess(
-            config: """
-                listen on 127.0.0.1 port @PORT@
-                queue directory "\(directory.path)/spool"
-                queue retry 1s 1s
-                action "out" relay host "smtp://127.0.0.1:\(hop.port)"
-                action "local" maildir "\(directory.path)/Maildir"
-                match from any for domain "local.test" action "local"
-                match from any for any action "out"
-                """, directory: directory, extraArguments: [],
-            environment: oneProcess ? ["MAILLAB_NO_SPLIT": "1"] : [:])
+        let smtpd = try SplitRelayTests.relaying(directory, to: hop.port, oneProcess: oneProcess)
         defer { smtpd.stop() }
         #expect(oneProcess == (smtpd.networkSidePID == nil), "\(smtpd.log)")
         let client = try LineClient(port: smtpd.port, timeout: 60)
@@ -152,17 +141,7 @@ import Testing
     func aRelayedMessageCutOffMidDataLeavesNothingInTheSpool(oneProcess: Bool) throws {
         let directory = try TempDir("relay-cut")
         defer { directory.remove() }
-        try ProcessSplitTests.ensureUnprivilegedUser()
-        let smtpd = try SmtpdProcess(
-            config: """
-                listen on 127.0.0.1 port @PORT@
-                queue directory "\(directory.path)/spool"
-                action "out" relay host "smtp://127.0.0.1:9"
-                action "local" maildir "\(directory.path)/Maildir"
-                match from any for domain "local.test" action "local"
-                match from any for any action "out"
-                """, directory: directory, extraArguments: [],
-            environment: oneProcess ? ["MAILLAB_NO_SPLIT": "1"] : [:])
+        let smtpd = try SplitRelayTests.relaying(directory, to: 9, oneProcess: oneProcess)
         defer { smtpd.stop() }
         let client = try LineClient(port: smtpd.port, timeout: 30)
         try StreamingDeliveryTests.openTransaction(

@@ -10,6 +10,20 @@ import Testing
 /// Transcripts written by the server (docs/TRANSCRIPTS.md): both directions byte for byte,
 /// the TLS boundary, the size cap, and a full disk that loses the transcript, not the mail.
 @Suite struct SessionTranscriptFileTests {
+    /// One session storing a message of 800 lines of 80 bytes (some 64 KiB of transcript),
+    /// then QUIT: what the transcript size tests fill their files with.
+    static func sendBigMessage(_ client: LineClient) throws {
+        _ = try client.readReply()
+        #expect(try client.command("HELO x").hasPrefix("250"))
+        #expect(try client.command("MAIL FROM:<a@b.example>") == "250 2.0.0 Ok")
+        #expect(try client.command("RCPT TO:<root@localhost>").hasPrefix("250"))
+        #expect(try client.command("DATA").hasPrefix("354"))
+        let line = String(repeating: "x", count: 78) + "\r\n"
+        try client.send("Subject: big\r\n\r\n" + String(repeating: line, count: 800) + ".\r\n")
+        #expect(try client.readReply().first?.hasPrefix("250 2.0.0 ") == true)
+        #expect(try client.command("QUIT") == "221 2.0.0 Bye")
+    }
+
     /// The transcripts in `directory` once the server is stopped (which waits for the writer).
     private func transcripts(in directory: String) throws -> [(
         name: String, transcript: SessionTranscript
@@ -170,15 +184,7 @@ import Testing
         }
         defer { server.stop() }
         let client = try LineClient(port: server.port)
-        _ = try client.readReply()
-        #expect(try client.command("HELO x").hasPrefix("250"))
-        #expect(try client.command("MAIL FROM:<a@b.example>") == "250 2.0.0 Ok")
-        #expect(try client.command("RCPT TO:<root@localhost>").hasPrefix("250"))
-        #expect(try client.command("DATA").hasPrefix("354"))
-        let line = String(repeating: "x", count: 78) + "\r\n"
-        try client.send("Subject: big\r\n\r\n" + String(repeating: line, count: 800) + ".\r\n")
-        #expect(try client.readReply().first?.hasPrefix("250 2.0.0 ") == true)
-        #expect(try client.command("QUIT") == "221 2.0.0 Bye")
+        try Self.sendBigMessage(client)
         server.server.stop(graceSeconds: 5)
         #expect(maildirFiles(server.maildir).count == 1)
         #expect(try FileManager.default.contentsOfDirectory(atPath: mountPoint).isEmpty)

@@ -18,7 +18,10 @@ import Testing
                 """, directory: directory, port: port, extraArguments: [])
     }
 
-    static func relaying(_ directory: TempDir, to hop: UInt16) throws -> SmtpdProcess {
+    /// `oneProcess`: with `MAILLAB_NO_SPLIT=1`.
+    static func relaying(_ directory: TempDir, to hop: UInt16, oneProcess: Bool = false) throws
+        -> SmtpdProcess
+    {
         try ProcessSplitTests.ensureUnprivilegedUser()
         return try SmtpdProcess(
             config: """
@@ -29,7 +32,8 @@ import Testing
                 action "local" maildir "\(directory.path)/Maildir"
                 match from any for domain "local.test" action "local"
                 match from any for any action "out"
-                """, directory: directory, extraArguments: [])
+                """, directory: directory, extraArguments: [],
+            environment: oneProcess ? ["MAILLAB_NO_SPLIT": "1"] : [:])
     }
 
     static func send(_ port: UInt16, from: String, to: [String], subject: String) throws

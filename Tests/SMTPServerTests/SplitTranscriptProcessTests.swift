@@ -96,15 +96,7 @@ import Testing
         defer { smtpd.stop() }
         #expect(smtpd.networkSidePID != nil, "\(smtpd.log)")
         let client = try LineClient(port: smtpd.port)
-        _ = try client.readReply()
-        #expect(try client.command("HELO x").hasPrefix("250"))
-        #expect(try client.command("MAIL FROM:<a@b.example>") == "250 2.0.0 Ok")
-        #expect(try client.command("RCPT TO:<root@localhost>").hasPrefix("250"))
-        #expect(try client.command("DATA").hasPrefix("354"))
-        let line = String(repeating: "x", count: 78) + "\r\n"
-        try client.send("Subject: big\r\n\r\n" + String(repeating: line, count: 800) + ".\r\n")
-        #expect(try client.readReply().first?.hasPrefix("250 2.0.0 ") == true)
-        #expect(try client.command("QUIT") == "221 2.0.0 Bye")
+        try SessionTranscriptFileTests.sendBigMessage(client)
         #expect(maildirFiles(directory.path + "/Maildir").count == 1)
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline && !smtpd.log.contains("an empty file is left") {
