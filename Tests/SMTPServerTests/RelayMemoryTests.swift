@@ -102,12 +102,7 @@ import Testing
             StreamingDeliveryTests.statusKiB(smtpd.sessionPID, "VmHWM"))
         try client.send("Subject: big relayed\r\n\r\n")
         let lines = 30 << 10
-        for start in stride(from: 0, to: lines, by: 256) {
-            let piece = StreamingDeliveryTests.bodyLines(256, from: start)
-            for offset in stride(from: 0, to: piece.count, by: 8192) {
-                try client.send(bytes: Array(piece[offset..<min(piece.count, offset + 8192)]))
-            }
-        }
+        try StreamingDeliveryTests.sendLines(client, lines)
         #expect(try client.command(".").hasPrefix("250 "), "\(smtpd.log)")
         let peak = StreamingDeliveryTests.statusKiB(smtpd.sessionPID, "VmHWM")
         #expect(

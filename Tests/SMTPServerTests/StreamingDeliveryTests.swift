@@ -44,6 +44,17 @@ import Testing
         if data { #expect(try client.command("DATA").hasPrefix("354")) }
     }
 
+    /// Sends `count` lines of `bodyLines` in pieces of 8 KiB, as a client writing while it
+    /// reads its source.
+    static func sendLines(_ client: LineClient, _ count: Int) throws {
+        for start in stride(from: 0, to: count, by: 256) {
+            let piece = bodyLines(min(256, count - start), from: start)
+            for offset in stride(from: 0, to: piece.count, by: 8192) {
+                try client.send(bytes: Array(piece[offset..<min(piece.count, offset + 8192)]))
+            }
+        }
+    }
+
     /// 1000-byte lines (998 characters and CRLF), numbered so no two are alike.
     static func bodyLines(_ count: Int, from start: Int = 0) -> [UInt8] {
         var bytes: [UInt8] = []
@@ -72,12 +83,7 @@ import Testing
         try client.send("Subject: drip\r\n\r\n")
         // 30 MiB in 1000-byte lines, sent in small pieces: never finished.
         let total = 30 << 10
-        for start in stride(from: 0, to: total, by: 256) {
-            let piece = Self.bodyLines(256, from: start)
-            for offset in stride(from: 0, to: piece.count, by: 8192) {
-                try client.send(bytes: Array(piece[offset..<min(piece.count, offset + 8192)]))
-            }
-        }
+        try Self.sendLines(client, total)
         // Everything sent has gone to the tmp/ file, not into the server's memory, but for
         // what the session gathers for its next chunk (less than one chunk, and the line it
         // is in). The file holds the stored form: LF line ends, 999 bytes a line.
