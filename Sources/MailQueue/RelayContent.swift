@@ -72,11 +72,11 @@ public struct RelayContent: Sendable, Equatable {
         }
     }
 
-    /// The whole content (a bounce with RET=FULL); at most `limit` bytes.
-    func bytes(limit: Int = .max) throws(SystemError) -> [UInt8] {
+    /// The whole content.
+    func bytes() throws(SystemError) -> [UInt8] {
         switch source {
-        case .bytes(let bytes): return Array(bytes.prefix(limit))
-        case .file(let file): return try file.read(at: 0, count: min(file.count, limit))
+        case .bytes(let bytes): return bytes
+        case .file(let file): return try file.all()
         }
     }
 }
@@ -104,6 +104,9 @@ public final class SpooledContent: Sendable, Equatable {
     func read(at offset: Int, count: Int) throws(SystemError) -> [UInt8] {
         try FileSystem.read(descriptor, at: start + offset, count: count, path: path)
     }
+
+    /// The whole content (a bounce with RET=FULL quotes it).
+    func all() throws(SystemError) -> [UInt8] { try read(at: 0, count: count) }
 
     public static func == (a: SpooledContent, b: SpooledContent) -> Bool { a === b }
 }

@@ -990,7 +990,7 @@ public final class RelayQueue: Sendable {
     private func original(_ name: String, _ message: QueuedMessage) -> [UInt8] {
         do {
             let content = try spool.content(name)
-            if message.dsn.ret == .full { return try RelayContent(content).bytes() }
+            if message.dsn.ret == .full { return try content.all() }
             var bytes: [UInt8] = []
             while bytes.count < Self.headerLimit && bytes.count < content.count {
                 let from = max(0, bytes.count - 1)
