@@ -174,3 +174,46 @@ import Testing
         #expect(first.all.count == 1)
     }
 }
+
+/// A bounce quotes the queued message from its spool file: the header section alone by
+/// default, the whole message with RET=FULL.
+@Suite struct SpooledBounceTests {
+    /// Refuses every recipient for good.
+    static let refuser: @Sendable (RawNextHop.Peer) -> Void = { peer in
+        peer.write("220 no.lab ESMTP\r\n")
+        while let line = peer.readLine() {
+            switch line.prefix(4).uppercased() {
+            case "EHLO", "HELO": peer.write("250 no.lab\r\n")
+            case "MAIL", "RSET": peer.write("250 2.0.0 Ok\r\n")
+            case "RCPT": peer.write("550 5.1.1 no such user\r\n")
+            case "QUIT":
+                peer.write("221 2.0.0 Bye\r\n")
+                return
+            default: peer.write("503 5.5.1 no\r\n")
+            }
+        }
+    }
+
+    @Test(arguments: [false, true])
+    func aBounceQuotesTheSpooledHeaderOrWithRetFullTheWholeMessage(full: Bool) throws {
+        let hop = try RawNextHop(Self.refuser)
+        defer { hop.stop() }
+        let root = try FileSystem.makeTemporaryDirectory(prefix: "mlt-bounce")
+        defer { FileSystem.removeTree(root) }
+        let notices = DelayWarningTests.Notices()
+        let log = RelayReviewTests.Lines()
+        let queue = try DelayWarningTests.queue(
+            root: root, port: hop.port, intervals: [], notices: notices, log: log)
+        queue.start()
+        defer { queue.stop() }
+        var message = DelayWarningTests.message(7, from: .address(RelayReviewTests.alice))
+        message.dsn.ret = full ? .full : nil
+        try DelayWarningTests.store(message, as: "m7", in: root, subject: "quoted")
+        queue.enqueued(path: root + "/new/m7", message: message)
+        #expect(RelayReviewTests.waitUntil(10) { notices.all.count == 1 }, "\(log.all)")
+        let text = notices.all.first?.text ?? ""
+        #expect(text.contains("Subject: quoted\n"), "\(text)")
+        // The body ("hi") follows the header only with RET=FULL.
+        #expect(text.contains("Subject: quoted\n\nhi\n") == full, "\(text)")
+    }
+}
