@@ -3,7 +3,9 @@
 
 Environment: BENCH_DIR (work folder), SMTPD (our release binary), LOOP (the fsync loop
 binary), QUICK=1 (2-minute smoke run), REPS (repetitions, default 3), ONLY (comma list of
-parts: throughput,idle,latency,relay,bdat,memory), SERVERS (comma list of server names), SMTPD_BASE
+parts: throughput,idle,latency,relay,bdat,memory), SERVERS (comma list of server names; also
+maillab-oneprocess, maillab-noflush, maillab-noflush-oneprocess, maillab-nostore-oneprocess:
+the cost decomposition, run only when named), SMTPD_BASE
 (an earlier smtpd binary: adds maillab-base and maillab-base-nostore, for A/B runs), SESSIONS and SIZES
 (comma lists), OUT (results folder).
 """
@@ -68,6 +70,9 @@ def servers():
     wanted = os.environ.get("SERVERS")
     if wanted:
         names = set(wanted.split(","))
+        # The cost decomposition's variants run only when named.
+        all_servers[1:1] = [OurSMTPD(ROOT, smtpd, variant=v) for v in OurSMTPD.VARIANTS]
+        all_servers[1:1] = [OurSMTPD(ROOT, smtpd, discard=True, variant="oneprocess")]
         all_servers = [s for s in all_servers if s.name in names]
     if not os.path.exists(os.path.join(ROOT, "opensmtpd", "start.sh")):
         all_servers = [s for s in all_servers if s.name != "opensmtpd"]

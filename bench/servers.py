@@ -105,10 +105,20 @@ class OurSMTPD(Server):
     name = "maillab"
     port = 2601
 
-    def __init__(self, root, binary, discard=False, base=False):
+    # What durable delivery costs, part by part (BENCHMARKS.md, "What the store path costs"):
+    # each variant takes one part away. Not in the default runs: `noflush` loses mail on a
+    # power cut (the power-cut test's `data` mutation), it is a measurement only.
+    VARIANTS = {
+        "oneprocess": ({"MAILLAB_NO_SPLIT": "1"}, 20),
+        "noflush": ({"MAILLAB_UNSAFE_SKIP_FLUSH": "data"}, 40),
+        "noflush-oneprocess": ({"MAILLAB_UNSAFE_SKIP_FLUSH": "data", "MAILLAB_NO_SPLIT": "1"}, 60),
+    }
+
+    def __init__(self, root, binary, discard=False, base=False, variant=None):
         super().__init__(root)
         self.binary = binary
         self.discard = discard
+        self.env = None
         if discard:
             self.name = "maillab-nostore"
             self.port = 2604
@@ -117,6 +127,11 @@ class OurSMTPD(Server):
             # An earlier build (SMTPD_BASE), for A/B runs in the same minutes.
             self.name = self.name.replace("maillab", "maillab-base")
             self.port += 10
+        if variant:
+            extra, offset = self.VARIANTS[variant]
+            self.name += "-" + variant
+            self.port += offset
+            self.env = dict(os.environ, **extra)
         self.dir = os.path.join(root, self.name)
         self.maildir = None if discard else os.path.join(self.dir, "Maildir")
 
@@ -128,7 +143,7 @@ class OurSMTPD(Server):
             f.write(f"listen on 127.0.0.1 port {self.port}\n")
             f.write(f'action "local" maildir "{target}" virtual {{ "@" = "nobody" }}\n')
             f.write('match from any for any action "local"\n')
-        self.spawn([self.binary, "-d", "-f", conf], cwd=self.dir)
+        self.spawn([self.binary, "-d", "-f", conf], cwd=self.dir, env=self.env)
         wait_banner(self.port)
 
 
