@@ -315,8 +315,23 @@ public final class QueueSpool: Sendable {
             throw error
         }
         try closeChecked(fd, temporary)
+        let twin = deliveredTwin(of: name, in: new)
         try FileSystem.renameAt(tmp, temporaryName, new, name, path: messageDirectory + "/" + name)
         try FileSystem.fsync(new, path: messageDirectory)
+        // The new state is durable: the old file's tmp/ name must not bring it back.
+        if let twin { _ = Glibc.unlinkat(tmp, twin, 0) }
+    }
+
+    /// The tmp/ name the writer may still keep for a file it delivered into new/ (until a
+    /// flush covers the new/ name: `NAME,S=<size>`, docs/DURABILITY.md, "The protocol").
+    /// After a crash the sweep would recover that name as a message of its own once `NAME`
+    /// is replaced or removed: a rewrite or a removal takes it away first.
+    private func deliveredTwin(of name: String, in new: Int32) -> String? {
+        var info = Glibc.stat()
+        guard Glibc.fstatat(new, name, &info, AT_SYMLINK_NOFOLLOW) == 0, info.st_nlink > 1 else {
+            return nil
+        }
+        return name + ",S=\(info.st_size)"
     }
 
     /// Opens message file `name` for reading: a regular file in `new/`, never through a link.
@@ -360,11 +375,17 @@ public final class QueueSpool: Sendable {
         return (bytes, false)
     }
 
-    /// Removes the message file `name` (after every recipient is done). Not flushed: a crash
-    /// that brings it back delivers again, which at-least-once allows.
+    /// Removes the message file `name` (after every recipient is done), and the tmp/ name
+    /// its writer may still keep. Not flushed: a crash that brings it back delivers again,
+    /// which at-least-once allows.
     public func remove(_ name: String) throws(SystemError) {
         let new = try openFolder("new")
         defer { closeDescriptor(new) }
+        if let twin = deliveredTwin(of: name, in: new) {
+            let tmp = try openFolder("tmp")
+            defer { closeDescriptor(tmp) }
+            _ = Glibc.unlinkat(tmp, twin, 0)
+        }
         try FileSystem.unlinkAt(new, name, path: messageDirectory + "/" + name)
     }
 }

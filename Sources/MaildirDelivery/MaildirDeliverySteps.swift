@@ -68,6 +68,17 @@ final class DeliveryJob: @unchecked Sendable {
     }
 }
 
+/// A delivered file's tmp/ name in `.syncfs` mode, kept until a flush has made its new/
+/// names durable (``MaildirDeliverySteps/retire(_:)``).
+struct TemporaryName: @unchecked Sendable {
+    // @unchecked: handed between the commit and flush threads only with a flush's start
+    // and end, which order every access.
+    let folders: OpenedMaildir
+    let name: String
+    let owner: FileSystemIdentity?
+    let device: UInt64
+}
+
 /// The order in which the writer's descriptors were opened: a syncfs reports the write-back
 /// errors seen since its descriptor was opened, so a flush uses the earliest-opened
 /// descriptor among those of everything it covers (each taken just after its open, before
@@ -264,14 +275,19 @@ struct MaildirDeliverySteps {
 
     /// The one flush of a commit round (`MaildirWriter`). `.syncfs`: per file system, one
     /// syncfs that makes durable the data and tmp/ names of `data`'s files, before their
-    /// completion (`names` is empty: new/ entries need no flush, start-up recovery makes them
-    /// from tmp/); then closes `data`'s files. A failed flush fails every job it covers on
-    /// that file system. `.batchedFsync`: see `fsyncRound`. The test hook
-    /// `UnsafeFlushSkips.data` leaves `data` uncovered (still closed).
-    func flushRound(data: [DeliveryJob], names: [DeliveryJob]) {
+    /// completion (`names` is empty: new/ entries need no flush before the 250, start-up
+    /// recovery makes them from tmp/), and the new/ names of files delivered earlier
+    /// (`retiring`); then closes `data`'s files. A failed flush fails every job it covers on
+    /// that file system. Returns the `retiring` names whose flush succeeded: their tmp/ names
+    /// may go. `.batchedFsync`: see `fsyncRound`. The test hook `UnsafeFlushSkips.data`
+    /// leaves `data` uncovered (still closed).
+    @discardableResult
+    func flushRound(
+        data: [DeliveryJob], names: [DeliveryJob], retiring: [TemporaryName] = []
+    ) -> [TemporaryName] {
         if mode != .syncfs {
             fsyncRound(data: data, names: names)
-            return
+            return []
         }
         struct Flush {
             var descriptor: Int32
@@ -303,15 +319,30 @@ struct MaildirDeliverySteps {
                 }
             }
         }
-        for flush in flushes.values {
+        // Delivered files' new/ names: on a file system no data file of this round is on,
+        // their new/ folder's descriptor carries the syncfs.
+        var folders: Set<String> = []
+        for name in retiring where folders.insert(name.folders.maildir.new).inserted {
+            var flush =
+                flushes[name.device]
+                ?? Flush(
+                    descriptor: name.folders.new, path: name.folders.maildir.new, opened: 0,
+                    covered: [], jobs: [])
+            flush.covered.append(name.folders.maildir.new)
+            flushes[name.device] = flush
+        }
+        var failed: Set<UInt64> = []
+        for (device, flush) in flushes {
             do {
                 for path in flush.covered { try inject("syncfs", path) }
                 try FileSystem.syncFileSystem(flush.descriptor, path: flush.path)
             } catch {
+                failed.insert(device)
                 for job in flush.jobs { job.fail(error) }
             }
         }
         closeFiles(written)
+        return retiring.filter { !failed.contains($0.device) }
     }
 
     /// `.batchedFsync` mode's round: every file of `data` and every distinct new/ of `names`
@@ -406,8 +437,39 @@ struct MaildirDeliverySteps {
                 continue  // a fresh name, as above
             }
         }
-        // Left over, it would only be a stale tmp/ file.
-        _ = Glibc.unlinkat(file.folders.tmp, file.name, 0)
+        // In `.syncfs` mode the tmp/ name stays until a flush has made the new/ names durable
+        // (`retire`): nothing orders the two folders' writes on the way to the disk (ext4
+        // without a journal, ext2), and an unlink durable before its link would lose an
+        // acknowledged message. The fsync modes flush new/ before the 250: a cut before
+        // that loses only what was never acknowledged.
+        if mode != .syncfs { _ = Glibc.unlinkat(file.folders.tmp, file.name, 0) }
+    }
+
+    /// The tmp/ names of `jobs`' delivered files (`.syncfs` mode), for `retire` once a flush
+    /// has covered their new/ names.
+    func temporaryNames(_ jobs: [DeliveryJob]) -> [TemporaryName] {
+        guard mode == .syncfs else { return [] }
+        return jobs.filter(\.isAlive).flatMap { job in
+            job.files.filter(\.isPublished).map {
+                TemporaryName(
+                    folders: $0.folders, name: $0.name, owner: $0.owner, device: $0.device)
+            }
+        }
+    }
+
+    /// Unlinks tmp/ names whose new/ names a flush has made durable (as their owners, as
+    /// `publish` linked them). A name left behind by a failure is the start-up sweep's: the
+    /// file already has its names in new/, and gets none more.
+    func retire(_ names: [TemporaryName]) {
+        var identity = MaildirActingIdentity()
+        defer { identity.finish() }
+        for name in names {
+            guard (try? identity.act(as: name.owner)) != nil else {
+                identity.finish()
+                continue
+            }
+            _ = Glibc.unlinkat(name.folders.tmp, name.name, 0)
+        }
     }
 
     /// link(2) errnos that mean "no hard links here" rather than a failure.

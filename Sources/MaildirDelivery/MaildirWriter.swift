@@ -17,7 +17,8 @@ import Synchronization
 /// writes its files: the next batch. When the flush is done the commit thread starts the
 /// next one at once, then links the flushed batch into `new/` and completes it, so neither
 /// creating files nor linking them holds up a flush (BENCHMARKS.md, "Where the flush wait
-/// goes").
+/// goes"). A delivered file's tmp/ name goes once a later flush has covered its `new/`
+/// names (docs/DURABILITY.md, "The protocol").
 /// `.batchedFsync` keeps two flushes per message, as fsync cannot cover a tmp/ name without
 /// flushing tmp/ itself: each round's flush makes durable both the data of the batch
 /// written last and the `new/` entries of the batch linked in the round before (all their
@@ -95,14 +96,25 @@ public final class MaildirWriter: Sendable {
 
     /// The commit thread in `.syncfs` mode: rounds of flush, link, complete (see the type's
     /// doc). While one batch flushes, the next is taken and written; once the flush is done,
-    /// the next batch's flush starts before the flushed one is linked and answered.
+    /// the next batch's flush starts before the flushed one is linked and answered. Each
+    /// flush also covers the new/ names linked before it started; then their tmp/ names go.
+    /// With names left and nothing to write, a flush runs for them alone.
     private static func oneFlushRounds(
         _ submitted: MaildirWorkQueue<DeliveryJob>, _ steps: MaildirDeliverySteps,
         _ flusher: MaildirFlusher
     ) {
         var flushing: [DeliveryJob] = []  // written, in the flush thread's hands
+        var running = false
+        // The tmp/ names of files linked since the running flush started: the next covers them.
+        var linked: [TemporaryName] = []
+        let durable = FlushedNames()
         func flush(_ jobs: [DeliveryJob]) {
-            flusher.start { steps.flushRound(data: jobs, names: []) }
+            let retiring = linked
+            linked = []
+            running = true
+            flusher.start {
+                durable.names = steps.flushRound(data: jobs, names: [], retiring: retiring)
+            }
         }
         func finish(_ jobs: [DeliveryJob]) {
             steps.publish(jobs)
@@ -111,17 +123,25 @@ public final class MaildirWriter: Sendable {
                 FlushTrace.stamp(jobs, stage)
             }
             steps.complete(jobs)
+            linked += steps.temporaryNames(jobs)
         }
         while true {
-            if flushing.isEmpty {
-                guard let jobs = submitted.take(limit: batchFileLimit, weight: weight) else {
-                    return
+            if !running {
+                let jobs: [DeliveryJob]
+                if linked.isEmpty {
+                    guard let taken = submitted.take(limit: batchFileLimit, weight: weight)
+                    else { return }
+                    jobs = taken
+                } else {
+                    jobs = submitted.takePending(limit: batchFileLimit, weight: weight)
                 }
                 stage(jobs, steps)
                 if UnsafeFlushSkips.data {
                     // Test hook: answered before any flush has reached the batch.
                     finish(jobs)
                     steps.flushRound(data: jobs, names: [])
+                    steps.retire(linked)
+                    linked = []
                     continue
                 }
                 flushing = jobs
@@ -130,11 +150,14 @@ public final class MaildirWriter: Sendable {
             let next = submitted.takePending(limit: batchFileLimit, weight: weight)
             stage(next, steps)
             flusher.wait()
+            running = false
+            let retirable = durable.names
             let done = flushing
             FlushTrace.stamp(done, \.dataFlushed)
             flushing = next
-            if !next.isEmpty { flush(next) }
+            if !next.isEmpty || !linked.isEmpty { flush(next) }
             finish(done)
+            steps.retire(retirable)
         }
     }
 
@@ -251,6 +274,13 @@ public final class MaildirWriter: Sendable {
         }
         steps.cache.removeAll()
     }
+}
+
+/// The new/ names a `.syncfs` round's flush made durable, handed from the flush thread to the
+/// commit thread.
+private final class FlushedNames: @unchecked Sendable {
+    // @unchecked: written by the flush before `done.post`, read after `wait`.
+    var names: [TemporaryName] = []
 }
 
 /// The flush thread of the commit rounds: runs one flush at a time for the commit thread,

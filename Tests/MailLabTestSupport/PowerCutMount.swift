@@ -55,6 +55,18 @@ public final class PowerCutMount: Sendable {
 
     /// The power cut: one request, after which the file system answers nothing but EIO.
     public func powerOff() {
+        _ = Self.request(mountpoint, "user.powercut.off")  // EIO once it is off
+    }
+
+    /// Makes the entries of `folder` (a path under the mount point) durable on their own, as
+    /// a file system without a journal writes one directory block back; true if done.
+    @discardableResult
+    public func writeBack(_ folder: String) -> Bool {
+        Self.request(folder, "user.powercut.writeback")
+    }
+
+    /// One control request (a setxattr) on `path`.
+    private static func request(_ path: String, _ name: String) -> Bool {
         // Glibc's module does not import sys/xattr.h.
         typealias SetXattr =
             @convention(c) (
@@ -64,7 +76,7 @@ public final class PowerCutMount: Sendable {
             fatalError("setxattr not found")
         }
         let setxattr = unsafeBitCast(symbol, to: SetXattr.self)
-        _ = setxattr(mountpoint, "user.powercut.off", "1", 1, 0)  // EIO once it is off
+        return setxattr(path, name, "1", 1, 0) == 0
     }
 
     /// Detaches the mount and waits for the daemon (SIGKILL after 5 s). Idempotent.

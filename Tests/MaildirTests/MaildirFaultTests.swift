@@ -101,13 +101,20 @@ import Testing
 
     /// `.syncfs` mode answers after one flush per message: the syncfs covers the file under
     /// its marked tmp/ name (`NAME,S=<size>`), and the link into new/ as `NAME` comes after
-    /// it, unflushed (start-up recovery stands in for that flush).
-    @Test func aSyncfsDeliveryIsAnsweredAfterOneFlushOfItsMarkedTmpName() throws {
+    /// it, unflushed (start-up recovery stands in for that flush). The tmp/ name goes only
+    /// after a later flush has covered the new/ name: nothing orders the two folders' writes
+    /// on the way to the disk, and an unlink durable before its link would lose the message.
+    /// (Unlinking the tmp/ name right after the link fails this test: gone at completion.)
+    @Test func aSyncfsDeliveryKeepsItsTmpNameUntilAFlushCoversItsNewName() throws {
         let scratch = ScratchDirectory()
         defer { scratch.remove() }
         let steps = Mutex<[String]>([])
+        let checked = DispatchSemaphore(value: 0)
+        let new = scratch.path + "/new"
         let writer = MaildirWriter(hostname: "h", flushMode: .syncfs) { operation, path in
             steps.withLock { $0.append(operation + " " + path) }
+            // The flush for the new/ name waits until the test has looked at tmp/.
+            if operation == "syncfs" && path == new { checked.wait() }
             return nil
         }
         defer { writer.shutdown() }
@@ -118,13 +125,39 @@ import Testing
         let paths = try result.get()
         let name = String(try #require(paths.first).split(separator: "/").last!)
         let tmp = scratch.path + "/tmp/" + name + ",S=6"
+        #expect(names(in: scratch.path + "/tmp") == [name + ",S=6"])
+        #expect(FileManager.default.contents(atPath: paths[0]).map(Array.init) == bytes("hello!"))
+        checked.signal()
+        #expect(eventually { names(in: scratch.path + "/tmp").isEmpty })
         #expect(
             steps.withLock { $0 } == [
-                "open " + tmp, "write " + tmp, "syncfs " + tmp,
-                "link " + scratch.path + "/new/" + name,
+                "open " + tmp, "write " + tmp, "syncfs " + tmp, "link " + new + "/" + name,
+                "syncfs " + new,
             ])
-        #expect(names(in: scratch.path + "/tmp").isEmpty)
-        #expect(FileManager.default.contents(atPath: paths[0]).map(Array.init) == bytes("hello!"))
+    }
+
+    /// A failed flush of new/ names leaves their tmp/ names to the start-up sweep: the
+    /// message was answered already, and its names in new/ stay.
+    @Test func aFailedFlushOfNewNamesKeepsTheTmpNames() throws {
+        let scratch = ScratchDirectory()
+        defer { scratch.remove() }
+        let failed = Mutex(false)
+        let new = scratch.path + "/new"
+        let writer = MaildirWriter(hostname: "h", flushMode: .syncfs) { operation, path in
+            guard operation == "syncfs" && path == new else { return nil }
+            failed.withLock { $0 = true }
+            return EIO
+        }
+        defer { writer.shutdown() }
+
+        let paths = try deliverAndWait(
+            writer, [DeliveryItem(maildir: scratch.path, chunks: [bytes("kept")])]
+        ).get()
+        #expect(eventually { failed.withLock { $0 } })
+        usleep(50_000)
+        let name = String(try #require(paths.first).split(separator: "/").last!)
+        #expect(names(in: scratch.path + "/tmp") == [name + ",S=4"])
+        #expect(contents(of: paths[0]) == bytes("kept"))
     }
 
     @Test(arguments: [("open", EMFILE), ("write", ENOSPC), ("link", EIO)])
@@ -177,6 +210,9 @@ import Testing
         #expect(published.newName != name)
         #expect(contents(of: maildir.new + "/" + name) == [1])
         #expect(contents(of: published.newPath) == [2])
+        // The tmp/ name stays until a flush has covered the link, then goes.
+        #expect(names(in: maildir.tmp) == [name])
+        steps.retire(steps.temporaryNames([job]))
         #expect(names(in: maildir.tmp).isEmpty)
     }
 }

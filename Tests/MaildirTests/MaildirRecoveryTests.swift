@@ -154,7 +154,7 @@ import Testing
             Set(names(in: setup.maildir.new)) == [
                 name, String(paths[0].split(separator: "/").last!),
             ])
-        #expect(names(in: setup.maildir.tmp).isEmpty)
+        #expect(eventually { names(in: setup.maildir.tmp).isEmpty })
     }
 
     @Test func markedNamesSayTheSizeAndTheFurtherNames() throws {
@@ -206,7 +206,8 @@ import Testing
         let paths = try #require(box.get()).get()
         let name = String(paths[0].split(separator: "/").last!)
         let marked = scratch.path + "/tmp/" + name + ",S=11,N=1"
-        #expect(steps.withLock { $0 } == ["rename " + marked, "syncfs " + marked])
+        // Then a later flush of new/ may retire the tmp/ name.
+        #expect(steps.withLock { Array($0.prefix(2)) } == ["rename " + marked, "syncfs " + marked])
         #expect(contents(of: paths[1]) == bytes("P\nbody\nend\n"))
     }
 }

@@ -229,6 +229,61 @@ import Testing
         }
     }
 
+    /// A file system without a journal writes each directory block back on its own: right
+    /// after a `250`, tmp/ alone reaches the disk, then the power goes. The message must
+    /// still be there after the restart. It fails when the writer unlinks the tmp/ name
+    /// before a flush has covered the new/ name (docs/DURABILITY.md, "The protocol", step 4):
+    /// the unlink is then durable and the link is not.
+    @Test func aMessageSurvivesWhenTmpAloneIsWrittenBackBeforeAPowerCut() throws {
+        let directory = try TempDir("powercut")
+        defer { directory.remove() }
+        let backing = directory.path + "/disk"
+        let mountpoint = directory.path + "/mnt"
+        for folder in [backing, mountpoint] { mkdir(folder, 0o755) }
+        for folder in ["", "/tmp", "/new", "/cur"] { mkdir(backing + "/Maildir" + folder, 0o700) }
+        let mount = try PowerCutMount(
+            backing: backing, mountpoint: mountpoint, metadata: Metadata.onlyWhenFlushed.rawValue,
+            cutAtFlush: 0, log: directory.path + "/powercut-fs.log")
+        defer { mount.unmount() }
+        let smtpd = try SmtpdProcess(
+            config: seedConfig(maildir: mountpoint + "/Maildir"), directory: directory,
+            extraArguments: [],
+            environment: ["LD_PRELOAD": ExternalTool.powercutFS.programs[1]])
+        defer { smtpd.stop() }
+
+        var acknowledged: [String] = []
+        let connection = try LineClient(port: smtpd.port, timeout: 10)
+        _ = try connection.readReply()
+        #expect(try connection.command("HELO power").hasPrefix("250"))
+        for sequence in 0..<3 {
+            let token = "c9-\(sequence)"
+            #expect(try connection.command("MAIL FROM:<s@power.example>").hasPrefix("250"))
+            #expect(try connection.command("RCPT TO:<root@localhost>").hasPrefix("250"))
+            #expect(try connection.command("DATA").hasPrefix("354"))
+            try connection.send(CrashDurabilityTests.body(token) + ".\r\n")
+            guard try connection.readReply().joined().hasPrefix("250 ") else { break }
+            acknowledged.append(token)
+            #expect(mount.writeBack(mountpoint + "/Maildir/tmp"))
+        }
+        mount.powerOff()
+        kill(smtpd.pid, SIGKILL)
+        _ = smtpd.wait(timeout: 10)
+        mount.unmount()
+
+        let restarted = try SmtpdProcess(
+            config: seedConfig(maildir: backing + "/Maildir"), directory: directory,
+            extraArguments: [])
+        restarted.stop()
+        let found = Set(
+            maildirFiles(backing + "/Maildir").compactMap {
+                CrashDurabilityTests.wholeToken(readText($0))
+            })
+        #expect(acknowledged.count == 3)
+        #expect(
+            acknowledged.filter { !found.contains($0) } == [],
+            "lost; powercut-fs: \(mount.log); smtpd: \(restarted.log)")
+    }
+
     /// The model's own promise, without smtpd: flushed data and names survive, the rest not.
     @Test func powercutFSKeepsOnlyWhatWasFlushed() throws {
         let directory = try TempDir("powercut")

@@ -16,6 +16,9 @@
 //   change of a folder is durable at once (synchronous metadata, the extreme of the same
 //   model: a name can be durable long before its data). With 0, nothing becomes durable
 //   without a flush (the strictest reading of POSIX).
+// - Writeback of one folder: setxattr "user.powercut.writeback" on a folder makes its entries
+//   durable and nothing else, not counted as a flush (a file system without a journal, such
+//   as ext4 without one, writes each directory block back on its own, in no set order).
 // - Power off: setxattr "user.powercut.off" on the mount's root, or, with CUT_AT_FLUSH K > 0,
 //   instead of the K-th flush request (fsync, fsyncdir, syncfs) made while some inode has
 //   unflushed changes (the others could lose nothing): the moments just before a
@@ -90,7 +93,7 @@ static struct timespec last_commit;
 static int powered_off;
 static int started;  // fuse_get_context() is only valid once the loop runs
 static unsigned long cut_at_flush, flushes;
-static unsigned long counts_fsync, counts_fsyncdir, counts_syncfs, counts_commits;
+static unsigned long counts_fsync, counts_fsyncdir, counts_syncfs, counts_commits, counts_writebacks;
 
 static void mark_dirty(struct node *n) {
     if (!n->dirty) {
@@ -621,9 +624,9 @@ static void power_off(void) {
     }
     fprintf(stderr,
             "powercut-fs: power off%s: fsync %lu, fsyncdir %lu, syncfs %lu, commits %lu, "
-            "inodes with unflushed changes %lu\n",
+            "folder writebacks %lu, inodes with unflushed changes %lu\n",
             cut_at_flush && flushes == cut_at_flush ? " at a flush" : "", counts_fsync,
-            counts_fsyncdir, counts_syncfs, counts_commits, dirty);
+            counts_fsyncdir, counts_syncfs, counts_commits, counts_writebacks, dirty);
 }
 
 static int op_setxattr(const char *path, const char *name, const char *value, size_t size,
@@ -641,6 +644,16 @@ static int op_setxattr(const char *path, const char *name, const char *value, si
     }
     if (strcmp(name, "user.powercut.off") == 0 && strcmp(path, "/") == 0) {
         power_off();
+        return 0;
+    }
+    if (strcmp(name, "user.powercut.writeback") == 0) {
+        // One folder's entries reach the disk on their own, as a file system without a
+        // journal writes a directory block back: no flush request, nothing else with it.
+        struct node *n = lookup(path);
+        if (!n) return -ENOENT;
+        if (!S_ISDIR(n->mode)) return -ENOTDIR;
+        flush_folder(n);
+        counts_writebacks++;
         return 0;
     }
     return -ENOTSUP;
