@@ -119,6 +119,25 @@ import Testing
         Issue.record("no message lost or partial in \(rounds.count) power cuts: \(rounds)")
     }
 
+    /// powercut-fs over `directory`/disk, mounted at `directory`/mnt; with an empty Maildir
+    /// on the disk when `maildir`.
+    static func mount(
+        in directory: TempDir, metadata: String, cutAtFlush: Int, maildir: Bool
+    ) throws -> (mount: PowerCutMount, backing: String, mountpoint: String) {
+        let backing = directory.path + "/disk"
+        let mountpoint = directory.path + "/mnt"
+        for folder in [backing, mountpoint] { mkdir(folder, 0o755) }
+        if maildir {
+            for folder in ["", "/tmp", "/new", "/cur"] {
+                mkdir(backing + "/Maildir" + folder, 0o700)
+            }
+        }
+        let mount = try PowerCutMount(
+            backing: backing, mountpoint: mountpoint, metadata: metadata, cutAtFlush: cutAtFlush,
+            log: directory.path + "/powercut-fs.log")
+        return (mount, backing, mountpoint)
+    }
+
     /// Starts powercut-fs and smtpd, sends from several clients, cuts the power (`cut`; after
     /// 15 s at the latest), SIGKILLs smtpd, starts it again on what the disk kept (it
     /// listens only once its start-up sweep is done) and reads the Maildir.
@@ -128,18 +147,10 @@ import Testing
     ) throws -> Round {
         let directory = try TempDir("powercut")
         defer { directory.remove() }
-        let backing = directory.path + "/disk"
-        let mountpoint = directory.path + "/mnt"
-        for folder in [backing, mountpoint] { mkdir(folder, 0o755) }
-        if maildirExists {
-            for folder in ["", "/tmp", "/new", "/cur"] {
-                mkdir(backing + "/Maildir" + folder, 0o700)
-            }
-        }
-        let mount = try PowerCutMount(
-            backing: backing, mountpoint: mountpoint, metadata: metadata.rawValue,
+        let (mount, backing, mountpoint) = try Self.mount(
+            in: directory, metadata: metadata.rawValue,
             cutAtFlush: cut == .atARandomFlush ? Int.random(in: 40...100) : 0,
-            log: directory.path + "/powercut-fs.log")
+            maildir: maildirExists)
         defer { mount.unmount() }
 
         var environment: [String: String] = [:]
@@ -237,13 +248,9 @@ import Testing
     @Test func aMessageSurvivesWhenTmpAloneIsWrittenBackBeforeAPowerCut() throws {
         let directory = try TempDir("powercut")
         defer { directory.remove() }
-        let backing = directory.path + "/disk"
-        let mountpoint = directory.path + "/mnt"
-        for folder in [backing, mountpoint] { mkdir(folder, 0o755) }
-        for folder in ["", "/tmp", "/new", "/cur"] { mkdir(backing + "/Maildir" + folder, 0o700) }
-        let mount = try PowerCutMount(
-            backing: backing, mountpoint: mountpoint, metadata: Metadata.onlyWhenFlushed.rawValue,
-            cutAtFlush: 0, log: directory.path + "/powercut-fs.log")
+        let (mount, backing, mountpoint) = try Self.mount(
+            in: directory, metadata: Metadata.onlyWhenFlushed.rawValue, cutAtFlush: 0,
+            maildir: true)
         defer { mount.unmount() }
         let smtpd = try SmtpdProcess(
             config: seedConfig(maildir: mountpoint + "/Maildir"), directory: directory,
@@ -288,12 +295,8 @@ import Testing
     @Test func powercutFSKeepsOnlyWhatWasFlushed() throws {
         let directory = try TempDir("powercut")
         defer { directory.remove() }
-        let backing = directory.path + "/disk"
-        let mountpoint = directory.path + "/mnt"
-        for folder in [backing, mountpoint] { mkdir(folder, 0o755) }
-        let mount = try PowerCutMount(
-            backing: backing, mountpoint: mountpoint, metadata: "0", cutAtFlush: 0,
-            log: directory.path + "/powercut-fs.log")
+        let (mount, backing, mountpoint) = try Self.mount(
+            in: directory, metadata: "0", cutAtFlush: 0, maildir: false)
         defer { mount.unmount() }
 
         func write(_ name: String, _ text: String, fsync flush: Bool) throws {
