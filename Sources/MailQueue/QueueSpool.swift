@@ -315,11 +315,14 @@ public final class QueueSpool: Sendable {
             throw error
         }
         try closeChecked(fd, temporary)
-        let twin = deliveredTwin(of: name, in: new)
+        if let twin = deliveredTwin(of: name, in: new) {
+            // The old file's tmp/ name goes before the rename, once new/NAME is durable: left
+            // behind the rename (a kill during its fsync), it would come back as a message.
+            try FileSystem.fsync(new, path: messageDirectory)
+            _ = Glibc.unlinkat(tmp, twin, 0)
+        }
         try FileSystem.renameAt(tmp, temporaryName, new, name, path: messageDirectory + "/" + name)
         try FileSystem.fsync(new, path: messageDirectory)
-        // The new state is durable: the old file's tmp/ name must not bring it back.
-        if let twin { _ = Glibc.unlinkat(tmp, twin, 0) }
     }
 
     /// The tmp/ name the writer may still keep for a file it delivered into new/ (until a
