@@ -82,9 +82,9 @@ public struct SMTPSession {
     var lineMode: LineMode?
     var heloName: String?
     var extended = false
-    var transaction: Transaction?
-    var data: DataPhase?
-    var pendingDelivery: Message? { didSet { updateWantsInput() } }
+    @OutOfLine var transaction: Transaction?
+    @OutOfLine var data: DataPhase?
+    @OutOfLine var pendingDelivery: Message? { didSet { updateWantsInput() } }
     var messageCount = 0
     var errorCount = 0
     var lastCommand: [UInt8] = []
@@ -107,7 +107,7 @@ public struct SMTPSession {
     /// This session's fault rules (MailLab fault injection); nil: none. Set before `start`.
     public var faults: SessionFaults?
     /// Set while a fault's `.delay` runs: input waits, `delayElapsed` goes on.
-    var faultPause: FaultPause? { didSet { updateWantsInput() } }
+    @OutOfLine var faultPause: FaultPause? { didSet { updateWantsInput() } }
     /// MAIL commands that passed their checks: what a fault rule's message number counts.
     var transactionCount = 0
 
