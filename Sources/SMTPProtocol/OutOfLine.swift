@@ -5,38 +5,58 @@
 /// (BENCHMARKS.md, "Idle sessions: the session's size").
 @propertyWrapper
 struct OutOfLine<Value> {
-    // Shared only between copies of the owner, and changed only when not shared (checked with
-    // isKnownUniquelyReferenced, as Array's buffer is).
-    private final class Storage: @unchecked Sendable {
-        var value: Value?
-        init(_ value: Value?) { self.value = value }
-    }
+    // The value is a ManagedBuffer's header, reached through its pointer: a class's stored
+    // property would cost a dynamic exclusivity check on every access of a DATA line.
+    private typealias Storage = ManagedBuffer<Value?, UInt8>
 
     private var storage: Storage?
 
     init(wrappedValue: Value?) {
-        storage = wrappedValue.map { Storage($0) }
+        storage = wrappedValue.map { Self.make($0) }
+    }
+
+    private static func make(_ value: Value?) -> Storage {
+        Storage.create(minimumCapacity: 0) { _ in value }
+    }
+
+    /// The header's address is fixed for the buffer's life, which `storage` holds.
+    private static func value(of storage: Storage) -> UnsafeMutablePointer<Value?> {
+        storage.withUnsafeMutablePointerToHeader { $0 }
     }
 
     var wrappedValue: Value? {
-        get { storage?.value }
+        _read {
+            if let storage { yield Self.value(of: storage).pointee } else { yield nil }
+        }
         set {
             guard let newValue else {
                 storage = nil
                 return
             }
             if isKnownUniquelyReferenced(&storage) {
-                storage!.value = newValue
+                Self.value(of: storage!).pointee = newValue
             } else {
-                storage = Storage(newValue)
+                storage = Self.make(newValue)
             }
         }
         _modify {
-            if !isKnownUniquelyReferenced(&storage) { storage = Storage(storage?.value) }
-            yield &storage!.value
-            if storage!.value == nil { storage = nil }
+            guard storage != nil else {
+                // Optional chaining on nil changes nothing: no buffer for it.
+                var value: Value? = nil
+                yield &value
+                if let value { storage = Self.make(value) }
+                return
+            }
+            if !isKnownUniquelyReferenced(&storage) {
+                storage = Self.make(Self.value(of: storage!).pointee)
+            }
+            let value = Self.value(of: storage!)
+            yield &value.pointee
+            if value.pointee == nil { storage = nil }
         }
     }
 }
 
-extension OutOfLine: Sendable where Value: Sendable {}
+// Shared only between copies of the owner, and changed only when not shared (checked with
+// isKnownUniquelyReferenced, as Array's buffer is).
+extension OutOfLine: @unchecked Sendable where Value: Sendable {}

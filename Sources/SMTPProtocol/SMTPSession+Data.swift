@@ -74,20 +74,30 @@ extension SMTPSession {
             endOfMessage()
             return
         }
-        data!.previousLineEndedCRLF = endedWithCRLF
-        let before = data!.countedSize
-        // Counted before unstuffing, as OpenSMTPD does; the size error wins over others.
-        data!.countedSize += line.count + 1
+        let before = Self.keep(
+            line, endedWithCRLF: endedWithCRLF, maximum: limits.maxMessageSize, in: &data!)
         // The line is kept first: a delay holds what comes after it.
-        defer { if faults != nil { bodyFaults((before + 1)...(before + line.count + 1)) } }
-        if data!.countedSize > limits.maxMessageSize {
-            data!.error = .tooBig
+        if faults != nil { bodyFaults((before + 1)...(before + line.count + 1)) }
+    }
+
+    /// Counts and keeps one DATA line, in one access to the out-of-line phase; returns the
+    /// size counted before the line.
+    private static func keep(
+        _ line: [UInt8], endedWithCRLF: Bool, maximum: Int, in phase: inout DataPhase
+    ) -> Int {
+        phase.previousLineEndedCRLF = endedWithCRLF
+        let before = phase.countedSize
+        // Counted before unstuffing, as OpenSMTPD does; the size error wins over others.
+        phase.countedSize += line.count + 1
+        if phase.countedSize > maximum {
+            phase.error = .tooBig
         }
-        guard data!.error == nil else { return }
+        guard phase.error == nil else { return before }
         let stored = (line.count > 1 && line[0] == ASCII.dot) ? Array(line.dropFirst()) : line
-        if let error = data!.content.push(stored) {
-            data!.error = error
+        if let error = phase.content.push(stored) {
+            phase.error = error
         }
+        return before
     }
 
     mutating func endOfMessage() {
