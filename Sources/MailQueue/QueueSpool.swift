@@ -319,7 +319,7 @@ public final class QueueSpool: Sendable {
             // The old file's tmp/ name goes before the rename, once new/NAME is durable: left
             // behind the rename (a kill during its fsync), it would come back as a message.
             try FileSystem.fsync(new, path: messageDirectory)
-            _ = Glibc.unlinkat(tmp, twin, 0)
+            try removeTwin(twin, in: tmp)
         }
         try FileSystem.renameAt(tmp, temporaryName, new, name, path: messageDirectory + "/" + name)
         try FileSystem.fsync(new, path: messageDirectory)
@@ -330,11 +330,18 @@ public final class QueueSpool: Sendable {
     /// After a crash the sweep would recover that name as a message of its own once `NAME`
     /// is replaced or removed: a rewrite or a removal takes it away first.
     private func deliveredTwin(of name: String, in new: Int32) -> String? {
-        var info = Glibc.stat()
-        guard Glibc.fstatat(new, name, &info, AT_SYMLINK_NOFOLLOW) == 0, info.st_nlink > 1 else {
-            return nil
-        }
+        guard let info = try? FileSystem.statusAt(new, name, path: messageDirectory + "/" + name),
+            info.st_nlink > 1
+        else { return nil }
         return name + ",S=\(info.st_size)"
+    }
+
+    /// Unlinks a delivered file's tmp/ twin; one the writer retired meanwhile is gone already.
+    private func removeTwin(_ twin: String, in tmp: Int32) throws(SystemError) {
+        do {
+            try FileSystem.unlinkAt(tmp, twin, path: root + "/tmp/" + twin)
+        } catch  where error.errno == ENOENT {
+        }
     }
 
     /// Opens message file `name` for reading: a regular file in `new/`, never through a link.
@@ -387,7 +394,7 @@ public final class QueueSpool: Sendable {
         if let twin = deliveredTwin(of: name, in: new) {
             let tmp = try openFolder("tmp")
             defer { closeDescriptor(tmp) }
-            _ = Glibc.unlinkat(tmp, twin, 0)
+            try removeTwin(twin, in: tmp)
         }
         try FileSystem.unlinkAt(new, name, path: messageDirectory + "/" + name)
     }
