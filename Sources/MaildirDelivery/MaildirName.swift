@@ -164,3 +164,11 @@ enum ProcessStart {
 extension Character {
     fileprivate var isASCIIDigit: Bool { isASCII && isNumber }
 }
+
+extension Maildir {
+    /// The name in new/ of the file smtpd writes as tmp/ `name` (its `,S=` and `,N=` marks
+    /// dropped).
+    public static func deliveredName(ofTemporary name: String) -> String {
+        MaildirNamer.unmarked(name)
+    }
+}

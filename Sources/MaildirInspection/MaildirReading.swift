@@ -42,6 +42,17 @@ extension Maildir {
         }
     }
 
+    /// A tmp/ name smtpd keeps for a delivered file until a flush has made its new/ name
+    /// durable (docs/DURABILITY.md, "The protocol", step 4): the same file as `new/NAME`.
+    /// Not a problem: it goes within a flush round.
+    private func isDeliveredTwin(_ name: String) -> Bool {
+        guard let twin = try? FileSystem.linkStatus(tmp + "/" + name), twin.st_nlink > 1,
+            let delivered = try? FileSystem.linkStatus(
+                new + "/" + Maildir.deliveredName(ofTemporary: name))
+        else { return false }
+        return delivered.st_ino == twin.st_ino && delivered.st_dev == twin.st_dev
+    }
+
     /// What is wrong with this Maildir, for inspection; empty for a healthy one.
     /// Does not change anything.
     public func problems() -> [MaildirProblem] {
@@ -58,7 +69,7 @@ extension Maildir {
                 continue
             }
             if folder == "tmp" {
-                for name in names {
+                for name in names where !isDeliveredTwin(name) {
                     problems.append(MaildirProblem(kind: .temporaryFile, path: path + "/" + name))
                 }
             } else if let folder = MaildirFolder(rawValue: folder) {

@@ -64,6 +64,27 @@ import Testing
                 """)
     }
 
+    /// smtpd keeps a delivered file's tmp/ name until a flush covers its new/ name: that is
+    /// the same file, not a delivery in progress. A tmp/ file linked elsewhere still is one.
+    @Test func aDeliveredFilesTmpTwinIsNoProblem() throws {
+        let scratch = ScratchDirectory()
+        defer { scratch.remove() }
+        let maildir = Maildir(root: scratch.path)
+        try maildir.prepare()
+        let message = Data("Subject: x\n\nbody\n".utf8)
+        let temporary = { maildir.check(now: 1_700_000_000).filter { $0.kind == .temporaryFile } }
+        let name = "1700000000.M1P1Q1.h"
+        #expect(FileManager.default.createFile(atPath: maildir.new + "/" + name, contents: message))
+        #expect(link(maildir.new + "/" + name, maildir.tmp + "/" + name + ",S=17") == 0)
+        #expect(temporary().isEmpty)
+
+        let other = "1700000000.M2P1Q2.h"
+        #expect(
+            FileManager.default.createFile(atPath: maildir.new + "/" + other, contents: message))
+        #expect(link(maildir.new + "/" + other, maildir.tmp + "/1700000000.M3P1Q3.h,S=17") == 0)
+        #expect(temporary().map(\.path) == [maildir.tmp + "/1700000000.M3P1Q3.h,S=17"])
+    }
+
     @Test func temporaryFilesAreStaleAfter36Hours() throws {
         let scratch = ScratchDirectory()
         defer { scratch.remove() }
