@@ -77,7 +77,9 @@ let package = Package(
         // The relay queue: spool, scheduler, the client side of SMTP to next hops, bounces.
         .target(
             name: "MailQueue",
-            dependencies: ["LinuxSystem", "SMTPProtocol", "SMTPClient", "Reactor"],
+            dependencies: [
+                "LinuxSystem", "MaildirDelivery", "SMTPProtocol", "SMTPClient", "Reactor",
+            ],
             swiftSettings: strict),
         .target(
             name: "SMTPServer",

@@ -1,5 +1,6 @@
 import Glibc
 import LinuxSystem
+import MaildirDelivery
 
 /// The spool directory of the relay queue: one file per message in `new/`, laid out as a
 /// Maildir so that the session's group commit (`MaildirWriter`) writes a new message there
@@ -333,7 +334,7 @@ public final class QueueSpool: Sendable {
         guard let info = try? FileSystem.statusAt(new, name, path: messageDirectory + "/" + name),
             info.st_nlink > 1
         else { return nil }
-        return name + ",S=\(info.st_size)"
+        return Maildir.temporaryName(ofDelivered: name, size: Int(info.st_size))
     }
 
     /// Unlinks a delivered file's tmp/ twin; one the writer retired meanwhile is gone already.

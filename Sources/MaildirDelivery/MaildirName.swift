@@ -171,4 +171,10 @@ extension Maildir {
     public static func deliveredName(ofTemporary name: String) -> String {
         MaildirNamer.unmarked(name)
     }
+
+    /// The tmp/ name smtpd keeps, until a flush covers it, for the file of `size` bytes it
+    /// delivered as new/ `name` with no further links (docs/DURABILITY.md, step 4).
+    public static func temporaryName(ofDelivered name: String, size: Int) -> String {
+        MaildirNamer.marked(name, size: size, extraLinks: 0)
+    }
 }
