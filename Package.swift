@@ -209,7 +209,9 @@ let package = Package(
         .target(name: "PowerCutSyncfs", path: "Tests/PowerCut/PowerCutSyncfs"),
         .testTarget(
             name: "MailQueueTests",
-            dependencies: ["MailQueue", "SMTPProtocol", "SMTPClient", "LinuxSystem"]),
+            dependencies: [
+                "MailQueue", "SMTPProtocol", "SMTPClient", "LinuxSystem", "MailLabTestSupport",
+            ]),
         .testTarget(
             name: "SMTPClientTests",
             dependencies: [

@@ -39,17 +39,6 @@ struct LabDHCPTests {
         return (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
     }
 
-    /// Polls `condition` for up to `seconds` (dnsmasq rewrites its lease file after it has
-    /// answered).
-    func eventually(_ seconds: Double = 3, _ condition: () throws -> Bool) rethrows -> Bool {
-        let deadline = Clock.monotonicSeconds() + seconds
-        while true {
-            if try condition() { return true }
-            if Clock.monotonicSeconds() > deadline { return false }
-            Clock.sleep(seconds: 0.02)
-        }
-    }
-
     /// The host's real interfaces (loopback and devices that are not virtual) as `ip -o
     /// link` and `ip -o addr` show them: what must not change.
     func realHostInterfaces() throws -> [String] {
@@ -72,7 +61,7 @@ struct LabDHCPTests {
     /// command line.
     func dhclientDaemon(of directory: String, waiting seconds: Double = 3) -> pid_t? {
         var found: pid_t?
-        _ = eventually(seconds) {
+        _ = eventually(within: seconds) {
             guard
                 let text = try? String(
                     contentsOfFile: directory + "/dhclient.pid", encoding: .utf8),

@@ -1,4 +1,5 @@
 import LinuxSystem
+import MailLabTestSupport
 import SMTPProtocol
 import Synchronization
 import Testing
@@ -108,12 +109,12 @@ import Testing
         queue.enqueued(path: root + "/new/m1", message: fromAlice)
         queue.enqueued(path: root + "/new/m2", message: fromNull)
         #expect(
-            RelayReviewTests.waitUntil(15) { notices.all.count >= 2 },
+            eventually(within: 15) { notices.all.count >= 2 },
             "\(log.all.joined(separator: "\n"))")
         // Past the last interval: deferred on, no third warning.
         let deferrals = log.all.filter { $0.contains("m1 to=<bob@rot.lab> deferred") }.count
         #expect(
-            RelayReviewTests.waitUntil(6) {
+            eventually(within: 6) {
                 log.all.filter { $0.contains("m1 to=<bob@rot.lab> deferred") }.count
                     >= deferrals + 2
             })
@@ -128,8 +129,8 @@ import Testing
             #expect(warning.text.contains("Subject: alice's"))
         }
         accepting.turnOn()
-        #expect(RelayReviewTests.waitUntil(10) { messages.count == 2 }, "\(log.all)")
-        #expect(RelayReviewTests.waitUntil(5) { queue.envelopes().isEmpty })
+        #expect(eventually(within: 10) { messages.count == 2 }, "\(log.all)")
+        #expect(eventually(within: 5) { queue.envelopes().isEmpty })
         Clock.sleep(seconds: 1.5)
         #expect(notices.all.count == 2)
     }
@@ -149,10 +150,10 @@ import Testing
             try Self.store(message, as: "m3", in: root, subject: "again")
             queue.start()
             queue.enqueued(path: root + "/new/m3", message: message)
-            #expect(RelayReviewTests.waitUntil(10) { first.all.count == 1 }, "\(log.all)")
+            #expect(eventually(within: 10) { first.all.count == 1 }, "\(log.all)")
             // The warning is recorded in the spool file once it is stored.
             #expect(
-                RelayReviewTests.waitUntil(5) {
+                eventually(within: 5) {
                     let bytes = (try? FileSystem.readFile(root + "/new/m3", limit: 1 << 20)) ?? []
                     let stored = try? QueueFileCodec.decode(bytes).message
                     return stored?.recipients.first?.lastWarning == message.created + 2
@@ -167,7 +168,7 @@ import Testing
         defer { queue.stop() }
         // Deferred twice more after the restart (each a chance to warn), and no warning.
         #expect(
-            RelayReviewTests.waitUntil(8) {
+            eventually(within: 8) {
                 log.all.filter { $0.contains("m3 to=<bob@rot.lab> deferred") }.count >= 2
             }, "\(log.all)")
         #expect(again.all.isEmpty, "\(again.all.map(\.text))")
@@ -210,7 +211,7 @@ import Testing
         message.dsn.ret = full ? .full : nil
         try DelayWarningTests.store(message, as: "m7", in: root, subject: "quoted")
         queue.enqueued(path: root + "/new/m7", message: message)
-        #expect(RelayReviewTests.waitUntil(10) { notices.all.count == 1 }, "\(log.all)")
+        #expect(eventually(within: 10) { notices.all.count == 1 }, "\(log.all)")
         let text = notices.all.first?.text ?? ""
         #expect(text.contains("Subject: quoted\n"), "\(text)")
         // The body ("hi") follows the header only with RET=FULL.

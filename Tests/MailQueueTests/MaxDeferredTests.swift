@@ -1,4 +1,5 @@
 import LinuxSystem
+import MailLabTestSupport
 import SMTPProtocol
 import Testing
 
@@ -37,12 +38,12 @@ import Testing
         }
         for id: UInt32 in 1...3 { try enqueue(id) }
         #expect(
-            RelayReviewTests.waitUntil(10) {
+            eventually(within: 10) {
                 log.all.filter { $0.contains(" deferred: 451 4.7.1") }.count == 3
             }, "\(log.all)")
         accepting.turnOn()
         try enqueue(4)
-        #expect(RelayReviewTests.waitUntil(10) { messages.count >= 1 + maxDeferred }, "\(log.all)")
+        #expect(eventually(within: 10) { messages.count >= 1 + maxDeferred }, "\(log.all)")
         Clock.sleep(seconds: 1.5)
         #expect(messages.count == 1 + maxDeferred, "\(log.all)")
         #expect(queue.envelopes().count == 3 - maxDeferred)

@@ -1,5 +1,6 @@
 import Glibc
 import LinuxSystem
+import MailLabTestSupport
 import SMTPClient
 import SMTPProtocol
 import Synchronization
@@ -55,15 +56,6 @@ import Testing
         return (queue, root)
     }
 
-    static func waitUntil(_ seconds: Double, _ condition: () -> Bool) -> Bool {
-        let deadline = Clock.monotonicSeconds() + seconds
-        while Clock.monotonicSeconds() < deadline {
-            if condition() { return true }
-            Clock.sleep(seconds: 0.02)
-        }
-        return condition()
-    }
-
     /// A next hop that sends its banner one byte every 0.3 s never completes a reply within
     /// the reply timeout: the attempt ends by it, not after the last byte.
     @Test func aNextHopDrippingBytesIsCutOffByTheReplyDeadline() throws {
@@ -87,7 +79,7 @@ import Testing
         let started = Clock.monotonicSeconds()
         try Self.enqueue(queue, root, "m1", Self.message(1, to: [("bob", "out")]))
         #expect(
-            Self.waitUntil(8) { log.all.contains { $0.contains("deferred") } }, "\(log.all)")
+            eventually(within: 8) { log.all.contains { $0.contains("deferred") } }, "\(log.all)")
         #expect(Clock.monotonicSeconds() - started < 5, "\(log.all)")
         #expect(log.all.contains { $0.contains("timeout waiting for 127.0.0.1") }, "\(log.all)")
     }
@@ -116,7 +108,7 @@ import Testing
                 queue, root, "m\(index)",
                 Self.message(UInt32(index + 1), to: [("bob", "a\(index)")]))
         }
-        _ = Self.waitUntil(1.5) { holders.reduce(0) { $0 + $1.accepted } >= 3 }
+        _ = eventually(within: 1.5) { holders.reduce(0) { $0 + $1.accepted } >= 3 }
         #expect(holders.reduce(0) { $0 + $1.accepted } == cap)
     }
 
@@ -133,7 +125,7 @@ import Testing
         queue.start()
         defer { queue.stop() }
         try Self.enqueue(queue, root, "m1", Self.message(1, to: [("bob", "out")]))
-        #expect(Self.waitUntil(5) { log.all.contains { $0.contains("deferred") } })
+        #expect(eventually(within: 5) { log.all.contains { $0.contains("deferred") } })
         try Self.enqueue(queue, root, "m2", Self.message(2, to: [("carol", "out")]))
         try Self.enqueue(queue, root, "m3", Self.message(3, to: [("dave", "out")]))
         Clock.sleep(seconds: 1)
@@ -163,10 +155,10 @@ import Testing
         queue.start()
         defer { queue.stop() }
         try Self.enqueue(queue, root, "m1", Self.message(1, to: [("bob", "out")]))
-        #expect(Self.waitUntil(5) { messages.count == 1 })
+        #expect(eventually(within: 5) { messages.count == 1 })
         Clock.sleep(seconds: 0.8)  // the 421 and the close came while the session idled
         try Self.enqueue(queue, root, "m2", Self.message(2, to: [("carol", "out")]))
-        #expect(Self.waitUntil(5) { messages.count == 2 }, "\(log.all)")
+        #expect(eventually(within: 5) { messages.count == 2 }, "\(log.all)")
         #expect(!log.all.contains { $0.contains("deferred") }, "\(log.all)")
         #expect(hop.accepted == 2, "\(log.all)")
     }
@@ -185,7 +177,7 @@ import Testing
         var message = Self.message(1, to: [("bob", "short"), ("carol", "long")])
         message.created -= 5
         try Self.enqueue(queue, root, "m1", message)
-        #expect(Self.waitUntil(3) { queue.envelopes().count == 1 }, "\(queue.envelopes())")
+        #expect(eventually(within: 3) { queue.envelopes().count == 1 }, "\(queue.envelopes())")
         #expect(queue.envelopes().first?.recipient == "carol@rot.lab")
     }
 }

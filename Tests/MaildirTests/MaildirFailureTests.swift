@@ -1,5 +1,6 @@
 import Foundation
 import LinuxSystem
+import MailLabTestSupport
 import MaildirDelivery
 import MaildirInspection
 import Testing

@@ -1,5 +1,6 @@
 import Foundation
 import LinuxSystem
+import MailLabTestSupport
 import Synchronization
 import Testing
 

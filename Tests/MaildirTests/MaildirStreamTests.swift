@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import LinuxSystem
+import MailLabTestSupport
 @testable import MaildirDelivery
 import Testing
 

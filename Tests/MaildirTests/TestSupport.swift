@@ -35,17 +35,6 @@ func permissions(of path: String) -> Int? {
     return Int(info.st_mode & 0o7777)
 }
 
-/// True once `condition` holds, polling for up to 5 seconds. A delivered file's tmp/ name
-/// goes only after the flush that follows its link (`.syncfs` mode), so it may outlive the
-/// delivery's completion for a round.
-func eventually(_ condition: () -> Bool) -> Bool {
-    for _ in 0..<500 {
-        if condition() { return true }
-        usleep(10_000)
-    }
-    return condition()
-}
-
 /// Runs one `deliver` call and waits for its completion.
 func deliverAndWait(
     _ writer: MaildirWriter, _ items: [DeliveryItem]

@@ -1,5 +1,6 @@
 import Glibc
 import LinuxSystem
+import MailLabTestSupport
 import Synchronization
 import Testing
 

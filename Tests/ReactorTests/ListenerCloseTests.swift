@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import LinuxSystem
+import MailLabTestSupport
 import Synchronization
 import Testing
 

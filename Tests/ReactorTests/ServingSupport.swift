@@ -25,10 +25,3 @@ func withServing(
         }, failed: { _ in })
     try body(listener.address)
 }
-
-/// Waits up to `seconds` for `condition`; returns its last value.
-func eventually(within seconds: Double, _ condition: () -> Bool) -> Bool {
-    let deadline = Clock.monotonicNanoseconds() + UInt64(seconds * 1_000_000_000)
-    while !condition() && Clock.monotonicNanoseconds() < deadline { usleep(10_000) }
-    return condition()
-}

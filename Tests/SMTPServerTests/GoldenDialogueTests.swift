@@ -199,7 +199,7 @@ import Testing
         Self.checkStoredFile(
             readBytes(files[0]), recipient: "root@localhost", name: name,
             messageID: Self.messageID(in: replies) ?? "?")
-        #expect(StreamingDeliveryTests.waitUntil(5) { maildirFiles(maildir, "tmp").isEmpty })
+        #expect(eventually(within: 5) { maildirFiles(maildir, "tmp").isEmpty })
         // Created 0700, the file 0600, as OpenSMTPD's maildir delivery does.
         for folder in ["", "/new", "/cur", "/tmp"] {
             #expect(Self.permissions(maildir + folder) == 0o700, "\(maildir + folder)")

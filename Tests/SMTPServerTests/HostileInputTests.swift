@@ -58,7 +58,7 @@ import Testing
         #expect(server.server.messages.count == 1)
         #expect(!server.server.messages.contains { $0.text.contains("Aborted") })
         #expect(maildirFiles(server.maildir).count == 1)
-        #expect(StreamingDeliveryTests.waitUntil(5) { maildirFiles(server.maildir, "tmp").isEmpty })
+        #expect(eventually(within: 5) { maildirFiles(server.maildir, "tmp").isEmpty })
         #expect(server.server.sessionCount == 0)
     }
 

@@ -42,7 +42,7 @@ final class PostfixInteropTests {
     }
 
     private func onlyMessage(_ maildir: String, timeout: Double = 30) throws -> String {
-        let files = waitForMaildir(maildir, count: 1, timeout: timeout)
+        let files = waitForFiles(maildir, count: 1, timeout: timeout)
         try #require(files.count == 1, "\(files)")
         return readText(files[0])
     }

@@ -37,7 +37,7 @@ struct PostfixNamespaceTests {
         try instance.sendmail(
             from: "alice@gruen.lab", to: ["bob@rot.lab"],
             message: "Subject: across namespaces\n\nfrom postfix in gruen\n")
-        let files = waitForMaildir(box, count: 1, timeout: 30)
+        let files = waitForFiles(box, count: 1, timeout: 30)
         try #require(files.count == 1, "\(instance.log)\nrot: \(rot.log)")
         let text = readText(files[0])
         // Our Received line names the client by its lab address: Postfix really was in
@@ -84,7 +84,7 @@ struct PostfixNamespaceTests {
             host: lab.rightAddress(0), from: "alice@gruen.lab", to: ["bob@pf.lab"],
             subject: "to postfix in rot")
         #expect(reply.hasPrefix("250 2.0.0 "), "\(reply)")
-        let files = waitForMaildir(instance.mailboxBase + "/bob", count: 1, timeout: 30)
+        let files = waitForFiles(instance.mailboxBase + "/bob", count: 1, timeout: 30)
         try #require(files.count == 1, "\(blau.log)\npostfix: \(instance.log)")
         let text = readText(files[0])
         #expect(text.contains("from blau.lab (unknown [\(lab.leftAddress(1))])"), "\(text)")

@@ -147,13 +147,13 @@ struct PostfixRelayTests {
             host: "127.0.0.1", port: relay.port, from: "alice@here.lab", to: ["bob@there.lab"],
             subject: "to postfix", body: "über den relay")
         #expect(reply.hasPrefix("250 "), "\(reply)")
-        let files = waitForMaildir(postfix.mailbox, count: 1, timeout: 30)
+        let files = waitForFiles(postfix.mailbox, count: 1, timeout: 30)
         try #require(files.count == 1, "postfix: \(postfix.log)\nrelay: \(relay.log.lines)")
         let text = readText(files[0])
         #expect(text.contains("Subject: to postfix\n"), "\(text)")
         #expect(text.contains("by postfix.lab (Postfix) with ESMTP"), "\(text)")
         #expect(text.contains("über den relay"))
-        #expect(RelayQueueTests.waitUntil(5) { maildirFiles(relay.maildir + ".spool").isEmpty })
+        #expect(eventually(within: 5) { maildirFiles(relay.maildir + ".spool").isEmpty })
     }
 
     @Test func postfixRelaysMailToUs() throws {
@@ -166,7 +166,7 @@ struct PostfixRelayTests {
             host: "127.0.0.1", port: postfix.port, from: "carol@postfix.lab",
             to: ["alice@here.lab"], subject: "from postfix")
         #expect(reply.hasPrefix("250 "), "\(reply)")
-        let files = waitForMaildir(us.maildir, count: 1, timeout: 30)
+        let files = waitForFiles(us.maildir, count: 1, timeout: 30)
         try #require(files.count == 1, "postfix: \(postfix.log)")
         let text = readText(files[0])
         #expect(text.hasPrefix("Return-Path: <carol@postfix.lab>\n"), "\(text)")

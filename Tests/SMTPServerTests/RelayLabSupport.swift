@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import MailLabTestSupport
 import Namespaces
 import Netlink
 import Synchronization
@@ -100,23 +101,7 @@ func sendMail(
     return reply
 }
 
-/// Waits until `maildir/new` has at least `count` files (or `timeout` passed).
-func waitForMaildir(_ maildir: String, count: Int, timeout: Double) -> [String] {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
-        let files = maildirFiles(maildir)
-        if files.count >= count { return files }
-        usleep(50_000)
-    }
-    return maildirFiles(maildir)
-}
-
 /// Waits until the spool at `root` holds no message.
 func waitForEmptySpool(_ root: String, timeout: Double) -> Bool {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
-        if maildirFiles(root).isEmpty { return true }
-        usleep(50_000)
-    }
-    return false
+    eventually(within: timeout) { maildirFiles(root).isEmpty }
 }

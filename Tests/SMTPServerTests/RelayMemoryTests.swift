@@ -59,7 +59,7 @@ import Testing
         let smtpd = try SplitRelayTests.relaying(directory, to: hop.port)
         defer { smtpd.stop() }
         let delivered = directory.path + "/hop/new"
-        let arrived = StreamingDeliveryTests.waitUntil(120) {
+        let arrived = eventually(within: 120) {
             smtpd.log.components(separatedBy: "> delivered").count == 4
         }
         #expect(arrived, "\(smtpd.log)")
@@ -146,11 +146,11 @@ import Testing
         let spool = directory.path + "/spool"
         // Streaming: the spool's tmp/ holds the message's file while it arrives.
         #expect(
-            StreamingDeliveryTests.waitUntil(10) { !SplitRelayTests.files(spool + "/tmp").isEmpty },
+            eventually(within: 10) { !SplitRelayTests.files(spool + "/tmp").isEmpty },
             "\(smtpd.log)")
         Glibc.shutdown(client.fd, Int32(SHUT_RDWR))
         #expect(
-            StreamingDeliveryTests.waitUntil(10) {
+            eventually(within: 10) {
                 SplitRelayTests.files(spool + "/tmp").isEmpty
                     && SplitRelayTests.files(directory.path + "/Maildir/tmp").isEmpty
             }, "\(SplitRelayTests.files(spool + "/tmp"))")

@@ -56,7 +56,7 @@ struct RelayNamespaceTests {
             host: lab.rightAddress(0), from: "alice@gruen.lab", to: ["bob@rot.lab"],
             subject: "three hops")
         #expect(reply.hasPrefix("250 2.0.0 "), "\(reply)")
-        let files = waitForMaildir(rotBox, count: 1, timeout: 20)
+        let files = waitForFiles(rotBox, count: 1, timeout: 20)
         try #require(
             files.count == 1, "gruen: \(lab.servers[0]!.log)\nblau: \(lab.servers[1]!.log)")
         let text = readText(files[0])
@@ -94,7 +94,7 @@ struct RelayNamespaceTests {
             Self.config(
                 name: "rot.lab", listen: [lab.rightAddress(1)], spool: lab.path("rot-spool"),
                 local: ["rot.lab"], maildir: rotBox), name: "rot")
-        let files = waitForMaildir(rotBox, count: 1, timeout: 20)
+        let files = waitForFiles(rotBox, count: 1, timeout: 20)
         #expect(files.count == 1, "\(gruen.log)")
         #expect(waitForEmptySpool(lab.path("gruen-spool"), timeout: 10))
         let attempts = gruen.log.components(separatedBy: "deferred: ").count - 1
@@ -121,7 +121,7 @@ struct RelayNamespaceTests {
             host: lab.rightAddress(0), from: "alice@gruen.lab", to: ["nobody@nowhere.lab"],
             subject: "to nobody")
         #expect(reply.hasPrefix("250 2.0.0 "), "\(reply)")
-        let files = waitForMaildir(gruenBox, count: 1, timeout: 20)
+        let files = waitForFiles(gruenBox, count: 1, timeout: 20)
         try #require(files.count == 1, "\(gruen.log)\nrot: \(lab.servers[1]!.log)")
         let dsn = readText(files[0])
         // From <>: no Return-Path.
@@ -160,7 +160,7 @@ struct RelayNamespaceTests {
             host: lab.rightAddress(0), from: "alice@gruen.lab", to: ["x@loop.lab"],
             subject: "round and round")
         #expect(reply.hasPrefix("250 2.0.0 "), "\(reply)")
-        let files = waitForMaildir(gruenBox, count: 1, timeout: 60)
+        let files = waitForFiles(gruenBox, count: 1, timeout: 60)
         try #require(files.count == 1, "\(gruen.log)")
         let dsn = readText(files[0])
         #expect(dsn.contains("Status: 5.4.6"), "\(dsn)")
@@ -202,7 +202,7 @@ struct RelayNamespaceTests {
             host: lab.rightAddress(0), from: "alice@gruen.lab", to: ["bob@rot.lab"],
             subject: "default spools")
         #expect(reply.hasPrefix("250 2.0.0 "), "\(reply)")
-        #expect(waitForMaildir(rotBox, count: 1, timeout: 20).count == 1)
+        #expect(waitForFiles(rotBox, count: 1, timeout: 20).count == 1)
         for spool in spools { #expect(FileSystem.exists(spool + "/lock"), "\(spool)") }
     }
 }
@@ -232,7 +232,7 @@ struct RelayCrashTests {
         let relayPID = lab.servers[0]!.pid
         let killer = Thread {
             // Kill once rot has received some and while the clients are still sending.
-            _ = waitForMaildir(rotBox, count: 40, timeout: 30)
+            _ = waitForFiles(rotBox, count: 40, timeout: 30)
             kill(relayPID, SIGKILL)
         }
         killer.start()

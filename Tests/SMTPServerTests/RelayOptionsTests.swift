@@ -113,7 +113,7 @@ import Testing
             host: "127.0.0.1", port: relay.port, from: "alice@here.lab", to: ["bob@there.lab"],
             subject: "unverified")
         #expect(
-            RelayQueueTests.waitUntil(10) {
+            eventually(within: 10) {
                 control.queueSnapshot().first?.lastError.contains("certificate verification:")
                     == true
             }, "\(relay.log.lines.joined(separator: "\n"))")
@@ -219,7 +219,7 @@ import Testing
             to: ["bob@there.lab", "carol@nowhere.lab"], subject: "by domain")
         let message = try await next.server.nextMessage(timeout: 10)
         #expect(message.text.contains("Subject: by domain\n"))
-        let bounces = waitForMaildir(relay.maildir, count: 1, timeout: 10)
+        let bounces = waitForFiles(relay.maildir, count: 1, timeout: 10)
         let bounce = bounces.first.map(readText) ?? ""
         #expect(bounce.contains("no relay host for nowhere.lab"), "\(bounce)")
     }
@@ -249,7 +249,7 @@ import Testing
         _ = try sendMail(
             host: "127.0.0.1", port: relay.port, from: "alice@here.lab", to: ["bob@mx.lab"],
             subject: "loop")
-        let bounces = waitForMaildir(relay.maildir, count: 1, timeout: 10)
+        let bounces = waitForFiles(relay.maildir, count: 1, timeout: 10)
         let bounce = bounces.first.map(readText) ?? ""
         #expect(bounce.contains("5.4.6 loop: MX for mx.lab points to this host"), "\(bounce)")
         // Bounced once, not relayed to itself: only the bounce is in the Maildir.

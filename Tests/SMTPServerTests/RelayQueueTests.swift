@@ -38,15 +38,6 @@ import Testing
         """
     }
 
-    static func waitUntil(_ timeout: Double, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(20_000)
-        }
-        return condition()
-    }
-
     @Test func mxRelayingTriesTheExchangersInPreferenceOrder() async throws {
         let next = try InProcessServer()
         defer { next.stop() }
@@ -79,7 +70,7 @@ import Testing
             host: "127.0.0.1", port: relay.port, from: "alice@here.lab", to: ["bob@mx.lab"],
             subject: "no lookup")
         #expect(
-            Self.waitUntil(5) {
+            eventually(within: 5) {
                 control.queueSnapshot().first?.lastError.contains("no MX lookup") == true
             })
         let envelope = try #require(control.queueSnapshot().first)
@@ -120,8 +111,8 @@ import Testing
         control.resumeDelivery()
         let message = try await next.server.nextMessage(timeout: 10)
         #expect(message.recipients == ["bob@there.lab"])
-        #expect(Self.waitUntil(5) { control.queueSnapshot().isEmpty })
-        #expect(Self.waitUntil(5) { maildirFiles(relay.maildir + ".spool").isEmpty })
+        #expect(eventually(within: 5) { control.queueSnapshot().isEmpty })
+        #expect(eventually(within: 5) { maildirFiles(relay.maildir + ".spool").isEmpty })
         #expect(maildirFiles(relay.maildir).isEmpty)  // a removed envelope does not bounce
         #expect(next.server.messages.count == 1)
     }
@@ -136,7 +127,7 @@ import Testing
         _ = try sendMail(
             host: "127.0.0.1", port: relay.port, from: "alice@here.lab", to: ["bob@there.lab"],
             subject: "later")
-        #expect(Self.waitUntil(5) { control.queueSnapshot().first?.retries == 1 })
+        #expect(eventually(within: 5) { control.queueSnapshot().first?.retries == 1 })
         let deferred = try #require(control.queueSnapshot().first)
         #expect(deferred.nextTry > deferred.lastTry + 3_000)  // an hour away
         #expect(deferred.lastError.hasPrefix("421 4.4.1"), "\(deferred.lastError)")
@@ -178,13 +169,13 @@ import Testing
         _ = try sendMail(
             host: "127.0.0.1", port: relay.port, from: "alice@here.lab", to: ["bob@there.lab"],
             subject: "too late")
-        let files = waitForMaildir(relay.maildir, count: 1, timeout: 15)
+        let files = waitForFiles(relay.maildir, count: 1, timeout: 15)
         try #require(files.count == 1, "\(relay.log.lines.joined(separator: "\n"))")
         let dsn = readText(files[0])
         #expect(dsn.contains("Status: 4.4.7\n"), "\(dsn)")
         #expect(dsn.contains("Diagnostic-Code: smtp; 4.4.7 Delivery time expired"), "\(dsn)")
         #expect(dsn.contains("Final-Recipient: rfc822; bob@there.lab\n"))
-        #expect(Self.waitUntil(5) { maildirFiles(relay.maildir + ".spool").isEmpty })
+        #expect(eventually(within: 5) { maildirFiles(relay.maildir + ".spool").isEmpty })
     }
 
     /// A next hop with TLS (`mode`) on loopback.
@@ -230,7 +221,7 @@ import Testing
             host: "127.0.0.1", port: relay.port, from: "alice@here.lab", to: ["bob@there.lab"],
             subject: "not in clear")
         #expect(
-            Self.waitUntil(5) {
+            eventually(within: 5) {
                 control.queueSnapshot().first?.lastError.contains("4.7.10 STARTTLS required")
                     == true
             })
@@ -332,7 +323,7 @@ import Testing
         host: "127.0.0.1", port: relay.port, from: "alice@here.lab", to: ["bob@there.lab"],
         subject: "persist")
     #expect(reply.hasPrefix("250 "), "\(reply)")
-    let files = waitForMaildir(next.maildir, count: 1, timeout: 20)
+    let files = waitForFiles(next.maildir, count: 1, timeout: 20)
     #expect(files.count == 1, "\(relay.log.lines.joined(separator: "\n"))")
     let deferrals = relay.log.lines.filter { $0.contains(" deferred: ") }
     // The reset first, then the greylisting: once, or again when the retry came within the
@@ -341,7 +332,7 @@ import Testing
     #expect(deferrals.count >= 2, "\(deferrals)")
     #expect(
         deferrals.dropFirst().allSatisfy { $0.contains("451 4.7.1 Greylisted") }, "\(deferrals)")
-    #expect(RelayQueueTests.waitUntil(5) { maildirFiles(relay.maildir + ".spool").isEmpty })
+    #expect(eventually(within: 5) { maildirFiles(relay.maildir + ".spool").isEmpty })
     Thread.sleep(forTimeInterval: 0.5)
     #expect(maildirFiles(next.maildir).count == 1)  // once, not once per attempt
 }

@@ -59,14 +59,7 @@ import Testing
     static func waitForFile(in folder: String, containing text: String, timeout: Double = 10)
         -> String?
     {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if let file = files(folder).first(where: { readText($0).contains(text) }) {
-                return file
-            }
-            usleep(20_000)
-        }
-        return nil
+        poll(within: timeout) { files(folder).first { readText($0).contains(text) } }
     }
 
     static func owner(_ path: String) -> (uid: uid_t, mode: mode_t)? {

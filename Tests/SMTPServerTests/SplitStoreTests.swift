@@ -1,5 +1,6 @@
 import Glibc
 import LinuxSystem
+import MailLabTestSupport
 import MaildirDelivery
 import SMTPProtocol
 import Synchronization
@@ -56,16 +57,6 @@ import Testing
 
     static let sender = ReversePath.address(MailAddress(localPart: "a", domain: "example.com"))
 
-    /// Polls `condition` for up to 5 s.
-    static func eventually(_ condition: () -> Bool) -> Bool {
-        let deadline = Clock.monotonicSeconds() + 5
-        while Clock.monotonicSeconds() < deadline {
-            if condition() { return true }
-            Clock.sleep(seconds: 0.005)
-        }
-        return condition()
-    }
-
     static func commit(_ stream: any MessageStream) -> Result<[String], SystemError>? {
         let result = Mutex<Result<[String], SystemError>?>(nil)
         stream.commit { outcome in result.withLock { $0 = outcome } }
@@ -88,7 +79,7 @@ import Testing
         #expect(paths.count == 2)
         #expect(pair.entries("new").count == 2)
         // The tmp/ names go after a later flush covers the new/ names.
-        #expect(Self.eventually { pair.entries("tmp").isEmpty })
+        #expect(eventually { pair.entries("tmp").isEmpty })
         // The parent's route, never the child's path; the parent's prefix, the child's bytes.
         #expect(paths.allSatisfy { $0.hasPrefix(pair.root + "/new/") })
         let stored = try FileSystem.readFile(paths[0])
@@ -111,7 +102,7 @@ import Testing
                 content: content, protocolName: "ESMTP")
             let result = Mutex<Result<[String], SystemError>?>(nil)
             pair.store.deliver(message) { outcome in result.withLock { $0 = outcome } }
-            #expect(Self.eventually { result.withLock { $0 != nil } })
+            #expect(eventually { result.withLock { $0 != nil } })
             let paths = try #require(result.withLock { $0 }).get()
             #expect(paths.count == 1 && paths[0].hasPrefix(pair.root + "/new/"))
             let stored = try FileSystem.readFile(paths[0])
@@ -120,7 +111,7 @@ import Testing
                     == Array("Return-Path: <a@example.com>\nDelivered-To: dora@example.org\n".utf8)
                     + content)
         }
-        #expect(Self.eventually { pair.entries("tmp").isEmpty })
+        #expect(eventually { pair.entries("tmp").isEmpty })
     }
 
     @Test func anAbortLeavesNothing() throws {
@@ -131,7 +122,7 @@ import Testing
         stream.write(Array("half a message".utf8))
         #expect(pair.entries("tmp").count == 1)
         stream.abort()
-        #expect(Self.eventually { pair.entries("tmp").isEmpty })
+        #expect(eventually { pair.entries("tmp").isEmpty })
         #expect(pair.entries("new").isEmpty)
         // The connection goes on.
         let next = try #require(
@@ -391,7 +382,7 @@ final class LoggedLines: Sendable {
             service.waitUntilFinished()
             // A delivered file's tmp/ name goes after the flush that follows its link.
             var tmp: [String] = []
-            _ = SplitStoreTests.eventually {
+            _ = eventually {
                 tmp = (try? FileSystem.directoryEntries(root + "/tmp")) ?? []
                 return tmp.isEmpty
             }

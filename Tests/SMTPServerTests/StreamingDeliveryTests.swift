@@ -22,15 +22,6 @@ import Testing
         return ((try? FileManager.default.attributesOfItem(atPath: files[0]))?[.size] as? Int) ?? -1
     }
 
-    static func waitUntil(_ seconds: Double, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(20_000)
-        }
-        return condition()
-    }
-
     /// Opens a transaction up to the 354 (or up to RCPT with `data: false`).
     static func openTransaction(
         _ client: LineClient, recipients: [String] = ["osdrefuser@localhost"], data: Bool = true
@@ -87,7 +78,7 @@ import Testing
         // Everything sent has gone to the tmp/ file, not into the server's memory, but for
         // what the session gathers for its next chunk (less than one chunk, and the line it
         // is in). The file holds the stored form: LF line ends, 999 bytes a line.
-        let stored = Self.waitUntil(30) {
+        let stored = eventually(within: 30) {
             Self.soleFileSize(maildir) >= total * 999 - (64 << 10) - 1000
         }
         #expect(stored, "tmp/ holds \(Self.soleFileSize(maildir)) bytes")
@@ -103,7 +94,7 @@ import Testing
 
         // The client goes away mid-DATA: the partial file goes too.
         Glibc.shutdown(client.fd, Int32(SHUT_RDWR))
-        #expect(Self.waitUntil(5) { maildirFiles(maildir, "tmp").isEmpty })
+        #expect(eventually(within: 5) { maildirFiles(maildir, "tmp").isEmpty })
         #expect(maildirFiles(maildir).isEmpty)
     }
 
@@ -117,7 +108,7 @@ import Testing
                 let client = try LineClient(port: port)
                 try Self.openTransaction(client)
                 try client.send(bytes: Array("Subject: small\r\n\r\n".utf8) + Self.bodyLines(120))
-                #expect(!Self.waitUntil(0.5) { !maildirFiles(maildir, "tmp").isEmpty })
+                #expect(!eventually(within: 0.5) { !maildirFiles(maildir, "tmp").isEmpty })
                 #expect(try client.command(".").hasPrefix("250 "))
                 #expect(maildirFiles(maildir).count == 1)
 
@@ -125,11 +116,11 @@ import Testing
                 #expect(try client.command("RCPT TO:<osdrefuser@localhost>").hasPrefix("250"))
                 #expect(try client.command("DATA").hasPrefix("354"))
                 try client.send(bytes: Array("Subject: big\r\n\r\n".utf8) + Self.bodyLines(140))
-                #expect(Self.waitUntil(5) { !maildirFiles(maildir, "tmp").isEmpty })
+                #expect(eventually(within: 5) { !maildirFiles(maildir, "tmp").isEmpty })
                 #expect(try client.command(".").hasPrefix("250 "))
                 #expect(maildirFiles(maildir).count == 2)
             }
-            #expect(Self.waitUntil(5) { maildirFiles(server.maildir, "tmp").isEmpty })
+            #expect(eventually(within: 5) { maildirFiles(server.maildir, "tmp").isEmpty })
         }
     }
 
@@ -165,7 +156,7 @@ import Testing
         }
         // The lines are written just after the 250.
         #expect(
-            Self.waitUntil(5) { stamps("J").count == 3 && stamps("S").count == 3 },
+            eventually(within: 5) { stamps("J").count == 3 && stamps("S").count == 3 },
             "\(readText(trace))")
         let sessions = stamps("S")
         let jobs = stamps("J")
@@ -221,7 +212,7 @@ import Testing
             #expect(restsMatch, "the files differ after Delivered-To")
             let message = try await server.server.nextMessage(timeout: 5)
             #expect(files.contains { readBytes($0) == message.content })
-            #expect(Self.waitUntil(5) { maildirFiles(server.maildir, "tmp").isEmpty })
+            #expect(eventually(within: 5) { maildirFiles(server.maildir, "tmp").isEmpty })
         }
     }
 
@@ -294,10 +285,10 @@ import Testing
                 try Self.openTransaction(client)
                 try client.send(bytes: Array("Subject: big\r\n\r\n".utf8) + Self.bodyLines(400))
                 // Under the limit: being written.
-                #expect(Self.waitUntil(5) { Self.soleFileSize(maildir) > 300_000 })
+                #expect(eventually(within: 5) { Self.soleFileSize(maildir) > 300_000 })
                 try client.send(bytes: Self.bodyLines(1_000, from: 400))
                 // Over it: nothing more is stored, and what was is gone already.
-                #expect(Self.waitUntil(5) { maildirFiles(maildir, "tmp").isEmpty })
+                #expect(eventually(within: 5) { maildirFiles(maildir, "tmp").isEmpty })
                 let reply = try client.command(".")
                 #expect(reply.hasPrefix("554 5.3.4 "), "\(reply)")
                 #expect(try client.command("NOOP") == "250 2.0.0 Ok")

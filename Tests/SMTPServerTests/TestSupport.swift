@@ -60,13 +60,10 @@ func readText(_ path: String) -> String { String(decoding: readBytes(path), as: 
 /// Waits until `maildir/new` holds at least `count` files (deliveries are acknowledged only
 /// after the rename, so this only matters for asynchronous checks).
 func waitForFiles(_ maildir: String, count: Int, timeout: Double = 5) -> [String] {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
+    poll(within: timeout) {
         let files = maildirFiles(maildir)
-        if files.count >= count { return files }
-        usleep(20_000)
-    }
-    return maildirFiles(maildir)
+        return files.count >= count ? files : nil
+    } ?? maildirFiles(maildir)
 }
 
 // MARK: - Ports
@@ -461,12 +458,7 @@ final class SmtpdProcess {
 
     /// Polls the log until it contains `text`.
     func waitForLog(_ text: String, timeout: Double = 5) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if log.contains(text) { return true }
-            usleep(10_000)
-        }
-        return false
+        eventually(within: timeout) { log.contains(text) }
     }
 }
 
