@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import MailLabTestSupport
 import Testing
 
 @testable import SMTPServer
@@ -62,12 +63,9 @@ import Testing
         #expect(client.closesWithin(2))
         #expect(maildirFiles(server.maildir).isEmpty)
         // The streamed tmp/ file is removed by the stream writer thread, just after the close.
-        var left = maildirFiles(server.maildir, "tmp")
-        for _ in 0..<100 where !left.isEmpty {
-            usleep(20_000)
-            left = maildirFiles(server.maildir, "tmp")
-        }
-        #expect(left.isEmpty)
+        #expect(
+            eventually(within: 2) { maildirFiles(server.maildir, "tmp").isEmpty },
+            "\(maildirFiles(server.maildir, "tmp"))")
     }
 
     @Test(.testServer(config: Self.config("smtp timeout session 2s")))
