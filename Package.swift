@@ -211,6 +211,7 @@ let package = Package(
             name: "MailQueueTests",
             dependencies: [
                 "MailQueue", "SMTPProtocol", "SMTPClient", "LinuxSystem", "MailLabTestSupport",
+                "MaildirDelivery",
             ]),
         .testTarget(
             name: "SMTPClientTests",

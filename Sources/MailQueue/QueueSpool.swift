@@ -15,12 +15,22 @@ public final class QueueSpool: Sendable {
     /// descriptor by its root parent: docs/PRIVILEGES.md).
     private let directory: Int32
     private let lockDescriptor: Int32
+    /// Told the name of each step of an update (`rewrite`, `remove`) before it is taken: a
+    /// test copies the spool there, as a kill at that point would leave it.
+    private let beforeStep: (@Sendable (String) -> Void)?
 
     /// Opens (creating it and its parent if needed, 0700) and locks `root`. With `descriptor`
     /// (the folder `root` names, opened by whoever may reach it), nothing is looked up by
     /// path. Fails with EWOULDBLOCK when another process holds the lock.
-    public init(root: String, descriptor: Int32? = nil) throws(SystemError) {
+    public convenience init(root: String, descriptor: Int32? = nil) throws(SystemError) {
+        try self.init(root: root, descriptor: descriptor, beforeStep: nil)
+    }
+
+    init(
+        root: String, descriptor: Int32? = nil, beforeStep: (@Sendable (String) -> Void)?
+    ) throws(SystemError) {
         self.root = root
+        self.beforeStep = beforeStep
         if let descriptor {
             directory = try FileSystem.duplicate(descriptor, path: root)
         } else {
@@ -290,6 +300,7 @@ public final class QueueSpool: Sendable {
         let new = try openFolder("new")
         defer { closeDescriptor(new) }
         // A new file, never one found there (nor what a link there points to).
+        beforeStep?("create \(temporaryName)")
         do {
             try FileSystem.unlinkAt(tmp, temporaryName, path: temporary)
         } catch  where error.errno == ENOENT {
@@ -309,6 +320,7 @@ public final class QueueSpool: Sendable {
                 try FileSystem.writeAll(fd, [piece], path: temporary)
                 offset += piece.count
             }
+            beforeStep?("fsync \(temporaryName)")
             try FileSystem.fsync(fd, path: temporary)
         } catch {
             closeDescriptor(fd)
@@ -320,10 +332,13 @@ public final class QueueSpool: Sendable {
             // The old file's tmp/ name goes before the rename, once new/NAME is durable: left
             // behind the rename (a kill during its fsync), it would come back as a message.
             try FileSystem.fsync(new, path: messageDirectory)
+            beforeStep?("unlink tmp/\(twin)")
             try removeTwin(twin, in: tmp)
         }
+        beforeStep?("rename over new/\(name)")
         try FileSystem.renameAt(tmp, temporaryName, new, name, path: messageDirectory + "/" + name)
         try FileSystem.fsync(new, path: messageDirectory)
+        beforeStep?("done")
     }
 
     /// The tmp/ name the writer may still keep for a file it delivered into new/ (until a
@@ -395,8 +410,11 @@ public final class QueueSpool: Sendable {
         if let twin = deliveredTwin(of: name, in: new) {
             let tmp = try openFolder("tmp")
             defer { closeDescriptor(tmp) }
+            beforeStep?("unlink tmp/\(twin)")
             try removeTwin(twin, in: tmp)
         }
+        beforeStep?("unlink new/\(name)")
         try FileSystem.unlinkAt(new, name, path: messageDirectory + "/" + name)
+        beforeStep?("done")
     }
 }

@@ -270,3 +270,11 @@ public final class ChildProcess: @unchecked Sendable {
         return Finished(status: kill(), output: output, errors: errors, timedOut: true)
     }
 }
+
+/// The pid of a process that has exited and been reaped: a writer that is gone, for what
+/// start-up recovery takes over from it.
+public func exitedPID() throws -> Int32 {
+    let process = try ChildProcess("/bin/true", [])
+    process.kill()
+    return process.pid
+}

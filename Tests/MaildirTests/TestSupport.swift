@@ -59,10 +59,3 @@ final class ResultBox: @unchecked Sendable {
 }
 
 func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
-
-/// The pid of a process that has exited and been reaped.
-func exitedPID() throws -> Int32 {
-    let process = try ChildProcess("/bin/true", [])
-    process.kill()
-    return process.pid
-}
