@@ -24,10 +24,15 @@ struct OutOfLine<Value> {
         storage.withUnsafeMutablePointerToHeader { $0 }
     }
 
+    /// Whether the value is nil, without reading it (`$name.isNil`).
+    var isNil: Bool { storage == nil }
+
+    var projectedValue: Self { self }
+
     var wrappedValue: Value? {
-        _read {
-            if let storage { yield Self.value(of: storage).pointee } else { yield nil }
-        }
+        // A plain getter: a `_read` coroutine's frame (with room for a nil Value?) outgrows
+        // the caller's buffer and is allocated on the heap, on every access.
+        get { storage.flatMap { Self.value(of: $0).pointee } }
         set {
             guard let newValue else {
                 storage = nil
@@ -40,14 +45,12 @@ struct OutOfLine<Value> {
             }
         }
         _modify {
-            guard storage != nil else {
-                // Optional chaining on nil changes nothing: no buffer for it.
-                var value: Value? = nil
-                yield &value
-                if let value { storage = Self.make(value) }
-                return
-            }
-            if !isKnownUniquelyReferenced(&storage) {
+            // A buffer even for optional chaining on nil (dropped again below): a local
+            // Value? to yield instead would make the coroutine's frame too big for the
+            // caller's buffer, and allocate it on every access.
+            if storage == nil {
+                storage = Self.make(nil)
+            } else if !isKnownUniquelyReferenced(&storage) {
                 storage = Self.make(Self.value(of: storage!).pointee)
             }
             let value = Self.value(of: storage!)

@@ -38,7 +38,7 @@ extension SMTPSession {
     }
 
     mutating func checkAuth(_ arguments: [UInt8]?) -> Bool {
-        if heloName == nil || transaction != nil {
+        if heloName == nil || !$transaction.isNil {
             reply(Self.notAllowed)
             return false
         }

@@ -42,13 +42,13 @@ extension SMTPSession {
     mutating func proceedBdat(_ arguments: [UInt8]?) {
         guard let (size, last) = parseBdat(arguments) else { return }
         var refusal: String?
-        if heloName == nil || transaction == nil {
+        if heloName == nil || $transaction.isNil {
             refusal = Self.notAllowed
         } else if transaction!.recipients.isEmpty {
             refusal = "503 5.5.4 Invalid command arguments: No recipient specified"
         }
         chunk = Chunk(remaining: size, size: size, last: last, refusal: refusal)
-        if refusal == nil && data == nil { beginMessage() }
+        if refusal == nil && $data.isNil { beginMessage() }
         enterState(.bdat)
     }
 
@@ -63,7 +63,7 @@ extension SMTPSession {
                 appendChunk(piece)
                 if faults != nil { bodyFaults((before + 1)...(before + piece.count)) }
                 // A body fault closed the session or holds the rest of the input.
-                if closed || faultPause != nil { return false }
+                if closed || !$faultPause.isNil { return false }
             }
             if chunk.remaining > 0 { return false }
         }
@@ -93,7 +93,7 @@ extension SMTPSession {
             }
             endOfMessage()
             // A refused message is answered at once; a delivered one when it is durable.
-            if pendingDelivery == nil { enterState(.helo) }
+            if $pendingDelivery.isNil { enterState(.helo) }
         } else {
             enterState(.helo)
             reply("250 2.0.0 Ok: \(chunk.size) octets received")

@@ -132,7 +132,7 @@ extension SMTPSession {
     }
 
     mutating func checkMailFrom(_ arguments: [UInt8]?) -> Bool {
-        if heloName == nil || transaction != nil {
+        if heloName == nil || !$transaction.isNil {
             reply(Self.notAllowed)
             return false
         }
@@ -181,7 +181,7 @@ extension SMTPSession {
             reply("503 5.5.4 Invalid command arguments: No recipient specified")
             return false
         }
-        if data != nil {
+        if !$data.isNil {
             reply("503 5.5.1 Invalid command: DATA not allowed after BDAT")
             return false
         }

@@ -2,7 +2,7 @@
 /// `smtp_tx_dataline`, `smtp_message_end`.
 extension SMTPSession {
     mutating func proceedData() {
-        guard transaction != nil else { return }
+        guard !$transaction.isNil else { return }
         reply("354 Enter mail, end with \".\" on a line by itself")
         beginMessage()
         enterState(.body)
@@ -64,7 +64,7 @@ extension SMTPSession {
     /// that does not end it is kept as it is (not unstuffed), so a smuggling attempt stays
     /// visible in the stored message.
     mutating func dataLine(_ line: [UInt8], endedWithCRLF: Bool) {
-        guard data != nil else { return }
+        guard !$data.isNil else { return }
         if tracing { trace("<<< [MSG] \(ASCII.visible(line))") }
         let isDot = line.count == 1 && line[0] == ASCII.dot
         if isDot
@@ -129,7 +129,7 @@ extension SMTPSession {
     /// Sender and recipients of the message being received (DATA after its 354, BDAT after
     /// its first chunk began), nil outside a message.
     public var messageEnvelope: MessageEnvelope? {
-        guard data != nil, let transaction else { return nil }
+        guard !$data.isNil, let transaction else { return nil }
         return MessageEnvelope(
             id: transaction.messageIDText, sender: transaction.sender,
             recipients: transaction.recipients, dsn: transaction.dsn)
@@ -137,7 +137,7 @@ extension SMTPSession {
 
     /// A message is received or its end waits for a fault's delay: not yet given up.
     public var messageInProgress: Bool {
-        if data != nil { return true }
+        if !$data.isNil { return true }
         if case .endOfMessage = faultPause { return true }
         return false
     }
@@ -160,7 +160,7 @@ extension SMTPSession {
 
     /// The stored form received since the last call.
     public mutating func takeStoredBytes() -> [UInt8] {
-        guard data != nil else { return [] }
+        guard !$data.isNil else { return [] }
         return data!.content.takeBytes()
     }
 }

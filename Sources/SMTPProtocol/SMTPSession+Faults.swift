@@ -39,7 +39,7 @@ extension SMTPSession {
         case .throttle(let remaining, let piece, let interval, let closeAfter):
             sendThrottled(remaining, piece: piece, interval: interval, closeAfter: closeAfter)
             // Input waits until the whole reply is out.
-            if faultPause != nil { return drainEvents() }
+            if !$faultPause.isNil { return drainEvents() }
         }
         if !closed && errorCount >= limits.maxErrors {
             emitReply("421 4.7.0 \(serverName) Too many errors, closing connection")

@@ -43,7 +43,7 @@ extension SMTPSession {
     }
 
     mutating func checkStartTLS(_ arguments: [UInt8]?) -> Bool {
-        if heloName == nil || transaction != nil {
+        if heloName == nil || !$transaction.isNil {
             reply(Self.notAllowed)
             return false
         }

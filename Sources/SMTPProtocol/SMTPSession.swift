@@ -140,7 +140,7 @@ public struct SMTPSession {
 
     private mutating func updateWantsInput() {
         wantsInput =
-            !closed && pendingDelivery == nil && pendingAuthentication == nil && faultPause == nil
+            !closed && $pendingDelivery.isNil && pendingAuthentication == nil && $faultPause.isNil
     }
 
     /// Banner and the `smtp connected` log line. Call once, first. With `implicitTLS` the
@@ -253,8 +253,8 @@ public struct SMTPSession {
 
     /// Takes complete lines while the session can act on them.
     mutating func processInput() {
-        while !closed && pendingDelivery == nil && pendingAuthentication == nil && state != .new
-            && !awaitingTLS && faultPause == nil
+        while !closed && $pendingDelivery.isNil && pendingAuthentication == nil && state != .new
+            && !awaitingTLS && $faultPause.isNil
         {
             if state == .bdat {
                 guard chunkBytes() else { return }
