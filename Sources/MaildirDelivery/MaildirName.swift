@@ -49,9 +49,10 @@ struct MaildirNamer: Sendable {
         name + ",S=\(size)" + (extraLinks > 0 ? ",N=\(extraLinks)" : "")
     }
 
-    /// The name in new/ for a tmp/ name: without its markers.
+    /// The name in new/ for a tmp/ name: without its markers. Searched as bytes, as a file
+    /// name is (a search by Character runs grapheme breaking: ~12 K instructions a name).
     static func unmarked(_ name: String) -> String {
-        name.firstIndex(of: ",").map { String(name[..<$0]) } ?? name
+        name.utf8.firstIndex(of: UInt8(ascii: ",")).map { String(name[..<$0]) } ?? name
     }
 
     /// What a `tmp/` file's name proves about it: a Maildir name (`SECONDS.UNIQUE.HOST`, no

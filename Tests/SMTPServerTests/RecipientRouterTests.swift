@@ -17,14 +17,16 @@ private final class Warnings: Sendable {
     var all: [String] { lines.withLock { $0 } }
 }
 
-private func router(_ text: String, warnings: Warnings = Warnings()) throws -> RecipientRouter {
+private func router(
+    _ text: String, warnings: Warnings = Warnings(), delimiter: String = "+"
+) throws -> RecipientRouter {
     let configuration = try SMTPConfiguration.parse(
         text, fileName: "test.conf", includeLoader: { _ in "" })
     let environment = RecipientRouter.Environment(
         serverName: "vm", listenerTag: "inbound",
         localNames: ["localhost", "vm", "127.0.0.1", "[127.0.0.1]"],
         localAddresses: ["127.0.0.1", "10.0.0.2"], workingDirectory: "/srv/lab",
-        subaddressDelimiter: "+")
+        subaddressDelimiter: delimiter)
     return try RecipientRouter(
         configuration: configuration, environment: environment, users: RouterTestUsers(),
         warn: { line in warnings.lines.withLock { $0.append(line) } })
@@ -58,6 +60,20 @@ private let seed = """
 ])
 func seedConfigAcceptsLocalUsers(address: String, expected: String) throws {
     #expect(mailbox(verdict(try router(seed), address)) == expected)
+}
+
+/// The delimiter cuts the local part at its first occurrence, an ASCII one (searched as a
+/// byte) or not (searched as a Character).
+@Test(arguments: [
+    ("+", "osdrefuser+a+b@localhost", true), ("-", "osdrefuser-tag@localhost", true),
+    ("§", "osdrefuser§tag@localhost", true), ("§", "osdrefuser+tag@localhost", false),
+    ("+", "osdrefuser-tag@localhost", false),
+])
+func theSubaddressDelimiterCutsTheLocalPart(delimiter: String, address: String, accepted: Bool)
+    throws
+{
+    let verdict = verdict(try router(seed, delimiter: delimiter), address)
+    #expect((mailbox(verdict) == "/tmp/maildir") == accepted, "\(verdict)")
 }
 
 @Test(arguments: [
